@@ -1,0 +1,11 @@
+//! `GET /api/health`: is the server up, which build is it, since when.
+
+use dioxus::prelude::*;
+
+use crate::model::{ApiError, Health};
+
+/// Reports version and uptime.
+#[get("/api/health", state: crate::backend::AppExt)]
+pub async fn health() -> Result<Health, ApiError> {
+    Ok(state.health())
+}

@@ -1,0 +1,168 @@
+//! Server configuration: one struct read from the environment once, with defaults.
+//!
+//! Names follow dx's conventions (`IP`, `PORT`) and `AION_` for the rest. A value that does
+//! not parse stops the server at start with the variable named, rather than running with a
+//! surprise default.
+
+use std::{net::IpAddr, net::SocketAddr, path::PathBuf, time::Duration};
+
+/// Everything the server reads from its environment.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// Where to listen (`IP`, `PORT`; default 127.0.0.1:8080).
+    pub addr: SocketAddr,
+    /// The libsql database file (`AION_DB_PATH`, default `data/aion.db`).
+    pub db_path: PathBuf,
+    /// Token for `/api/admin/*` (`AION_ADMIN_TOKEN`); admin endpoints are closed without one.
+    pub admin_token: Option<String>,
+    /// Background task workers (`AION_WORKERS`, default 4).
+    pub workers: usize,
+    /// Read requests per minute per client (`AION_RATE_LIMIT_PER_MINUTE`, 0 = off).
+    pub read_rate_per_minute: u32,
+    /// Read burst (`AION_RATE_LIMIT_BURST`).
+    pub read_rate_burst: u32,
+    /// Write requests per minute per client (`AION_WRITE_RATE_LIMIT_PER_MINUTE`, 0 = off).
+    pub write_rate_per_minute: u32,
+    /// Write burst (`AION_WRITE_RATE_LIMIT_BURST`).
+    pub write_rate_burst: u32,
+    /// Seed demo stories into an empty database (`AION_SEED_DEMO`, default on).
+    pub seed_demo: bool,
+    /// How long in-flight requests may run after a shutdown signal (`AION_SHUTDOWN_GRACE_MS`).
+    pub shutdown_grace: Duration,
+}
+
+/// A variable that is set but cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("environment variable {name}={value:?} is invalid: {why}")]
+pub struct ConfigError {
+    name: &'static str,
+    value: String,
+    why: String,
+}
+
+impl AppConfig {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        let ip: IpAddr = env.parse("IP", "127.0.0.1".parse().expect("literal address"))?;
+        let port: u16 = env.parse("PORT", 8080)?;
+        Ok(Self {
+            addr: SocketAddr::new(ip, port),
+            db_path: env
+                .get("AION_DB_PATH")
+                .map_or_else(|| PathBuf::from("data/aion.db"), PathBuf::from),
+            admin_token: env.get("AION_ADMIN_TOKEN").filter(|t| !t.is_empty()),
+            workers: env.parse("AION_WORKERS", 4)?,
+            read_rate_per_minute: env.parse("AION_RATE_LIMIT_PER_MINUTE", 600)?,
+            read_rate_burst: env.parse("AION_RATE_LIMIT_BURST", 100)?,
+            write_rate_per_minute: env.parse("AION_WRITE_RATE_LIMIT_PER_MINUTE", 60)?,
+            write_rate_burst: env.parse("AION_WRITE_RATE_LIMIT_BURST", 10)?,
+            seed_demo: env.flag("AION_SEED_DEMO", true)?,
+            shutdown_grace: Duration::from_millis(env.parse("AION_SHUTDOWN_GRACE_MS", 5_000)?),
+        })
+    }
+
+    /// Logs the configuration once, without secrets.
+    pub fn log(&self) {
+        tracing::info!(
+            addr = %self.addr,
+            db_path = %self.db_path.display(),
+            admin_token = if self.admin_token.is_some() { "set" } else { "unset (admin endpoints closed)" },
+            workers = self.workers,
+            read_rate = format!("{}/min burst {}", self.read_rate_per_minute, self.read_rate_burst),
+            write_rate = format!("{}/min burst {}", self.write_rate_per_minute, self.write_rate_burst),
+            seed_demo = self.seed_demo,
+            "configuration"
+        );
+    }
+}
+
+struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Env<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name).map(|v| v.trim().to_owned())
+    }
+
+    fn parse<T: std::str::FromStr>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.get(name) {
+            None => Ok(default),
+            Some(value) if value.is_empty() => Ok(default),
+            Some(value) => value.parse().map_err(|e: T::Err| ConfigError {
+                name,
+                why: e.to_string(),
+                value,
+            }),
+        }
+    }
+
+    fn flag(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(name).as_deref() {
+            None | Some("") => Ok(default),
+            Some("1" | "true" | "yes" | "on") => Ok(true),
+            Some("0" | "false" | "no" | "off") => Ok(false),
+            Some(other) => Err(ConfigError {
+                name,
+                value: other.to_owned(),
+                why: "expected one of 1/0, true/false, yes/no, on/off".into(),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<AppConfig, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        AppConfig::from_lookup(move |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_readme() {
+        let c = config(&[]).expect("defaults are valid");
+        assert_eq!(c.addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.db_path, PathBuf::from("data/aion.db"));
+        assert_eq!(c.workers, 4);
+        assert_eq!((c.write_rate_per_minute, c.write_rate_burst), (60, 10));
+        assert!(c.seed_demo);
+        assert!(c.admin_token.is_none());
+    }
+
+    #[test]
+    fn a_bad_value_names_the_variable() {
+        let err = config(&[("PORT", "eighty")]).expect_err("not a port");
+        assert!(err.to_string().contains("PORT"), "{err}");
+        let err = config(&[("AION_SEED_DEMO", "maybe")]).expect_err("not a flag");
+        assert!(err.to_string().contains("AION_SEED_DEMO"), "{err}");
+    }
+
+    #[test]
+    fn values_are_read() {
+        let c = config(&[
+            ("IP", "0.0.0.0"),
+            ("PORT", "9000"),
+            ("AION_DB_PATH", "/tmp/x.db"),
+            ("AION_SEED_DEMO", "0"),
+            ("AION_ADMIN_TOKEN", "s3cret"),
+        ])
+        .expect("valid");
+        assert_eq!(c.addr.to_string(), "0.0.0.0:9000");
+        assert_eq!(c.db_path, PathBuf::from("/tmp/x.db"));
+        assert!(!c.seed_demo);
+        assert_eq!(c.admin_token.as_deref(), Some("s3cret"));
+    }
+}

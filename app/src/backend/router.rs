@@ -1,0 +1,47 @@
+//! The axum router: Dioxus (server-side rendering, server functions, static assets) plus our
+//! own routes and the layers around all of it.
+
+use std::path::PathBuf;
+
+use axum::{Extension, Router, routing::any};
+use dioxus::server::{DioxusRouterExt, ServeConfig};
+
+use super::{AppState, api_errors};
+use crate::model::ApiError;
+
+/// Builds the complete router for one app instance.
+pub fn build(state: AppState) -> Router {
+    let api_fallback = Router::new().route(
+        "/api/{*rest}",
+        any(|| async {
+            api_errors::respond(&ApiError::new(
+                crate::model::ErrorCode::NotFound,
+                "no such API endpoint; API.md lists them",
+            ))
+        }),
+    );
+    let dioxus = if public_dir().is_some() {
+        Router::new().serve_dioxus_application(ServeConfig::new(), crate::App)
+    } else {
+        // A server built by plain `cargo` (tests) has no client bundle next to it: serve the
+        // API and server-rendered pages without static assets.
+        tracing::warn!(
+            "no public/ directory next to the server: pages render without the WASM client"
+        );
+        Router::new().serve_api_application(ServeConfig::new(), crate::App)
+    };
+    api_fallback
+        .merge(dioxus)
+        .layer(axum::middleware::from_fn(api_errors::normalise))
+        .layer(Extension(state))
+}
+
+/// Where Dioxus looks for the client bundle: `DIOXUS_PUBLIC_PATH`, else `public/` next to
+/// the executable.
+fn public_dir() -> Option<PathBuf> {
+    let dir = match std::env::var_os("DIOXUS_PUBLIC_PATH") {
+        Some(dir) => PathBuf::from(dir),
+        None => std::env::current_exe().ok()?.parent()?.join("public"),
+    };
+    dir.is_dir().then_some(dir)
+}

@@ -1,0 +1,40 @@
+//! AION story engine: one Dioxus crate, compiled twice.
+//!
+//! With feature `web` this is the WASM client (`dioxus::launch` hydrates the server-rendered
+//! page); with feature `server` it is the server binary, whose `main` lives in [`backend`]
+//! because it owns the listener, the state and the middleware around Dioxus's router.
+
+mod api;
+mod components;
+mod model;
+mod pages;
+mod routes;
+
+#[cfg(feature = "server")]
+mod backend;
+
+use dioxus::prelude::*;
+
+use crate::routes::Route;
+
+const MAIN_CSS: Asset = asset!("/assets/main.css");
+
+fn main() {
+    #[cfg(not(feature = "server"))]
+    dioxus::launch(App);
+
+    #[cfg(feature = "server")]
+    backend::main();
+}
+
+/// The root component: document head plus the router.
+#[component]
+fn App() -> Element {
+    rsx! {
+        document::Title { "AION Story Engine" }
+        document::Meta { name: "viewport", content: "width=device-width, initial-scale=1" }
+        document::Meta { name: "description", content: "AION: build branching stories, play them, watch the engine run." }
+        document::Stylesheet { href: MAIN_CSS }
+        Router::<Route> {}
+    }
+}

@@ -1,0 +1,199 @@
+//! The one error shape of the HTTP API: `{"error":{"code","message","field"?}}`.
+//!
+//! Server functions return `Result<T, ApiError>`. Dioxus wraps a typed error as
+//! `{"message","code","data":<ApiError>}`; the server's API error layer unwraps that back to
+//! this shape, and [`From<ServerFnError>`] reads it again on the client, so the same value
+//! arrives at every caller, the WASM app and `curl` alike.
+
+use dioxus::fullstack::{AsStatusCode, ServerFnError, StatusCode};
+use serde::{Deserialize, Serialize};
+
+/// What went wrong, machine-readable. Each code has exactly one HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// 400: a field is missing, malformed or out of range (`field` names it).
+    InvalidInput,
+    /// 400: the body is not the JSON the endpoint takes.
+    MalformedJson,
+    /// 401: an admin endpoint without the right token.
+    Unauthorized,
+    /// 404: the id names nothing.
+    NotFound,
+    /// 405: the path exists, but not with this method.
+    MethodNotAllowed,
+    /// 409: the write is based on a stale version.
+    Conflict,
+    /// 413: the body is larger than the endpoint accepts.
+    PayloadTooLarge,
+    /// 429: slow down; `Retry-After` says for how long.
+    RateLimited,
+    /// 503: the server cannot take this now (queue full, shutting down).
+    Unavailable,
+    /// 500: a fault on our side; details are in the server log, never in the response.
+    Internal,
+    /// The request never got an answer (client side only).
+    Network,
+}
+
+impl ErrorCode {
+    /// The HTTP status this code is sent with.
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::InvalidInput | Self::MalformedJson => StatusCode::BAD_REQUEST,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable | Self::Network => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The code for a status that did not come with our error body.
+    pub fn from_status(status: u16) -> Self {
+        match status {
+            400 | 422 => Self::InvalidInput,
+            401 | 403 => Self::Unauthorized,
+            404 => Self::NotFound,
+            405 => Self::MethodNotAllowed,
+            409 => Self::Conflict,
+            413 => Self::PayloadTooLarge,
+            429 => Self::RateLimited,
+            503 => Self::Unavailable,
+            _ => Self::Internal,
+        }
+    }
+}
+
+/// The body of every error response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Machine-readable kind of error.
+    pub code: ErrorCode,
+    /// A sentence for a human: what is wrong and, where possible, what to do.
+    pub message: String,
+    /// The request field at fault, for `invalid_input`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// An API error: `{"error":{"code","message","field"?}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[error("{}", error.message)]
+pub struct ApiError {
+    /// The payload.
+    pub error: ErrorBody,
+}
+
+#[cfg_attr(not(feature = "server"), allow(dead_code))]
+impl ApiError {
+    /// An error with a code and message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            error: ErrorBody {
+                code,
+                message: message.into(),
+                field: None,
+            },
+        }
+    }
+
+    /// 500 with a generic message; the cause belongs in the server log.
+    pub fn internal() -> Self {
+        Self::new(
+            ErrorCode::Internal,
+            "internal error; the server log has the details",
+        )
+    }
+
+    /// The machine-readable code.
+    pub fn code(&self) -> ErrorCode {
+        self.error.code
+    }
+
+    /// Reads our error body out of any text that may hold one.
+    pub fn parse_body(text: &str) -> Option<Self> {
+        serde_json::from_str(text).ok()
+    }
+}
+
+impl AsStatusCode for ApiError {
+    fn as_status_code(&self) -> StatusCode {
+        self.error.code.status()
+    }
+}
+
+impl From<ServerFnError> for ApiError {
+    fn from(err: ServerFnError) -> Self {
+        match err {
+            ServerFnError::ServerError {
+                message,
+                code,
+                details,
+            } => {
+                // Our layer sends the bare body; Dioxus's client then reports it as the
+                // message text "HTTP <status>: <body>". Without the layer it sits in `details`.
+                if let Some(parsed) = details
+                    .and_then(|d| serde_json::from_value::<ApiError>(d).ok())
+                    .or_else(|| {
+                        let body = message.split_once(": ").map(|(_, b)| b)?;
+                        Self::parse_body(body)
+                    })
+                {
+                    return parsed;
+                }
+                Self::new(ErrorCode::from_status(code), message)
+            }
+            ServerFnError::Request(req) => match req.status_code() {
+                Some(status) => Self::new(ErrorCode::from_status(status), req.to_string()),
+                None => Self::new(
+                    ErrorCode::Network,
+                    format!("the server could not be reached: {req}"),
+                ),
+            },
+            other => Self::new(ErrorCode::Internal, other.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialises_to_the_documented_shape() {
+        let mut err = ApiError::new(ErrorCode::InvalidInput, "title must not be empty");
+        err.error.field = Some("title".into());
+        let json = serde_json::to_value(&err).expect("serialisable");
+        assert_eq!(
+            json,
+            serde_json::json!({"error":{"code":"invalid_input","message":"title must not be empty","field":"title"}})
+        );
+        assert_eq!(err.as_status_code(), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn client_reads_the_body_back_from_dioxus_message_text() {
+        let body = r#"{"error":{"code":"not_found","message":"no story with id \"x\""}}"#;
+        let err = ApiError::from(ServerFnError::ServerError {
+            message: format!("HTTP 404: {body}"),
+            code: 404,
+            details: None,
+        });
+        assert_eq!(err.code(), ErrorCode::NotFound);
+        assert_eq!(err.error.message, "no story with id \"x\"");
+    }
+
+    #[test]
+    fn unknown_error_text_keeps_the_status() {
+        let err = ApiError::from(ServerFnError::ServerError {
+            message: "HTTP 413: too big".into(),
+            code: 413,
+            details: None,
+        });
+        assert_eq!(err.code(), ErrorCode::PayloadTooLarge);
+    }
+}

@@ -1,0 +1,19 @@
+//! One module per page; pages stay thin and delegate to components, hooks and server functions.
+
+mod dashboard;
+mod editor;
+mod home;
+mod not_found;
+mod performance;
+mod reader;
+mod stories;
+mod tasks;
+
+pub use dashboard::Dashboard;
+pub use editor::Editor;
+pub use home::Home;
+pub use not_found::NotFound;
+pub use performance::Performance;
+pub use reader::Reader;
+pub use stories::Stories;
+pub use tasks::Tasks;

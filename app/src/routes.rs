@@ -1,0 +1,29 @@
+//! Every URL of the app in one enum. Each variant names the page component that renders it;
+//! all pages share the [`Shell`] layout (navigation, footer).
+
+use dioxus::prelude::*;
+
+use crate::components::Shell;
+use crate::pages::{Dashboard, Editor, Home, NotFound, Performance, Reader, Stories, Tasks};
+
+#[derive(Routable, Clone, PartialEq, Debug)]
+#[rustfmt::skip]
+pub enum Route {
+    #[layout(Shell)]
+        #[route("/")]
+        Home {},
+        #[route("/stories")]
+        Stories {},
+        #[route("/stories/:id")]
+        Reader { id: String },
+        #[route("/stories/:id/edit")]
+        Editor { id: String },
+        #[route("/tasks")]
+        Tasks {},
+        #[route("/performance")]
+        Performance {},
+        #[route("/performance-dashboard")]
+        Dashboard {},
+        #[route("/:..segments")]
+        NotFound { segments: Vec<String> },
+}

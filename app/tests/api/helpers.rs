@@ -1,0 +1,111 @@
+//! `spawn_app`: the real server binary on a random port with a temp database.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+/// A running server, killed when dropped.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// A client with a timeout.
+    pub http: reqwest::Client,
+    child: Child,
+    /// Holds the database directory until the app is dropped.
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl TestApp {
+    /// The URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// GET `path` and return status and body as JSON (`Null` for a non-JSON body).
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let res = self
+            .http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Sends `method path` with a raw body and returns status and JSON body.
+    pub async fn send_raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (u16, serde_json::Value) {
+        let res = self
+            .http
+            .request(method, self.url(path))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request sent");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+}
+
+/// Starts the server with `AION_SEED_DEMO=0` plus `env`.
+pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_app"));
+    cmd.current_dir(dir.path())
+        .env("IP", "127.0.0.1")
+        .env("PORT", "0")
+        .env("AION_DB_PATH", dir.path().join("aion.db"))
+        .env("AION_SEED_DEMO", "0")
+        .env("RUST_LOG", "info")
+        .env_remove("DIOXUS_PUBLIC_PATH")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("server binary starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut sent = false;
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if !sent && let Some(at) = line.find("listening on http://") {
+                let addr = line[at + "listening on ".len()..].trim().to_owned();
+                let _ = tx.send(addr);
+                sent = true;
+            }
+        }
+    });
+    let base = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("server logged its address within 30 s");
+    TestApp {
+        base,
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client"),
+        child,
+        _dir: dir,
+    }
+}
+
+/// Starts the server with defaults.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}

@@ -1,0 +1,7 @@
+//! HTTP-level tests: each starts the real server binary on a free port with a fresh
+//! database and talks HTTP to it, as any client would. One module per feature.
+
+mod helpers;
+
+mod errors;
+mod health;

@@ -1,0 +1,57 @@
+// The skeleton's promises: every route is server-rendered, the client hydrates and handles
+// clicks, navigation happens without a reload, and unknown paths are 404s.
+import { test, expect } from '@playwright/test';
+import { rawHtml, waitForHydration } from './helpers';
+
+const pages: Array<[string, RegExp]> = [
+  ['/', /AION Story Engine/],
+  ['/stories', /Stories/],
+  ['/tasks', /Tasks/],
+  ['/performance', /Performance/],
+  ['/performance-dashboard', /Performance dashboard/],
+];
+
+for (const [path, heading] of pages) {
+  test(`${path} carries its content in the server HTML`, async ({ page }) => {
+    const { status, html } = await rawHtml(page, path);
+    expect(status).toBe(200);
+    expect(html).toMatch(heading);
+    expect(html).toContain('class="mainnav"');
+  });
+}
+
+test('the home page hydrates and a click is handled by the WASM client', async ({ page }) => {
+  await page.goto('/');
+  await waitForHydration(page);
+  await expect(page.getByTestId('health-status')).toHaveText('ok');
+  const before = await page.getByTestId('health-checks').textContent();
+  await page.getByTestId('health-refresh').click();
+  await expect(page.getByTestId('health-checks')).not.toHaveText(before ?? '');
+});
+
+test('navigation between routes happens in the client, without a page load', async ({ page }) => {
+  await page.goto('/');
+  await waitForHydration(page);
+  await page.evaluate(() => ((window as any).__aionMarker = 'still here'));
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Tasks' }).click();
+  await expect(page).toHaveURL(/\/tasks$/);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Tasks');
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Performance', exact: true }).click();
+  await expect(page).toHaveURL(/\/performance$/);
+  expect(await page.evaluate(() => (window as any).__aionMarker)).toBe('still here');
+});
+
+test('an unknown path renders the not-found page with status 404', async ({ page }) => {
+  const { status, html } = await rawHtml(page, '/no/such/page');
+  expect(status).toBe(404);
+  expect(html).toContain('Page not found');
+  const response = await page.goto('/no/such/page');
+  expect(response?.status()).toBe(404);
+  await expect(page.getByTestId('not-found')).toBeVisible();
+});
+
+test('an unknown API path is a JSON 404', async ({ request }) => {
+  const res = await request.get('/api/no-such-thing');
+  expect(res.status()).toBe(404);
+  expect((await res.json()).error.code).toBe('not_found');
+});

@@ -1,0 +1,7 @@
+//! AION's engine room: the parts of the server that know nothing about stories or Dioxus.
+//!
+//! Each module owns one piece of infrastructure and is usable (and benchmarked) on its own:
+//! [`http`] serves an axum router and provides the tower layers around it. The product crate
+//! (`app`) wires these together; the dependency only ever points from `app` to here.
+
+pub mod http;

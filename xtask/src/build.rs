@@ -1,0 +1,92 @@
+//! Building the release app with dx and running it.
+
+use std::{path::PathBuf, process::Command};
+
+use crate::process::{root, run};
+use crate::setup;
+
+/// Where dx put a release build: `public/` (client) and `server` (binary).
+pub struct Bundle {
+    /// The directory holding both.
+    pub dir: PathBuf,
+}
+
+impl Bundle {
+    /// The server binary.
+    pub fn server(&self) -> PathBuf {
+        self.dir.join("server")
+    }
+
+    /// The client files.
+    pub fn public(&self) -> PathBuf {
+        self.dir.join("public")
+    }
+}
+
+/// Cargo's target directory (honours `CARGO_TARGET_DIR`).
+pub fn target_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        let dir = PathBuf::from(dir);
+        return if dir.is_absolute() {
+            dir
+        } else {
+            root().join(dir)
+        };
+    }
+    root().join("target")
+}
+
+/// The release bundle's location, built or not.
+pub fn bundle() -> Bundle {
+    Bundle {
+        dir: target_dir().join("dx/app/release/web"),
+    }
+}
+
+/// Builds client and server in release mode.
+pub fn release() -> Result<Bundle, String> {
+    let bundle = bundle();
+    // dx never deletes old hashed assets: start from an empty public/ so sizes and the
+    // served files are exactly this build's.
+    let _ = std::fs::remove_dir_all(bundle.public());
+    run(Command::new("dx")
+        .args([
+            "build",
+            "--package",
+            "app",
+            "--web",
+            "--fullstack",
+            "--release",
+            "--debug-symbols",
+            "false",
+        ])
+        .current_dir(root())
+        .env("NO_DOWNLOADS", "1"))?;
+    if !bundle.server().is_file() || !bundle.public().is_dir() {
+        return Err(format!(
+            "dx finished but {} has no server binary and public/ directory",
+            bundle.dir.display()
+        ));
+    }
+    Ok(bundle)
+}
+
+/// `cargo xtask run`: install what is missing, build, serve on IP:PORT (default 127.0.0.1:8080).
+pub fn run_app() -> Result<(), String> {
+    setup::ensure(setup::Needs::default())?;
+    let bundle = release()?;
+    let data = root().join("data");
+    std::fs::create_dir_all(&data).map_err(|e| format!("cannot create {}: {e}", data.display()))?;
+    println!(
+        "serving on http://{}:{} (Ctrl-C stops it)",
+        env_or("IP", "127.0.0.1"),
+        env_or("PORT", "8080")
+    );
+    // The server runs from the workspace root so that the default AION_DB_PATH (data/aion.db)
+    // lands in ./data.
+    run(Command::new(bundle.server()).current_dir(root()))
+}
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}

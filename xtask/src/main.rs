@@ -1,0 +1,50 @@
+//! Project tooling, run as `cargo xtask <command>` (an alias in `.cargo/config.toml`).
+//!
+//! Written in Rust with almost no dependencies so that the two commands a newcomer needs,
+//! `run` and `test`, work on a fresh machine with nothing but cargo. Every step checks
+//! whether its tool is already present and skips the install if so.
+
+mod build;
+mod bundle;
+mod process;
+mod setup;
+mod test;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+  run            install what is missing, build the release app, serve it on 127.0.0.1:8080
+  test           install what is missing, then fmt, clippy, unit + integration tests, browser tests
+  setup          install the toolchain only (add --browser for Chromium and Playwright)
+  build          build the release app (client + server) with dx
+  bundle-size    print raw and brotli sizes of the release wasm, JS and CSS
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => build::run_app(),
+        Some("test") => test::run_all(),
+        Some("setup") => setup::ensure(setup::Needs {
+            browser: args.iter().any(|a| a == "--browser"),
+        }),
+        Some("build") => {
+            setup::ensure(setup::Needs::default()).and_then(|()| build::release().map(|_| ()))
+        }
+        Some("bundle-size") => bundle::report(),
+        Some("-h" | "--help" | "help") | None => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => Err(format!("unknown command {other:?}\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

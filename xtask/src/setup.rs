@@ -1,0 +1,174 @@
+//! Installs what the build and the tests need, skipping whatever is already present.
+//!
+//! Versions are pinned where drift breaks things: dx 0.7.10 (built offline-capable with
+//! `no-downloads`), and wasm-bindgen-cli at exactly the wasm-bindgen version in Cargo.lock
+//! (the two must match or the client fails at load). Debian's binaryen 108 cannot parse
+//! current wasm (dx then silently ships unoptimised wasm), so an old `wasm-opt` is replaced
+//! with binaryen from npm.
+
+use std::process::Command;
+
+use crate::process::{output, root, run};
+
+const DX_VERSION: &str = "0.7.10";
+const MIN_WASM_OPT: u32 = 116;
+
+/// What to install beyond the build toolchain.
+#[derive(Default, Clone, Copy)]
+pub struct Needs {
+    /// Chromium, PDF tools and the Playwright package for browser tests.
+    pub browser: bool,
+}
+
+/// Installs whatever is missing.
+pub fn ensure(needs: Needs) -> Result<(), String> {
+    wasm_target()?;
+    dx()?;
+    wasm_bindgen()?;
+    npm_tool("esbuild", "esbuild")?;
+    wasm_opt()?;
+    if needs.browser {
+        debian_packages(&[
+            ("chromium", "/usr/bin/chromium"),
+            ("chromium-driver", "/usr/bin/chromedriver"),
+        ])?;
+        playwright()?;
+    }
+    Ok(())
+}
+
+fn wasm_target() -> Result<(), String> {
+    let installed =
+        output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    if installed
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
+        return Ok(());
+    }
+    run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+}
+
+fn dx() -> Result<(), String> {
+    if output(Command::new("dx").arg("--version")).is_some_and(|v| v.contains(DX_VERSION)) {
+        return Ok(());
+    }
+    println!("installing dx {DX_VERSION} (about 11 minutes on 2 cores, once)");
+    run(Command::new("cargo").args([
+        "install",
+        "dioxus-cli",
+        "--version",
+        DX_VERSION,
+        "--locked",
+        "--features",
+        "no-downloads",
+    ]))
+}
+
+/// The wasm-bindgen version Cargo.lock resolved.
+pub fn locked_wasm_bindgen() -> Result<String, String> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock"))
+        .map_err(|e| format!("cannot read Cargo.lock: {e}"))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == "name = \"wasm-bindgen\""
+            && let Some(version) = lines.next().and_then(|l| l.strip_prefix("version = \""))
+        {
+            return Ok(version.trim_end_matches('"').to_owned());
+        }
+    }
+    Err("Cargo.lock has no wasm-bindgen entry".into())
+}
+
+fn wasm_bindgen() -> Result<(), String> {
+    let want = locked_wasm_bindgen()?;
+    let have = output(Command::new("wasm-bindgen").arg("--version")).unwrap_or_default();
+    if have.split_whitespace().nth(1) == Some(want.as_str()) {
+        return Ok(());
+    }
+    // Not --locked: the CLI's own lockfile names a crate version the registry no longer has.
+    run(Command::new("cargo").args(["install", "wasm-bindgen-cli", "--version", &want, "--force"]))
+}
+
+fn npm_tool(binary: &str, package: &str) -> Result<(), String> {
+    if output(Command::new(binary).arg("--version")).is_some() {
+        return Ok(());
+    }
+    run(Command::new("npm").args(["install", "--global", "--no-audit", "--no-fund", package]))
+}
+
+fn wasm_opt() -> Result<(), String> {
+    let version = output(Command::new("wasm-opt").arg("--version"))
+        .and_then(|v| {
+            v.split_whitespace()
+                .nth(2)
+                .and_then(|n| n.parse::<u32>().ok())
+        })
+        .unwrap_or(0);
+    if version >= MIN_WASM_OPT {
+        return Ok(());
+    }
+    if version > 0 && output(Command::new("dpkg").args(["-s", "binaryen"])).is_some() {
+        println!("removing Debian's binaryen {version}: it cannot parse current wasm");
+        run(sudo().args(["apt-get", "remove", "-y", "binaryen"]))?;
+    }
+    run(Command::new("npm").args(["install", "--global", "--no-audit", "--no-fund", "binaryen"]))
+}
+
+/// Installs Debian packages whose marker file is missing.
+pub fn debian_packages(packages: &[(&str, &str)]) -> Result<(), String> {
+    let missing: Vec<&str> = packages
+        .iter()
+        .filter(|(_, marker)| !std::path::Path::new(marker).exists())
+        .map(|(name, _)| *name)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    run(sudo().args(["apt-get", "update"]))?;
+    run(sudo()
+        .args([
+            "DEBIAN_FRONTEND=noninteractive",
+            "apt-get",
+            "install",
+            "-y",
+            "--no-install-recommends",
+        ])
+        .args(&missing))
+}
+
+fn playwright() -> Result<(), String> {
+    let e2e = root().join("e2e");
+    let installed = e2e.join("node_modules/@playwright/test/package.json");
+    let wanted = std::fs::read_to_string(e2e.join("package.json")).unwrap_or_default();
+    let have = std::fs::read_to_string(&installed).unwrap_or_default();
+    let version_of = |json: &str, key: &str| -> Option<String> {
+        let at = json.find(key)? + key.len();
+        let rest = &json[at..];
+        let start = rest.find('"')? + 1;
+        let end = start + rest[start..].find('"')?;
+        Some(rest[start..end].to_owned())
+    };
+    let want = version_of(&wanted, "\"@playwright/test\":");
+    if want.is_some() && want == version_of(&have, "\"version\":") {
+        return Ok(());
+    }
+    // Playwright's own browser download is never used (and fails offline): tests drive
+    // Debian's Chromium.
+    run(Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(&e2e)
+        .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"))
+}
+
+/// `env` as root, `sudo env` otherwise; callers pass `NAME=value` arguments before the command.
+fn sudo() -> Command {
+    let is_root = output(Command::new("id").arg("-u")).is_some_and(|id| id == "0");
+    if is_root {
+        Command::new("env")
+    } else {
+        let mut cmd = Command::new("sudo");
+        cmd.arg("env");
+        cmd
+    }
+}

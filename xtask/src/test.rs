@@ -1,0 +1,108 @@
+//! `cargo xtask test`: everything CI checks, in the order that fails fastest.
+//!
+//! fmt, clippy for both feature sets, the Rust tests (unit, integration, doc), the release
+//! build, then the browser tests against that release server started on a free loopback port
+//! with a fresh database. The server is stopped when the step ends, also on failure.
+
+use std::{process::Command, time::Duration, time::Instant};
+
+use crate::{
+    build,
+    process::{Guard, free_port, root, run, wait_for_http},
+    setup,
+};
+
+/// Runs every check; the first failure stops the run.
+pub fn run_all() -> Result<(), String> {
+    let started = Instant::now();
+    let mut timings = Vec::new();
+    let mut step = |name: &'static str, f: &mut dyn FnMut() -> Result<(), String>| {
+        let t = Instant::now();
+        println!("\n==> {name}");
+        let result = f();
+        timings.push((name, t.elapsed()));
+        result
+    };
+
+    step("setup", &mut || {
+        setup::ensure(setup::Needs { browser: true })
+    })?;
+    step("fmt", &mut || {
+        run(cargo().args(["fmt", "--all", "--", "--check"]))
+    })?;
+    step("clippy (server)", &mut || {
+        run(cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--features",
+            "app/server",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
+    step("clippy (web, wasm32)", &mut || {
+        run(cargo().args([
+            "clippy",
+            "--package",
+            "app",
+            "--no-default-features",
+            "--features",
+            "web",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
+    step("rust tests", &mut || {
+        run(cargo().args(["test", "--workspace", "--features", "app/server"]))
+    })?;
+    let mut bundle = None;
+    step("release build", &mut || {
+        bundle = Some(build::release()?);
+        Ok(())
+    })?;
+    let bundle = bundle.expect("the release step succeeded");
+    step("browser tests", &mut || browser_tests(&bundle))?;
+
+    println!("\nall checks passed in {:.0?}", started.elapsed());
+    for (name, took) in &timings {
+        println!("  {name:<22} {took:>8.1?}");
+    }
+    Ok(())
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root());
+    cmd
+}
+
+fn browser_tests(bundle: &build::Bundle) -> Result<(), String> {
+    let port = free_port()?;
+    let data = std::env::temp_dir().join(format!("aion-e2e-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    std::fs::create_dir_all(&data).map_err(|e| format!("cannot create {}: {e}", data.display()))?;
+    let result = (|| {
+        let mut server = Guard::spawn(
+            "release server",
+            Command::new(bundle.server())
+                .current_dir(&data)
+                .env("IP", "127.0.0.1")
+                .env("PORT", port.to_string())
+                .env("AION_DB_PATH", data.join("aion.db"))
+                .env("RUST_LOG", "warn"),
+        )?;
+        wait_for_http(port, "/api/health", Duration::from_secs(60), &mut server)?;
+        run(Command::new("npx")
+            .args(["playwright", "test"])
+            .current_dir(root().join("e2e"))
+            .env("BASE_URL", format!("http://127.0.0.1:{port}")))?;
+        server.ensure_running()
+    })();
+    let _ = std::fs::remove_dir_all(&data);
+    result
+}

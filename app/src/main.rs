@@ -1,17 +1,17 @@
 //! AION story engine: one Dioxus crate, compiled twice.
 //!
 //! With feature `web` this is the WASM client (`dioxus::launch` hydrates the server-rendered
-//! page); with feature `server` it is the server binary, whose `main` lives in [`backend`]
+//! page); with feature `server` it is the server binary, whose `main` lives in [`serve`]
 //! because it owns the listener, the state and the middleware around Dioxus's router.
+//! Wire types and the domain backend come from the library half of this crate (`app::`).
 
 mod api;
 mod components;
-mod model;
 mod pages;
 mod routes;
 
 #[cfg(feature = "server")]
-mod backend;
+mod serve;
 
 use dioxus::prelude::*;
 
@@ -24,7 +24,7 @@ fn main() {
     dioxus::launch(App);
 
     #[cfg(feature = "server")]
-    backend::main();
+    serve::main();
 }
 
 /// The root component: document head plus the router.

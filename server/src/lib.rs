@@ -5,3 +5,5 @@
 //! (`app`) wires these together; the dependency only ever points from `app` to here.
 
 pub mod http;
+pub mod metrics;
+pub mod store;

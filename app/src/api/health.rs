@@ -2,10 +2,10 @@
 
 use dioxus::prelude::*;
 
-use crate::model::{ApiError, Health};
+use app::model::{ApiError, Health};
 
 /// Reports version and uptime.
-#[get("/api/health", state: crate::backend::AppExt)]
+#[get("/api/health", state: app::backend::AppExt)]
 pub async fn health() -> Result<Health, ApiError> {
     Ok(state.health())
 }

@@ -2,5 +2,11 @@
 //! API.md) so that any HTTP client can use the API, not only this app.
 
 mod health;
+mod nodes;
+mod stories;
 
 pub use health::health;
+#[allow(unused_imports)] // Used by pages as they arrive.
+pub use nodes::*;
+#[allow(unused_imports)]
+pub use stories::*;

@@ -1,71 +1,39 @@
-//! The server half of the product: configuration, state, and the router that joins Dioxus's
-//! server-side rendering and server functions with the engine room (`server` crate).
-//!
-//! `main` owns the runtime and the listener (instead of `dioxus::serve`) so that it can set
-//! TCP_NODELAY, add axum routes and tower layers, and shut down gracefully.
+//! Server-only domain code: configuration, application state, the SQL repositories for
+//! stories and nodes, demo data, and the HTTP glue that gives API errors their shape.
 
-mod api_errors;
-mod config;
-mod router;
-mod state;
+pub mod api_errors;
+pub mod config;
+pub mod demo;
+pub mod nodes;
+pub mod schema;
+pub mod state;
+pub mod stories;
+pub mod time;
 
 pub use config::AppConfig;
-pub use state::{AppExt, AppState};
+pub use state::{AppExt, AppState, StartError};
 
-/// Entry point of the server binary.
-pub fn main() {
-    init_tracing();
-    let config = match AppConfig::from_env() {
-        Ok(config) => config,
-        Err(err) => {
-            eprintln!("aion: {err}");
-            std::process::exit(2);
+use server::store::StoreError;
+
+use crate::model::{ApiError, ErrorCode};
+
+/// A new id: UUIDv7, sortable by creation time and safe to generate on many machines.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+impl From<StoreError> for ApiError {
+    /// Database failures are the server's problem: logged with their cause, sent as 500
+    /// without it (or 503 when the database was busy, which is worth a retry).
+    fn from(err: StoreError) -> Self {
+        if err.is_busy() {
+            tracing::warn!("database busy: {err}");
+            return ApiError::new(
+                ErrorCode::Unavailable,
+                "the database is busy; try again in a moment",
+            );
         }
-    };
-    config.log();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("the operating system can start a tokio runtime");
-    if let Err(err) = runtime.block_on(run(config)) {
-        tracing::error!("{err}");
-        std::process::exit(1);
+        tracing::error!("database error: {err}");
+        ApiError::internal()
     }
-}
-
-/// Starts the state, serves until SIGINT/SIGTERM, then shuts the state down.
-async fn run(config: AppConfig) -> Result<(), StartError> {
-    let state = AppState::start(config.clone()).await?;
-    let router = router::build(state.clone());
-    server::http::serve(
-        config.addr,
-        router,
-        |addr| tracing::info!("AION listening on http://{addr}"),
-        server::http::shutdown_signal(),
-        config.shutdown_grace,
-    )
-    .await?;
-    state.shutdown().await;
-    tracing::info!("stopped");
-    Ok(())
-}
-
-/// Why the server could not start or stopped with an error.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// Serving failed (e.g. the port is taken).
-    #[error(transparent)]
-    Serve(#[from] server::http::ServeError),
-}
-
-fn init_tracing() {
-    use tracing_subscriber::{EnvFilter, fmt};
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    // Ignore the error of a second init (tests may have set a subscriber already).
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let _ = fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(ansi)
-        .try_init();
 }

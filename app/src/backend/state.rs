@@ -5,8 +5,21 @@
 
 use std::{sync::Arc, time::Instant};
 
-use super::{AppConfig, StartError};
-use crate::model::Health;
+use server::store::{Store, StoreConfig};
+
+use super::{AppConfig, demo, schema};
+use crate::model::{ApiError, Health};
+
+/// Why the application could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] server::store::StoreError),
+    /// Demo data could not be written.
+    #[error("seeding demo data failed: {0}")]
+    Seed(ApiError),
+}
 
 /// Cheap to clone: everything lives behind one `Arc`.
 #[derive(Clone)]
@@ -14,6 +27,7 @@ pub struct AppState(Arc<Inner>);
 
 struct Inner {
     config: AppConfig,
+    store: Store,
     started: Instant,
 }
 
@@ -21,18 +35,42 @@ struct Inner {
 pub type AppExt = axum::Extension<AppState>;
 
 impl AppState {
-    /// Opens and starts everything the app needs.
+    /// Opens the database, applies migrations and seeds demo data into an empty database.
     pub async fn start(config: AppConfig) -> Result<Self, StartError> {
+        let store = Store::open(StoreConfig::new(&config.db_path)).await?;
+        store.migrate(schema::MIGRATIONS).await?;
+        if config.seed_demo {
+            let conn = store.read().await?;
+            let stories = conn
+                .query_i64("story.count", "SELECT count(*) FROM stories", ())
+                .await?;
+            drop(conn);
+            if stories == 0 {
+                let report = demo::seed(&store, demo::DemoSpec::default())
+                    .await
+                    .map_err(StartError::Seed)?;
+                tracing::info!(
+                    stories = report.stories,
+                    nodes = report.nodes,
+                    "seeded demo data"
+                );
+            }
+        }
         Ok(Self(Arc::new(Inner {
             config,
+            store,
             started: Instant::now(),
         })))
     }
 
     /// The configuration the server started with.
-    #[allow(dead_code)]
     pub fn config(&self) -> &AppConfig {
         &self.0.config
+    }
+
+    /// The database.
+    pub fn store(&self) -> &Store {
+        &self.0.store
     }
 
     /// Version and uptime.
@@ -45,5 +83,9 @@ impl AppState {
     }
 
     /// Stops background work and flushes state.
-    pub async fn shutdown(&self) {}
+    pub async fn shutdown(&self) {
+        if let Err(e) = self.0.store.checkpoint().await {
+            tracing::warn!("final WAL checkpoint failed: {e}");
+        }
+    }
 }

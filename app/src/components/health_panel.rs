@@ -4,7 +4,9 @@
 
 use dioxus::prelude::*;
 
-use crate::{api, model::ApiError, model::Health};
+use app::model::{ApiError, Health};
+
+use crate::api;
 
 /// Shows `GET /api/health` and how many times this page has asked.
 #[component]

@@ -88,7 +88,6 @@ pub struct ApiError {
     pub error: ErrorBody,
 }
 
-#[cfg_attr(not(feature = "server"), allow(dead_code))]
 impl ApiError {
     /// An error with a code and message.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
@@ -112,6 +111,33 @@ impl ApiError {
     /// The machine-readable code.
     pub fn code(&self) -> ErrorCode {
         self.error.code
+    }
+
+    /// 400 naming the field at fault.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let mut err = Self::new(ErrorCode::InvalidInput, message);
+        err.error.field = Some(field.into());
+        err
+    }
+
+    /// 404 for a kind of thing and its id.
+    pub fn not_found(what: &str, id: &str) -> Self {
+        Self::new(ErrorCode::NotFound, format!("no {what} with id {id:?}"))
+    }
+
+    /// 409 with a message saying what to do.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Conflict, message)
+    }
+
+    /// The field at fault, if any.
+    pub fn field(&self) -> Option<&str> {
+        self.error.field.as_deref()
+    }
+
+    /// The message for a human.
+    pub fn message(&self) -> &str {
+        &self.error.message
     }
 
     /// Reads our error body out of any text that may hold one.

@@ -1,8 +1,18 @@
-//! Serde types shared by client and server: what travels over the wire.
+//! Serde types shared by client and server: what travels over the wire, and the parsing of
+//! input into types that cannot hold invalid values.
 
+mod body;
 mod error;
+pub mod fields;
 mod health;
+mod node;
+mod story;
 
-#[cfg_attr(not(feature = "server"), allow(unused_imports))]
-pub use error::{ApiError, ErrorCode};
+pub use body::{BATCH_BODY_LIMIT, DEFAULT_BODY_LIMIT, JsonBody};
+pub use error::{ApiError, ErrorBody, ErrorCode};
 pub use health::Health;
+pub use node::{
+    BatchNode, Deleted, MoveNode, NewNode, Node, NodeBatch, NodeBatchResult, NodeKind, NodePatch,
+    StoryTree,
+};
+pub use story::{NewStory, Story, StoryPage, StoryPatch, StorySort, StoryStatus};

@@ -42,6 +42,31 @@ impl TestApp {
         (status, res.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    /// Sends `method path` with a JSON body and returns status and JSON body.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        self.send_raw(method, path, body.to_string()).await
+    }
+
+    /// POSTs JSON; panics unless the answer is 200, and returns the body.
+    pub async fn post_ok(&self, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let (status, json) = self.send(reqwest::Method::POST, path, body).await;
+        assert_eq!(status, 200, "POST {path}: {json}");
+        json
+    }
+
+    /// Creates a story titled `title` and returns its id.
+    pub async fn create_story(&self, title: &str) -> String {
+        let story = self
+            .post_ok("/api/stories", serde_json::json!({ "title": title }))
+            .await;
+        story["id"].as_str().expect("id").to_owned()
+    }
+
     /// Sends `method path` with a raw body and returns status and JSON body.
     pub async fn send_raw(
         &self,

@@ -3,5 +3,8 @@
 
 mod helpers;
 
+mod bad_input;
 mod errors;
 mod health;
+mod nodes;
+mod stories;

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use axum::{Extension, Router, routing::any};
 use dioxus::server::{DioxusRouterExt, ServeConfig};
 
-use super::{AppState, api_errors};
-use crate::model::ApiError;
+use app::backend::{AppState, api_errors};
+use app::model::{ApiError, ErrorCode};
 
 /// Builds the complete router for one app instance.
 pub fn build(state: AppState) -> Router {
@@ -15,7 +15,7 @@ pub fn build(state: AppState) -> Router {
         "/api/{*rest}",
         any(|| async {
             api_errors::respond(&ApiError::new(
-                crate::model::ErrorCode::NotFound,
+                ErrorCode::NotFound,
                 "no such API endpoint; API.md lists them",
             ))
         }),

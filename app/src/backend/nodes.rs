@@ -1,0 +1,647 @@
+//! Nodes in SQL: the whole tree in one recursive query, single and batch inserts, edits,
+//! moves and subtree deletes, keeping sibling positions dense (0..n) and the story's node
+//! and word counts exact, all inside one write transaction per request.
+
+use std::collections::HashMap;
+
+use server::store::{Conn, Row, SqlError, Store, WriteTx, params};
+
+use super::time::{next_after, now_micros, parse_rfc3339, to_rfc3339};
+use crate::model::{
+    ApiError, BatchNode, Deleted, MoveNode, NewNode, Node, NodeBatch, NodeBatchResult, NodeKind,
+    NodePatch, StoryTree,
+    fields::{BATCH_MAX_NODES, Content, Id, ShortText, Title, word_count},
+};
+
+const NODE_COLUMNS: &str = "n.id, n.story_id, n.parent_id, n.position, n.kind, n.title, n.content, n.choice_label, n.created_at, n.updated_at";
+
+fn node_from_row(r: &Row) -> Result<Node, SqlError> {
+    let kind: String = r.get(4)?;
+    Ok(Node {
+        id: r.get(0)?,
+        story_id: r.get(1)?,
+        parent_id: r.get(2)?,
+        position: r.get(3)?,
+        kind: NodeKind::parse(&kind).ok_or(SqlError::InvalidColumnType)?,
+        title: r.get(5)?,
+        content: r.get(6)?,
+        choice_label: r.get(7)?,
+        created_at: to_rfc3339(r.get(8)?),
+        updated_at: to_rfc3339(r.get(9)?),
+    })
+}
+
+/// The whole tree of a story, depth-first, siblings by position.
+pub async fn tree(store: &Store, story_id: &Id) -> Result<StoryTree, ApiError> {
+    let conn = store.read().await?;
+    story_exists(&conn, story_id).await?;
+    // The path of zero-padded positions sorts depth-first with numeric sibling order.
+    let nodes = conn
+        .query(
+            "node.tree",
+            &format!(
+                "WITH RECURSIVE tree (id, path) AS (
+                     SELECT id, printf('%010d', position) FROM nodes
+                      WHERE story_id = ?1 AND parent_id IS NULL
+                     UNION ALL
+                     SELECT n.id, tree.path || printf('.%010d', n.position)
+                       FROM nodes n JOIN tree ON n.story_id = ?1 AND n.parent_id = tree.id
+                 )
+                 SELECT {NODE_COLUMNS} FROM tree JOIN nodes n ON n.id = tree.id ORDER BY tree.path"
+            ),
+            [story_id.as_str()],
+            node_from_row,
+        )
+        .await?;
+    Ok(StoryTree {
+        story_id: story_id.as_str().to_owned(),
+        nodes,
+    })
+}
+
+/// One node.
+pub async fn get(store: &Store, id: &Id) -> Result<Node, ApiError> {
+    let conn = store.read().await?;
+    find(&conn, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("node", id.as_str()))
+}
+
+async fn find(conn: &Conn, id: &Id) -> Result<Option<Node>, ApiError> {
+    Ok(conn
+        .query_opt(
+            "node.by_id",
+            &format!("SELECT {NODE_COLUMNS} FROM nodes n WHERE n.id = ?1"),
+            [id.as_str()],
+            node_from_row,
+        )
+        .await?)
+}
+
+async fn story_exists(conn: &Conn, story_id: &Id) -> Result<(), ApiError> {
+    let found = conn
+        .query_opt(
+            "story.exists",
+            "SELECT 1 FROM stories WHERE id = ?1",
+            [story_id.as_str()],
+            |r| r.get::<i64>(0),
+        )
+        .await?;
+    found
+        .map(|_| ())
+        .ok_or_else(|| ApiError::not_found("story", story_id.as_str()))
+}
+
+/// Validated fields of a node to insert.
+struct NodeDraft {
+    kind: NodeKind,
+    title: Title,
+    content: Content,
+    choice_label: Option<String>,
+    position: Option<u32>,
+    words: u32,
+}
+
+impl NodeDraft {
+    /// Parses the fields; `prefix` names the item in a batch (`nodes[3].`).
+    fn parse(
+        prefix: &str,
+        kind: NodeKind,
+        title: &str,
+        content: Option<&str>,
+        choice_label: Option<&str>,
+        position: Option<u32>,
+    ) -> Result<Self, ApiError> {
+        let named = |mut e: ApiError| {
+            if let Some(f) = e.error.field.take() {
+                e.error.field = Some(format!("{prefix}{f}"));
+            }
+            e
+        };
+        let title = Title::parse("title", title).map_err(named)?;
+        let content = Content::parse(content.unwrap_or("")).map_err(named)?;
+        let label = choice_label
+            .map(ShortText::choice_label)
+            .transpose()
+            .map_err(named)?;
+        let words = word_count(title.as_str()) + word_count(content.as_str());
+        Ok(Self {
+            kind,
+            title,
+            content,
+            choice_label: label.and_then(|l| l.non_empty().map(str::to_owned)),
+            position,
+            words,
+        })
+    }
+}
+
+/// The parent of a new or moved node: it must be a node of the same story.
+async fn check_parent(
+    conn: &Conn,
+    story_id: &Id,
+    parent: Option<&Id>,
+    field: &str,
+) -> Result<(), ApiError> {
+    let Some(parent) = parent else { return Ok(()) };
+    let found = conn
+        .query_opt(
+            "node.parent_story",
+            "SELECT story_id FROM nodes WHERE id = ?1",
+            [parent.as_str()],
+            |r| r.get::<String>(0),
+        )
+        .await?;
+    match found {
+        Some(s) if s == story_id.as_str() => Ok(()),
+        Some(_) => Err(ApiError::invalid(
+            field,
+            format!("{field} names a node of another story"),
+        )),
+        None => Err(ApiError::invalid(
+            field,
+            format!("{field} names no existing node"),
+        )),
+    }
+}
+
+/// Number of children of `parent` (top level when `None`).
+async fn child_count(conn: &Conn, story_id: &str, parent: Option<&str>) -> Result<u32, ApiError> {
+    Ok(conn
+        .query_i64(
+            "node.child_count",
+            "SELECT count(*) FROM nodes WHERE story_id = ?1 AND parent_id IS ?2",
+            params![story_id, parent],
+        )
+        .await? as u32)
+}
+
+/// Shifts siblings at `from` and after by `delta` (+1 to open a gap, -1 to close one).
+async fn shift_siblings(
+    tx: &WriteTx<'_>,
+    story_id: &str,
+    parent: Option<&str>,
+    from: u32,
+    delta: i64,
+) -> Result<(), ApiError> {
+    tx.execute(
+        "node.shift_siblings",
+        "UPDATE nodes SET position = position + ?4
+          WHERE story_id = ?1 AND parent_id IS ?2 AND position >= ?3",
+        params![story_id, parent, from, delta],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Adds node and word counts to a story and marks it changed.
+async fn touch_story(
+    tx: &WriteTx<'_>,
+    story_id: &str,
+    nodes: i64,
+    words: i64,
+) -> Result<(), ApiError> {
+    tx.execute(
+        "story.touch",
+        "UPDATE stories SET node_count = node_count + ?2, word_count = word_count + ?3,
+             updated_at = max(?4, updated_at + 1)
+         WHERE id = ?1",
+        params![story_id, nodes, words, now_micros()],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn insert_node(
+    tx: &WriteTx<'_>,
+    id: &str,
+    story_id: &str,
+    parent: Option<&str>,
+    position: u32,
+    d: &NodeDraft,
+    at: i64,
+) -> Result<(), ApiError> {
+    tx.execute(
+        "node.insert",
+        "INSERT INTO nodes (id, story_id, parent_id, position, kind, title, content, choice_label,
+                            word_count, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+        params![
+            id,
+            story_id,
+            parent,
+            position,
+            d.kind.as_str(),
+            d.title.as_str(),
+            d.content.as_str(),
+            d.choice_label.as_deref(),
+            d.words,
+            at
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Adds one node.
+pub async fn create(store: &Store, story_id: &Id, input: &NewNode) -> Result<Node, ApiError> {
+    let parent = input
+        .parent_id
+        .as_deref()
+        .map(|p| Id::parse("parent_id", p))
+        .transpose()?;
+    let draft = NodeDraft::parse(
+        "",
+        input.kind,
+        &input.title,
+        input.content.as_deref(),
+        input.choice_label.as_deref(),
+        input.position,
+    )?;
+    let id = super::new_id();
+    let now = now_micros();
+    let mut writer = store.write().await?;
+    let tx = writer.begin().await?;
+    story_exists(&tx, story_id).await?;
+    check_parent(&tx, story_id, parent.as_ref(), "parent_id").await?;
+    let parent = parent.as_ref().map(Id::as_str);
+    let count = child_count(&tx, story_id.as_str(), parent).await?;
+    let position = draft.position.map_or(count, |p| p.min(count));
+    if position < count {
+        shift_siblings(&tx, story_id.as_str(), parent, position, 1).await?;
+    }
+    insert_node(&tx, &id, story_id.as_str(), parent, position, &draft, now).await?;
+    touch_story(&tx, story_id.as_str(), 1, i64::from(draft.words)).await?;
+    tx.commit().await?;
+    Ok(Node {
+        id,
+        story_id: story_id.as_str().to_owned(),
+        parent_id: parent.map(str::to_owned),
+        position,
+        kind: draft.kind,
+        title: draft.title.as_str().to_owned(),
+        content: draft.content.as_str().to_owned(),
+        choice_label: draft.choice_label,
+        created_at: to_rfc3339(now),
+        updated_at: to_rfc3339(now),
+    })
+}
+
+/// Adds many nodes in one transaction: all of them or none.
+pub async fn create_batch(
+    store: &Store,
+    story_id: &Id,
+    batch: &NodeBatch,
+) -> Result<NodeBatchResult, ApiError> {
+    if batch.nodes.is_empty() {
+        return Err(ApiError::invalid(
+            "nodes",
+            "nodes must hold at least one node",
+        ));
+    }
+    if batch.nodes.len() > BATCH_MAX_NODES {
+        return Err(ApiError::invalid(
+            "nodes",
+            format!(
+                "a batch holds at most {BATCH_MAX_NODES} nodes; this one has {}",
+                batch.nodes.len()
+            ),
+        ));
+    }
+    let plan = plan_batch(&batch.nodes)?;
+    let now = now_micros();
+    let mut writer = store.write().await?;
+    let tx = writer.begin().await?;
+    story_exists(&tx, story_id).await?;
+    // Existing parents named by id: same story, and their current child counts.
+    let mut next_position: HashMap<Option<String>, u32> = HashMap::new();
+    for item in &plan {
+        if let ParentRef::Existing(p) = &item.parent
+            && !next_position.contains_key(&Some(p.as_str().to_owned()))
+        {
+            check_parent(
+                &tx,
+                story_id,
+                Some(p),
+                &format!("nodes[{}].parent_id", item.index),
+            )
+            .await?;
+            let n = child_count(&tx, story_id.as_str(), Some(p.as_str())).await?;
+            next_position.insert(Some(p.as_str().to_owned()), n);
+        }
+    }
+    if plan.iter().any(|i| matches!(i.parent, ParentRef::TopLevel)) {
+        let n = child_count(&tx, story_id.as_str(), None).await?;
+        next_position.insert(None, n);
+    }
+    let mut created = Vec::with_capacity(plan.len());
+    let mut words = 0i64;
+    {
+        let mut insert = tx
+            .prepare(
+                "node.batch_insert",
+                "INSERT INTO nodes (id, story_id, parent_id, position, kind, title, content,
+                                    choice_label, word_count, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+            )
+            .await?;
+        for item in &plan {
+            let parent: Option<String> = match &item.parent {
+                ParentRef::TopLevel => None,
+                ParentRef::Existing(p) => Some(p.as_str().to_owned()),
+                ParentRef::InBatch(i) => Some(plan[*i].id.clone()),
+            };
+            let next = next_position.entry(parent.clone()).or_insert(0);
+            let position = match item.draft.position {
+                Some(p) if p < *next => {
+                    shift_siblings(&tx, story_id.as_str(), parent.as_deref(), p, 1).await?;
+                    p
+                }
+                _ => *next,
+            };
+            *next += 1;
+            let d = &item.draft;
+            insert
+                .execute(params![
+                    item.id.as_str(),
+                    story_id.as_str(),
+                    parent.as_deref(),
+                    position,
+                    d.kind.as_str(),
+                    d.title.as_str(),
+                    d.content.as_str(),
+                    d.choice_label.as_deref(),
+                    d.words,
+                    now
+                ])
+                .await?;
+            words += i64::from(d.words);
+            created.push(Node {
+                id: item.id.clone(),
+                story_id: story_id.as_str().to_owned(),
+                parent_id: parent,
+                position,
+                kind: d.kind,
+                title: d.title.as_str().to_owned(),
+                content: d.content.as_str().to_owned(),
+                choice_label: d.choice_label.clone(),
+                created_at: to_rfc3339(now),
+                updated_at: to_rfc3339(now),
+            });
+        }
+    }
+    touch_story(&tx, story_id.as_str(), created.len() as i64, words).await?;
+    tx.commit().await?;
+    // Positions of earlier items may have moved when a later item was inserted before them.
+    if plan.iter().any(|i| i.draft.position.is_some()) {
+        let conn = store.read().await?;
+        for node in &mut created {
+            if let Some(fresh) = find(&conn, &Id::parse("id", &node.id)?).await? {
+                node.position = fresh.position;
+            }
+        }
+    }
+    Ok(NodeBatchResult { nodes: created })
+}
+
+enum ParentRef {
+    TopLevel,
+    Existing(Id),
+    InBatch(usize),
+}
+
+struct PlannedNode {
+    index: usize,
+    id: String,
+    parent: ParentRef,
+    draft: NodeDraft,
+}
+
+/// Validates every item and resolves `parent_ref`s to earlier items, before any SQL runs.
+fn plan_batch(items: &[BatchNode]) -> Result<Vec<PlannedNode>, ApiError> {
+    let mut refs: HashMap<&str, usize> = HashMap::new();
+    let mut plan = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let prefix = format!("nodes[{i}].");
+        let draft = NodeDraft::parse(
+            &prefix,
+            item.kind,
+            &item.title,
+            item.content.as_deref(),
+            item.choice_label.as_deref(),
+            item.position,
+        )?;
+        let parent = match (&item.parent_ref, &item.parent_id) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::invalid(
+                    format!("{prefix}parent_ref"),
+                    "give parent_ref or parent_id, not both",
+                ));
+            }
+            (Some(r), None) => ParentRef::InBatch(*refs.get(r.as_str()).ok_or_else(|| {
+                ApiError::invalid(
+                    format!("{prefix}parent_ref"),
+                    format!("parent_ref {r:?} names no earlier node of this batch"),
+                )
+            })?),
+            (None, Some(p)) => ParentRef::Existing(Id::parse(&format!("{prefix}parent_id"), p)?),
+            (None, None) => ParentRef::TopLevel,
+        };
+        if let Some(r) = &item.ref_
+            && refs.insert(r.as_str(), i).is_some()
+        {
+            return Err(ApiError::invalid(
+                format!("{prefix}ref"),
+                format!("ref {r:?} is used twice in this batch"),
+            ));
+        }
+        plan.push(PlannedNode {
+            index: i,
+            id: super::new_id(),
+            parent,
+            draft,
+        });
+    }
+    Ok(plan)
+}
+
+/// Edits a node; 409 if the client's `updated_at` is older than the node's.
+pub async fn update(store: &Store, id: &Id, patch: &NodePatch) -> Result<Node, ApiError> {
+    let title = patch
+        .title
+        .as_deref()
+        .map(|t| Title::parse("title", t))
+        .transpose()?;
+    let content = patch.content.as_deref().map(Content::parse).transpose()?;
+    let label = patch
+        .choice_label
+        .as_deref()
+        .map(ShortText::choice_label)
+        .transpose()?;
+    let seen = patch
+        .updated_at
+        .as_deref()
+        .map(|t| parse_rfc3339("updated_at", t))
+        .transpose()?;
+    let mut writer = store.write().await?;
+    let tx = writer.begin().await?;
+    let current = find(&tx, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("node", id.as_str()))?;
+    let current_at = parse_rfc3339("updated_at", &current.updated_at)?;
+    if let Some(seen) = seen
+        && seen < current_at
+    {
+        return Err(ApiError::conflict(format!(
+            "the node was changed at {} after the version you edited ({}); reload it and apply your edit again",
+            current.updated_at,
+            to_rfc3339(seen)
+        )));
+    }
+    let new_title = title.as_ref().map_or(current.title.as_str(), Title::as_str);
+    let new_content = content
+        .as_ref()
+        .map_or(current.content.as_str(), Content::as_str);
+    let old_words = i64::from(word_count(&current.title) + word_count(&current.content));
+    let new_words = i64::from(word_count(new_title) + word_count(new_content));
+    let new_label: Option<String> = match &label {
+        Some(l) => l.non_empty().map(str::to_owned),
+        None => current.choice_label.clone(),
+    };
+    tx.execute(
+        "node.update",
+        "UPDATE nodes SET kind = ?2, title = ?3, content = ?4, choice_label = ?5, word_count = ?6,
+             updated_at = ?7
+         WHERE id = ?1",
+        params![
+            id.as_str(),
+            patch.kind.unwrap_or(current.kind).as_str(),
+            new_title,
+            new_content,
+            new_label.as_deref(),
+            new_words,
+            next_after(current_at)
+        ],
+    )
+    .await?;
+    touch_story(&tx, &current.story_id, 0, new_words - old_words).await?;
+    let node = find(&tx, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("node", id.as_str()))?;
+    tx.commit().await?;
+    Ok(node)
+}
+
+/// The subtree under and including `id`, as a CTE named `sub`.
+const SUBTREE: &str = "WITH RECURSIVE sub (id) AS (
+    SELECT id FROM nodes WHERE id = ?1
+    UNION ALL
+    SELECT n.id FROM nodes n JOIN sub ON n.parent_id = sub.id
+)";
+
+/// Deletes a node and everything under it.
+pub async fn delete(store: &Store, id: &Id) -> Result<Deleted, ApiError> {
+    let mut writer = store.write().await?;
+    let tx = writer.begin().await?;
+    let node = find(&tx, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("node", id.as_str()))?;
+    let (count, words) = tx
+        .query_opt(
+            "node.subtree_size",
+            &format!(
+                "{SUBTREE} SELECT count(*), COALESCE(sum(word_count), 0) FROM nodes WHERE id IN sub"
+            ),
+            [id.as_str()],
+            |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?)),
+        )
+        .await?
+        .unwrap_or((0, 0));
+    // One statement deletes the whole subtree; the parent_id foreign key is checked at its
+    // end, when no child is left without its parent.
+    tx.execute(
+        "node.delete_subtree",
+        &format!("{SUBTREE} DELETE FROM nodes WHERE id IN sub"),
+        [id.as_str()],
+    )
+    .await?;
+    shift_siblings(
+        &tx,
+        &node.story_id,
+        node.parent_id.as_deref(),
+        node.position + 1,
+        -1,
+    )
+    .await?;
+    touch_story(&tx, &node.story_id, -count, -words).await?;
+    tx.commit().await?;
+    Ok(Deleted {
+        id: id.as_str().to_owned(),
+        nodes_deleted: count as u32,
+    })
+}
+
+/// Moves a node (with its subtree) under another parent or to another position.
+pub async fn move_node(store: &Store, id: &Id, input: &MoveNode) -> Result<Node, ApiError> {
+    let new_parent = input
+        .parent_id
+        .as_deref()
+        .map(|p| Id::parse("parent_id", p))
+        .transpose()?;
+    let mut writer = store.write().await?;
+    let tx = writer.begin().await?;
+    let node = find(&tx, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("node", id.as_str()))?;
+    let story_id = Id::parse("story_id", &node.story_id)?;
+    check_parent(&tx, &story_id, new_parent.as_ref(), "parent_id").await?;
+    if let Some(p) = &new_parent {
+        let inside = tx
+            .query_opt(
+                "node.is_descendant",
+                &format!("{SUBTREE} SELECT 1 FROM sub WHERE id = ?2"),
+                params![id.as_str(), p.as_str()],
+                |r| r.get::<i64>(0),
+            )
+            .await?;
+        if inside.is_some() {
+            return Err(ApiError::invalid(
+                "parent_id",
+                "a node cannot move under itself or one of its descendants",
+            ));
+        }
+    }
+    let new_parent = new_parent.as_ref().map(Id::as_str);
+    // Close the gap where it was, then open one where it goes.
+    tx.execute(
+        "node.detach",
+        "UPDATE nodes SET position = -1 WHERE id = ?1",
+        [id.as_str()],
+    )
+    .await?;
+    shift_siblings(
+        &tx,
+        &node.story_id,
+        node.parent_id.as_deref(),
+        node.position + 1,
+        -1,
+    )
+    .await?;
+    let count = child_count(&tx, &node.story_id, new_parent).await?
+        - u32::from(new_parent == node.parent_id.as_deref());
+    let position = input.position.map_or(count, |p| p.min(count));
+    shift_siblings(&tx, &node.story_id, new_parent, position, 1).await?;
+    let at = next_after(parse_rfc3339("updated_at", &node.updated_at)?);
+    tx.execute(
+        "node.attach",
+        "UPDATE nodes SET parent_id = ?2, position = ?3, updated_at = ?4 WHERE id = ?1",
+        params![id.as_str(), new_parent, position, at],
+    )
+    .await?;
+    touch_story(&tx, &node.story_id, 0, 0).await?;
+    let moved = find(&tx, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("node", id.as_str()))?;
+    tx.commit().await?;
+    Ok(moved)
+}

@@ -1,0 +1,91 @@
+//! The database schema, as versioned migrations applied at start.
+//!
+//! Ids are UUIDv7 text (sortable, safe to generate anywhere); every table also has an
+//! explicit `seq INTEGER PRIMARY KEY` because the full-text indexes refer to rows by rowid
+//! and VACUUM may renumber implicit rowids. Timestamps are microseconds since the epoch.
+//! Full-text search uses FTS5's trigram tokenizer, which matches substrings of any script,
+//! Chinese included, without a word segmenter.
+
+use server::store::Migration;
+
+/// Every migration, oldest first.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "stories and nodes",
+    sql: r#"
+CREATE TABLE stories (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    summary TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL CHECK (status IN ('draft', 'in_progress', 'completed', 'archived')),
+    tags TEXT NOT NULL DEFAULT '[]',
+    node_count INTEGER NOT NULL DEFAULT 0,
+    word_count INTEGER NOT NULL DEFAULT 0,
+    read_count INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX stories_by_updated ON stories (updated_at, id);
+CREATE INDEX stories_by_created ON stories (created_at, id);
+CREATE INDEX stories_by_title ON stories (title, id);
+CREATE INDEX stories_by_status ON stories (status, updated_at, id);
+CREATE INDEX stories_by_reads ON stories (read_count);
+
+CREATE TABLE story_tags (
+    tag TEXT NOT NULL,
+    story_id TEXT NOT NULL REFERENCES stories (id) ON DELETE CASCADE,
+    PRIMARY KEY (tag, story_id)
+) WITHOUT ROWID;
+CREATE INDEX story_tags_by_story ON story_tags (story_id);
+
+CREATE TABLE nodes (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    story_id TEXT NOT NULL REFERENCES stories (id) ON DELETE CASCADE,
+    parent_id TEXT REFERENCES nodes (id),
+    position INTEGER NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('chapter', 'scene', 'choice', 'text', 'ending')),
+    title TEXT NOT NULL,
+    content TEXT NOT NULL DEFAULT '',
+    choice_label TEXT,
+    word_count INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX nodes_by_parent ON nodes (story_id, parent_id, position);
+CREATE INDEX nodes_by_parent_id ON nodes (parent_id);
+
+CREATE VIRTUAL TABLE stories_fts USING fts5 (
+    title, summary, content = 'stories', content_rowid = 'seq', tokenize = 'trigram'
+);
+CREATE TRIGGER stories_fts_insert AFTER INSERT ON stories BEGIN
+    INSERT INTO stories_fts (rowid, title, summary) VALUES (new.seq, new.title, new.summary);
+END;
+CREATE TRIGGER stories_fts_delete AFTER DELETE ON stories BEGIN
+    INSERT INTO stories_fts (stories_fts, rowid, title, summary)
+    VALUES ('delete', old.seq, old.title, old.summary);
+END;
+CREATE TRIGGER stories_fts_update AFTER UPDATE OF title, summary ON stories BEGIN
+    INSERT INTO stories_fts (stories_fts, rowid, title, summary)
+    VALUES ('delete', old.seq, old.title, old.summary);
+    INSERT INTO stories_fts (rowid, title, summary) VALUES (new.seq, new.title, new.summary);
+END;
+
+CREATE VIRTUAL TABLE nodes_fts USING fts5 (
+    title, content, content = 'nodes', content_rowid = 'seq', tokenize = 'trigram'
+);
+CREATE TRIGGER nodes_fts_insert AFTER INSERT ON nodes BEGIN
+    INSERT INTO nodes_fts (rowid, title, content) VALUES (new.seq, new.title, new.content);
+END;
+CREATE TRIGGER nodes_fts_delete AFTER DELETE ON nodes BEGIN
+    INSERT INTO nodes_fts (nodes_fts, rowid, title, content)
+    VALUES ('delete', old.seq, old.title, old.content);
+END;
+CREATE TRIGGER nodes_fts_update AFTER UPDATE OF title, content ON nodes BEGIN
+    INSERT INTO nodes_fts (nodes_fts, rowid, title, content)
+    VALUES ('delete', old.seq, old.title, old.content);
+    INSERT INTO nodes_fts (rowid, title, content) VALUES (new.seq, new.title, new.content);
+END;
+"#,
+}];

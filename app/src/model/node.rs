@@ -1,0 +1,188 @@
+//! Nodes of a story's tree as they travel over the wire, and the bodies that change them.
+
+use serde::{Deserialize, Serialize};
+
+/// What a node is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeKind {
+    /// A part of the story that groups scenes.
+    Chapter,
+    /// A passage the reader reads.
+    Scene,
+    /// A branch the reader can pick; its `choice_label` is the button text.
+    Choice,
+    /// Plain text.
+    Text,
+    /// A way the story ends.
+    Ending,
+}
+
+impl NodeKind {
+    /// Every kind.
+    pub const ALL: [NodeKind; 5] = [
+        Self::Chapter,
+        Self::Scene,
+        Self::Choice,
+        Self::Text,
+        Self::Ending,
+    ];
+
+    /// The wire (and database) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Chapter => "chapter",
+            Self::Scene => "scene",
+            Self::Choice => "choice",
+            Self::Text => "text",
+            Self::Ending => "ending",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A node: `{"id","story_id","parent_id","position","kind","title","content","choice_label","created_at","updated_at"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Node {
+    /// Opaque, sortable id (UUIDv7).
+    pub id: String,
+    /// The story it belongs to.
+    pub story_id: String,
+    /// Its parent; `null` for a top-level node.
+    pub parent_id: Option<String>,
+    /// Place among its siblings, from 0.
+    pub position: u32,
+    /// What it is.
+    pub kind: NodeKind,
+    /// 1-200 characters.
+    pub title: String,
+    /// Up to 1 MB of text.
+    pub content: String,
+    /// The text of the button that leads here, if any.
+    pub choice_label: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+}
+
+/// A whole tree: `{"story_id","nodes":[Node...]}`, depth-first, siblings by position.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoryTree {
+    /// The story.
+    pub story_id: String,
+    /// Every node, depth-first.
+    pub nodes: Vec<Node>,
+}
+
+/// Body of `POST /api/stories/{id}/nodes`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewNode {
+    /// The parent (must be in the same story); `null` or absent for top level.
+    #[serde(default)]
+    pub parent_id: Option<String>,
+    /// What it is.
+    pub kind: NodeKind,
+    /// 1-200 characters.
+    pub title: String,
+    /// Up to 1 MB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// Button text leading here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choice_label: Option<String>,
+    /// Place among siblings; default: last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<u32>,
+}
+
+/// One item of `POST /api/stories/{id}/nodes/batch`: a node that may name its parent by the
+/// client label (`ref`) of an earlier item in the same batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchNode {
+    /// A label for this item, unique in the batch, that later items can use as `parent_ref`.
+    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub ref_: Option<String>,
+    /// The parent's `ref` in this batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_ref: Option<String>,
+    /// Or an existing parent's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// What it is.
+    pub kind: NodeKind,
+    /// 1-200 characters.
+    pub title: String,
+    /// Up to 1 MB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// Button text leading here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choice_label: Option<String>,
+    /// Place among siblings; default: last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<u32>,
+}
+
+/// Body of `POST /api/stories/{id}/nodes/batch`: all or nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeBatch {
+    /// Up to 10,000 nodes, parents before children.
+    pub nodes: Vec<BatchNode>,
+}
+
+/// The answer to a batch: the created nodes in request order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeBatchResult {
+    /// Created nodes, in the order they were sent.
+    pub nodes: Vec<Node>,
+}
+
+/// Body of `PATCH /api/nodes/{id}`: only the fields present change.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodePatch {
+    /// New kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<NodeKind>,
+    /// New title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// New content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// New choice label; an empty string removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choice_label: Option<String>,
+    /// The `updated_at` the client last saw (409 if the node changed since).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+}
+
+/// Body of `POST /api/nodes/{id}/move`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MoveNode {
+    /// The new parent (same story, not inside the moved subtree); `null` for top level.
+    #[serde(default)]
+    pub parent_id: Option<String>,
+    /// The new place among the new siblings; default: last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<u32>,
+}
+
+/// The answer to a delete: what went away.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Deleted {
+    /// The id that was deleted.
+    pub id: String,
+    /// How many nodes went with it (a subtree, or a story's whole tree).
+    pub nodes_deleted: u32,
+}

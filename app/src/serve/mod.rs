@@ -1,0 +1,70 @@
+//! The server entry: runtime, logging, and the router that joins Dioxus's server-side
+//! rendering and server functions with the backend and the engine room (`server` crate).
+//!
+//! `main` owns the runtime and the listener (instead of `dioxus::serve`) so that it can set
+//! TCP_NODELAY, add axum routes and tower layers, and shut down gracefully.
+
+mod router;
+
+use app::backend::{AppConfig, AppState, StartError};
+
+/// Entry point of the server binary.
+pub fn main() {
+    init_tracing();
+    let config = match AppConfig::from_env() {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("aion: {err}");
+            std::process::exit(2);
+        }
+    };
+    config.log();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the operating system can start a tokio runtime");
+    if let Err(err) = runtime.block_on(run(config)) {
+        tracing::error!("{err}");
+        std::process::exit(1);
+    }
+}
+
+/// Starts the state, serves until SIGINT/SIGTERM, then shuts the state down.
+async fn run(config: AppConfig) -> Result<(), RunError> {
+    let state = AppState::start(config.clone()).await?;
+    let router = router::build(state.clone());
+    server::http::serve(
+        config.addr,
+        router,
+        |addr| tracing::info!("AION listening on http://{addr}"),
+        server::http::shutdown_signal(),
+        config.shutdown_grace,
+    )
+    .await?;
+    state.shutdown().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+enum RunError {
+    /// The application state could not start.
+    #[error(transparent)]
+    Start(#[from] StartError),
+    /// Serving failed (e.g. the port is taken).
+    #[error(transparent)]
+    Serve(#[from] server::http::ServeError),
+}
+
+fn init_tracing() {
+    use tracing_subscriber::{EnvFilter, fmt};
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Ignore the error of a second init (tests may have set a subscriber already).
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let _ = fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(ansi)
+        .try_init();
+}

@@ -1,0 +1,76 @@
+//! What can go wrong in the store, with enough context to act on.
+
+use std::path::PathBuf;
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The file or its directory could not be opened or created.
+    #[error("cannot open database {path}: {reason}")]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A statement failed; `kind` names the query (never its bound values).
+    #[error("query {kind} failed: {source}")]
+    Query {
+        /// The query's label.
+        kind: &'static str,
+        /// libsql's error.
+        #[source]
+        source: libsql::Error,
+    },
+    /// A migration failed; nothing of it was applied.
+    #[error("migration {version} ({name}) failed: {reason}")]
+    Migration {
+        /// Its version.
+        version: u32,
+        /// Its name.
+        name: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// A backup was written but did not pass its checks.
+    #[error("backup {path} failed verification: {reason}")]
+    Backup {
+        /// The backup file.
+        path: PathBuf,
+        /// What the check found.
+        reason: String,
+    },
+}
+
+impl StoreError {
+    /// Wraps a libsql error with the query's label.
+    pub fn query(kind: &'static str, source: libsql::Error) -> Self {
+        Self::Query { kind, source }
+    }
+
+    /// True for SQLITE_BUSY / SQLITE_LOCKED: another connection held a lock too long.
+    pub fn is_busy(&self) -> bool {
+        match self {
+            Self::Query {
+                source: libsql::Error::SqliteFailure(code, _),
+                ..
+            } => matches!(code & 0xff, 5 | 6),
+            Self::Query { source, .. } => {
+                let text = source.to_string();
+                text.contains("database is locked") || text.contains("SQLITE_BUSY")
+            }
+            _ => false,
+        }
+    }
+
+    /// True when a UNIQUE, FOREIGN KEY or CHECK constraint refused the write.
+    pub fn is_constraint(&self) -> bool {
+        match self {
+            Self::Query {
+                source: libsql::Error::SqliteFailure(code, _),
+                ..
+            } => code & 0xff == 19,
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! The libsql store: one database file in WAL mode, one writer connection and a pool of
+//! readers, versioned migrations, timed queries and maintenance.
+//!
+//! One writer, many readers: SQLite allows a single writer, so writes are serialised here
+//! (with `BEGIN IMMEDIATE`) instead of retrying SQLITE_BUSY; readers never wait for it.
+//! The store knows nothing about what it stores: the application supplies its migrations and
+//! its SQL, labelled with a query kind for the timings.
+
+mod config;
+mod conn;
+mod error;
+mod maintenance;
+mod migrate;
+mod pool;
+mod timing;
+
+use std::{sync::Arc, time::Duration};
+
+pub use config::StoreConfig;
+pub use conn::{Conn, Prepared};
+pub use error::StoreError;
+pub use libsql::{Error as SqlError, Row, Value, params, params::IntoParams};
+pub use maintenance::{
+    BackupReport, CheckpointReport, DbStats, IndexInfo, TableRows, VacuumReport,
+};
+pub use migrate::Migration;
+pub use pool::{Reader, WriteTx, Writer};
+pub use timing::{QueryKindSnapshot, SlowQuery};
+
+use pool::ReaderPool;
+use timing::QueryTimings;
+
+/// A handle to the database; cheap to clone.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use server::store::{Store, StoreConfig, params};
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = Store::open(StoreConfig::new(dir.path().join("app.db"))).await.unwrap();
+///
+/// let mut writer = store.write().await.unwrap();
+/// let tx = writer.begin().await.unwrap();
+/// tx.execute("demo.create", "CREATE TABLE t (x INTEGER)", ()).await.unwrap();
+/// tx.execute("demo.insert", "INSERT INTO t VALUES (?1)", params![42]).await.unwrap();
+/// tx.commit().await.unwrap();
+/// drop(writer);
+///
+/// let reader = store.read().await.unwrap();
+/// assert_eq!(reader.query_i64("demo.sum", "SELECT sum(x) FROM t", ()).await.unwrap(), 42);
+/// # });
+/// ```
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: libsql::Database,
+    writer: tokio::sync::Mutex<Conn>,
+    readers: ReaderPool,
+    timings: Arc<QueryTimings>,
+    config: StoreConfig,
+}
+
+impl Store {
+    /// Opens (or creates) the database, applies the PRAGMAs to every connection and starts
+    /// the periodic `PRAGMA optimize` if configured.
+    pub async fn open(config: StoreConfig) -> Result<Self, StoreError> {
+        let open_err = |reason: String| StoreError::Open {
+            path: config.path.clone(),
+            reason,
+        };
+        if let Some(dir) = config.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| open_err(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let db = libsql::Builder::new_local(&config.path)
+            .build()
+            .await
+            .map_err(|e| open_err(e.to_string()))?;
+        let timings = Arc::new(QueryTimings::new(
+            config.slow_query_threshold,
+            config.slow_query_capacity,
+        ));
+        let connect = || -> Result<Conn, StoreError> {
+            Ok(Conn {
+                conn: db.connect().map_err(|e| open_err(e.to_string()))?,
+                timings: timings.clone(),
+            })
+        };
+
+        let writer = connect()?;
+        // page_size only takes effect on a new, empty file; journal_mode=WAL is persistent.
+        writer
+            .execute_batch(
+                "store.open",
+                &format!(
+                    "PRAGMA page_size = {}; PRAGMA journal_mode = WAL; {} PRAGMA optimize = 0x10002;",
+                    config.page_size,
+                    config.connection_pragmas()
+                ),
+            )
+            .await
+            .map_err(|e| open_err(e.to_string()))?;
+        let mut readers = Vec::with_capacity(config.readers);
+        for _ in 0..config.readers {
+            let reader = connect()?;
+            reader
+                .execute_batch(
+                    "store.open",
+                    &format!("{} PRAGMA query_only = ON;", config.connection_pragmas()),
+                )
+                .await
+                .map_err(|e| open_err(e.to_string()))?;
+            readers.push(reader);
+        }
+        let store = Self {
+            inner: Arc::new(Inner {
+                db,
+                writer: tokio::sync::Mutex::new(writer),
+                readers: ReaderPool::new(readers),
+                timings,
+                config,
+            }),
+        };
+        store.spawn_optimizer();
+        Ok(store)
+    }
+
+    /// A reader connection; waits if all are in use.
+    pub async fn read(&self) -> Result<Reader<'_>, StoreError> {
+        self.inner.readers.get().await
+    }
+
+    /// The writer connection; waits for the current writer to finish.
+    pub async fn write(&self) -> Result<Writer<'_>, StoreError> {
+        let guard = self.inner.writer.lock().await;
+        pool::clean_writer(&guard).await?;
+        Ok(Writer { guard })
+    }
+
+    /// The configuration the store was opened with.
+    pub fn config(&self) -> &StoreConfig {
+        &self.inner.config
+    }
+
+    /// Latency percentiles, error and row counts per query kind.
+    pub fn query_timings(&self) -> Vec<QueryKindSnapshot> {
+        self.inner.timings.snapshot()
+    }
+
+    /// The slowest recent queries, newest first.
+    pub fn slow_queries(&self) -> Vec<SlowQuery> {
+        self.inner.timings.slow_queries()
+    }
+
+    /// Reader connections in use and in total.
+    pub fn readers_in_use(&self) -> (usize, usize) {
+        (self.inner.readers.busy(), self.inner.readers.size())
+    }
+
+    /// A connection outside the pool, for work that must not hold a pooled one (backups).
+    fn dedicated(&self) -> Result<Conn, StoreError> {
+        Ok(Conn {
+            conn: self.inner.db.connect().map_err(|e| StoreError::Open {
+                path: self.inner.config.path.clone(),
+                reason: e.to_string(),
+            })?,
+            timings: self.inner.timings.clone(),
+        })
+    }
+
+    fn spawn_optimizer(&self) {
+        let interval = self.inner.config.optimize_interval;
+        if interval.is_zero() {
+            return;
+        }
+        let weak = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            let mut tick =
+                tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(inner) = weak.upgrade() else { return };
+                let store = Store { inner };
+                if let Err(e) = store.optimize().await {
+                    tracing::warn!("periodic PRAGMA optimize failed: {e}");
+                }
+            }
+        });
+    }
+}
+
+/// Runs a long, blocking SQLite operation (VACUUM, ANALYZE, backup) without starving the
+/// other tasks of this runtime worker.
+async fn long_running<F: std::future::Future>(f: F) -> F::Output {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(|| handle.block_on(f))
+        }
+        _ => f.await,
+    }
+}
+
+/// Milliseconds of a duration, for reports.
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+#[cfg(test)]
+mod tests;

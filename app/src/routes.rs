@@ -1,10 +1,12 @@
 //! Every URL of the app in one enum. Each variant names the page component that renders it;
-//! all pages share the [`Shell`] layout (navigation, footer).
+//! all pages share the [`Shell`] layout (navigation, error display, footer).
 
 use dioxus::prelude::*;
 
 use crate::components::Shell;
-use crate::pages::{Dashboard, Editor, Home, NotFound, Performance, Reader, Stories, Tasks};
+use crate::pages::{
+    Dashboard, Editor, Home, NotFound, Performance, Reader, ReaderNode, Stories, Tasks,
+};
 
 #[derive(Routable, Clone, PartialEq, Debug)]
 #[rustfmt::skip]
@@ -12,10 +14,12 @@ pub enum Route {
     #[layout(Shell)]
         #[route("/")]
         Home {},
-        #[route("/stories")]
-        Stories {},
+        #[route("/stories?:q&:status&:sort")]
+        Stories { q: String, status: String, sort: String },
         #[route("/stories/:id")]
         Reader { id: String },
+        #[route("/stories/:id/nodes/:node")]
+        ReaderNode { id: String, node: String },
         #[route("/stories/:id/edit")]
         Editor { id: String },
         #[route("/tasks")]
@@ -26,4 +30,15 @@ pub enum Route {
         Dashboard {},
         #[route("/:..segments")]
         NotFound { segments: Vec<String> },
+}
+
+impl Route {
+    /// The story list without filters.
+    pub fn stories() -> Self {
+        Self::Stories {
+            q: String::new(),
+            status: String::new(),
+            sort: String::new(),
+        }
+    }
 }

@@ -6,6 +6,7 @@ import { rawHtml, waitForHydration } from './helpers';
 const pages: Array<[string, RegExp]> = [
   ['/', /AION Story Engine/],
   ['/stories', /Stories/],
+  ['/stories?sort=title_asc', /Title A-Z/],
   ['/tasks', /Tasks/],
   ['/performance', /Performance/],
   ['/performance-dashboard', /Performance dashboard/],

@@ -1,8 +1,8 @@
 import { expect, Page } from '@playwright/test';
 
-/** Waits until the WASM client has hydrated the page (the health panel's first check ran). */
+/** Waits until the WASM client has hydrated the page. */
 export async function waitForHydration(page: Page) {
-  await expect(page.getByTestId('health-checks')).toContainText(/checked [1-9]\d* times/);
+  await expect(page.locator('main[data-hydrated="true"]')).toBeVisible();
 }
 
 /** Fetches a path without running any JavaScript and returns status and HTML. */

@@ -319,7 +319,13 @@ pub async fn seed(store: &Store, spec: DemoSpec) -> Result<DemoReport, ApiError>
                 if second != tags[0] {
                     tags.push(second);
                 }
-                let status = StoryStatus::ALL[rng.below(10).min(3) % 4];
+                // About 20 % drafts, 30 % in progress, 45 % completed, 5 % archived.
+                let status = match rng.below(100) {
+                    0..20 => StoryStatus::Draft,
+                    20..50 => StoryStatus::InProgress,
+                    50..95 => StoryStatus::Completed,
+                    _ => StoryStatus::Archived,
+                };
                 story_stmt
                     .execute(params![
                         id.as_str(),

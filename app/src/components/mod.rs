@@ -1,7 +1,15 @@
 //! Reusable UI pieces with typed props.
 
+mod field_error;
 mod health_panel;
+mod node_tree;
 mod shell;
+mod story_card;
+mod story_list;
 
+pub use field_error::{FieldError, FormError};
 pub use health_panel::HealthPanel;
+pub use node_tree::{NodeTree, kind_label};
 pub use shell::Shell;
+pub use story_card::StoryCard;
+pub use story_list::{ListFilters, StoryList};

@@ -15,7 +15,7 @@ pub fn Home() -> Element {
                 "故事引擎：创作分支故事，阅读并选择你的道路。"
             }
             div { class: "row",
-                Link { class: "btn primary", to: Route::Stories {}, "Browse stories" }
+                Link { class: "btn primary", to: Route::stories(), "Browse stories" }
                 Link { class: "btn", to: Route::Performance {}, "How it stays fast" }
             }
         }

@@ -14,6 +14,6 @@ pub use editor::Editor;
 pub use home::Home;
 pub use not_found::NotFound;
 pub use performance::Performance;
-pub use reader::Reader;
+pub use reader::{Reader, ReaderNode};
 pub use stories::Stories;
 pub use tasks::Tasks;

@@ -1,0 +1,85 @@
+// A writer's whole path: create a story, build a three-level tree in the editor, play it in
+// the reader, and find it again by a Chinese search term.
+import { test, expect, Page } from '@playwright/test';
+import { rawHtml, waitForHydration } from './helpers';
+
+async function editSelected(page: Page, fields: { title: string; content?: string; label?: string }) {
+  const form = page.getByTestId('node-form');
+  await form.locator('input[name="node-title"]').fill(fields.title);
+  if (fields.label !== undefined) await form.locator('input[name="node-choice-label"]').fill(fields.label);
+  if (fields.content !== undefined) await form.locator('textarea[name="node-content"]').fill(fields.content);
+  await page.getByTestId('save-node').click();
+  await expect(page.getByTestId('tree-node').filter({ hasText: fields.title })).toBeVisible();
+}
+
+test('create, edit, read and search a story', async ({ page }) => {
+  const title = `龙门客栈 Dragon Inn ${Date.now()}`;
+  await page.goto('/stories');
+  await waitForHydration(page);
+  await page.locator('input[name="title"]').fill(title);
+  await page.getByRole('button', { name: 'Create' }).click();
+  await expect(page).toHaveURL(/\/stories\/[0-9a-f-]{36}\/edit$/);
+  await expect(page.getByRole('heading', { level: 1 })).toContainText(title);
+
+  // Level 1: a chapter.
+  await page.getByTestId('add-top').click();
+  await expect(page.getByTestId('node-form')).toBeVisible();
+  await editSelected(page, { title: '第一章 启程', content: '龙门客栈的灯火在雨夜里摇晃。\nThe lanterns sway in the rain.' });
+  // Level 2: a scene under it.
+  await page.getByTestId('add-child').click();
+  await expect(page.locator('input[name="node-title"]')).toHaveValue('New scene');
+  await editSelected(page, { title: '客栈大堂', content: '掌柜抬起头，看了你一眼。' });
+  // Level 3: a choice under the scene.
+  await page.getByTestId('add-child').click();
+  await expect(page.locator('input[name="node-title"]')).toHaveValue('New choice');
+  await editSelected(page, { title: '上楼', label: '走上楼梯 Go upstairs', content: '楼上传来琴声。' });
+
+  const rows = page.getByTestId('tree-node');
+  await expect(rows).toHaveCount(3);
+  await expect(rows.nth(0)).toHaveAttribute('data-depth', '0');
+  await expect(rows.nth(1)).toHaveAttribute('data-depth', '1');
+  await expect(rows.nth(2)).toHaveAttribute('data-depth', '2');
+
+  // Play it.
+  await page.getByRole('link', { name: 'Read it' }).click();
+  await expect(page.getByTestId('node-title')).toHaveText('第一章 启程');
+  await expect(page.getByTestId('node-content')).toContainText('灯火在雨夜');
+  await page.getByTestId('choices').getByRole('link', { name: '客栈大堂' }).click();
+  await expect(page.getByTestId('node-title')).toHaveText('客栈大堂');
+  await page.getByTestId('choices').getByRole('link', { name: '走上楼梯 Go upstairs' }).click();
+  await expect(page.getByTestId('node-content')).toHaveText('楼上传来琴声。');
+  await expect(page.getByText('The end of this path.')).toBeVisible();
+  // Every node has its own URL, rendered on the server too.
+  const nodeUrl = new URL(page.url()).pathname;
+  expect(nodeUrl).toMatch(/\/nodes\/[0-9a-f-]{36}$/);
+  const { status, html } = await rawHtml(page, nodeUrl);
+  expect(status).toBe(200);
+  expect(html).toContain('楼上传来琴声。');
+  await page.getByTestId('back').click();
+  await expect(page.getByTestId('node-title')).toHaveText('客栈大堂');
+
+  // Find it by words of its node text (Chinese, through the trigram index).
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Stories' }).click();
+  await page.getByRole('searchbox', { name: 'Search stories' }).fill('灯火在雨夜');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page).toHaveURL(/q=/);
+  const cards = page.getByTestId('story-card');
+  await expect(cards).toHaveCount(1);
+  await expect(cards.first()).toContainText(title);
+});
+
+test('the story list is server-rendered and loads more pages on demand', async ({ page }) => {
+  const { html } = await rawHtml(page, '/stories');
+  expect((html.match(/data-testid="story-card"/g) ?? []).length).toBe(50);
+  await page.goto('/stories');
+  await waitForHydration(page);
+  await expect(page.getByTestId('story-card')).toHaveCount(50);
+  await page.getByTestId('load-more').scrollIntoViewIfNeeded();
+  await expect(page.getByTestId('story-card')).toHaveCount(100);
+});
+
+test('an unknown story is a 404 page', async ({ page }) => {
+  const { status, html } = await rawHtml(page, '/stories/0190c2a4-8f1e-7c3b-9a2d-4e5f60718293');
+  expect(status).toBe(404);
+  expect(html).toContain('no story with id');
+});

@@ -17,6 +17,10 @@ use dioxus::prelude::*;
 
 use crate::routes::Route;
 
+#[cfg(feature = "server")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const MAIN_CSS: Asset = asset!("/assets/main.css");
 
 fn main() {

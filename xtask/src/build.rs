@@ -90,3 +90,13 @@ pub fn run_app() -> Result<(), String> {
 fn env_or(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_owned())
 }
+
+/// `cargo xtask seed ...`: the release server binary's `seed` command.
+pub fn seed(args: &[String]) -> Result<(), String> {
+    setup::ensure(setup::Needs::default())?;
+    let bundle = release()?;
+    run(Command::new(bundle.server())
+        .arg("seed")
+        .args(args)
+        .current_dir(root()))
+}

@@ -20,6 +20,8 @@ usage: cargo xtask <command>
   setup          install the toolchain only (add --browser for Chromium and Playwright)
   build          build the release app (client + server) with dx
   bundle-size    print raw and brotli sizes of the release wasm, JS and CSS
+  seed ARGS      write deterministic demo data: seed --stories N [--nodes-per-story N]
+                 [--seed N] into AION_DB_PATH (default data/aion.db), using the release build
 ";
 
 fn main() -> ExitCode {
@@ -34,6 +36,7 @@ fn main() -> ExitCode {
             setup::ensure(setup::Needs::default()).and_then(|()| build::release().map(|_| ()))
         }
         Some("bundle-size") => bundle::report(),
+        Some("seed") => build::seed(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

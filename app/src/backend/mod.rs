@@ -6,6 +6,7 @@ pub mod config;
 pub mod demo;
 pub mod nodes;
 pub mod schema;
+pub mod search_index;
 pub mod state;
 pub mod stories;
 pub mod time;

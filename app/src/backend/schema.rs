@@ -9,10 +9,11 @@
 use server::store::Migration;
 
 /// Every migration, oldest first.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "stories and nodes",
-    sql: r#"
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "stories and nodes",
+        sql: r#"
 CREATE TABLE stories (
     seq INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
@@ -88,4 +89,42 @@ CREATE TRIGGER nodes_fts_update AFTER UPDATE OF title, content ON nodes BEGIN
     INSERT INTO nodes_fts (rowid, title, content) VALUES (new.seq, new.title, new.content);
 END;
 "#,
-}];
+    },
+    Migration {
+        version: 2,
+        name: "asynchronous node search index",
+        // Tokenizing node text into trigrams inside every insert made batch inserts 7x slower
+        // (20k instead of 150k+ nodes/s, measured). Writes now only queue the node's rowid; the
+        // search indexer drains the queue in the background, and searches read the queue too,
+        // so a node is findable the moment its write commits. The index is contentless (the
+        // text lives in `nodes` only) with delete support, so a queued rowid can be re-indexed
+        // without knowing its old text.
+        sql: r#"
+DROP TRIGGER nodes_fts_insert;
+DROP TRIGGER nodes_fts_delete;
+DROP TRIGGER nodes_fts_update;
+DROP TABLE nodes_fts;
+CREATE VIRTUAL TABLE nodes_fts USING fts5 (
+    title, content, content = '', contentless_delete = 1, tokenize = 'trigram'
+);
+CREATE TABLE nodes_fts_pending (seq INTEGER PRIMARY KEY);
+INSERT INTO nodes_fts_pending (seq) SELECT seq FROM nodes;
+CREATE TRIGGER nodes_fts_queue_insert AFTER INSERT ON nodes BEGIN
+    INSERT OR IGNORE INTO nodes_fts_pending (seq) VALUES (new.seq);
+END;
+CREATE TRIGGER nodes_fts_queue_update AFTER UPDATE OF title, content ON nodes BEGIN
+    INSERT OR IGNORE INTO nodes_fts_pending (seq) VALUES (new.seq);
+END;
+CREATE TRIGGER nodes_fts_queue_delete AFTER DELETE ON nodes BEGIN
+    INSERT OR IGNORE INTO nodes_fts_pending (seq) VALUES (old.seq);
+END;
+
+-- A story's nodes (the tree query) and a node's children (siblings, subtrees, and the
+-- foreign-key check when a parent is deleted) each get one index.
+DROP INDEX nodes_by_parent;
+DROP INDEX nodes_by_parent_id;
+CREATE INDEX nodes_by_story ON nodes (story_id);
+CREATE INDEX nodes_by_parent ON nodes (parent_id, position);
+"#,
+    },
+];

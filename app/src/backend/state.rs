@@ -7,7 +7,7 @@ use std::{sync::Arc, time::Instant};
 
 use server::store::{Store, StoreConfig};
 
-use super::{AppConfig, demo, schema};
+use super::{AppConfig, demo, schema, search_index::SearchIndexer};
 use crate::model::{ApiError, Health};
 
 /// Why the application could not start.
@@ -29,6 +29,7 @@ struct Inner {
     config: AppConfig,
     store: Store,
     started: Instant,
+    indexer: std::sync::Mutex<Option<SearchIndexer>>,
 }
 
 /// The extractor server functions use: `#[get("/api/x", state: AppExt)]`.
@@ -56,10 +57,12 @@ impl AppState {
                 );
             }
         }
+        let indexer = SearchIndexer::spawn(store.clone());
         Ok(Self(Arc::new(Inner {
             config,
             store,
             started: Instant::now(),
+            indexer: std::sync::Mutex::new(Some(indexer)),
         })))
     }
 
@@ -84,6 +87,15 @@ impl AppState {
 
     /// Stops background work and flushes state.
     pub async fn shutdown(&self) {
+        let indexer = self
+            .0
+            .indexer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(indexer) = indexer {
+            indexer.stop().await;
+        }
         if let Err(e) = self.0.store.checkpoint().await {
             tracing::warn!("final WAL checkpoint failed: {e}");
         }

@@ -16,10 +16,10 @@ use crate::model::{
 };
 
 /// The columns every story query selects, in [`story_from_row`]'s order.
-pub(crate) const STORY_COLUMNS: &str = "s.id, s.title, s.summary, s.status, s.tags, s.node_count, s.word_count, s.created_at, s.updated_at";
+pub const STORY_COLUMNS: &str = "s.id, s.title, s.summary, s.status, s.tags, s.node_count, s.word_count, s.created_at, s.updated_at";
 
 /// Maps a row selected with [`STORY_COLUMNS`].
-pub(crate) fn story_from_row(r: &Row) -> Result<Story, SqlError> {
+pub fn story_from_row(r: &Row) -> Result<Story, SqlError> {
     let status: String = r.get(3)?;
     let tags: String = r.get(4)?;
     Ok(Story {
@@ -189,22 +189,31 @@ pub async fn list(store: &Store, query: &StoryQuery) -> Result<StoryPage, ApiErr
         args.push(tag.clone().into());
     }
     if let Some(q) = &query.q {
+        let like = like_pattern(q.as_str());
+        // Nodes still queued for the background indexer are matched by LIKE, so a search
+        // never misses (or finds stale text of) a node written a moment ago.
+        let queued =
+            "s.id IN (SELECT n.story_id FROM nodes_fts_pending p JOIN nodes n ON n.seq = p.seq
+                               WHERE n.title LIKE ? ESCAPE '\\' OR n.content LIKE ? ESCAPE '\\')";
         if q.chars() >= 3 {
-            // Trigram index: titles, summaries and the text of every node.
-            conditions.push(
+            // Trigram indexes: titles, summaries and the text of every indexed node.
+            conditions.push(format!(
                 "(s.seq IN (SELECT rowid FROM stories_fts WHERE stories_fts MATCH ?)
                   OR s.id IN (SELECT n.story_id FROM nodes_fts f JOIN nodes n ON n.seq = f.rowid
-                              WHERE nodes_fts MATCH ?))"
-                    .into(),
-            );
+                              WHERE nodes_fts MATCH ?
+                                AND f.rowid NOT IN (SELECT seq FROM nodes_fts_pending))
+                  OR {queued})"
+            ));
             args.push(fts_phrase(q.as_str()).into());
             args.push(fts_phrase(q.as_str()).into());
+            args.push(like.clone().into());
+            args.push(like.into());
         } else {
             // Trigrams need 3 characters; shorter terms (common in Chinese) scan titles and
             // summaries of the stories table instead.
             conditions.push("(s.title LIKE ? ESCAPE '\\' OR s.summary LIKE ? ESCAPE '\\')".into());
-            args.push(like_pattern(q.as_str()).into());
-            args.push(like_pattern(q.as_str()).into());
+            args.push(like.clone().into());
+            args.push(like.into());
         }
     }
     if let Some(cursor) = &query.cursor {

@@ -56,14 +56,28 @@ mod extract {
                 .get(CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<u64>().ok());
+            let body = req.into_body();
             if declared.is_some_and(|n| n > MAX as u64) {
+                drain(body, declared.unwrap_or(0)).await;
                 return Err(too_large());
             }
-            let bytes = axum::body::to_bytes(req.into_body(), MAX)
+            let bytes = axum::body::to_bytes(body, MAX)
                 .await
                 .map_err(|_| too_large())?;
             parse(&bytes).map(JsonBody).map_err(|e| respond(&e))
         }
+    }
+
+    /// Reads and discards a body that is too large but not absurdly so, so the client, still
+    /// sending, gets to read the 413 instead of a broken connection.
+    async fn drain(body: axum::body::Body, declared: u64) {
+        const DRAIN_AT_MOST: u64 = 64 * 1024 * 1024;
+        if declared > DRAIN_AT_MOST {
+            return;
+        }
+        use futures_util::StreamExt;
+        let mut stream = body.into_data_stream();
+        while let Some(Ok(_)) = stream.next().await {}
     }
 
     /// Deserializes `bytes` (empty means `{}`), naming the field of any type error.

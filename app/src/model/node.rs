@@ -138,11 +138,14 @@ pub struct NodeBatch {
     pub nodes: Vec<BatchNode>,
 }
 
-/// The answer to a batch: the created nodes in request order.
+/// The answer to a batch: `{"created": n, "ids": [...]}`, the new ids in request order
+/// (so a client maps its `ref`s by index). The tree endpoint has the full nodes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NodeBatchResult {
-    /// Created nodes, in the order they were sent.
-    pub nodes: Vec<Node>,
+    /// How many nodes were created.
+    pub created: u32,
+    /// Their ids, in the order they were sent.
+    pub ids: Vec<String>,
 }
 
 /// Body of `PATCH /api/nodes/{id}`: only the fields present change.

@@ -5,12 +5,17 @@
 //! TCP_NODELAY, add axum routes and tower layers, and shut down gracefully.
 
 mod router;
+mod seed;
 
 use app::backend::{AppConfig, AppState, StartError};
 
-/// Entry point of the server binary.
+/// Entry point of the server binary: serves, or with `seed ...` writes demo data and exits.
 pub fn main() {
     init_tracing();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("seed") {
+        std::process::exit(seed::main(&args[1..]));
+    }
     let config = match AppConfig::from_env() {
         Ok(config) => config,
         Err(err) => {

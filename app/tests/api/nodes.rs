@@ -172,9 +172,14 @@ async fn a_batch_is_all_or_nothing() {
             ]}),
         )
         .await;
-    let nodes = result["nodes"].as_array().expect("nodes");
+    assert_eq!(result["created"], 4);
+    let ids = result["ids"].as_array().expect("ids");
+    let (_, tree) = app.get_json(&format!("/api/stories/{s}/tree")).await;
+    let nodes = tree["nodes"].as_array().expect("nodes");
     assert_eq!(nodes.len(), 4);
-    assert_eq!(nodes[1]["parent_id"], nodes[0]["id"]);
+    assert_eq!(nodes[0]["id"], ids[0]);
+    assert_eq!(nodes[1]["parent_id"], ids[0]);
+    assert_eq!(nodes[3]["title"], "右");
     assert_eq!(nodes[3]["position"], 1);
     assert_eq!(counts(&app, &s).await.0, 4);
 

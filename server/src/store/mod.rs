@@ -19,7 +19,7 @@ use std::{sync::Arc, time::Duration};
 pub use config::StoreConfig;
 pub use conn::{Conn, Prepared};
 pub use error::StoreError;
-pub use libsql::{Error as SqlError, Row, Value, params, params::IntoParams};
+pub use libsql::{Error as SqlError, Row, Value, ValueType, params, params::IntoParams};
 pub use maintenance::{
     BackupReport, CheckpointReport, DbStats, IndexInfo, TableRows, VacuumReport,
 };
@@ -60,6 +60,7 @@ struct Inner {
     readers: ReaderPool,
     timings: Arc<QueryTimings>,
     config: StoreConfig,
+    commits: tokio::sync::watch::Sender<u64>,
 }
 
 impl Store {
@@ -121,6 +122,7 @@ impl Store {
                 readers: ReaderPool::new(readers),
                 timings,
                 config,
+                commits: tokio::sync::watch::Sender::new(0),
             }),
         };
         store.spawn_optimizer();
@@ -136,7 +138,16 @@ impl Store {
     pub async fn write(&self) -> Result<Writer<'_>, StoreError> {
         let guard = self.inner.writer.lock().await;
         pool::clean_writer(&guard).await?;
-        Ok(Writer { guard })
+        Ok(Writer {
+            guard,
+            commits: &self.inner.commits,
+        })
+    }
+
+    /// A counter that grows each time the writer is released, for background work that
+    /// follows changes (such as an indexer) without polling.
+    pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.commits.subscribe()
     }
 
     /// The configuration the store was opened with.

@@ -87,6 +87,15 @@ impl Drop for Reader<'_> {
 /// [`Writer::begin`] for several statements that must succeed together.
 pub struct Writer<'s> {
     pub(crate) guard: MutexGuard<'s, Conn>,
+    pub(crate) commits: &'s tokio::sync::watch::Sender<u64>,
+}
+
+impl Drop for Writer<'_> {
+    /// Whoever watches [`Store::commits`](super::Store::commits) learns that the writer was
+    /// used: the data may have changed.
+    fn drop(&mut self) {
+        self.commits.send_modify(|n| *n += 1);
+    }
 }
 
 impl Deref for Writer<'_> {

@@ -1,0 +1,724 @@
+//! Store benchmarks on the real schema, each next to a bare-libsql baseline doing the same
+//! query on a plain connection with the same PRAGMAs, so the report is a ratio (the cost of
+//! the pool, the timing, the parsing and the mapping), not an absolute that drifts.
+//!
+//! Run: `cargo bench -p app --features server --bench store`
+//! The 100k-story database is generated once (deterministic demo data) into
+//! `target/bench-data/` and reused. Besides criterion's means, every group prints p50 / p95 /
+//! p99 from an HDR histogram of single operations, because the targets are percentiles.
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+use std::{
+    path::PathBuf,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use app::backend::{demo, nodes, schema, search_index, stories};
+use app::model::{BatchNode, NodeBatch, NodeKind, StorySort, fields::Id, fields::Limit};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use server::store::{Store, StoreConfig, params};
+
+const STORIES: usize = 100_000;
+const NODES_PER_STORY: usize = 10;
+const TREE_NODES: usize = 10_000;
+const BATCH_NODES: usize = 10_000;
+
+fn data_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("bench-data")
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// The PRAGMAs the store applies, for the baseline connection.
+const PRAGMAS: &str =
+    "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;
+    PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 268435456;";
+
+async fn bare(path: &std::path::Path) -> libsql::Connection {
+    let db = libsql::Builder::new_local(path)
+        .build()
+        .await
+        .expect("open");
+    let conn = db.connect().expect("connect");
+    let mut batch = conn.execute_batch(PRAGMAS).await.expect("pragmas");
+    while let Some(rows) = batch.next_stmt_row() {
+        if let Some(mut rows) = rows {
+            while rows.next().await.expect("row").is_some() {}
+        }
+    }
+    conn
+}
+
+/// Opens (and on first use generates) the 100k-story database, plus one 10k-node story.
+async fn library() -> (Store, PathBuf, String) {
+    let dir = data_dir();
+    std::fs::create_dir_all(&dir).expect("bench dir");
+    let path = dir.join(format!("library-v2-{STORIES}x{NODES_PER_STORY}.db"));
+    let fresh = !path.exists();
+    let store = Store::open(StoreConfig::new(&path)).await.expect("open");
+    store.migrate(schema::MIGRATIONS).await.expect("migrate");
+    if fresh {
+        let t = Instant::now();
+        let report = demo::seed(
+            &store,
+            demo::DemoSpec {
+                stories: STORIES,
+                nodes_per_story: NODES_PER_STORY,
+                seed: 7,
+            },
+        )
+        .await
+        .expect("seed");
+        let big = stories::create(
+            &store,
+            &app::model::NewStory {
+                title: "Ten thousand nodes".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("story");
+        let id = Id::parse("id", &big.id).expect("id");
+        nodes::create_batch(&store, &id, &ternary_tree(TREE_NODES))
+            .await
+            .expect("tree");
+        let indexed = search_index::drain(&store).await.expect("index");
+        store.analyze().await.expect("analyze");
+        eprintln!("indexed {indexed} nodes for search");
+        eprintln!(
+            "generated {} stories / {} nodes (+{TREE_NODES}) in {:.1?}",
+            report.stories,
+            report.nodes,
+            t.elapsed()
+        );
+    }
+    let conn = store.read().await.expect("reader");
+    let big = conn
+        .query_opt(
+            "bench.big",
+            "SELECT id FROM stories WHERE title = 'Ten thousand nodes'",
+            (),
+            |r| r.get::<String>(0),
+        )
+        .await
+        .expect("query")
+        .expect("the big story exists");
+    drop(conn);
+    (store, path, big)
+}
+
+/// A batch of `n` nodes forming a tree where node i hangs under node (i-1)/3.
+fn ternary_tree(n: usize) -> NodeBatch {
+    NodeBatch {
+        nodes: (0..n)
+            .map(|i| BatchNode {
+                ref_: Some(i.to_string()),
+                parent_ref: (i > 0).then(|| ((i - 1) / 3).to_string()),
+                parent_id: None,
+                kind: if i % 2 == 0 {
+                    NodeKind::Scene
+                } else {
+                    NodeKind::Choice
+                },
+                title: format!("节点 Node {i}"),
+                content: Some(format!(
+                    "第{i}段。The passage number {i} continues the story."
+                )),
+                choice_label: None,
+                position: None,
+            })
+            .collect(),
+    }
+}
+
+/// Single-operation latencies of one benchmark function.
+struct Latencies(Mutex<hdrhistogram::Histogram<u64>>);
+
+impl Latencies {
+    fn new() -> Arc<Self> {
+        Arc::new(Self(Mutex::new(
+            hdrhistogram::Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("bounds"),
+        )))
+    }
+    fn record(&self, d: Duration) {
+        let _ = self
+            .0
+            .lock()
+            .expect("lock")
+            .record((d.as_nanos() as u64).max(1));
+    }
+    fn line(&self, name: &str) -> String {
+        let h = self.0.lock().expect("lock");
+        let us = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+        format!(
+            "{name:<28} n={:>8}  p50={:>9.1} µs  p95={:>9.1} µs  p99={:>9.1} µs",
+            h.len(),
+            us(0.5),
+            us(0.95),
+            us(0.99)
+        )
+    }
+}
+
+fn report(group: &str, rows: &[(&str, &Arc<Latencies>)]) {
+    println!("\n{group}: single-operation latency");
+    for (name, l) in rows {
+        println!("  {}", l.line(name));
+    }
+}
+
+fn point_reads_and_pages(c: &mut Criterion) {
+    let rt = runtime();
+    let (store, path, _) = rt.block_on(library());
+    let conn = rt.block_on(bare(&path));
+    let ids: Vec<String> = rt.block_on(async {
+        let r = store.read().await.expect("reader");
+        r.query(
+            "bench.ids",
+            "SELECT id FROM stories ORDER BY random() LIMIT 10000",
+            (),
+            |r| r.get::<String>(0),
+        )
+        .await
+        .expect("ids")
+    });
+    let parsed: Vec<Id> = ids
+        .iter()
+        .map(|i| Id::parse("id", i).expect("id"))
+        .collect();
+
+    // Point read by id.
+    let (ours, base) = (Latencies::new(), Latencies::new());
+    let mut group = c.benchmark_group("story_by_id");
+    group.measurement_time(Duration::from_secs(4));
+    group.bench_function("aion", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for i in 0..iters {
+                    let t = Instant::now();
+                    let s = stories::get(&store, &parsed[i as usize % parsed.len()])
+                        .await
+                        .expect("story");
+                    ours.record(t.elapsed());
+                    std::hint::black_box(s);
+                }
+                start.elapsed()
+            })
+        })
+    });
+    let by_id = format!(
+        "SELECT {} FROM stories s WHERE s.id = ?1",
+        stories::STORY_COLUMNS
+    );
+    group.bench_function("bare_libsql", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for i in 0..iters {
+                    let t = Instant::now();
+                    let mut rows = conn
+                        .query(&by_id, [ids[i as usize % ids.len()].as_str()])
+                        .await
+                        .expect("query");
+                    let row = rows.next().await.expect("row").expect("found");
+                    let s = stories::story_from_row(&row).expect("maps");
+                    drop(rows);
+                    base.record(t.elapsed());
+                    std::hint::black_box(s);
+                }
+                start.elapsed()
+            })
+        })
+    });
+    group.finish();
+    report(
+        "story_by_id",
+        &[("aion (pool + timing)", &ours), ("bare libsql", &base)],
+    );
+
+    // A 50-row page at cursors spread over the whole list.
+    let cursors: Vec<Option<String>> = rt.block_on(async {
+        let mut out = vec![None];
+        let mut q = stories::StoryQuery {
+            limit: Some(Limit::parse(Some("200")).expect("limit")),
+            ..Default::default()
+        };
+        while out.len() < 100 {
+            let page = stories::list(&store, &q).await.expect("page");
+            let Some(next) = page.next_cursor else { break };
+            out.push(Some(next.clone()));
+            q.cursor = Some(next);
+        }
+        out
+    });
+    let keys: Vec<Option<(i64, String)>> = rt.block_on(async {
+        let mut keys = Vec::new();
+        for c in &cursors {
+            keys.push(match c {
+                None => None,
+                Some(_) => {
+                    let q = stories::StoryQuery {
+                        cursor: c.clone(),
+                        limit: Some(Limit::parse(Some("1")).expect("limit")),
+                        ..Default::default()
+                    };
+                    let page = stories::list(&store, &q).await.expect("page");
+                    let s = &page.items[0];
+                    let r = store.read().await.expect("reader");
+                    let at = r
+                        .query_i64(
+                            "bench.key",
+                            "SELECT updated_at FROM stories WHERE id = ?1",
+                            [s.id.as_str()],
+                        )
+                        .await
+                        .expect("key");
+                    Some((at + 1, s.id.clone()))
+                }
+            });
+        }
+        keys
+    });
+    let (ours, base) = (Latencies::new(), Latencies::new());
+    let mut group = c.benchmark_group("story_page_50");
+    group.measurement_time(Duration::from_secs(4));
+    group.bench_function(BenchmarkId::new("aion", STORIES), |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for i in 0..iters {
+                    let q = stories::StoryQuery {
+                        cursor: cursors[i as usize % cursors.len()].clone(),
+                        sort: StorySort::UpdatedDesc,
+                        ..Default::default()
+                    };
+                    let t = Instant::now();
+                    let page = stories::list(&store, &q).await.expect("page");
+                    ours.record(t.elapsed());
+                    std::hint::black_box(page);
+                }
+                start.elapsed()
+            })
+        })
+    });
+    let page_sql = format!(
+        "SELECT {} FROM stories s WHERE s.status <> 'archived' AND (s.updated_at, s.id) < (?1, ?2)
+         ORDER BY s.updated_at DESC, s.id DESC LIMIT 51",
+        stories::STORY_COLUMNS
+    );
+    group.bench_function(BenchmarkId::new("bare_libsql", STORIES), |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for i in 0..iters {
+                    let (at, id) = keys[i as usize % keys.len()]
+                        .clone()
+                        .unwrap_or((i64::MAX, String::new()));
+                    let t = Instant::now();
+                    let mut rows = conn.query(&page_sql, params![at, id]).await.expect("query");
+                    let mut out = Vec::with_capacity(51);
+                    while let Some(row) = rows.next().await.expect("row") {
+                        out.push(stories::story_from_row(&row).expect("maps"));
+                    }
+                    base.record(t.elapsed());
+                    std::hint::black_box(out);
+                }
+                start.elapsed()
+            })
+        })
+    });
+    group.finish();
+    report(
+        "story_page_50 at 100k stories",
+        &[
+            ("aion (parse + cursor + pool)", &ours),
+            ("bare libsql", &base),
+        ],
+    );
+}
+
+fn tree(c: &mut Criterion) {
+    let rt = runtime();
+    let (store, path, big) = rt.block_on(library());
+    let conn = rt.block_on(bare(&path));
+    let id = Id::parse("id", &big).expect("id");
+    let (ours, base) = (Latencies::new(), Latencies::new());
+    let mut group = c.benchmark_group("tree_10k_nodes");
+    group
+        .measurement_time(Duration::from_secs(6))
+        .sample_size(30);
+    group.bench_function("aion", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let t = Instant::now();
+                    let tree = nodes::tree(&store, &id).await.expect("tree");
+                    assert_eq!(tree.nodes.len(), TREE_NODES);
+                    ours.record(t.elapsed());
+                }
+                start.elapsed()
+            })
+        })
+    });
+    group.bench_function("bare_libsql", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let t = Instant::now();
+                    let mut rows = conn
+                        .query(nodes::TREE_SQL, [big.as_str()])
+                        .await
+                        .expect("query");
+                    let mut out = Vec::with_capacity(TREE_NODES);
+                    while let Some(row) = rows.next().await.expect("row") {
+                        out.push(nodes::node_from_row(&row).expect("maps"));
+                    }
+                    assert_eq!(out.len(), TREE_NODES);
+                    base.record(t.elapsed());
+                }
+                start.elapsed()
+            })
+        })
+    });
+    group.finish();
+    report("tree_10k_nodes", &[("aion", &ours), ("bare libsql", &base)]);
+}
+
+fn batch_insert(c: &mut Criterion) {
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = rt.block_on(async {
+        let s = Store::open(StoreConfig::new(dir.path().join("batch.db")))
+            .await
+            .expect("open");
+        s.migrate(schema::MIGRATIONS).await.expect("migrate");
+        s
+    });
+    let base_path = dir.path().join("bare.db");
+    let conn = rt.block_on(async {
+        let s = Store::open(StoreConfig::new(&base_path))
+            .await
+            .expect("open");
+        s.migrate(schema::MIGRATIONS).await.expect("migrate");
+        bare(&base_path).await
+    });
+    let batch = ternary_tree(BATCH_NODES);
+    let mut group = c.benchmark_group("batch_insert");
+    group.throughput(Throughput::Elements(BATCH_NODES as u64));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
+    group.bench_function(BenchmarkId::new("aion_create_batch", BATCH_NODES), |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let story = stories::create(
+                        &store,
+                        &app::model::NewStory {
+                            title: "batch".into(),
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .expect("story");
+                    let id = Id::parse("id", &story.id).expect("id");
+                    let t = Instant::now();
+                    let result = nodes::create_batch(&store, &id, &batch)
+                        .await
+                        .expect("batch");
+                    total += t.elapsed();
+                    assert_eq!(result.created as usize, BATCH_NODES);
+                }
+                total
+            })
+        })
+    });
+    group.bench_function(BenchmarkId::new("bare_libsql_prepared_insert", BATCH_NODES), |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut total = Duration::ZERO;
+                for it in 0..iters {
+                    let story_id = app::backend::new_id();
+                    conn.execute(
+                        "INSERT INTO stories (id, title, status, created_at, updated_at) VALUES (?1, 'batch', 'draft', 0, 0)",
+                        [story_id.as_str()],
+                    )
+                    .await
+                    .expect("story");
+                    let ids: Vec<String> = (0..BATCH_NODES).map(|_| app::backend::new_id()).collect();
+                    let t = Instant::now();
+                    let tx = conn.transaction_with_behavior(libsql::TransactionBehavior::Immediate).await.expect("tx");
+                    {
+                        let stmt = tx
+                            .prepare(
+                                "INSERT INTO nodes (id, story_id, parent_id, position, kind, title, content, choice_label,
+                                                    word_count, created_at, updated_at)
+                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9, ?9)",
+                            )
+                            .await
+                            .expect("prepare");
+                        for (i, n) in batch.nodes.iter().enumerate() {
+                            let parent = (i > 0).then(|| ids[(i - 1) / 3].as_str());
+                            stmt.execute(params![
+                                ids[i].as_str(),
+                                story_id.as_str(),
+                                parent,
+                                ((i + 2) % 3) as i64,
+                                n.kind.as_str(),
+                                n.title.as_str(),
+                                n.content.as_deref().unwrap_or(""),
+                                10,
+                                it as i64
+                            ])
+                            .await
+                            .expect("insert");
+                            stmt.reset();
+                        }
+                    }
+                    tx.commit().await.expect("commit");
+                    total += t.elapsed();
+                }
+                total
+            })
+        })
+    });
+    group.finish();
+}
+
+/// 8 writers and 64 readers for 10 s: through the store (one serialised writer, pooled
+/// readers) and with 72 bare connections on their own threads (each connection writing in
+/// deferred transactions as a naive application would). Counts operations and SQLITE_BUSY.
+fn mixed_load(_c: &mut Criterion) {
+    const WRITERS: usize = 8;
+    const READERS: usize = 64;
+    let secs = std::env::var("AION_MIXED_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10u64);
+    let rt = runtime();
+    let (store, path, big) = rt.block_on(library());
+    let story_ids: Vec<String> = rt.block_on(async {
+        let r = store.read().await.expect("reader");
+        r.query(
+            "bench.ids",
+            "SELECT id FROM stories ORDER BY random() LIMIT 1000",
+            (),
+            |r| r.get::<String>(0),
+        )
+        .await
+        .expect("ids")
+    });
+    let node_ids: Vec<String> = rt.block_on(async {
+        let r = store.read().await.expect("reader");
+        r.query(
+            "bench.node_ids",
+            "SELECT id FROM nodes WHERE story_id = ?1 LIMIT 1000",
+            [big.as_str()],
+            |r| r.get::<String>(0),
+        )
+        .await
+        .expect("ids")
+    });
+
+    // Through the store.
+    let stop = Arc::new(AtomicBool::new(false));
+    let (reads, writes, busy, other) = (
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+    );
+    rt.block_on(async {
+        let mut tasks = tokio::task::JoinSet::new();
+        for w in 0..WRITERS {
+            let (store, stop, writes, busy, other, node_ids) = (
+                store.clone(),
+                stop.clone(),
+                writes.clone(),
+                busy.clone(),
+                other.clone(),
+                node_ids.clone(),
+            );
+            tasks.spawn(async move {
+                let mut i = w;
+                while !stop.load(Ordering::Relaxed) {
+                    let id = Id::parse("id", &node_ids[i % node_ids.len()]).expect("id");
+                    let patch = app::model::NodePatch {
+                        content: Some(format!("edit {i} 修改")),
+                        ..Default::default()
+                    };
+                    match nodes::update(&store, &id, &patch).await {
+                        Ok(_) => writes.fetch_add(1, Ordering::Relaxed),
+                        Err(e) if e.code() == app::model::ErrorCode::Unavailable => {
+                            busy.fetch_add(1, Ordering::Relaxed)
+                        }
+                        Err(_) => other.fetch_add(1, Ordering::Relaxed),
+                    };
+                    i += WRITERS;
+                    tokio::task::yield_now().await;
+                }
+            });
+        }
+        for r in 0..READERS {
+            let (store, stop, reads, other, story_ids) = (
+                store.clone(),
+                stop.clone(),
+                reads.clone(),
+                other.clone(),
+                story_ids.clone(),
+            );
+            tasks.spawn(async move {
+                let mut i = r;
+                while !stop.load(Ordering::Relaxed) {
+                    let id = Id::parse("id", &story_ids[i % story_ids.len()]).expect("id");
+                    let ok = if i % 4 == 0 {
+                        stories::list(&store, &stories::StoryQuery::default())
+                            .await
+                            .is_ok()
+                    } else {
+                        stories::get(&store, &id).await.is_ok()
+                    };
+                    if ok {
+                        reads.fetch_add(1, Ordering::Relaxed)
+                    } else {
+                        other.fetch_add(1, Ordering::Relaxed)
+                    };
+                    i += READERS;
+                    tokio::task::yield_now().await;
+                }
+            });
+        }
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+        stop.store(true, Ordering::Relaxed);
+        while tasks.join_next().await.is_some() {}
+    });
+    let ours = (
+        reads.load(Ordering::Relaxed),
+        writes.load(Ordering::Relaxed),
+        busy.load(Ordering::Relaxed),
+        other.load(Ordering::Relaxed),
+    );
+
+    // 72 bare connections, one thread each.
+    let stop = Arc::new(AtomicBool::new(false));
+    let (reads, writes, busy, other) = (
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+    );
+    let mut threads = Vec::new();
+    for t in 0..WRITERS + READERS {
+        let (path, stop, reads, writes, busy, other) = (
+            path.clone(),
+            stop.clone(),
+            reads.clone(),
+            writes.clone(),
+            busy.clone(),
+            other.clone(),
+        );
+        let (story_ids, node_ids) = (story_ids.clone(), node_ids.clone());
+        threads.push(std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("rt");
+            rt.block_on(async move {
+                let conn = bare(&path).await;
+                let mut i = t;
+                while !stop.load(Ordering::Relaxed) {
+                    let result: Result<(), libsql::Error> = async {
+                        if t < WRITERS {
+                            // Read, then write, in one deferred transaction.
+                            let tx = conn.transaction().await?;
+                            let id = &node_ids[i % node_ids.len()];
+                            let mut rows = tx
+                                .query("SELECT updated_at FROM nodes WHERE id = ?1", [id.as_str()])
+                                .await?;
+                            let at: i64 = rows.next().await?.map_or(Ok(0), |r| r.get(0))?;
+                            drop(rows);
+                            tx.execute(
+                                "UPDATE nodes SET content = ?2, updated_at = ?3 WHERE id = ?1",
+                                params![id.as_str(), format!("edit {i}"), at + 1],
+                            )
+                            .await?;
+                            tx.commit().await?;
+                            writes.fetch_add(1, Ordering::Relaxed);
+                        } else {
+                            let mut rows = conn
+                                .query(
+                                    "SELECT title FROM stories WHERE id = ?1",
+                                    [story_ids[i % story_ids.len()].as_str()],
+                                )
+                                .await?;
+                            while rows.next().await?.is_some() {}
+                            reads.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok(())
+                    }
+                    .await;
+                    if let Err(e) = result {
+                        let text = e.to_string();
+                        if text.contains("locked") || text.contains("busy") || text.contains("BUSY")
+                        {
+                            busy.fetch_add(1, Ordering::Relaxed);
+                        } else {
+                            other.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    i += WRITERS + READERS;
+                }
+            });
+        }));
+    }
+    std::thread::sleep(Duration::from_secs(secs));
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        let _ = t.join();
+    }
+    let bare_counts = (
+        reads.load(Ordering::Relaxed),
+        writes.load(Ordering::Relaxed),
+        busy.load(Ordering::Relaxed),
+        other.load(Ordering::Relaxed),
+    );
+    println!("\nmixed load: {WRITERS} writers + {READERS} readers for {secs} s");
+    println!(
+        "  {:<34} {:>10} {:>10} {:>12} {:>8}",
+        "", "reads", "writes", "SQLITE_BUSY", "other"
+    );
+    for (name, (r, w, b, o)) in [
+        ("aion store (1 writer + pool)", ours),
+        ("bare: 72 connections, deferred tx", bare_counts),
+    ] {
+        println!("  {name:<34} {r:>10} {w:>10} {b:>12} {o:>8}");
+    }
+}
+
+criterion_group!(
+    benches,
+    point_reads_and_pages,
+    tree,
+    batch_insert,
+    mixed_load
+);
+criterion_main!(benches);

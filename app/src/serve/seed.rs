@@ -9,7 +9,8 @@
 use app::backend::{AppConfig, demo, schema, search_index};
 use server::store::{Store, StoreConfig};
 
-const USAGE: &str = "usage: app seed --stories N [--nodes-per-story N] [--seed N]  (database: AION_DB_PATH)";
+const USAGE: &str =
+    "usage: app seed --stories N [--nodes-per-story N] [--seed N]  (database: AION_DB_PATH)";
 
 /// Runs the command; returns the process exit code.
 pub fn main(args: &[String]) -> i32 {

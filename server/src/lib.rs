@@ -4,6 +4,7 @@
 //! [`http`] serves an axum router and provides the tower layers around it. The product crate
 //! (`app`) wires these together; the dependency only ever points from `app` to here.
 
+pub mod cache;
 pub mod http;
 pub mod metrics;
 pub mod store;

@@ -1,6 +1,7 @@
 //! Server functions, grouped by resource. Each has an explicit, stable path (listed in
 //! API.md) so that any HTTP client can use the API, not only this app.
 
+mod admin;
 mod health;
 mod nodes;
 mod stories;

@@ -1,24 +1,26 @@
 //! Node endpoints: the tree of a story, add one or many, edit, move, delete a subtree.
 
+use std::sync::Arc;
+
 use dioxus::prelude::*;
 
+#[cfg(feature = "server")]
+use app::model::fields::Id;
 use app::model::{
     ApiError, BATCH_BODY_LIMIT, Deleted, JsonBody, MoveNode, NewNode, Node, NodeBatch,
     NodeBatchResult, NodePatch, StoryTree,
 };
-#[cfg(feature = "server")]
-use app::{backend::nodes, model::fields::Id};
 
 /// The whole tree of a story, depth-first.
 #[get("/api/stories/{id}/tree", state: app::backend::AppExt)]
-pub async fn story_tree(id: String) -> Result<StoryTree, ApiError> {
-    nodes::tree(state.store(), &Id::parse("id", &id)?).await
+pub async fn story_tree(id: String) -> Result<Arc<StoryTree>, ApiError> {
+    state.tree(&Id::parse("id", &id)?).await
 }
 
 /// Adds one node.
 #[post("/api/stories/{id}/nodes", state: app::backend::AppExt)]
 pub async fn create_node(id: String, body: JsonBody<NewNode>) -> Result<Node, ApiError> {
-    nodes::create(state.store(), &Id::parse("id", &id)?, &body.0).await
+    state.create_node(&Id::parse("id", &id)?, &body.0).await
 }
 
 /// Adds many nodes in one transaction: all or nothing.
@@ -27,29 +29,29 @@ pub async fn create_nodes(
     id: String,
     body: JsonBody<NodeBatch, BATCH_BODY_LIMIT>,
 ) -> Result<NodeBatchResult, ApiError> {
-    nodes::create_batch(state.store(), &Id::parse("id", &id)?, &body.0).await
+    state.create_nodes(&Id::parse("id", &id)?, &body.0).await
 }
 
 /// One node.
 #[get("/api/nodes/{id}", state: app::backend::AppExt)]
 pub async fn get_node(id: String) -> Result<Node, ApiError> {
-    nodes::get(state.store(), &Id::parse("id", &id)?).await
+    state.node(&Id::parse("id", &id)?).await
 }
 
 /// Edits a node.
 #[patch("/api/nodes/{id}", state: app::backend::AppExt)]
 pub async fn update_node(id: String, body: JsonBody<NodePatch>) -> Result<Node, ApiError> {
-    nodes::update(state.store(), &Id::parse("id", &id)?, &body.0).await
+    state.update_node(&Id::parse("id", &id)?, &body.0).await
 }
 
 /// Deletes a node and its subtree.
 #[delete("/api/nodes/{id}", state: app::backend::AppExt)]
 pub async fn delete_node(id: String) -> Result<Deleted, ApiError> {
-    nodes::delete(state.store(), &Id::parse("id", &id)?).await
+    state.delete_node(&Id::parse("id", &id)?).await
 }
 
 /// Re-parents or reorders a node.
 #[post("/api/nodes/{id}/move", state: app::backend::AppExt)]
 pub async fn move_node(id: String, body: JsonBody<MoveNode>) -> Result<Node, ApiError> {
-    nodes::move_node(state.store(), &Id::parse("id", &id)?, &body.0).await
+    state.move_node(&Id::parse("id", &id)?, &body.0).await
 }

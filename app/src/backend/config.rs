@@ -29,6 +29,10 @@ pub struct AppConfig {
     pub seed_demo: bool,
     /// How long in-flight requests may run after a shutdown signal (`AION_SHUTDOWN_GRACE_MS`).
     pub shutdown_grace: Duration,
+    /// Serve reads through the tiered cache (`AION_CACHE`, default on; off for comparisons).
+    pub cache_enabled: bool,
+    /// Most-read stories loaded into the cache at start (`AION_CACHE_WARM_STORIES`, default 50).
+    pub cache_warm_stories: usize,
 }
 
 /// A variable that is set but cannot be used.
@@ -64,6 +68,8 @@ impl AppConfig {
             write_rate_burst: env.parse("AION_WRITE_RATE_LIMIT_BURST", 10)?,
             seed_demo: env.flag("AION_SEED_DEMO", true)?,
             shutdown_grace: Duration::from_millis(env.parse("AION_SHUTDOWN_GRACE_MS", 5_000)?),
+            cache_enabled: env.flag("AION_CACHE", true)?,
+            cache_warm_stories: env.parse("AION_CACHE_WARM_STORIES", 50)?,
         })
     }
 
@@ -77,6 +83,8 @@ impl AppConfig {
             read_rate = format!("{}/min burst {}", self.read_rate_per_minute, self.read_rate_burst),
             write_rate = format!("{}/min burst {}", self.write_rate_per_minute, self.write_rate_burst),
             seed_demo = self.seed_demo,
+            cache = self.cache_enabled,
+            cache_warm_stories = self.cache_warm_stories,
             "configuration"
         );
     }

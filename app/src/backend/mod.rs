@@ -1,10 +1,14 @@
 //! Server-only domain code: configuration, application state, the SQL repositories for
 //! stories and nodes, demo data, and the HTTP glue that gives API errors their shape.
 
+pub mod admin;
 pub mod api_errors;
+pub mod cache;
 pub mod config;
 pub mod demo;
+mod library;
 pub mod nodes;
+pub mod reads;
 pub mod schema;
 pub mod search_index;
 pub mod state;

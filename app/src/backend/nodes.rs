@@ -601,6 +601,7 @@ pub async fn delete(store: &Store, id: &Id) -> Result<Deleted, ApiError> {
     tx.commit().await?;
     Ok(Deleted {
         id: id.as_str().to_owned(),
+        story_id: node.story_id,
         nodes_deleted: count as u32,
     })
 }

@@ -3,12 +3,29 @@
 //! It travels as an axum `Extension` rather than a global, so that several instances can run
 //! in one process (tests) and server functions name what they use in their signature.
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
-use server::store::{Store, StoreConfig};
+use server::{
+    cache::{LocalLocks, NamedLocks},
+    store::{Store, StoreConfig},
+};
+use tokio::task::JoinHandle;
 
-use super::{AppConfig, demo, schema, search_index::SearchIndexer};
+use super::{
+    AppConfig,
+    cache::AppCache,
+    demo,
+    reads::{FLUSH_EVERY, ReadCounter},
+    schema,
+    search_index::SearchIndexer,
+};
 use crate::model::{ApiError, Health};
+
+/// How often the cache sweeper returns expired entries' memory.
+const SWEEP_EVERY: Duration = Duration::from_secs(300);
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -28,15 +45,20 @@ pub struct AppState(Arc<Inner>);
 struct Inner {
     config: AppConfig,
     store: Store,
+    cache: AppCache,
+    reads: ReadCounter,
+    locks: Arc<dyn NamedLocks>,
     started: Instant,
-    indexer: std::sync::Mutex<Option<SearchIndexer>>,
+    indexer: Mutex<Option<SearchIndexer>>,
+    background: Mutex<Vec<JoinHandle<()>>>,
 }
 
 /// The extractor server functions use: `#[get("/api/x", state: AppExt)]`.
 pub type AppExt = axum::Extension<AppState>;
 
 impl AppState {
-    /// Opens the database, applies migrations and seeds demo data into an empty database.
+    /// Opens the database, applies migrations, seeds demo data into an empty database and
+    /// starts the background work (search indexer, cache sweeper and warm-up, read counts).
     pub async fn start(config: AppConfig) -> Result<Self, StartError> {
         let store = Store::open(StoreConfig::new(&config.db_path)).await?;
         store.migrate(schema::MIGRATIONS).await?;
@@ -57,13 +79,55 @@ impl AppState {
                 );
             }
         }
+        let cache = AppCache::builder().build();
         let indexer = SearchIndexer::spawn(store.clone());
-        Ok(Self(Arc::new(Inner {
+        let state = Self(Arc::new(Inner {
             config,
             store,
+            cache,
+            reads: ReadCounter::default(),
+            locks: Arc::new(LocalLocks::default()),
             started: Instant::now(),
-            indexer: std::sync::Mutex::new(Some(indexer)),
-        })))
+            indexer: Mutex::new(Some(indexer)),
+            background: Mutex::new(Vec::new()),
+        }));
+        state.spawn_background();
+        Ok(state)
+    }
+
+    fn spawn_background(&self) {
+        let mut tasks = vec![self.0.cache.spawn_sweeper(SWEEP_EVERY)];
+        let flusher = self.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(FLUSH_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = flusher.0.reads.flush(&flusher.0.store).await {
+                    tracing::warn!("writing read counts failed: {e}");
+                }
+            }
+        }));
+        let warm = self.0.config.cache_warm_stories;
+        if warm > 0 && self.0.config.cache_enabled {
+            let warmer = self.clone();
+            tasks.push(tokio::spawn(async move {
+                let started = Instant::now();
+                match warmer.warm_up(warm).await {
+                    Ok(n) => tracing::info!(
+                        stories = n,
+                        ms = started.elapsed().as_millis() as u64,
+                        "cache warmed"
+                    ),
+                    Err(e) => tracing::warn!("cache warm-up failed: {e}"),
+                }
+            }));
+        }
+        self.0
+            .background
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(tasks);
     }
 
     /// The configuration the server started with.
@@ -76,6 +140,21 @@ impl AppState {
         &self.0.store
     }
 
+    /// The tiered cache.
+    pub fn cache(&self) -> &AppCache {
+        &self.0.cache
+    }
+
+    /// Story reads not yet written to the database.
+    pub fn reads(&self) -> &ReadCounter {
+        &self.0.reads
+    }
+
+    /// Named locks (in-process now; a distributed implementation fits the same trait).
+    pub fn locks(&self) -> &dyn NamedLocks {
+        &*self.0.locks
+    }
+
     /// Version and uptime.
     pub fn health(&self) -> Health {
         Health {
@@ -85,8 +164,18 @@ impl AppState {
         }
     }
 
-    /// Stops background work and flushes state.
+    /// Stops background work, writes what is pending, and checkpoints the database.
     pub async fn shutdown(&self) {
+        let tasks: Vec<_> = self
+            .0
+            .background
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+            .collect();
+        for task in tasks {
+            task.abort();
+        }
         let indexer = self
             .0
             .indexer
@@ -95,6 +184,9 @@ impl AppState {
             .take();
         if let Some(indexer) = indexer {
             indexer.stop().await;
+        }
+        if let Err(e) = self.0.reads.flush(&self.0.store).await {
+            tracing::warn!("writing read counts at shutdown failed: {e}");
         }
         if let Err(e) = self.0.store.checkpoint().await {
             tracing::warn!("final WAL checkpoint failed: {e}");

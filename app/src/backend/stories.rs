@@ -434,6 +434,7 @@ pub async fn delete(store: &Store, id: &Id) -> Result<Deleted, ApiError> {
     tx.commit().await?;
     Ok(Deleted {
         id: id.as_str().to_owned(),
+        story_id: id.as_str().to_owned(),
         nodes_deleted: nodes,
     })
 }

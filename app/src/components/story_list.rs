@@ -5,6 +5,8 @@
 //! pressed). The parent keys it by its filters, so a new search starts a fresh list. A
 //! virtual-scrolling list can replace it behind the same props.
 
+use std::sync::Arc;
+
 use dioxus::prelude::*;
 
 use app::model::{ApiError, Story, StoryPage};
@@ -28,7 +30,7 @@ fn non_empty(s: &str) -> Option<String> {
 
 /// First page plus whatever has been scrolled into view since.
 #[component]
-pub fn StoryList(first: StoryPage, filters: ListFilters) -> Element {
+pub fn StoryList(first: Arc<StoryPage>, filters: ListFilters) -> Element {
     let mut more = use_signal(Vec::<Story>::new);
     let mut cursor = use_signal(|| first.next_cursor.clone());
     let mut loading = use_signal(|| false);
@@ -54,8 +56,8 @@ pub fn StoryList(first: StoryPage, filters: ListFilters) -> Element {
             .await;
             match page {
                 Ok(page) => {
-                    more.write().extend(page.items);
-                    cursor.set(page.next_cursor);
+                    more.write().extend(page.items.iter().cloned());
+                    cursor.set(page.next_cursor.clone());
                     error.set(None);
                 }
                 Err(e) => error.set(Some(e)),

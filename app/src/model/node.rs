@@ -186,6 +186,8 @@ pub struct MoveNode {
 pub struct Deleted {
     /// The id that was deleted.
     pub id: String,
+    /// The story it belonged to (for a story: its own id).
+    pub story_id: String,
     /// How many nodes went with it (a subtree, or a story's whole tree).
     pub nodes_deleted: u32,
 }

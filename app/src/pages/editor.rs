@@ -6,6 +6,8 @@
 //! reloaded, so what is shown is what is stored. Errors appear next to their field; an edit
 //! based on an old version is refused (409) and says so.
 
+use std::sync::Arc;
+
 use dioxus::prelude::*;
 
 use app::model::{
@@ -19,7 +21,7 @@ use crate::{
     routes::Route,
 };
 
-async fn load(id: String) -> Result<(Story, StoryTree), ApiError> {
+async fn load(id: String) -> Result<(Arc<Story>, Arc<StoryTree>), ApiError> {
     let story = api::get_story(id.clone()).await?;
     let tree = api::story_tree(id).await?;
     Ok((story, tree))
@@ -51,7 +53,7 @@ pub fn Editor(id: ReadSignal<String>) -> Element {
         {rsx! {
             StoryMetaForm {
                 key: "{story.updated_at}",
-                story: story.clone(),
+                story: (*story).clone(),
                 on_saved: move |_| data.restart(),
             }
         }}

@@ -5,6 +5,8 @@
 //! browser's back button goes back. At a leaf the reader can continue with the next
 //! top-level part or start again.
 
+use std::sync::Arc;
+
 use dioxus::prelude::*;
 
 use app::model::{ApiError, Node, Story, StoryTree};
@@ -12,7 +14,7 @@ use app::model::{ApiError, Node, Story, StoryTree};
 use crate::{api, routes::Route};
 
 /// Loads story and tree together.
-async fn load(id: String) -> Result<(Story, StoryTree), ApiError> {
+async fn load(id: String) -> Result<(Arc<Story>, Arc<StoryTree>), ApiError> {
     let story = api::get_story(id.clone()).await?;
     let tree = api::story_tree(id).await?;
     Ok((story, tree))

@@ -1,0 +1,63 @@
+//! Admin endpoints (`Authorization: Bearer <AION_ADMIN_TOKEN>`): database statistics and
+//! maintenance, cache statistics, warm-up and clear. Answers are plain JSON documents.
+
+use dioxus::prelude::*;
+use serde_json::Value;
+
+use app::model::ApiError;
+
+#[cfg(feature = "server")]
+fn json(v: impl serde::Serialize) -> Result<Value, ApiError> {
+    serde_json::to_value(v).map_err(|e| {
+        tracing::error!("admin answer did not serialise: {e}");
+        ApiError::internal()
+    })
+}
+
+/// Database statistics, query timings and the slow-query log.
+#[get("/api/admin/db/stats", state: app::backend::AppExt, _admin: app::backend::admin::Admin)]
+pub async fn admin_db_stats() -> Result<Value, ApiError> {
+    let store = state.store();
+    json(serde_json::json!({
+        "database": store.stats().await?,
+        "queries": store.query_timings(),
+        "slow_queries": store.slow_queries(),
+    }))
+}
+
+/// Runs ANALYZE, optimize, VACUUM or a WAL checkpoint.
+#[post("/api/admin/db/{operation}", state: app::backend::AppExt, _admin: app::backend::admin::Admin)]
+pub async fn admin_db_maintain(operation: String) -> Result<Value, ApiError> {
+    let store = state.store();
+    match operation.as_str() {
+        "analyze" => json(serde_json::json!({ "took_ms": store.analyze().await? })),
+        "optimize" => json(serde_json::json!({ "took_ms": store.optimize().await? })),
+        "vacuum" => json(store.vacuum().await?),
+        "checkpoint" => json(store.checkpoint().await?),
+        "integrity-check" => json(serde_json::json!({ "result": store.integrity_check().await? })),
+        _ => Err(ApiError::invalid(
+            "operation",
+            "operation must be one of analyze, optimize, vacuum, checkpoint, integrity-check",
+        )),
+    }
+}
+
+/// Cache statistics per tier and per policy.
+#[get("/api/admin/cache/stats", state: app::backend::AppExt, _admin: app::backend::admin::Admin)]
+pub async fn admin_cache_stats() -> Result<Value, ApiError> {
+    json(state.cache().stats())
+}
+
+/// Loads the most-read stories into the cache.
+#[post("/api/admin/cache/warm", state: app::backend::AppExt, _admin: app::backend::admin::Admin)]
+pub async fn admin_cache_warm() -> Result<Value, ApiError> {
+    let n = state.config().cache_warm_stories.max(1);
+    json(serde_json::json!({ "warmed": state.warm_up(n).await? }))
+}
+
+/// Empties the cache.
+#[post("/api/admin/cache/clear", state: app::backend::AppExt, _admin: app::backend::admin::Admin)]
+pub async fn admin_cache_clear() -> Result<Value, ApiError> {
+    state.cache().clear();
+    json(serde_json::json!({ "cleared": true }))
+}

@@ -1,0 +1,208 @@
+//! The story library as the API sees it: reads go through the cache, writes go to the
+//! store and then invalidate exactly the tags they affected, before the response is sent.
+
+use std::sync::Arc;
+
+use super::{
+    AppState,
+    cache::{CacheKey, Cached, LIST_TAG, Policy, story_tag},
+    nodes,
+    stories::{self, StoryQuery},
+};
+use crate::model::{
+    ApiError, Deleted, MoveNode, NewNode, NewStory, Node, NodeBatch, NodeBatchResult, NodePatch,
+    Story, StoryPage, StoryPatch, StoryTree, fields::Id,
+};
+
+fn wrong_kind() -> ApiError {
+    tracing::error!("cache returned a value of another kind for a key");
+    ApiError::internal()
+}
+
+impl AppState {
+    /// Loads through the cache (or straight from the store when the cache is off).
+    async fn cached<F, Fut>(
+        &self,
+        key: CacheKey,
+        policy: Policy,
+        tags: &[String],
+        load: F,
+    ) -> Result<Cached, ApiError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Cached, ApiError>>,
+    {
+        if !self.config().cache_enabled {
+            return load().await;
+        }
+        self.cache().get_or_load(key, policy, tags, load).await
+    }
+
+    fn invalidate(&self, story_id: Option<&str>) {
+        if let Some(id) = story_id {
+            self.cache().invalidate_tag(&story_tag(id));
+        }
+        self.cache().invalidate_tag(LIST_TAG);
+    }
+
+    /// One story, counted as one read (for "most read" and cache warm-up).
+    pub async fn story(&self, id: &Id) -> Result<Arc<Story>, ApiError> {
+        let story = self.story_uncounted(id).await?;
+        self.reads().record(id.as_str());
+        Ok(story)
+    }
+
+    async fn story_uncounted(&self, id: &Id) -> Result<Arc<Story>, ApiError> {
+        let store = self.store().clone();
+        let found = self
+            .cached(
+                CacheKey::Story(id.as_str().to_owned()),
+                Policy::Story,
+                &[story_tag(id.as_str())],
+                || async move { Ok(Cached::Story(Arc::new(stories::get(&store, id).await?))) },
+            )
+            .await?;
+        match found {
+            Cached::Story(s) => Ok(s),
+            _ => Err(wrong_kind()),
+        }
+    }
+
+    /// A story's whole tree.
+    pub async fn tree(&self, id: &Id) -> Result<Arc<StoryTree>, ApiError> {
+        let store = self.store().clone();
+        let found = self
+            .cached(
+                CacheKey::Tree(id.as_str().to_owned()),
+                Policy::NodeTree,
+                &[story_tag(id.as_str())],
+                || async move { Ok(Cached::Tree(Arc::new(nodes::tree(&store, id).await?))) },
+            )
+            .await?;
+        match found {
+            Cached::Tree(t) => Ok(t),
+            _ => Err(wrong_kind()),
+        }
+    }
+
+    /// One page of the story list.
+    pub async fn stories_page(&self, query: &StoryQuery) -> Result<Arc<StoryPage>, ApiError> {
+        let limit = query.limit.map_or(0, |l| l.get()).to_string();
+        let key = CacheKey::story_page(&[
+            &limit,
+            query.cursor.as_deref().unwrap_or(""),
+            query.status.map_or("", |s| s.as_str()),
+            query.tag.as_deref().unwrap_or(""),
+            query.q.as_ref().map_or("", |q| q.as_str()),
+            query.sort.as_str(),
+        ]);
+        let store = self.store().clone();
+        let found = self
+            .cached(
+                key,
+                Policy::ApiResponse,
+                &[LIST_TAG.to_owned()],
+                || async move { Ok(Cached::Page(Arc::new(stories::list(&store, query).await?))) },
+            )
+            .await?;
+        match found {
+            Cached::Page(p) => Ok(p),
+            _ => Err(wrong_kind()),
+        }
+    }
+
+    /// Creates a story.
+    pub async fn create_story(&self, input: &NewStory) -> Result<Story, ApiError> {
+        let story = stories::create(self.store(), input).await?;
+        self.invalidate(None);
+        Ok(story)
+    }
+
+    /// Changes a story.
+    pub async fn update_story(&self, id: &Id, patch: &StoryPatch) -> Result<Story, ApiError> {
+        let story = stories::update(self.store(), id, patch).await?;
+        self.invalidate(Some(id.as_str()));
+        Ok(story)
+    }
+
+    /// Deletes a story and its tree.
+    pub async fn delete_story(&self, id: &Id) -> Result<Deleted, ApiError> {
+        let deleted = stories::delete(self.store(), id).await?;
+        self.invalidate(Some(id.as_str()));
+        Ok(deleted)
+    }
+
+    /// Adds a node.
+    pub async fn create_node(&self, story_id: &Id, input: &NewNode) -> Result<Node, ApiError> {
+        let node = nodes::create(self.store(), story_id, input).await?;
+        self.invalidate(Some(story_id.as_str()));
+        Ok(node)
+    }
+
+    /// Adds many nodes.
+    pub async fn create_nodes(
+        &self,
+        story_id: &Id,
+        batch: &NodeBatch,
+    ) -> Result<NodeBatchResult, ApiError> {
+        let created = nodes::create_batch(self.store(), story_id, batch).await?;
+        self.invalidate(Some(story_id.as_str()));
+        Ok(created)
+    }
+
+    /// One node (not cached: the editor needs it fresh, and trees are the hot path).
+    pub async fn node(&self, id: &Id) -> Result<Node, ApiError> {
+        nodes::get(self.store(), id).await
+    }
+
+    /// Edits a node.
+    pub async fn update_node(&self, id: &Id, patch: &NodePatch) -> Result<Node, ApiError> {
+        let node = nodes::update(self.store(), id, patch).await?;
+        self.invalidate(Some(&node.story_id));
+        Ok(node)
+    }
+
+    /// Deletes a node and its subtree.
+    pub async fn delete_node(&self, id: &Id) -> Result<Deleted, ApiError> {
+        let deleted = nodes::delete(self.store(), id).await?;
+        self.invalidate(Some(&deleted.story_id));
+        Ok(deleted)
+    }
+
+    /// Moves a node.
+    pub async fn move_node(&self, id: &Id, input: &MoveNode) -> Result<Node, ApiError> {
+        let node = nodes::move_node(self.store(), id, input).await?;
+        self.invalidate(Some(&node.story_id));
+        Ok(node)
+    }
+
+    /// Loads the `n` most-read stories and their trees into the cache; returns how many.
+    pub async fn warm_up(&self, n: usize) -> Result<usize, ApiError> {
+        use std::time::Duration;
+        let Ok(_lock) = self
+            .locks()
+            .acquire("cache-warm-up", Duration::from_secs(300), Duration::ZERO)
+            .await
+        else {
+            return Ok(0);
+        };
+        let ids = {
+            let conn = self.store().read().await?;
+            conn.query(
+                "story.most_read",
+                "SELECT id FROM stories ORDER BY read_count DESC, updated_at DESC LIMIT ?1",
+                [n as i64],
+                |r| r.get::<String>(0),
+            )
+            .await?
+        };
+        let mut warmed = 0;
+        for id in ids {
+            let id = Id::parse("id", &id)?;
+            self.story_uncounted(&id).await?;
+            self.tree(&id).await?;
+            warmed += 1;
+        }
+        Ok(warmed)
+    }
+}

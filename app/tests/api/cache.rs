@@ -1,0 +1,136 @@
+//! Reads through the cache never show data older than the last completed write.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{spawn_app, spawn_app_with};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_is_visible_on_the_very_next_read_even_under_concurrent_readers() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let story = app.create_story("Version 0").await;
+    let node = app
+        .post_ok(
+            &format!("/api/stories/{story}/nodes"),
+            json!({"kind": "scene", "title": "Scene", "content": "v0"}),
+        )
+        .await;
+    let node_id = node["id"].as_str().expect("id").to_owned();
+
+    // Readers keep the story, its tree and the list hot in the cache the whole time.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut readers = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let (app, stop, story) = (app.clone(), stop.clone(), story.clone());
+        readers.spawn(async move {
+            let paths = [
+                format!("/api/stories/{story}"),
+                format!("/api/stories/{story}/tree"),
+                "/api/stories".to_owned(),
+            ];
+            let mut n = i;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let (status, _) = app.get_json(&paths[n % 3]).await;
+                assert_eq!(status, 200);
+                n += 1;
+            }
+        });
+    }
+
+    for version in 1..=20 {
+        let title = format!("Version {version}");
+        let (status, _) = app
+            .send(
+                Method::PATCH,
+                &format!("/api/stories/{story}"),
+                json!({"title": title}),
+            )
+            .await;
+        assert_eq!(status, 200);
+        let (_, read) = app.get_json(&format!("/api/stories/{story}")).await;
+        assert_eq!(
+            read["title"], title,
+            "story read right after edit {version}"
+        );
+        let (_, page) = app.get_json("/api/stories").await;
+        assert_eq!(
+            page["items"][0]["title"], title,
+            "list read right after edit {version}"
+        );
+
+        let content = format!("v{version}");
+        let (status, _) = app
+            .send(
+                Method::PATCH,
+                &format!("/api/nodes/{node_id}"),
+                json!({"content": content}),
+            )
+            .await;
+        assert_eq!(status, 200);
+        let (_, tree) = app.get_json(&format!("/api/stories/{story}/tree")).await;
+        assert_eq!(
+            tree["nodes"][0]["content"], content,
+            "tree read right after edit {version}"
+        );
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    while let Some(r) = readers.join_next().await {
+        r.expect("reader ran");
+    }
+}
+
+#[tokio::test]
+async fn admin_endpoints_need_the_token_and_show_cache_hits() {
+    let closed = spawn_app().await;
+    let (status, body) = closed.get_json("/api/admin/cache/stats").await;
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("AION_ADMIN_TOKEN")
+    );
+
+    let app = spawn_app_with(&[("AION_ADMIN_TOKEN", "s3cret")]).await;
+    let story = app.create_story("Cached").await;
+    for _ in 0..5 {
+        app.get_json(&format!("/api/stories/{story}")).await;
+    }
+    let (status, _) = app.get_json("/api/admin/cache/stats").await;
+    assert_eq!(status, 401, "a missing token is refused");
+    let res = app
+        .http
+        .get(app.url("/api/admin/cache/stats"))
+        .bearer_auth("s3cret")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(res.status(), 200);
+    let stats: serde_json::Value = res.json().await.expect("json");
+    let story_policy = stats["policies"]
+        .as_array()
+        .expect("policies")
+        .iter()
+        .find(|p| p["policy"] == "story")
+        .expect("story policy")
+        .clone();
+    assert_eq!(story_policy["loads"], 1, "{stats}");
+    assert_eq!(story_policy["hits"], 4, "{stats}");
+
+    let res = app
+        .http
+        .post(app.url("/api/admin/db/analyze"))
+        .bearer_auth("s3cret")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(res.status(), 200);
+    let res = app
+        .http
+        .post(app.url("/api/admin/db/drop-everything"))
+        .bearer_auth("s3cret")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(res.status(), 400);
+}

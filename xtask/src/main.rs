@@ -6,6 +6,7 @@
 
 mod build;
 mod bundle;
+mod http_bench;
 mod process;
 mod setup;
 mod test;
@@ -20,6 +21,7 @@ usage: cargo xtask <command>
   setup          install the toolchain only (add --browser for Chromium and Playwright)
   build          build the release app (client + server) with dx
   bundle-size    print raw and brotli sizes of the release wasm, JS and CSS
+  bench-http     HTTP load benchmarks against the release server (--seconds N per run)
   seed ARGS      write deterministic demo data: seed --stories N [--nodes-per-story N]
                  [--seed N] into AION_DB_PATH (default data/aion.db), using the release build
 ";
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
         }
         Some("bundle-size") => bundle::report(),
         Some("seed") => build::seed(&args[1..]),
+        Some("bench-http") => http_bench::run_all(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

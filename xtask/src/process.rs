@@ -137,3 +137,29 @@ pub fn wait_for_http(
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// `GET path` on 127.0.0.1:`port`; the response body (HTTP/1.0, so no chunking).
+pub fn http_get(port: u16, path: &str) -> Result<String, String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))
+        .map_err(|e| format!("cannot connect to port {port}: {e}"))?;
+    let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut reply = String::new();
+    stream
+        .read_to_string(&mut reply)
+        .map_err(|e| e.to_string())?;
+    match reply.split_once("\r\n\r\n") {
+        Some((head, body))
+            if head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200") =>
+        {
+            Ok(body.to_owned())
+        }
+        _ => Err(format!(
+            "GET {path}: {}",
+            reply.lines().next().unwrap_or("no answer")
+        )),
+    }
+}

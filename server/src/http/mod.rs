@@ -2,5 +2,6 @@
 //! layers every request passes through.
 
 mod listener;
+pub mod load;
 
 pub use listener::{ServeError, serve, shutdown_signal};

@@ -1,0 +1,162 @@
+//! `cargo xtask bench-http`: HTTP benchmarks against the release server, on loopback,
+//! bounded in time, each next to its baseline, printed as Markdown tables for BENCHMARKS.md.
+//!
+//! Each server runs from a fresh temp directory with demo data and rate limits off, and is
+//! stopped when its scenario ends (also on failure).
+
+use std::{path::PathBuf, process::Command, time::Duration};
+
+use crate::{
+    build,
+    process::{Guard, free_port, http_get, root, run, wait_for_http},
+    setup,
+};
+
+/// A release server on a free port with a fresh database.
+struct Server {
+    port: u16,
+    _guard: Guard,
+    dir: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn start(bundle: &build::Bundle, env: &[(&str, &str)]) -> Result<Server, String> {
+    let port = free_port()?;
+    let dir = std::env::temp_dir().join(format!("aion-bench-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let mut cmd = Command::new(bundle.server());
+    cmd.current_dir(&dir)
+        .env("IP", "127.0.0.1")
+        .env("PORT", port.to_string())
+        .env("AION_DB_PATH", dir.join("aion.db"))
+        .env("AION_RATE_LIMIT_PER_MINUTE", "0")
+        .env("AION_WRITE_RATE_LIMIT_PER_MINUTE", "0")
+        .env("RUST_LOG", "warn");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut guard = Guard::spawn("bench server", &mut cmd)?;
+    wait_for_http(port, "/api/health", Duration::from_secs(60), &mut guard)?;
+    Ok(Server {
+        port,
+        _guard: guard,
+        dir,
+    })
+}
+
+fn load_bin() -> PathBuf {
+    build::target_dir().join("release/aion-load")
+}
+
+/// One load run; returns the report as JSON.
+fn load(
+    port: u16,
+    paths: &[String],
+    connections: usize,
+    seconds: f64,
+    extra: &[&str],
+) -> Result<serde_json::Value, String> {
+    let mut cmd = Command::new(load_bin());
+    cmd.args(["--addr", &format!("127.0.0.1:{port}")])
+        .args(["--connections", &connections.to_string()])
+        .args(["--seconds", &seconds.to_string()]);
+    for p in paths {
+        cmd.args(["--path", p]);
+    }
+    cmd.args(extra);
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run aion-load: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "aion-load failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("aion-load output: {e}"))
+}
+
+fn row(name: &str, r: &serde_json::Value) -> String {
+    let f = |k: &str| r[k].as_f64().unwrap_or(0.0);
+    format!(
+        "| {name} | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
+        f("rps"),
+        f("p50_ms"),
+        f("p95_ms"),
+        f("p99_ms"),
+        r["errors"].as_u64().unwrap_or(0)
+    )
+}
+
+const HEADER: &str =
+    "| scenario | req/s | p50 ms | p95 ms | p99 ms | errors |\n|---|---:|---:|---:|---:|---:|";
+
+/// Story ids from the server's first page.
+fn story_paths(port: u16, suffix: &str) -> Result<Vec<String>, String> {
+    let page: serde_json::Value = serde_json::from_str(&http_get(port, "/api/stories?limit=50")?)
+        .map_err(|e| format!("story list: {e}"))?;
+    let ids: Vec<String> = page["items"]
+        .as_array()
+        .ok_or("story list has no items")?
+        .iter()
+        .filter_map(|s| {
+            s["id"]
+                .as_str()
+                .map(|id| format!("/api/stories/{id}{suffix}"))
+        })
+        .collect();
+    if ids.is_empty() {
+        return Err("no demo stories to read".into());
+    }
+    Ok(ids)
+}
+
+/// Story reads through the HTTP API with the cache on and off, side by side.
+fn cache_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), String> {
+    println!("\n### Story reads through the HTTP API, cache on vs off\n");
+    println!("{HEADER}");
+    for (label, cache) in [("cache off (AION_CACHE=0)", "0"), ("cache on", "1")] {
+        let server = start(bundle, &[("AION_CACHE", cache)])?;
+        for (what, suffix) in [("story", ""), ("tree", "/tree")] {
+            let paths = story_paths(server.port, suffix)?;
+            load(server.port, &paths, 8, 1.0, &[])?; // warm both (page cache, or the cache)
+            for connections in [1, 50] {
+                let r = load(server.port, &paths, connections, seconds, &[])?;
+                println!(
+                    "{}",
+                    row(&format!("GET {what}, {connections} conn, {label}"), &r)
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs every HTTP benchmark.
+pub fn run_all(args: &[String]) -> Result<(), String> {
+    let seconds: f64 = args
+        .iter()
+        .position(|a| a == "--seconds")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10.0);
+    setup::ensure(setup::Needs::default())?;
+    let bundle = build::release()?;
+    run(Command::new("cargo")
+        .args([
+            "build",
+            "--release",
+            "--package",
+            "server",
+            "--bin",
+            "aion-load",
+        ])
+        .current_dir(root()))?;
+    cache_scenario(&bundle, seconds)?;
+    Ok(())
+}

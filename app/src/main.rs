@@ -22,6 +22,7 @@ use crate::routes::Route;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const MAIN_CSS: Asset = asset!("/assets/main.css");
+const FAVICON: Asset = asset!("/assets/favicon.svg");
 
 fn main() {
     #[cfg(not(feature = "server"))]
@@ -39,6 +40,7 @@ fn App() -> Element {
         document::Meta { name: "viewport", content: "width=device-width, initial-scale=1" }
         document::Meta { name: "description", content: "AION: build branching stories, play them, watch the engine run." }
         document::Stylesheet { href: MAIN_CSS }
+        document::Link { rel: "icon", r#type: "image/svg+xml", href: FAVICON }
         Router::<Route> {}
     }
 }

@@ -22,12 +22,17 @@ for (const [path, heading] of pages) {
 }
 
 test('the home page hydrates and a click is handled by the WASM client', async ({ page }) => {
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
   await page.goto('/');
   await waitForHydration(page);
   await expect(page.getByTestId('health-status')).toHaveText('ok');
   const before = await page.getByTestId('health-checks').textContent();
   await page.getByTestId('health-refresh').click();
   await expect(page.getByTestId('health-checks')).not.toHaveText(before ?? '');
+  // The Content-Security-Policy must not block anything the client needs.
+  expect(problems).toEqual([]);
 });
 
 test('navigation between routes happens in the client, without a page load', async ({ page }) => {

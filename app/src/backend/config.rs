@@ -33,6 +33,13 @@ pub struct AppConfig {
     pub cache_enabled: bool,
     /// Most-read stories loaded into the cache at start (`AION_CACHE_WARM_STORIES`, default 50).
     pub cache_warm_stories: usize,
+    /// Header a trusted reverse proxy sets with the client address, e.g. `x-forwarded-for`
+    /// (`AION_TRUSTED_PROXY_HEADER`; unset: the TCP peer is the client).
+    pub trusted_proxy_header: Option<String>,
+    /// Longest time to a response head, in seconds (`AION_REQUEST_TIMEOUT_SECS`, default 30).
+    pub request_timeout_secs: u64,
+    /// Requests slower than this many milliseconds are logged (`AION_SLOW_REQUEST_MS`, 1000).
+    pub slow_request_ms: u64,
 }
 
 /// A variable that is set but cannot be used.
@@ -70,6 +77,11 @@ impl AppConfig {
             shutdown_grace: Duration::from_millis(env.parse("AION_SHUTDOWN_GRACE_MS", 5_000)?),
             cache_enabled: env.flag("AION_CACHE", true)?,
             cache_warm_stories: env.parse("AION_CACHE_WARM_STORIES", 50)?,
+            trusted_proxy_header: env
+                .get("AION_TRUSTED_PROXY_HEADER")
+                .filter(|h| !h.is_empty()),
+            request_timeout_secs: env.parse("AION_REQUEST_TIMEOUT_SECS", 30)?,
+            slow_request_ms: env.parse("AION_SLOW_REQUEST_MS", 1_000)?,
         })
     }
 

@@ -38,11 +38,16 @@ impl AppState {
         self.cache().get_or_load(key, policy, tags, load).await
     }
 
+    /// Invalidates what a write changed, in the data cache and the response cache.
     fn invalidate(&self, story_id: Option<&str>) {
+        let responses = self.response_cache().cache();
         if let Some(id) = story_id {
-            self.cache().invalidate_tag(&story_tag(id));
+            let tag = story_tag(id);
+            self.cache().invalidate_tag(&tag);
+            responses.invalidate_tag(&tag);
         }
         self.cache().invalidate_tag(LIST_TAG);
+        responses.invalidate_tag(LIST_TAG);
     }
 
     /// One story, counted as one read (for "most read" and cache warm-up).

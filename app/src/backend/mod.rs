@@ -6,6 +6,7 @@ pub mod api_errors;
 pub mod cache;
 pub mod config;
 pub mod demo;
+pub mod http;
 mod library;
 pub mod nodes;
 pub mod reads;

@@ -10,14 +10,16 @@ use std::{
 
 use server::{
     cache::{LocalLocks, NamedLocks},
+    http::{rate_limit::RateLimits, response_cache::ResponseCache},
+    metrics::RequestMetrics,
     store::{Store, StoreConfig},
 };
 use tokio::task::JoinHandle;
 
 use super::{
     AppConfig,
-    cache::AppCache,
-    demo,
+    cache::{AppCache, Policy},
+    demo, http,
     reads::{FLUSH_EVERY, ReadCounter},
     schema,
     search_index::SearchIndexer,
@@ -46,6 +48,9 @@ struct Inner {
     config: AppConfig,
     store: Store,
     cache: AppCache,
+    response_cache: Arc<ResponseCache<Policy>>,
+    request_metrics: Arc<RequestMetrics>,
+    rate_limits: Arc<RateLimits>,
     reads: ReadCounter,
     locks: Arc<dyn NamedLocks>,
     started: Instant,
@@ -82,6 +87,9 @@ impl AppState {
         let cache = AppCache::builder().build();
         let indexer = SearchIndexer::spawn(store.clone());
         let state = Self(Arc::new(Inner {
+            response_cache: Arc::new(http::response_cache()),
+            request_metrics: http::request_metrics(&config),
+            rate_limits: Arc::new(http::rate_limits(&config)),
             config,
             store,
             cache,
@@ -96,7 +104,11 @@ impl AppState {
     }
 
     fn spawn_background(&self) {
-        let mut tasks = vec![self.0.cache.spawn_sweeper(SWEEP_EVERY)];
+        let mut tasks = vec![
+            self.0.cache.spawn_sweeper(SWEEP_EVERY),
+            self.0.response_cache.cache().spawn_sweeper(SWEEP_EVERY),
+            self.0.rate_limits.spawn_sweeper(),
+        ];
         let flusher = self.clone();
         tasks.push(tokio::spawn(async move {
             let mut tick = tokio::time::interval(FLUSH_EVERY);
@@ -143,6 +155,21 @@ impl AppState {
     /// The tiered cache.
     pub fn cache(&self) -> &AppCache {
         &self.0.cache
+    }
+
+    /// The HTTP response cache.
+    pub fn response_cache(&self) -> &Arc<ResponseCache<Policy>> {
+        &self.0.response_cache
+    }
+
+    /// HTTP request metrics.
+    pub fn request_metrics(&self) -> &Arc<RequestMetrics> {
+        &self.0.request_metrics
+    }
+
+    /// The rate limits.
+    pub fn rate_limits(&self) -> &Arc<RateLimits> {
+        &self.0.rate_limits
     }
 
     /// Story reads not yet written to the database.

@@ -3,10 +3,15 @@
 
 use std::path::PathBuf;
 
-use axum::{Extension, Router, routing::any};
+use axum::{
+    Extension, Router,
+    http::{HeaderValue, header},
+    response::IntoResponse,
+    routing::{any, get},
+};
 use dioxus::server::{DioxusRouterExt, ServeConfig};
 
-use app::backend::{AppState, api_errors};
+use app::backend::{AppState, api_errors, http};
 use app::model::{ApiError, ErrorCode};
 
 /// Builds the complete router for one app instance.
@@ -30,10 +35,29 @@ pub fn build(state: AppState) -> Router {
         );
         Router::new().serve_api_application(ServeConfig::new(), crate::App)
     };
-    api_fallback
-        .merge(dioxus)
-        .layer(axum::middleware::from_fn(api_errors::normalise))
-        .layer(Extension(state))
+    let metrics = Router::new().route("/metrics", get(prometheus));
+    let stack = http::stack(&state);
+    stack.apply(
+        api_fallback
+            .merge(metrics)
+            .merge(dioxus)
+            .layer(axum::middleware::from_fn(api_errors::normalise))
+            .layer(Extension(state)),
+    )
+}
+
+/// `GET /metrics`: Prometheus text format.
+async fn prometheus(Extension(state): Extension<AppState>) -> impl IntoResponse {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        http::prometheus(&state),
+    )
 }
 
 /// Where Dioxus looks for the client bundle: `DIOXUS_PUBLIC_PATH`, else `public/` next to

@@ -87,7 +87,7 @@ impl TestApp {
     }
 }
 
-/// Starts the server with `AION_SEED_DEMO=0` plus `env`.
+/// Starts the server with `AION_SEED_DEMO=0`, rate limits off, plus `env`.
 pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_app"));
@@ -96,6 +96,9 @@ pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
         .env("PORT", "0")
         .env("AION_DB_PATH", dir.path().join("aion.db"))
         .env("AION_SEED_DEMO", "0")
+        // Tests send bursts no person would; the rate-limit tests turn limits back on.
+        .env("AION_RATE_LIMIT_PER_MINUTE", "0")
+        .env("AION_WRITE_RATE_LIMIT_PER_MINUTE", "0")
         .env("RUST_LOG", "info")
         .env_remove("DIOXUS_PUBLIC_PATH")
         .stdout(Stdio::piped())

@@ -7,5 +7,6 @@ mod bad_input;
 mod cache;
 mod errors;
 mod health;
+mod http_layer;
 mod nodes;
 mod stories;

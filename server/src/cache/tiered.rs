@@ -300,12 +300,21 @@ where
 
     /// Stores `value` in both tiers under `tags`.
     pub fn insert(&self, key: K, value: V, policy: P, tags: &[String]) {
-        let epoch = self
-            .inner
+        self.insert_since(key, value, policy, tags, self.epoch());
+    }
+
+    /// The invalidation epoch now: take it before producing a value, and give it to
+    /// [`Self::insert_since`], so a value produced across an invalidation is not kept.
+    pub fn epoch(&self) -> u64 {
+        self.inner
             .tags
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .epoch();
+            .epoch()
+    }
+
+    /// Stores `value` unless one of `tags` was invalidated after `epoch`.
+    pub fn insert_since(&self, key: K, value: V, policy: P, tags: &[String], epoch: u64) {
         self.insert_at(key, value, policy, tags.into(), epoch);
     }
 
@@ -392,12 +401,7 @@ where
                     }
                 }
                 Err(leader) => {
-                    let epoch = self
-                        .inner
-                        .tags
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .epoch();
+                    let epoch = self.epoch();
                     let load = load
                         .take()
                         .expect("a caller leads at most once: it returns after leading");

@@ -1,7 +1,18 @@
-//! HTTP infrastructure: the listener that serves a router, and (in later modules) the tower
-//! layers every request passes through.
+//! HTTP infrastructure: the listener that serves a router, the tower layers every request
+//! passes through (compression, response cache, rate limits, metrics, security headers), and
+//! a load generator for benchmarks.
 
+pub mod compression;
 mod listener;
 pub mod load;
+pub mod measure;
+pub mod rate_limit;
+pub mod response_cache;
+pub mod security;
+pub mod stack;
 
 pub use listener::{ServeError, serve, shutdown_signal};
+pub use stack::HttpStack;
+
+#[cfg(test)]
+mod tests;

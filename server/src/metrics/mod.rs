@@ -1,7 +1,13 @@
 //! Measurements shared by every part of the engine room: latency histograms (HDR, so
-//! percentiles are exact to three significant digits, not averaged guesses) and the snapshot
-//! types the dashboard and `/metrics` read.
+//! percentiles are exact to three significant digits, not averaged guesses), request metrics
+//! per route with rolling windows, a history ring for charts, and the Prometheus text format.
 
 mod histogram;
+mod history;
+pub mod prometheus;
+mod requests;
 
 pub use histogram::{Histogram, HistogramSnapshot};
+pub use history::History;
+pub use prometheus::Exposition;
+pub use requests::{RequestMetrics, RequestsSnapshot, RouteSnapshot, SlowRequest, WindowStats};

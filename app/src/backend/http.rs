@@ -1,0 +1,234 @@
+//! The HTTP layers as this app configures them: which API responses are cached and with
+//! which tags, the rate limits, and the `/metrics` document (HTTP, store, cache).
+
+use std::{sync::Arc, time::Duration};
+
+use axum::http::{HeaderName, Method, Uri};
+use server::{
+    cache::{Capacity, TieredCache},
+    http::{
+        HttpStack,
+        rate_limit::{Limit, RateLimits},
+        response_cache::{CacheDecision, ResponseCache},
+    },
+    metrics::{Exposition, RequestMetrics},
+};
+
+use super::{
+    AppConfig, AppState,
+    cache::{LIST_TAG, Policy, story_tag},
+};
+
+/// Largest request body anywhere (node batches have their own 32 MiB limit inside).
+pub const BODY_LIMIT: usize = 64 * 1024 * 1024;
+
+/// Which GET responses the response cache keeps. Single stories are left to the data cache,
+/// so every read still reaches the handler and is counted for "most read".
+pub fn decide(method: &Method, uri: &Uri) -> CacheDecision<Policy> {
+    let path = uri.path();
+    if path.starts_with("/api/admin") || path.starts_with("/api/metrics") || path == "/api/health" {
+        return CacheDecision::NoStore;
+    }
+    if method != Method::GET {
+        return CacheDecision::Pass;
+    }
+    if path == "/api/stories" {
+        return CacheDecision::Store {
+            policy: Policy::ApiResponse,
+            tags: vec![LIST_TAG.to_owned()],
+        };
+    }
+    if let Some(id) = path
+        .strip_prefix("/api/stories/")
+        .and_then(|rest| rest.strip_suffix("/tree"))
+        && !id.contains('/')
+    {
+        return CacheDecision::Store {
+            policy: Policy::ApiResponse,
+            tags: vec![story_tag(id)],
+        };
+    }
+    CacheDecision::Pass
+}
+
+/// The response cache: up to 64 MiB of bodies in L2, 8 MiB hot in L1.
+pub fn response_cache() -> ResponseCache<Policy> {
+    let cache = TieredCache::builder()
+        .l1_capacity(Capacity::Bytes(8 << 20))
+        .l2_capacity(Capacity::Bytes(64 << 20))
+        .weigher(|key: &String, _| key.len() as u32)
+        .build();
+    ResponseCache::new(cache, 4 << 20, decide)
+}
+
+/// Read and write limits from the configuration (0 per minute turns a limit off).
+pub fn rate_limits(config: &AppConfig) -> RateLimits {
+    RateLimits::new(
+        Limit {
+            per_minute: config.read_rate_per_minute,
+            burst: config.read_rate_burst,
+        },
+        Limit {
+            per_minute: config.write_rate_per_minute,
+            burst: config.write_rate_burst,
+        },
+        config
+            .trusted_proxy_header
+            .as_deref()
+            .and_then(|h| HeaderName::from_bytes(h.as_bytes()).ok()),
+        ["/assets/", "/wasm/", "/favicon", "/metrics"]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+    )
+}
+
+/// The full middleware stack for this app instance.
+pub fn stack(state: &AppState) -> HttpStack<Policy> {
+    HttpStack {
+        metrics: state.request_metrics().clone(),
+        rate_limits: Some(state.rate_limits().clone()),
+        response_cache: Some(state.response_cache().clone()),
+        body_limit: BODY_LIMIT,
+        timeout: Duration::from_secs(state.config().request_timeout_secs),
+    }
+}
+
+/// Request metrics with the configured slow-request threshold.
+pub fn request_metrics(config: &AppConfig) -> Arc<RequestMetrics> {
+    Arc::new(RequestMetrics::new(
+        Duration::from_millis(config.slow_request_ms),
+        50,
+    ))
+}
+
+/// The Prometheus text document.
+pub fn prometheus(state: &AppState) -> String {
+    let mut e = Exposition::default();
+    let http = state.request_metrics().snapshot();
+    for r in &http.routes {
+        for (i, class) in ["1xx", "2xx", "3xx", "4xx", "5xx"].iter().enumerate() {
+            if r.status[i] > 0 {
+                e.counter(
+                    "aion_http_requests_total",
+                    "HTTP responses by route template and status class.",
+                    &[("route", &r.route), ("status", class)],
+                    r.status[i] as f64,
+                );
+            }
+        }
+        e.gauge(
+            "aion_http_in_flight",
+            "Requests being handled.",
+            &[("route", &r.route)],
+            r.in_flight as f64,
+        );
+        e.summary(
+            "aion_http_request_duration_seconds",
+            "Time to the response head.",
+            &[("route", &r.route)],
+            &r.latency,
+        );
+        e.counter(
+            "aion_http_request_bytes_total",
+            "Request body bytes.",
+            &[("route", &r.route)],
+            r.bytes_in as f64,
+        );
+        e.counter(
+            "aion_http_response_bytes_total",
+            "Response body bytes (after compression).",
+            &[("route", &r.route)],
+            r.bytes_out as f64,
+        );
+    }
+    let store = state.store();
+    for q in store.query_timings() {
+        e.summary(
+            "aion_db_query_duration_seconds",
+            "Database query latency by query kind.",
+            &[("query", q.kind)],
+            &q.latency,
+        );
+        e.counter(
+            "aion_db_query_errors_total",
+            "Failed queries by kind.",
+            &[("query", q.kind)],
+            q.errors as f64,
+        );
+        e.counter(
+            "aion_db_query_rows_total",
+            "Rows returned or changed by kind.",
+            &[("query", q.kind)],
+            q.rows as f64,
+        );
+    }
+    let (busy, readers) = store.readers_in_use();
+    e.gauge(
+        "aion_db_readers_in_use",
+        "Reader connections in use.",
+        &[],
+        busy as f64,
+    );
+    e.gauge(
+        "aion_db_readers",
+        "Reader connections in the pool.",
+        &[],
+        readers as f64,
+    );
+    for (cache_name, stats) in [
+        ("data", state.cache().stats()),
+        ("response", state.response_cache().cache().stats()),
+    ] {
+        for t in &stats.tiers {
+            let l = [("cache", cache_name), ("tier", t.tier)];
+            e.counter(
+                "aion_cache_hits_total",
+                "Cache hits by tier.",
+                &l,
+                t.hits as f64,
+            );
+            e.counter(
+                "aion_cache_misses_total",
+                "Cache misses by tier.",
+                &l,
+                t.misses as f64,
+            );
+            e.counter(
+                "aion_cache_evictions_total",
+                "Entries evicted for capacity.",
+                &l,
+                t.evictions as f64,
+            );
+            e.counter(
+                "aion_cache_expirations_total",
+                "Entries expired.",
+                &l,
+                t.expirations as f64,
+            );
+            e.counter(
+                "aion_cache_invalidations_total",
+                "Entries invalidated.",
+                &l,
+                t.invalidations as f64,
+            );
+            e.gauge("aion_cache_entries", "Entries held.", &l, t.entries as f64);
+            e.gauge(
+                "aion_cache_weighted_size",
+                "Weighted size held.",
+                &l,
+                t.weighted_size as f64,
+            );
+        }
+        for p in &stats.policies {
+            let l = [("cache", cache_name), ("policy", p.policy)];
+            e.counter(
+                "aion_cache_policy_loads_total",
+                "Loader runs by policy.",
+                &l,
+                p.loads as f64,
+            );
+        }
+    }
+    e.finish()
+}

@@ -1,0 +1,385 @@
+//! The middleware stack on a plain router: compression rules, security headers, request ids,
+//! panics, rate limits, the response cache and metrics.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use axum::{
+    Router,
+    body::{Body, to_bytes},
+    extract::ConnectInfo,
+    http::{Request, StatusCode, header},
+    response::IntoResponse,
+    routing::{get, post},
+};
+use tower::ServiceExt;
+
+use super::{
+    HttpStack,
+    rate_limit::{Limit, RateLimits},
+    response_cache::{CacheDecision, ResponseCache},
+};
+use crate::{
+    cache::{CachePolicy, Capacity, TieredCache},
+    metrics::RequestMetrics,
+};
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+enum Kind {
+    Api,
+}
+
+impl CachePolicy for Kind {
+    const ALL: &'static [Self] = &[Kind::Api];
+    fn ttl(&self) -> Duration {
+        Duration::from_secs(300)
+    }
+    fn name(&self) -> &'static str {
+        "api"
+    }
+}
+
+fn body(n: usize) -> String {
+    format!("{{\"text\":\"{}\"}}", "word ".repeat(n / 5))
+}
+
+fn app(
+    limits: Option<RateLimits>,
+    cache: bool,
+) -> (Router, Arc<RequestMetrics>, Arc<ResponseCache<Kind>>) {
+    let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let c = counter.clone();
+    let router = Router::new()
+        .route(
+            "/small",
+            get(|| async { ([(header::CONTENT_TYPE, "application/json")], body(100)) }),
+        )
+        .route(
+            "/big",
+            get(|| async { ([(header::CONTENT_TYPE, "application/json")], body(5000)) }),
+        )
+        .route(
+            "/image",
+            get(|| async { ([(header::CONTENT_TYPE, "image/png")], vec![7u8; 5000]) }),
+        )
+        .route(
+            "/sse",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/event-stream")],
+                    "data: x\n\n".repeat(1000),
+                )
+            }),
+        )
+        .route(
+            "/panic",
+            get(|| async {
+                if true {
+                    panic!("secret detail")
+                }
+                "unreachable"
+            }),
+        )
+        .route(
+            "/counted",
+            get(move || {
+                let c = c.clone();
+                async move {
+                    let n = c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    (
+                        [(header::CONTENT_TYPE, "application/json")],
+                        format!("{{\"n\":{n}}}"),
+                    )
+                }
+            }),
+        )
+        .route("/write", post(|| async { "ok".into_response() }));
+    let metrics = Arc::new(RequestMetrics::new(Duration::from_secs(1), 10));
+    let rc = Arc::new(ResponseCache::new(
+        TieredCache::builder()
+            .l1_capacity(Capacity::Entries(10))
+            .build(),
+        1 << 20,
+        |_, uri| {
+            if uri.path() == "/counted" {
+                CacheDecision::Store {
+                    policy: Kind::Api,
+                    tags: vec!["counted".into()],
+                }
+            } else {
+                CacheDecision::Pass
+            }
+        },
+    ));
+    let stack = HttpStack {
+        metrics: metrics.clone(),
+        rate_limits: limits.map(Arc::new),
+        response_cache: cache.then(|| rc.clone()),
+        body_limit: 1024,
+        timeout: Duration::from_secs(5),
+    };
+    (stack.apply(router), metrics, rc)
+}
+
+fn get_req(path: &str, accept: &str) -> Request<Body> {
+    let mut req = Request::get(path)
+        .header(header::ACCEPT_ENCODING, accept)
+        .body(Body::empty())
+        .expect("request");
+    req.extensions_mut().insert(ConnectInfo::<SocketAddr>(
+        "10.0.0.1:5000".parse().expect("addr"),
+    ));
+    req
+}
+
+async fn encoding(router: &Router, path: &str, accept: &str) -> Option<String> {
+    let res = router
+        .clone()
+        .oneshot(get_req(path, accept))
+        .await
+        .expect("response");
+    res.headers()
+        .get(header::CONTENT_ENCODING)
+        .map(|v| v.to_str().expect("ascii").to_owned())
+}
+
+#[tokio::test]
+async fn compression_follows_q_values_and_skips_small_images_and_streams() {
+    let (router, _, _) = app(None, false);
+    assert_eq!(
+        encoding(&router, "/big", "gzip;q=0.5, br;q=1.0")
+            .await
+            .as_deref(),
+        Some("br")
+    );
+    assert_eq!(
+        encoding(&router, "/big", "br;q=0.1, gzip;q=0.9")
+            .await
+            .as_deref(),
+        Some("gzip")
+    );
+    assert_eq!(
+        encoding(&router, "/big", "zstd").await.as_deref(),
+        Some("zstd")
+    );
+    assert_eq!(
+        encoding(&router, "/big", "br;q=0, gzip").await.as_deref(),
+        Some("gzip")
+    );
+    assert_eq!(encoding(&router, "/big", "identity").await, None);
+    assert_eq!(encoding(&router, "/small", "br").await, None, "under 1 KiB");
+    assert_eq!(encoding(&router, "/image", "br").await, None, "images");
+    assert_eq!(
+        encoding(&router, "/sse", "br").await,
+        None,
+        "server-sent events"
+    );
+}
+
+#[tokio::test]
+async fn every_response_has_security_headers_and_a_request_id() {
+    let (router, _, _) = app(None, false);
+    let res = router
+        .clone()
+        .oneshot(get_req("/small", ""))
+        .await
+        .expect("response");
+    let h = res.headers();
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["x-frame-options"], "SAMEORIGIN");
+    assert!(h.contains_key("referrer-policy"));
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .expect("ascii")
+            .contains("'wasm-unsafe-eval'")
+    );
+    assert_eq!(h["x-request-id"].len(), 36);
+}
+
+#[tokio::test]
+async fn a_panic_is_a_500_without_internals() {
+    let (router, metrics, _) = app(None, false);
+    let res = router
+        .clone()
+        .oneshot(get_req("/panic", ""))
+        .await
+        .expect("response");
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let text = String::from_utf8(
+        to_bytes(res.into_body(), 1 << 20)
+            .await
+            .expect("body")
+            .to_vec(),
+    )
+    .expect("utf8");
+    assert!(text.contains("\"code\":\"internal\""), "{text}");
+    assert!(!text.contains("secret"), "{text}");
+    assert_eq!(metrics.snapshot().total.status[4], 1);
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_413() {
+    let (router, _, _) = app(None, false);
+    let mut req = Request::post("/write")
+        .header(header::CONTENT_LENGTH, "4096")
+        .body(Body::from(vec![b'x'; 4096]))
+        .expect("request");
+    req.extensions_mut().insert(ConnectInfo::<SocketAddr>(
+        "10.0.0.1:5000".parse().expect("addr"),
+    ));
+    let res = router.clone().oneshot(req).await.expect("response");
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn writes_beyond_the_burst_get_429_with_retry_after() {
+    let limits = RateLimits::new(
+        Limit {
+            per_minute: 0,
+            burst: 0,
+        },
+        Limit {
+            per_minute: 60,
+            burst: 3,
+        },
+        None,
+        vec!["/small".into()],
+    );
+    let (router, _, _) = app(Some(limits), false);
+    let post = || {
+        let mut req = Request::post("/write")
+            .body(Body::empty())
+            .expect("request");
+        req.extensions_mut().insert(ConnectInfo::<SocketAddr>(
+            "10.0.0.2:1".parse().expect("addr"),
+        ));
+        req
+    };
+    for remaining in [2, 1, 0] {
+        let res = router.clone().oneshot(post()).await.expect("response");
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()["ratelimit-limit"], "3");
+        assert_eq!(
+            res.headers()["ratelimit-remaining"],
+            remaining.to_string().as_str()
+        );
+    }
+    let res = router.clone().oneshot(post()).await.expect("response");
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("whole seconds");
+    assert!((1..=2).contains(&retry), "{retry}");
+    let text = String::from_utf8(
+        to_bytes(res.into_body(), 1 << 20)
+            .await
+            .expect("body")
+            .to_vec(),
+    )
+    .expect("utf8");
+    assert!(text.contains("rate_limited"), "{text}");
+    // Reads have no limit here, and another client has its own budget.
+    assert_eq!(
+        router
+            .clone()
+            .oneshot(get_req("/big", ""))
+            .await
+            .expect("r")
+            .status(),
+        StatusCode::OK
+    );
+    let mut other = Request::post("/write")
+        .body(Body::empty())
+        .expect("request");
+    other.extensions_mut().insert(ConnectInfo::<SocketAddr>(
+        "10.0.0.3:1".parse().expect("addr"),
+    ));
+    assert_eq!(
+        router.clone().oneshot(other).await.expect("r").status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn the_response_cache_answers_with_etags_and_304_and_forgets_on_invalidation() {
+    let (router, _, rc) = app(None, true);
+    let first = router
+        .clone()
+        .oneshot(get_req("/counted", ""))
+        .await
+        .expect("r");
+    assert_eq!(first.headers()["x-cache"], "MISS");
+    let etag = first.headers()[header::ETAG].clone();
+    assert_eq!(first.headers()[header::CACHE_CONTROL], "no-cache");
+    let second = router
+        .clone()
+        .oneshot(get_req("/counted", ""))
+        .await
+        .expect("r");
+    assert_eq!(second.headers()["x-cache"], "HIT");
+    assert_eq!(
+        to_bytes(second.into_body(), 1024).await.expect("b"),
+        "{\"n\":0}"
+    );
+
+    let mut conditional = get_req("/counted", "");
+    conditional
+        .headers_mut()
+        .insert(header::IF_NONE_MATCH, etag.clone());
+    let res = router.clone().oneshot(conditional).await.expect("r");
+    assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+    assert!(to_bytes(res.into_body(), 1024).await.expect("b").is_empty());
+
+    rc.cache().invalidate_tag("counted");
+    let mut conditional = get_req("/counted", "");
+    conditional
+        .headers_mut()
+        .insert(header::IF_NONE_MATCH, etag.clone());
+    let res = router.clone().oneshot(conditional).await.expect("r");
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "the content changed, so the old ETag no longer matches"
+    );
+    assert_ne!(res.headers()[header::ETAG], etag);
+    assert_eq!(
+        to_bytes(res.into_body(), 1024).await.expect("b"),
+        "{\"n\":1}"
+    );
+}
+
+#[tokio::test]
+async fn metrics_count_routes_statuses_and_bytes() {
+    let (router, metrics, _) = app(None, false);
+    for _ in 0..3 {
+        let res = router
+            .clone()
+            .oneshot(get_req("/small", ""))
+            .await
+            .expect("r");
+        let _ = to_bytes(res.into_body(), 1 << 20).await;
+    }
+    let res = router
+        .clone()
+        .oneshot(get_req("/nowhere", ""))
+        .await
+        .expect("r");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let s = metrics.snapshot();
+    let small = s
+        .routes
+        .iter()
+        .find(|r| r.route == "GET /small")
+        .expect("route");
+    assert_eq!(small.status[1], 3);
+    assert_eq!(small.bytes_out, 3 * body(100).len() as u64);
+    let missing = s
+        .routes
+        .iter()
+        .find(|r| r.route == "GET (page)")
+        .expect("fallback route");
+    assert_eq!(missing.status[3], 1);
+    assert_eq!(s.total.requests, 4);
+}

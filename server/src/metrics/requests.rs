@@ -1,0 +1,323 @@
+//! Request metrics per route template: counts by status class, requests in flight, exact
+//! latency percentiles (HDR), bytes in and out, error rate; totals plus rolling 1- and
+//! 5-minute windows; and a log of the slowest requests.
+//!
+//! Routes are templates (`/api/stories/{id}`), never raw paths, so the number of series is
+//! bounded by the code. Windows are 60 buckets of 5 s, each with its own (coarser)
+//! histogram, merged on read.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{
+        Arc, Mutex, RwLock,
+        atomic::{AtomicI64, AtomicU64, Ordering::Relaxed},
+    },
+    time::{Duration, Instant, SystemTime},
+};
+
+use serde::Serialize;
+
+use super::{Histogram, HistogramSnapshot, histogram::snapshot_of};
+
+const BUCKET: Duration = Duration::from_secs(5);
+const BUCKETS: usize = 60;
+
+/// Counts and latencies of one window.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct WindowStats {
+    /// Window length in seconds.
+    pub seconds: u64,
+    /// Requests finished in the window.
+    pub requests: u64,
+    /// Requests per second over the window (or since start, if shorter).
+    pub rps: f64,
+    /// Share of 5xx responses.
+    pub error_rate: f64,
+    /// Latency percentiles.
+    pub latency: HistogramSnapshot,
+}
+
+/// One route at a moment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RouteSnapshot {
+    /// Route template, e.g. `GET /api/stories/{id}`.
+    pub route: String,
+    /// Responses by status class: 1xx, 2xx, 3xx, 4xx, 5xx.
+    pub status: [u64; 5],
+    /// All responses.
+    pub requests: u64,
+    /// Share of 5xx responses since start.
+    pub error_rate: f64,
+    /// Requests being handled now.
+    pub in_flight: i64,
+    /// Request body bytes received.
+    pub bytes_in: u64,
+    /// Response body bytes sent.
+    pub bytes_out: u64,
+    /// Latency since start.
+    pub latency: HistogramSnapshot,
+    /// The last minute.
+    pub last_1m: WindowStats,
+    /// The last five minutes.
+    pub last_5m: WindowStats,
+}
+
+/// A request slower than the threshold.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SlowRequest {
+    /// Route template.
+    pub route: String,
+    /// Response status.
+    pub status: u16,
+    /// Duration in milliseconds.
+    pub duration_ms: f64,
+    /// When it finished (seconds since the Unix epoch).
+    pub at_unix: f64,
+}
+
+/// Everything at a moment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RequestsSnapshot {
+    /// All routes together.
+    pub total: RouteSnapshot,
+    /// Each route, busiest first.
+    pub routes: Vec<RouteSnapshot>,
+    /// The slowest requests above the threshold, slowest first.
+    pub slow: Vec<SlowRequest>,
+    /// The slow-request threshold in milliseconds.
+    pub slow_threshold_ms: f64,
+}
+
+struct Bucket {
+    index: u64,
+    requests: u64,
+    errors: u64,
+    hist: hdrhistogram::Histogram<u64>,
+}
+
+#[derive(Default)]
+struct RouteStats {
+    status: [AtomicU64; 5],
+    in_flight: AtomicI64,
+    bytes_in: AtomicU64,
+    bytes_out: AtomicU64,
+    latency: Histogram,
+    window: Mutex<VecDeque<Bucket>>,
+}
+
+/// The registry of request metrics.
+pub struct RequestMetrics {
+    routes: RwLock<HashMap<String, Arc<RouteStats>>>,
+    total: RouteStats,
+    slow: Mutex<Vec<SlowRequest>>,
+    slow_threshold: Duration,
+    slow_keep: usize,
+    started: Instant,
+}
+
+impl Default for RequestMetrics {
+    fn default() -> Self {
+        Self::new(Duration::from_millis(1000), 50)
+    }
+}
+
+impl RequestMetrics {
+    /// Logs requests slower than `slow_threshold`, keeping the `slow_keep` slowest.
+    pub fn new(slow_threshold: Duration, slow_keep: usize) -> Self {
+        Self {
+            routes: RwLock::default(),
+            total: RouteStats::default(),
+            slow: Mutex::default(),
+            slow_threshold,
+            slow_keep,
+            started: Instant::now(),
+        }
+    }
+
+    fn route(&self, route: &str) -> Arc<RouteStats> {
+        if let Some(r) = self
+            .routes
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(route)
+        {
+            return r.clone();
+        }
+        self.routes
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(route.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// A request to `route` started with a body of `bytes_in` bytes.
+    pub fn begin(&self, route: &str, bytes_in: u64) {
+        let r = self.route(route);
+        for s in [&*r, &self.total] {
+            s.in_flight.fetch_add(1, Relaxed);
+            s.bytes_in.fetch_add(bytes_in, Relaxed);
+        }
+    }
+
+    /// The request to `route` answered `status` after `latency`.
+    pub fn finish(&self, route: &str, status: u16, latency: Duration) {
+        let r = self.route(route);
+        let class = usize::from((status / 100).clamp(1, 5) - 1);
+        let bucket = self.started.elapsed().as_secs() / BUCKET.as_secs();
+        for s in [&*r, &self.total] {
+            s.in_flight.fetch_sub(1, Relaxed);
+            s.status[class].fetch_add(1, Relaxed);
+            s.latency.record(latency);
+            let mut w = s.window.lock().unwrap_or_else(|p| p.into_inner());
+            if w.back().is_none_or(|b| b.index != bucket) {
+                if w.len() == BUCKETS {
+                    w.pop_front();
+                }
+                w.push_back(Bucket {
+                    index: bucket,
+                    requests: 0,
+                    errors: 0,
+                    hist: hdrhistogram::Histogram::new_with_bounds(1, 3_600_000_000, 2)
+                        .expect("static bounds"),
+                });
+            }
+            let b = w.back_mut().expect("just pushed");
+            b.requests += 1;
+            b.errors += u64::from(status >= 500);
+            let _ = b
+                .hist
+                .record((latency.as_micros() as u64).clamp(1, 3_600_000_000));
+        }
+        if latency >= self.slow_threshold && self.slow_keep > 0 {
+            tracing::warn!(
+                route,
+                status,
+                ms = latency.as_secs_f64() * 1e3,
+                "slow request"
+            );
+            let mut slow = self.slow.lock().unwrap_or_else(|p| p.into_inner());
+            slow.push(SlowRequest {
+                route: route.to_owned(),
+                status,
+                duration_ms: latency.as_secs_f64() * 1e3,
+                at_unix: SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(0.0, |d| d.as_secs_f64()),
+            });
+            slow.sort_by(|a, b| b.duration_ms.total_cmp(&a.duration_ms));
+            slow.truncate(self.slow_keep);
+        }
+    }
+
+    /// Response body bytes sent for `route`.
+    pub fn add_bytes_out(&self, route: &str, bytes: u64) {
+        self.route(route).bytes_out.fetch_add(bytes, Relaxed);
+        self.total.bytes_out.fetch_add(bytes, Relaxed);
+    }
+
+    fn window(&self, s: &RouteStats, seconds: u64) -> WindowStats {
+        let now = self.started.elapsed().as_secs() / BUCKET.as_secs();
+        let n = seconds / BUCKET.as_secs();
+        let w = s.window.lock().unwrap_or_else(|p| p.into_inner());
+        let mut hist = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 2)
+            .expect("static bounds");
+        let (mut requests, mut errors) = (0, 0);
+        for b in w.iter().filter(|b| b.index + n > now) {
+            requests += b.requests;
+            errors += b.errors;
+            let _ = hist.add(&b.hist);
+        }
+        let span = (self.started.elapsed().as_secs_f64()).clamp(1.0, seconds as f64);
+        WindowStats {
+            seconds,
+            requests,
+            rps: requests as f64 / span,
+            error_rate: if requests > 0 {
+                errors as f64 / requests as f64
+            } else {
+                0.0
+            },
+            latency: snapshot_of(&hist),
+        }
+    }
+
+    fn snapshot_of(&self, route: &str, s: &RouteStats) -> RouteSnapshot {
+        let status: [u64; 5] = std::array::from_fn(|i| s.status[i].load(Relaxed));
+        let requests: u64 = status.iter().sum();
+        RouteSnapshot {
+            route: route.to_owned(),
+            status,
+            requests,
+            error_rate: if requests > 0 {
+                status[4] as f64 / requests as f64
+            } else {
+                0.0
+            },
+            in_flight: s.in_flight.load(Relaxed),
+            bytes_in: s.bytes_in.load(Relaxed),
+            bytes_out: s.bytes_out.load(Relaxed),
+            latency: s.latency.snapshot(),
+            last_1m: self.window(s, 60),
+            last_5m: self.window(s, 300),
+        }
+    }
+
+    /// Every route and the total.
+    pub fn snapshot(&self) -> RequestsSnapshot {
+        let routes = self.routes.read().unwrap_or_else(|p| p.into_inner());
+        let mut all: Vec<RouteSnapshot> =
+            routes.iter().map(|(k, s)| self.snapshot_of(k, s)).collect();
+        all.sort_by(|a, b| {
+            b.requests
+                .cmp(&a.requests)
+                .then_with(|| a.route.cmp(&b.route))
+        });
+        RequestsSnapshot {
+            total: self.snapshot_of("all", &self.total),
+            routes: all,
+            slow: self.slow.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            slow_threshold_ms: self.slow_threshold.as_secs_f64() * 1e3,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_requests_give_known_counts_and_percentiles() {
+        let m = RequestMetrics::new(Duration::from_millis(50), 3);
+        for ms in 1..=100u64 {
+            m.begin("GET /a", 10);
+            let status = if ms % 10 == 0 { 500 } else { 200 };
+            m.finish("GET /a", status, Duration::from_millis(ms));
+            m.add_bytes_out("GET /a", 100);
+        }
+        m.begin("POST /b", 5);
+        m.finish("POST /b", 404, Duration::from_millis(2));
+        let s = m.snapshot();
+        let a = s
+            .routes
+            .iter()
+            .find(|r| r.route == "GET /a")
+            .expect("route");
+        assert_eq!(a.requests, 100);
+        assert_eq!(a.status, [0, 90, 0, 0, 10]);
+        assert!((a.error_rate - 0.1).abs() < 1e-9);
+        assert_eq!((a.bytes_in, a.bytes_out, a.in_flight), (1000, 10_000, 0));
+        // Three significant digits: within 0.1 % of the true value.
+        let close = |got: f64, want: f64| (got - want).abs() / want < 1e-3;
+        assert!(close(a.latency.p50_us, 50_000.0), "{:?}", a.latency);
+        assert!(close(a.latency.p95_us, 95_000.0), "{:?}", a.latency);
+        assert!(close(a.latency.p99_us, 99_000.0), "{:?}", a.latency);
+        assert_eq!(a.last_1m.requests, 100);
+        assert_eq!(s.total.requests, 101);
+        assert_eq!(s.total.status[3], 1);
+        assert_eq!(s.routes[0].route, "GET /a", "busiest first");
+        // The three slowest above 50 ms, slowest first.
+        let slow: Vec<f64> = s.slow.iter().map(|r| r.duration_ms).collect();
+        assert_eq!(slow, [100.0, 99.0, 98.0]);
+    }
+}

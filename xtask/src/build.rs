@@ -2,7 +2,7 @@
 
 use std::{path::PathBuf, process::Command};
 
-use crate::process::{root, run};
+use crate::process::{root, run, without_cargo_env};
 use crate::setup;
 
 /// Where dx put a release build: `public/` (client) and `server` (binary).
@@ -84,7 +84,7 @@ pub fn run_app() -> Result<(), String> {
     );
     // The server runs from the workspace root so that the default AION_DB_PATH (data/aion.db)
     // lands in ./data.
-    run(Command::new(bundle.server()).current_dir(root()))
+    run(without_cargo_env(&mut Command::new(bundle.server())).current_dir(root()))
 }
 
 fn env_or(name: &str, default: &str) -> String {
@@ -95,7 +95,7 @@ fn env_or(name: &str, default: &str) -> String {
 pub fn seed(args: &[String]) -> Result<(), String> {
     setup::ensure(setup::Needs::default())?;
     let bundle = release()?;
-    run(Command::new(bundle.server())
+    run(without_cargo_env(&mut Command::new(bundle.server()))
         .arg("seed")
         .args(args)
         .current_dir(root()))

@@ -137,6 +137,120 @@ fn cache_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), String> {
     Ok(())
 }
 
+/// The same route bare and through the full middleware stack, alternating three times so drift
+/// on a shared machine hits both sides.
+fn stack_scenario(seconds: f64) -> Result<(), String> {
+    println!("\n### Middleware cost: GET /hello (600-byte JSON), 50 connections\n");
+    println!("{HEADER}");
+    let mut rps = [Vec::new(), Vec::new()];
+    for round in 1..=3 {
+        for (i, mode) in ["bare", "full"].into_iter().enumerate() {
+            let port = free_port()?;
+            let mut guard = Guard::spawn(
+                "stack server",
+                Command::new(load_bin()).args(["serve", mode, "--port", &port.to_string()]),
+            )?;
+            wait_for_http(port, "/hello", Duration::from_secs(30), &mut guard)?;
+            load(port, &["/hello".into()], 8, 1.0, &[])?;
+            let r = load(port, &["/hello".into()], 50, seconds / 2.0, &[])?;
+            rps[i].push(r["rps"].as_f64().unwrap_or(0.0));
+            let name = if mode == "bare" {
+                "bare axum route"
+            } else {
+                "full AION stack"
+            };
+            println!("{}", row(&format!("{name}, round {round}"), &r));
+        }
+    }
+    let mean = |v: &Vec<f64>| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let (bare, full) = (mean(&rps[0]), mean(&rps[1]));
+    println!(
+        "\nthroughput: bare {bare:.0} req/s, full stack {full:.0} req/s: the stack costs {:.1} % (target: at most 15 %)",
+        (1.0 - full / bare) * 100.0
+    );
+    Ok(())
+}
+
+/// Server-rendered pages at one keep-alive connection (guards TCP_NODELAY), cached reads at
+/// 1,000 connections, and response sizes with and without compression.
+fn app_scenarios(bundle: &build::Bundle, seconds: f64) -> Result<(), String> {
+    let server = start(bundle, &[])?;
+    let stories = story_paths(server.port, "")?;
+    let first = stories[0].trim_start_matches("/api");
+    println!(
+        "\n### Server-rendered pages, 1 keep-alive connection, browser-like accept-encoding\n"
+    );
+    println!("{HEADER}");
+    for path in ["/", "/stories", first] {
+        let r = load(
+            server.port,
+            &[path.to_owned()],
+            1,
+            seconds,
+            &["--header", "accept-encoding:br, gzip"],
+        )?;
+        println!(
+            "{}",
+            row(
+                &format!(
+                    "GET {}",
+                    if path == first {
+                        "/stories/{id} (reader)"
+                    } else {
+                        path
+                    }
+                ),
+                &r
+            )
+        );
+    }
+    println!("\n### Cached reads at 1,000 concurrent connections\n");
+    println!("{HEADER}");
+    load(server.port, &stories, 50, 1.0, &[])?;
+    let r = load(server.port, &stories, 1000, seconds, &[])?;
+    println!(
+        "{}",
+        row("GET /api/stories/{id} (data cache), 1,000 conn", &r)
+    );
+    let trees = story_paths(server.port, "/tree")?;
+    load(server.port, &trees, 50, 1.0, &[])?;
+    let r = load(server.port, &trees, 1000, seconds, &[])?;
+    println!(
+        "{}",
+        row(
+            "GET /api/stories/{id}/tree (response cache), 1,000 conn",
+            &r
+        )
+    );
+
+    println!("\n### Response bytes by Accept-Encoding\n");
+    println!("| response | identity | gzip | br | zstd |\n|---|---:|---:|---:|---:|");
+    for (name, path) in [
+        ("story page (HTML)", first.to_owned()),
+        ("story list page (HTML)", "/stories".to_owned()),
+        ("story list (JSON, 50 stories)", "/api/stories".to_owned()),
+        ("story tree (JSON)", trees[0].clone()),
+    ] {
+        let mut cells = Vec::new();
+        for enc in ["identity", "gzip", "br", "zstd"] {
+            let header = format!("accept-encoding:{enc}");
+            let r = load(
+                server.port,
+                std::slice::from_ref(&path),
+                1,
+                5.0,
+                &["--requests", "3", "--header", &header],
+            )?;
+            cells.push(format!(
+                "{:.0}",
+                r["mean_body_bytes"].as_f64().unwrap_or(0.0)
+            ));
+        }
+        println!("| {name} | {} |", cells.join(" | "));
+    }
+    Ok(())
+}
+
 /// Runs every HTTP benchmark.
 pub fn run_all(args: &[String]) -> Result<(), String> {
     let seconds: f64 = args
@@ -157,6 +271,20 @@ pub fn run_all(args: &[String]) -> Result<(), String> {
             "aion-load",
         ])
         .current_dir(root()))?;
-    cache_scenario(&bundle, seconds)?;
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    let want = |name: &str| only.as_deref().is_none_or(|o| o == name);
+    if want("stack") {
+        stack_scenario(seconds)?;
+    }
+    if want("app") {
+        app_scenarios(&bundle, seconds)?;
+    }
+    if want("cache") {
+        cache_scenario(&bundle, seconds)?;
+    }
     Ok(())
 }

@@ -21,7 +21,8 @@ usage: cargo xtask <command>
   setup          install the toolchain only (add --browser for Chromium and Playwright)
   build          build the release app (client + server) with dx
   bundle-size    print raw and brotli sizes of the release wasm, JS and CSS
-  bench-http     HTTP load benchmarks against the release server (--seconds N per run)
+  bench-http     HTTP load benchmarks against the release server
+                 [--seconds N per run] [--only stack|app|cache]
   seed ARGS      write deterministic demo data: seed --stories N [--nodes-per-story N]
                  [--seed N] into AION_DB_PATH (default data/aion.db), using the release build
 ";

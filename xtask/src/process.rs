@@ -45,6 +45,18 @@ fn describe(cmd: &Command) -> String {
     s
 }
 
+/// Removes the variables cargo sets for `cargo xtask` (such as `CARGO_MANIFEST_DIR`) from
+/// `cmd`'s environment: Dioxus reads them at run time as a sign of development mode and then
+/// links assets from the source tree instead of the bundle.
+pub fn without_cargo_env(cmd: &mut Command) -> &mut Command {
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("CARGO") {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd
+}
+
 /// A child process that is stopped (SIGTERM, then SIGKILL) when dropped, also on failure.
 pub struct Guard {
     child: Child,
@@ -52,8 +64,9 @@ pub struct Guard {
 }
 
 impl Guard {
-    /// Starts `cmd` and guards it.
+    /// Starts `cmd` (without cargo's variables, see [`without_cargo_env`]) and guards it.
     pub fn spawn(name: &'static str, cmd: &mut Command) -> Result<Self, String> {
+        without_cargo_env(cmd);
         println!("$ {} &", describe(cmd));
         let child = cmd
             .spawn()

@@ -5,13 +5,41 @@
 //!           [--requests 100000] [--path ...] [--header accept-encoding:br]
 //! ```
 //! Prints one JSON report (requests, rps, p50/p95/p99/max in ms, errors, body bytes).
+//!
+//! ```text
+//! aion-load serve <bare|full> --port N
+//! ```
+//! Serves `GET /hello` (a 600-byte JSON answer) either on a bare axum router or through the
+//! full AION middleware stack, for the side-by-side overhead benchmark.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use server::http::load::{LoadSpec, run};
+// The AION server runs on mimalloc; so do both sides of the stack benchmark.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+use axum::{Router, http::header, routing::get};
+use server::{
+    cache::{CachePolicy, TieredCache},
+    http::{
+        HttpStack,
+        load::{LoadSpec, run},
+        rate_limit::{Limit, RateLimits},
+        response_cache::{CacheDecision, ResponseCache},
+    },
+    metrics::RequestMetrics,
+};
 
 fn main() {
-    let spec = match parse(std::env::args().skip(1).collect()) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("serve") {
+        if let Err(e) = serve(&args[1..]) {
+            eprintln!("aion-load serve: {e}");
+            std::process::exit(2);
+        }
+        return;
+    }
+    let spec = match parse(args) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("aion-load: {e}");
@@ -67,4 +95,84 @@ fn parse(args: Vec<String>) -> Result<LoadSpec, String> {
         return Err("give at least one --path".into());
     }
     Ok(spec)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+enum Kind {
+    Api,
+}
+
+impl CachePolicy for Kind {
+    const ALL: &'static [Self] = &[Kind::Api];
+    fn ttl(&self) -> Duration {
+        Duration::from_secs(300)
+    }
+    fn name(&self) -> &'static str {
+        "api"
+    }
+}
+
+/// Serves `/hello` bare or through the full stack (every layer active: metrics, request ids,
+/// panic guard, security headers, a rate limit high enough never to refuse, compression,
+/// timeout, body limit, and the response cache deciding per request).
+fn serve(args: &[String]) -> Result<(), String> {
+    let mode = args.first().ok_or("serve needs bare or full")?.clone();
+    let port: u16 = match args.get(1).map(String::as_str) {
+        Some("--port") => args
+            .get(2)
+            .and_then(|p| p.parse().ok())
+            .ok_or("bad --port")?,
+        _ => 0,
+    };
+    let body = format!(
+        "{{\"items\":[{}]}}",
+        (0..12)
+            .map(|i| format!("{{\"id\":{i},\"title\":\"story {i}\"}}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let router = Router::new().route(
+        "/hello",
+        get(move || {
+            let body = body.clone();
+            async move { ([(header::CONTENT_TYPE, "application/json")], body) }
+        }),
+    );
+    let router = match mode.as_str() {
+        "bare" => router,
+        "full" => {
+            let limit = Limit {
+                per_minute: 100_000_000,
+                burst: 1_000_000,
+            };
+            HttpStack {
+                metrics: Arc::new(RequestMetrics::default()),
+                rate_limits: Some(Arc::new(RateLimits::new(limit, limit, None, vec![]))),
+                response_cache: Some(Arc::new(ResponseCache::new(
+                    TieredCache::<String, _, Kind>::builder().build(),
+                    1 << 20,
+                    |_, _| CacheDecision::Pass,
+                ))),
+                body_limit: 64 << 20,
+                timeout: Duration::from_secs(30),
+            }
+            .apply(router)
+        }
+        other => return Err(format!("unknown mode {other}")),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the operating system can start a tokio runtime");
+    runtime.block_on(async move {
+        server::http::serve(
+            SocketAddr::from(([127, 0, 0, 1], port)),
+            router,
+            |addr| println!("listening on http://{addr}"),
+            server::http::shutdown_signal(),
+            Duration::from_secs(1),
+        )
+        .await
+        .map_err(|e| e.to_string())
+    })
 }

@@ -5,14 +5,18 @@
 
 use tower_http::compression::{
     CompressionLayer, CompressionLevel,
-    predicate::{DefaultPredicate, Predicate, SizeAbove},
+    predicate::{And, DefaultPredicate, Predicate, SizeAbove},
 };
 
 /// Smallest body worth compressing.
 pub const MIN_SIZE: u16 = 1024;
 
+/// When to compress: tower-http's defaults (not images, not server-sent events, not
+/// gRPC) and at least [`MIN_SIZE`] bytes.
+pub type Rules = And<DefaultPredicate, SizeAbove>;
+
 /// The compression layer with AION's settings.
-pub fn compression() -> CompressionLayer<impl Predicate> {
+pub fn compression() -> CompressionLayer<Rules> {
     CompressionLayer::new()
         .br(true)
         .zstd(true)

@@ -1,82 +1,51 @@
-//! The layer that feeds [`RequestMetrics`]: route template, status, latency to the response
-//! head, request and response body bytes. Each request runs in a tracing span carrying its
-//! request id, so every log line it causes can be traced back.
+//! What request metrics need from a request and a response: the route template, and a
+//! body wrapper that counts the bytes of responses whose size is not known up front
+//! (streamed pages).
 
 use std::{
     pin::Pin,
-    sync::Arc,
     task::{Context, Poll},
-    time::Instant,
 };
 
+use crate::metrics::RouteHandle;
 use axum::{
     body::Body,
-    extract::{MatchedPath, Request, State},
-    http::header::CONTENT_LENGTH,
-    middleware::Next,
-    response::Response,
+    extract::{MatchedPath, Request},
 };
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
-use tracing::Instrument;
-
-use crate::metrics::RequestMetrics;
 
 /// The route template of a request: `GET /api/stories/{id}`, or `GET (page)` for anything
 /// the router answered with its fallback (server-rendered pages, 404s).
 pub fn route_of(req: &Request) -> String {
-    match req.extensions().get::<MatchedPath>() {
-        Some(p) => format!("{} {}", req.method(), p.as_str()),
-        None => format!("{} (page)", req.method()),
-    }
-}
-
-/// axum middleware (use with `from_fn_with_state`).
-pub async fn layer(
-    State(metrics): State<Arc<RequestMetrics>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let route = route_of(&req);
-    let bytes_in = req
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-")
-        .to_owned();
-    metrics.begin(&route, bytes_in);
-    let start = Instant::now();
-    let span = tracing::info_span!("request", id = %id, route = %route);
-    let res = next.run(req).instrument(span).await;
-    let status = res.status().as_u16();
-    metrics.finish(&route, status, start.elapsed());
-    if status >= 500 {
-        tracing::error!(request_id = %id, route = %route, status, "request failed");
-    }
-    let (parts, body) = res.into_parts();
-    Response::from_parts(
-        parts,
-        Body::new(Counted {
-            inner: body,
-            bytes: 0,
-            metrics,
-            route,
-        }),
-    )
+    let method = req.method().as_str();
+    let template = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("(page)", MatchedPath::as_str);
+    let mut route = String::with_capacity(method.len() + 1 + template.len());
+    route.push_str(method);
+    route.push(' ');
+    route.push_str(template);
+    route
 }
 
 /// A response body that reports its size to the metrics when it is done (or dropped).
-struct Counted {
+pub struct Counted {
     inner: Body,
     bytes: u64,
-    metrics: Arc<RequestMetrics>,
-    route: String,
+    route: RouteHandle,
+}
+
+impl Counted {
+    /// Counts `inner`'s bytes for `route`.
+    pub fn wrap(inner: Body, route: RouteHandle) -> Body {
+        Body::new(Self {
+            inner,
+            bytes: 0,
+            route,
+        })
+    }
 }
 
 impl http_body::Body for Counted {
@@ -107,6 +76,6 @@ impl http_body::Body for Counted {
 
 impl Drop for Counted {
     fn drop(&mut self) {
-        self.metrics.add_bytes_out(&self.route, self.bytes);
+        self.route.add_bytes_out(self.bytes);
     }
 }

@@ -3,6 +3,8 @@
 //! a load generator for benchmarks.
 
 pub mod compression;
+pub mod edge;
+pub mod encoding;
 mod listener;
 pub mod load;
 pub mod measure;
@@ -10,6 +12,7 @@ pub mod rate_limit;
 pub mod response_cache;
 pub mod security;
 pub mod stack;
+pub mod timeout;
 
 pub use listener::{ServeError, serve, shutdown_signal};
 pub use stack::HttpStack;

@@ -16,9 +16,8 @@ use std::{
 
 use axum::{
     body::Body,
-    extract::{ConnectInfo, Request, State},
-    http::{HeaderName, HeaderValue, Method, StatusCode, header},
-    middleware::Next,
+    extract::{ConnectInfo, Request},
+    http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header},
     response::Response,
 };
 use governor::{
@@ -43,6 +42,7 @@ pub struct Limit {
 struct Limiter {
     limiter: Keyed,
     limit: Limit,
+    limit_header: HeaderValue,
     /// Time to earn back one request.
     period: Duration,
 }
@@ -55,6 +55,7 @@ impl Limiter {
         Some(Self {
             limiter: RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>(),
             period: quota.replenish_interval(),
+            limit_header: HeaderValue::from(burst.get()),
             limit,
         })
     }
@@ -128,53 +129,84 @@ impl RateLimits {
     }
 }
 
-fn set(res: &mut Response, name: &'static str, value: u64) {
-    res.headers_mut().insert(name, HeaderValue::from(value));
+static LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+static REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
+static RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
+
+/// A request the limits let through, with what the `RateLimit-*` headers should say.
+pub struct Granted {
+    limit: HeaderValue,
+    remaining: u64,
+    reset: u64,
 }
 
-/// axum middleware (use with `from_fn_with_state`).
-pub async fn layer(State(limits): State<Arc<RateLimits>>, req: Request, next: Next) -> Response {
-    let path = req.uri().path();
-    if limits.exempt.iter().any(|p| path.starts_with(p.as_str())) {
-        return next.run(req).await;
+/// Header values of small numbers, made once: formatting a number into a new header value
+/// on every response showed up in profiles.
+fn number(n: u64) -> HeaderValue {
+    static SMALL: std::sync::LazyLock<Vec<HeaderValue>> =
+        std::sync::LazyLock::new(|| (0..=1024u64).map(HeaderValue::from).collect());
+    SMALL
+        .get(n as usize)
+        .cloned()
+        .unwrap_or_else(|| HeaderValue::from(n))
+}
+
+impl Granted {
+    /// Adds `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.
+    pub fn apply(&self, headers: &mut HeaderMap) {
+        headers.insert(LIMIT.clone(), self.limit.clone());
+        headers.insert(REMAINING.clone(), number(self.remaining));
+        headers.insert(RESET.clone(), number(self.reset));
     }
-    let read = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let Some(limiter) = (if read { &limits.read } else { &limits.write }) else {
-        return next.run(req).await;
-    };
-    let Some(ip) = limits.client(&req) else {
-        return next.run(req).await;
-    };
-    let burst = u64::from(limiter.limit.burst.max(1));
-    match limiter.limiter.check_key(&ip) {
-        Ok(state) => {
-            let remaining = u64::from(state.remaining_burst_capacity());
-            let mut res = next.run(req).await;
-            set(&mut res, "ratelimit-limit", burst);
-            set(&mut res, "ratelimit-remaining", remaining);
-            let refill = limiter.period.as_secs_f64() * (burst - remaining) as f64;
-            set(&mut res, "ratelimit-reset", refill.ceil() as u64);
-            res
+}
+
+impl RateLimits {
+    /// `None`: not limited (exempt path, limit off, unknown client). `Some(Ok)`: allowed.
+    /// `Some(Err)`: the 429 to send.
+    pub fn check(&self, req: &Request) -> Option<Result<Granted, Response>> {
+        let path = req.uri().path();
+        if self.exempt.iter().any(|p| path.starts_with(p.as_str())) {
+            return None;
         }
-        Err(not_until) => {
-            let wait = not_until.wait_time_from(limits.clock.now());
-            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-            let kind = if read { "read" } else { "write" };
-            let body = format!(
-                r#"{{"error":{{"code":"rate_limited","message":"too many {kind} requests: at most {} per minute with bursts of {}; retry in {secs} s"}}}}"#,
-                limiter.limit.per_minute, limiter.limit.burst
-            );
-            let mut res = Response::new(Body::from(body));
-            *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-            res.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            set(&mut res, "retry-after", secs);
-            set(&mut res, "ratelimit-limit", burst);
-            set(&mut res, "ratelimit-remaining", 0);
-            set(&mut res, "ratelimit-reset", secs);
-            res
-        }
+        let read = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+        let limiter = if read {
+            self.read.as_ref()
+        } else {
+            self.write.as_ref()
+        }?;
+        let ip = self.client(req)?;
+        let burst = u64::from(limiter.limit.burst.max(1));
+        Some(match limiter.limiter.check_key(&ip) {
+            Ok(state) => {
+                let remaining = u64::from(state.remaining_burst_capacity());
+                let refill = limiter.period.as_secs_f64() * (burst - remaining) as f64;
+                Ok(Granted {
+                    limit: limiter.limit_header.clone(),
+                    remaining,
+                    reset: refill.ceil() as u64,
+                })
+            }
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(self.clock.now());
+                let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+                let kind = if read { "read" } else { "write" };
+                let body = format!(
+                    r#"{{"error":{{"code":"rate_limited","message":"too many {kind} requests: at most {} per minute with bursts of {}; retry in {secs} s"}}}}"#,
+                    limiter.limit.per_minute, limiter.limit.burst
+                );
+                let mut res = Response::new(Body::from(body));
+                *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+                let h = res.headers_mut();
+                h.insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                h.insert(LIMIT.clone(), limiter.limit_header.clone());
+                h.insert(REMAINING.clone(), HeaderValue::from_static("0"));
+                h.insert(RESET.clone(), HeaderValue::from(secs));
+                Err(res)
+            }
+        })
     }
 }

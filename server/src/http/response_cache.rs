@@ -5,20 +5,25 @@
 //! invalidation on writes covers them exactly like data. Every cacheable JSON response gets
 //! a strong ETag; `If-None-Match` with it answers 304 without a body. Cache-Control says
 //! `no-cache` for cacheable API data (always revalidate: it changes on writes) and
-//! `no-store` for what must never be kept (admin).
+//! `no-store` for what must never be kept (admin). A cached body is compressed at most once
+//! per encoding, on first demand, and kept next to the plain one; each encoding has its own
+//! ETag, as a strong ETag names exact bytes.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::{
     body::Body,
-    extract::{Request, State},
+    extract::Request,
     http::{HeaderValue, Method, StatusCode, Uri, header},
-    middleware::Next,
     response::Response,
 };
 use bytes::Bytes;
 use http_body::Body as _;
 
+use super::{
+    compression::MIN_SIZE,
+    encoding::{Encoding, negotiate},
+};
 use crate::cache::{CachePolicy, TieredCache};
 
 /// What to do with a request's response.
@@ -36,12 +41,46 @@ pub enum CacheDecision<P> {
     Pass,
 }
 
+/// A miss in progress: what storing its answer needs.
+pub struct Pending<P> {
+    key: String,
+    policy: P,
+    tags: Vec<String>,
+    epoch: u64,
+    if_none_match: Option<HeaderValue>,
+    encoding: Option<Encoding>,
+}
+
 /// A cached response body with what is needed to answer again.
 #[derive(Clone)]
 pub struct CachedResponse {
     body: Bytes,
     content_type: HeaderValue,
     etag: HeaderValue,
+    /// The body compressed per encoding, made on first request.
+    encoded: Arc<[OnceLock<(Bytes, HeaderValue)>; 3]>,
+}
+
+impl CachedResponse {
+    /// The body and ETag for `encoding` (plain below the compression threshold).
+    fn variant(&self, encoding: Option<Encoding>) -> (Bytes, HeaderValue, Option<Encoding>) {
+        match encoding {
+            Some(enc) if self.body.len() >= usize::from(MIN_SIZE) => {
+                let (bytes, etag) = self.encoded[enc.index()].get_or_init(|| {
+                    let packed = Bytes::from(enc.compress(&self.body));
+                    let plain = self.etag.to_str().unwrap_or("\"\"").trim_matches('"');
+                    let etag = HeaderValue::from_str(&format!(
+                        "\"{plain}-{}\"",
+                        enc.header().to_str().unwrap_or("")
+                    ))
+                    .unwrap_or_else(|_| self.etag.clone());
+                    (packed, etag)
+                });
+                (bytes.clone(), etag.clone(), Some(enc))
+            }
+            _ => (self.body.clone(), self.etag.clone(), None),
+        }
+    }
 }
 
 type Decide<P> = Arc<dyn Fn(&Method, &Uri) -> CacheDecision<P> + Send + Sync>;
@@ -73,6 +112,8 @@ impl<P: CachePolicy> ResponseCache<P> {
     }
 }
 
+static X_CACHE: header::HeaderName = header::HeaderName::from_static("x-cache");
+
 /// A strong ETag: a 64-bit hash of the exact bytes.
 pub fn etag_of(body: &[u8]) -> HeaderValue {
     let h = xxhash_rust::xxh3::xxh3_64(body);
@@ -94,12 +135,14 @@ fn answer(
     cached: &CachedResponse,
     if_none_match: Option<&HeaderValue>,
     outcome: &'static str,
+    encoding: Option<Encoding>,
 ) -> Response {
-    let not_modified = matches(if_none_match, &cached.etag);
+    let (body, etag, encoded) = cached.variant(encoding);
+    let not_modified = matches(if_none_match, &etag);
     let mut res = if not_modified {
         Response::new(Body::empty())
     } else {
-        Response::new(Body::from(cached.body.clone()))
+        Response::new(Body::from(body))
     };
     if not_modified {
         *res.status_mut() = StatusCode::NOT_MODIFIED;
@@ -107,73 +150,112 @@ fn answer(
     let h = res.headers_mut();
     if !not_modified {
         h.insert(header::CONTENT_TYPE, cached.content_type.clone());
+        if let Some(enc) = encoded {
+            h.insert(header::CONTENT_ENCODING, enc.header());
+        }
     }
-    h.insert(header::ETAG, cached.etag.clone());
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    h.insert(header::ETAG, etag);
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert("x-cache", HeaderValue::from_static(outcome));
+    h.insert(X_CACHE.clone(), HeaderValue::from_static(outcome));
     res
 }
 
-/// axum middleware (use with `from_fn_with_state`).
-pub async fn layer<P: CachePolicy>(
-    State(rc): State<Arc<ResponseCache<P>>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let decision = (rc.decide)(req.method(), req.uri());
-    let (policy, tags) = match decision {
-        CacheDecision::Pass => return next.run(req).await,
-        CacheDecision::NoStore => {
-            let mut res = next.run(req).await;
-            res.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+impl<P: CachePolicy> ResponseCache<P> {
+    /// What to do with this request's response.
+    pub fn decide(&self, req: &Request) -> CacheDecision<P> {
+        (self.decide)(req.method(), req.uri())
+    }
+
+    /// The cache key of a request.
+    pub fn key(req: &Request) -> String {
+        format!("{} {}", req.method(), req.uri())
+    }
+
+    /// A cached answer (200, or 304 when `If-None-Match` matches), in `encoding`.
+    pub fn lookup(
+        &self,
+        key: &String,
+        if_none_match: Option<&HeaderValue>,
+        encoding: Option<Encoding>,
+    ) -> Option<Response> {
+        self.cache
+            .get(key)
+            .map(|hit| answer(&hit, if_none_match, "HIT", encoding))
+    }
+
+    /// Looks `req` up: the cached answer, or what is needed to store the fresh one.
+    pub fn begin(
+        &self,
+        req: &Request,
+        policy: P,
+        tags: Vec<String>,
+    ) -> Result<Response, Pending<P>> {
+        let key = Self::key(req);
+        let if_none_match = req.headers().get(header::IF_NONE_MATCH).cloned();
+        let encoding = negotiate(req.headers());
+        if let Some(hit) = self.lookup(&key, if_none_match.as_ref(), encoding) {
+            return Ok(hit);
+        }
+        Err(Pending {
+            key,
+            policy,
+            tags,
+            epoch: self.cache.epoch(),
+            if_none_match,
+            encoding,
+        })
+    }
+
+    /// Keeps a fresh 200 JSON answer (unless a tag was invalidated since the lookup) and
+    /// answers it with its ETag, in the client's encoding; anything else passes untouched.
+    pub async fn store(&self, pending: Pending<P>, res: Response) -> Response {
+        let Pending {
+            key,
+            policy,
+            tags,
+            epoch,
+            if_none_match,
+            encoding,
+        } = pending;
+        let json = res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+        let small = res
+            .body()
+            .size_hint()
+            .exact()
+            .is_some_and(|n| n <= self.max_body);
+        if res.status() != StatusCode::OK
+            || !json
+            || !small
+            || res.headers().contains_key(header::CONTENT_ENCODING)
+        {
             return res;
         }
-        CacheDecision::Store { policy, tags } => (policy, tags),
-    };
-    let key = format!("{} {}", req.method(), req.uri());
-    let if_none_match = req.headers().get(header::IF_NONE_MATCH).cloned();
-    if let Some(hit) = rc.cache.get(&key) {
-        return answer(&hit, if_none_match.as_ref(), "HIT");
-    }
-    let epoch = rc.cache.epoch();
-    let res = next.run(req).await;
-    let json = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    let small = res
-        .body()
-        .size_hint()
-        .exact()
-        .is_some_and(|n| n <= rc.max_body);
-    if res.status() != StatusCode::OK
-        || !json
-        || !small
-        || res.headers().contains_key(header::CONTENT_ENCODING)
-    {
-        return res;
-    }
-    let (parts, body) = res.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, rc.max_body as usize).await else {
-        return Response::from_parts(parts, Body::empty());
-    };
-    let cached = CachedResponse {
-        etag: etag_of(&bytes),
-        content_type: parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .cloned()
-            .unwrap_or(HeaderValue::from_static("application/json")),
-        body: bytes,
-    };
-    rc.cache
-        .insert_since(key, cached.clone(), policy, &tags, epoch);
-    let mut res = answer(&cached, if_none_match.as_ref(), "MISS");
-    for (name, value) in parts.headers.iter() {
-        if !res.headers().contains_key(name) && name != header::CONTENT_LENGTH {
-            res.headers_mut().insert(name.clone(), value.clone());
+        let (parts, body) = res.into_parts();
+        let Ok(bytes) = axum::body::to_bytes(body, self.max_body as usize).await else {
+            return Response::from_parts(parts, Body::empty());
+        };
+        let cached = CachedResponse {
+            etag: etag_of(&bytes),
+            content_type: parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .cloned()
+                .unwrap_or(HeaderValue::from_static("application/json")),
+            body: bytes,
+            encoded: Arc::default(),
+        };
+        self.cache
+            .insert_since(key, cached.clone(), policy, &tags, epoch);
+        let mut res = answer(&cached, if_none_match.as_ref(), "MISS", encoding);
+        for (name, value) in parts.headers.iter() {
+            if !res.headers().contains_key(name) && name != header::CONTENT_LENGTH {
+                res.headers_mut().insert(name.clone(), value.clone());
+            }
         }
+        res
     }
-    res
 }

@@ -6,13 +6,63 @@
 //! and styles because server-rendered pages carry their hydration data and styles inline.
 //! Objects, foreign frames and other origins stay forbidden.
 
-use std::any::Any;
+use std::{
+    any::Any,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering::Relaxed},
+    },
+};
 
 use axum::{
     body::Body,
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderValue, Request, StatusCode, header},
     response::Response,
 };
+use tower_http::request_id::{MakeRequestId, RequestId};
+
+/// Request ids unique per process run: a random prefix chosen at start and a counter.
+/// (A random UUID per request cost a `getrandom` system call each, measured.)
+#[derive(Clone)]
+pub struct RequestIds {
+    prefix: u64,
+    counter: Arc<AtomicU64>,
+}
+
+impl Default for RequestIds {
+    fn default() -> Self {
+        use std::hash::{BuildHasher, RandomState};
+        Self {
+            prefix: RandomState::new().hash_one(std::time::SystemTime::now()),
+            counter: Arc::new(AtomicU64::new(0)),
+        }
+    }
+}
+
+/// `x-request-id`, parsed once.
+pub static X_REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
+
+impl RequestIds {
+    /// The next id: 16 hex digits of prefix, a dash, 10 of counter.
+    pub fn next(&self) -> HeaderValue {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let n = self.counter.fetch_add(1, Relaxed);
+        let mut buf = [b'-'; 27];
+        for i in 0..16 {
+            buf[i] = HEX[((self.prefix >> (60 - 4 * i)) & 0xf) as usize];
+        }
+        for i in 0..10 {
+            buf[17 + i] = HEX[((n >> (36 - 4 * i)) & 0xf) as usize];
+        }
+        HeaderValue::from_bytes(&buf).expect("hex digits and a dash are a valid header value")
+    }
+}
+
+impl MakeRequestId for RequestIds {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        Some(RequestId::new(self.next()))
+    }
+}
 
 /// The Content-Security-Policy sent with every response.
 pub const CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval' 'wasm-unsafe-eval'; \
@@ -21,6 +71,7 @@ connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; fram
 
 /// The headers every response gets (unless the handler set them itself).
 pub fn headers() -> [(header::HeaderName, HeaderValue); 4] {
+    // All static: building them is a few pointer copies.
     [
         (
             header::X_CONTENT_TYPE_OPTIONS,

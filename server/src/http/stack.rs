@@ -1,22 +1,19 @@
 //! The whole middleware stack in one place, so the server and the overhead benchmark wrap
 //! routers identically.
 //!
-//! Outermost first: request id, metrics, panic guard (so a panic is counted as a 500),
-//! security headers, rate limit, compression, timeout, body limit, response cache, then the
-//! router's own handlers.
+//! Outermost first: the edge (request id, metrics, body size, rate limit, response cache,
+//! panic guard, timeout, security headers), compression, then the router's own handlers.
 
 use std::{sync::Arc, time::Duration};
 
-use axum::{Router, http::StatusCode, middleware::from_fn_with_state};
-use tower_http::{
-    catch_panic::CatchPanicLayer,
-    limit::RequestBodyLimitLayer,
-    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
-    set_header::SetResponseHeaderLayer,
-    timeout::TimeoutLayer,
-};
+use axum::{Router, extract::DefaultBodyLimit};
+use tower::ServiceBuilder;
 
-use super::{compression, measure, rate_limit, response_cache, security};
+use super::{
+    edge::{Edge, EdgeLayer},
+    rate_limit, response_cache,
+    security::RequestIds,
+};
 use crate::{cache::CachePolicy, metrics::RequestMetrics};
 
 /// What the stack is made of; everything optional except metrics.
@@ -34,29 +31,21 @@ pub struct HttpStack<P: CachePolicy> {
 }
 
 impl<P: CachePolicy> HttpStack<P> {
-    /// Wraps `router` in the stack.
+    /// Wraps `router` in the stack: the edge (one service, see [`super::edge`]) with
+    /// compression for clients that take it, and the body limit for extractors, applied to
+    /// the router in one layer.
     pub fn apply(&self, router: Router) -> Router {
-        let mut router = router;
-        if let Some(rc) = &self.response_cache {
-            router = router.layer(from_fn_with_state(rc.clone(), response_cache::layer::<P>));
-        }
-        router = router
-            .layer(RequestBodyLimitLayer::new(self.body_limit))
-            .layer(TimeoutLayer::with_status_code(
-                StatusCode::REQUEST_TIMEOUT,
-                self.timeout,
-            ))
-            .layer(compression::compression());
-        if let Some(rl) = &self.rate_limits {
-            router = router.layer(from_fn_with_state(rl.clone(), rate_limit::layer));
-        }
-        for (name, value) in security::headers() {
-            router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
-        }
-        router
-            .layer(CatchPanicLayer::custom(security::panic_response))
-            .layer(from_fn_with_state(self.metrics.clone(), measure::layer))
-            .layer(PropagateRequestIdLayer::x_request_id())
-            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        let edge = Edge {
+            body_limit: self.body_limit as u64,
+            metrics: self.metrics.clone(),
+            rate_limits: self.rate_limits.clone(),
+            response_cache: self.response_cache.clone(),
+            timeout: self.timeout,
+            ids: RequestIds::default(),
+        };
+        let layers = ServiceBuilder::new()
+            .layer(EdgeLayer(Arc::new(edge)))
+            .layer(DefaultBodyLimit::max(self.body_limit));
+        router.layer(layers)
     }
 }

@@ -193,7 +193,18 @@ async fn every_response_has_security_headers_and_a_request_id() {
             .expect("ascii")
             .contains("'wasm-unsafe-eval'")
     );
-    assert_eq!(h["x-request-id"].len(), 36);
+    let id = h["x-request-id"].to_str().expect("ascii").to_owned();
+    assert_eq!(id.len(), 27);
+    let next = router
+        .clone()
+        .oneshot(get_req("/small", ""))
+        .await
+        .expect("response");
+    assert_ne!(
+        next.headers()["x-request-id"],
+        id.as_str(),
+        "ids are unique"
+    );
 }
 
 #[tokio::test]

@@ -10,4 +10,6 @@ mod requests;
 pub use histogram::{Histogram, HistogramSnapshot};
 pub use history::History;
 pub use prometheus::Exposition;
-pub use requests::{RequestMetrics, RequestsSnapshot, RouteSnapshot, SlowRequest, WindowStats};
+pub use requests::{
+    RequestMetrics, RequestsSnapshot, RouteHandle, RouteSnapshot, SlowRequest, WindowStats,
+};

@@ -4,7 +4,9 @@
 //!
 //! Routes are templates (`/api/stories/{id}`), never raw paths, so the number of series is
 //! bounded by the code. Windows are 60 buckets of 5 s, each with its own (coarser)
-//! histogram, merged on read.
+//! histogram, merged on read. Recording takes one uncontended lock: each route's state is
+//! split into shards picked by the recording thread (measured: one shared lock per route
+//! made the runtime threads wait on each other), and totals are summed when read.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -17,7 +19,7 @@ use std::{
 
 use serde::Serialize;
 
-use super::{Histogram, HistogramSnapshot, histogram::snapshot_of};
+use super::{HistogramSnapshot, histogram::snapshot_of};
 
 const BUCKET: Duration = Duration::from_secs(5);
 const BUCKETS: usize = 60;
@@ -95,20 +97,43 @@ struct Bucket {
     hist: hdrhistogram::Histogram<u64>,
 }
 
+const SHARDS: usize = 8;
+
+/// The part of a route's state one thread records into.
+struct Shard {
+    latency: hdrhistogram::Histogram<u64>,
+    window: VecDeque<Bucket>,
+}
+
+impl Default for Shard {
+    fn default() -> Self {
+        Self {
+            latency: hdrhistogram::Histogram::new_with_bounds(1, 3_600_000_000, 3)
+                .expect("static bounds"),
+            window: VecDeque::new(),
+        }
+    }
+}
+
 #[derive(Default)]
 struct RouteStats {
     status: [AtomicU64; 5],
     in_flight: AtomicI64,
     bytes_in: AtomicU64,
     bytes_out: AtomicU64,
-    latency: Histogram,
-    window: Mutex<VecDeque<Bucket>>,
+    shards: [Mutex<Shard>; SHARDS],
+}
+
+thread_local! {
+    static SHARD: usize = {
+        use std::hash::{BuildHasher, RandomState};
+        RandomState::new().hash_one(std::thread::current().id()) as usize % SHARDS
+    };
 }
 
 /// The registry of request metrics.
 pub struct RequestMetrics {
     routes: RwLock<HashMap<String, Arc<RouteStats>>>,
-    total: RouteStats,
     slow: Mutex<Vec<SlowRequest>>,
     slow_threshold: Duration,
     slow_keep: usize,
@@ -126,7 +151,6 @@ impl RequestMetrics {
     pub fn new(slow_threshold: Duration, slow_keep: usize) -> Self {
         Self {
             routes: RwLock::default(),
-            total: RouteStats::default(),
             slow: Mutex::default(),
             slow_threshold,
             slow_keep,
@@ -153,42 +177,54 @@ impl RequestMetrics {
 
     /// A request to `route` started with a body of `bytes_in` bytes.
     pub fn begin(&self, route: &str, bytes_in: u64) {
+        self.start(route, bytes_in);
+    }
+
+    /// Like [`Self::begin`], returning a handle so that finishing the request does not look
+    /// the route up again.
+    pub fn start(&self, route: &str, bytes_in: u64) -> RouteHandle {
         let r = self.route(route);
-        for s in [&*r, &self.total] {
-            s.in_flight.fetch_add(1, Relaxed);
-            s.bytes_in.fetch_add(bytes_in, Relaxed);
-        }
+        r.in_flight.fetch_add(1, Relaxed);
+        r.bytes_in.fetch_add(bytes_in, Relaxed);
+        RouteHandle(r)
     }
 
     /// The request to `route` answered `status` after `latency`.
     pub fn finish(&self, route: &str, status: u16, latency: Duration) {
-        let r = self.route(route);
+        let r = RouteHandle(self.route(route));
+        self.end(&r, route, status, latency);
+    }
+
+    /// Records the end of a request started with [`Self::start`].
+    pub fn end(&self, handle: &RouteHandle, route: &str, status: u16, latency: Duration) {
+        let r = &handle.0;
         let class = usize::from((status / 100).clamp(1, 5) - 1);
         let bucket = self.started.elapsed().as_secs() / BUCKET.as_secs();
-        for s in [&*r, &self.total] {
-            s.in_flight.fetch_sub(1, Relaxed);
-            s.status[class].fetch_add(1, Relaxed);
-            s.latency.record(latency);
-            let mut w = s.window.lock().unwrap_or_else(|p| p.into_inner());
-            if w.back().is_none_or(|b| b.index != bucket) {
-                if w.len() == BUCKETS {
-                    w.pop_front();
-                }
-                w.push_back(Bucket {
-                    index: bucket,
-                    requests: 0,
-                    errors: 0,
-                    hist: hdrhistogram::Histogram::new_with_bounds(1, 3_600_000_000, 2)
-                        .expect("static bounds"),
-                });
+        let micros = (latency.as_micros() as u64).clamp(1, 3_600_000_000);
+        r.in_flight.fetch_sub(1, Relaxed);
+        r.status[class].fetch_add(1, Relaxed);
+        let mut shard = r.shards[SHARD.with(|s| *s)]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let _ = shard.latency.record(micros);
+        let w = &mut shard.window;
+        if w.back().is_none_or(|b| b.index != bucket) {
+            if w.len() == BUCKETS {
+                w.pop_front();
             }
-            let b = w.back_mut().expect("just pushed");
-            b.requests += 1;
-            b.errors += u64::from(status >= 500);
-            let _ = b
-                .hist
-                .record((latency.as_micros() as u64).clamp(1, 3_600_000_000));
+            w.push_back(Bucket {
+                index: bucket,
+                requests: 0,
+                errors: 0,
+                hist: hdrhistogram::Histogram::new_with_bounds(1, 3_600_000_000, 2)
+                    .expect("static bounds"),
+            });
         }
+        let b = w.back_mut().expect("just pushed");
+        b.requests += 1;
+        b.errors += u64::from(status >= 500);
+        let _ = b.hist.record(micros);
+        drop(shard);
         if latency >= self.slow_threshold && self.slow_keep > 0 {
             tracing::warn!(
                 route,
@@ -213,20 +249,36 @@ impl RequestMetrics {
     /// Response body bytes sent for `route`.
     pub fn add_bytes_out(&self, route: &str, bytes: u64) {
         self.route(route).bytes_out.fetch_add(bytes, Relaxed);
-        self.total.bytes_out.fetch_add(bytes, Relaxed);
     }
+}
 
-    fn window(&self, s: &RouteStats, seconds: u64) -> WindowStats {
+/// A route's counters, looked up once per request.
+#[derive(Clone)]
+pub struct RouteHandle(Arc<RouteStats>);
+
+impl RouteHandle {
+    /// Response body bytes sent.
+    pub fn add_bytes_out(&self, bytes: u64) {
+        self.0.bytes_out.fetch_add(bytes, Relaxed);
+    }
+}
+
+impl RequestMetrics {
+    fn window(&self, stats: &[&RouteStats], seconds: u64) -> WindowStats {
         let now = self.started.elapsed().as_secs() / BUCKET.as_secs();
         let n = seconds / BUCKET.as_secs();
-        let w = s.window.lock().unwrap_or_else(|p| p.into_inner());
         let mut hist = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 2)
             .expect("static bounds");
         let (mut requests, mut errors) = (0, 0);
-        for b in w.iter().filter(|b| b.index + n > now) {
-            requests += b.requests;
-            errors += b.errors;
-            let _ = hist.add(&b.hist);
+        for s in stats {
+            for shard in &s.shards {
+                let shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+                for b in shard.window.iter().filter(|b| b.index + n > now) {
+                    requests += b.requests;
+                    errors += b.errors;
+                    let _ = hist.add(&b.hist);
+                }
+            }
         }
         let span = (self.started.elapsed().as_secs_f64()).clamp(1.0, seconds as f64);
         WindowStats {
@@ -242,9 +294,18 @@ impl RequestMetrics {
         }
     }
 
-    fn snapshot_of(&self, route: &str, s: &RouteStats) -> RouteSnapshot {
-        let status: [u64; 5] = std::array::from_fn(|i| s.status[i].load(Relaxed));
+    /// One route's (or, given several, their sum's) numbers.
+    fn snapshot_of(&self, route: &str, stats: &[&RouteStats]) -> RouteSnapshot {
+        let sum = |f: &dyn Fn(&RouteStats) -> u64| stats.iter().map(|s| f(s)).sum::<u64>();
+        let status: [u64; 5] = std::array::from_fn(|i| sum(&|s| s.status[i].load(Relaxed)));
         let requests: u64 = status.iter().sum();
+        let mut latency = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3)
+            .expect("static bounds");
+        for s in stats {
+            for shard in &s.shards {
+                let _ = latency.add(&shard.lock().unwrap_or_else(|p| p.into_inner()).latency);
+            }
+        }
         RouteSnapshot {
             route: route.to_owned(),
             status,
@@ -254,27 +315,37 @@ impl RequestMetrics {
             } else {
                 0.0
             },
-            in_flight: s.in_flight.load(Relaxed),
-            bytes_in: s.bytes_in.load(Relaxed),
-            bytes_out: s.bytes_out.load(Relaxed),
-            latency: s.latency.snapshot(),
-            last_1m: self.window(s, 60),
-            last_5m: self.window(s, 300),
+            in_flight: stats.iter().map(|s| s.in_flight.load(Relaxed)).sum(),
+            bytes_in: sum(&|s| s.bytes_in.load(Relaxed)),
+            bytes_out: sum(&|s| s.bytes_out.load(Relaxed)),
+            latency: snapshot_of(&latency),
+            last_1m: self.window(stats, 60),
+            last_5m: self.window(stats, 300),
         }
+    }
+
+    /// Requests of every route in the last `seconds` (rounded up to 5 s buckets).
+    pub fn recent(&self, seconds: u64) -> WindowStats {
+        let routes = self.routes.read().unwrap_or_else(|p| p.into_inner());
+        let all: Vec<&RouteStats> = routes.values().map(|r| &**r).collect();
+        self.window(&all, seconds)
     }
 
     /// Every route and the total.
     pub fn snapshot(&self) -> RequestsSnapshot {
         let routes = self.routes.read().unwrap_or_else(|p| p.into_inner());
-        let mut all: Vec<RouteSnapshot> =
-            routes.iter().map(|(k, s)| self.snapshot_of(k, s)).collect();
+        let mut all: Vec<RouteSnapshot> = routes
+            .iter()
+            .map(|(k, s)| self.snapshot_of(k, &[&**s]))
+            .collect();
         all.sort_by(|a, b| {
             b.requests
                 .cmp(&a.requests)
                 .then_with(|| a.route.cmp(&b.route))
         });
+        let every: Vec<&RouteStats> = routes.values().map(|r| &**r).collect();
         RequestsSnapshot {
-            total: self.snapshot_of("all", &self.total),
+            total: self.snapshot_of("all", &every),
             routes: all,
             slow: self.slow.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             slow_threshold_ms: self.slow_threshold.as_secs_f64() * 1e3,

@@ -42,10 +42,13 @@ pub async fn admin_db_maintain(operation: String) -> Result<Value, ApiError> {
     }
 }
 
-/// Cache statistics per tier and per policy.
+/// Statistics per tier and per policy of the data cache and of the HTTP response cache.
 #[get("/api/admin/cache/stats", state: app::backend::AppExt, _admin: app::backend::admin::Admin)]
 pub async fn admin_cache_stats() -> Result<Value, ApiError> {
-    json(state.cache().stats())
+    json(serde_json::json!({
+        "data": state.cache().stats(),
+        "responses": state.response_cache().cache().stats(),
+    }))
 }
 
 /// Loads the most-read stories into the cache.
@@ -55,9 +58,10 @@ pub async fn admin_cache_warm() -> Result<Value, ApiError> {
     json(serde_json::json!({ "warmed": state.warm_up(n).await? }))
 }
 
-/// Empties the cache.
+/// Empties both caches.
 #[post("/api/admin/cache/clear", state: app::backend::AppExt, _admin: app::backend::admin::Admin)]
 pub async fn admin_cache_clear() -> Result<Value, ApiError> {
     state.cache().clear();
+    state.response_cache().cache().clear();
     json(serde_json::json!({ "cleared": true }))
 }

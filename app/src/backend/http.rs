@@ -9,7 +9,7 @@ use server::{
     http::{
         HttpStack,
         rate_limit::{Limit, RateLimits},
-        response_cache::{CacheDecision, ResponseCache},
+        response_cache::{CacheDecision, CachedResponse, ResponseCache},
     },
     metrics::{Exposition, RequestMetrics},
 };
@@ -17,19 +17,30 @@ use server::{
 use super::{
     AppConfig, AppState,
     cache::{LIST_TAG, Policy, story_tag},
+    reads::ReadCounter,
 };
+use crate::model::fields::Id;
 
 /// Largest request body anywhere (node batches have their own 32 MiB limit inside).
 pub const BODY_LIMIT: usize = 64 * 1024 * 1024;
 
-/// Which GET responses the response cache keeps. Single stories are left to the data cache,
-/// so every read still reaches the handler and is counted for "most read".
-pub fn decide(method: &Method, uri: &Uri) -> CacheDecision<Policy> {
+/// Which GET responses the response cache keeps: story pages of the list, single stories and
+/// trees. A single-story read is counted here, where every request passes, because a cached
+/// answer never reaches the handler.
+pub fn decide(method: &Method, uri: &Uri, reads: &ReadCounter) -> CacheDecision<Policy> {
     let path = uri.path();
     if path.starts_with("/api/admin") || path.starts_with("/api/metrics") || path == "/api/health" {
         return CacheDecision::NoStore;
     }
     if method != Method::GET {
+        return CacheDecision::Pass;
+    }
+    // A reader page rendered on the server is a read too (the client does not fetch again).
+    if let Some(rest) = path.strip_prefix("/stories/") {
+        let id = rest.split('/').next().unwrap_or("");
+        if !rest.ends_with("/edit") && Id::parse("id", id).is_ok() {
+            reads.record(id);
+        }
         return CacheDecision::Pass;
     }
     if path == "/api/stories" {
@@ -38,27 +49,33 @@ pub fn decide(method: &Method, uri: &Uri) -> CacheDecision<Policy> {
             tags: vec![LIST_TAG.to_owned()],
         };
     }
-    if let Some(id) = path
-        .strip_prefix("/api/stories/")
-        .and_then(|rest| rest.strip_suffix("/tree"))
-        && !id.contains('/')
-    {
-        return CacheDecision::Store {
-            policy: Policy::ApiResponse,
-            tags: vec![story_tag(id)],
+    if let Some(rest) = path.strip_prefix("/api/stories/") {
+        let (id, tree) = match rest.strip_suffix("/tree") {
+            Some(id) => (id, true),
+            None => (rest, false),
         };
+        // Only well-formed ids: anything else is a 400 or 404 that is not worth keeping.
+        if Id::parse("id", id).is_ok() {
+            if !tree {
+                reads.record(id);
+            }
+            return CacheDecision::Store {
+                policy: Policy::ApiResponse,
+                tags: vec![story_tag(id)],
+            };
+        }
     }
     CacheDecision::Pass
 }
 
 /// The response cache: up to 64 MiB of bodies in L2, 8 MiB hot in L1.
-pub fn response_cache() -> ResponseCache<Policy> {
+pub fn response_cache(reads: Arc<ReadCounter>) -> ResponseCache<Policy> {
     let cache = TieredCache::builder()
         .l1_capacity(Capacity::Bytes(8 << 20))
         .l2_capacity(Capacity::Bytes(64 << 20))
-        .weigher(|key: &String, _| key.len() as u32)
+        .weigher(|key: &String, value: &CachedResponse| key.len() as u32 + value.weight())
         .build();
-    ResponseCache::new(cache, 4 << 20, decide)
+    ResponseCache::new(cache, 4 << 20, move |m, u| decide(m, u, &reads))
 }
 
 /// Read and write limits from the configuration (0 per minute turns a limit off).

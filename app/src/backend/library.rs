@@ -50,11 +50,10 @@ impl AppState {
         responses.invalidate_tag(LIST_TAG);
     }
 
-    /// One story, counted as one read (for "most read" and cache warm-up).
+    /// One story. (Reads through the API are counted by the response cache's decision, which
+    /// sees every request; see `backend::http::decide`.)
     pub async fn story(&self, id: &Id) -> Result<Arc<Story>, ApiError> {
-        let story = self.story_uncounted(id).await?;
-        self.reads().record(id.as_str());
-        Ok(story)
+        self.story_uncounted(id).await
     }
 
     async fn story_uncounted(&self, id: &Id) -> Result<Arc<Story>, ApiError> {

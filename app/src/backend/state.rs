@@ -51,7 +51,7 @@ struct Inner {
     response_cache: Arc<ResponseCache<Policy>>,
     request_metrics: Arc<RequestMetrics>,
     rate_limits: Arc<RateLimits>,
-    reads: ReadCounter,
+    reads: Arc<ReadCounter>,
     locks: Arc<dyn NamedLocks>,
     started: Instant,
     indexer: Mutex<Option<SearchIndexer>>,
@@ -86,14 +86,15 @@ impl AppState {
         }
         let cache = AppCache::builder().build();
         let indexer = SearchIndexer::spawn(store.clone());
+        let reads = Arc::new(ReadCounter::default());
         let state = Self(Arc::new(Inner {
-            response_cache: Arc::new(http::response_cache()),
+            response_cache: Arc::new(http::response_cache(reads.clone())),
             request_metrics: http::request_metrics(&config),
             rate_limits: Arc::new(http::rate_limits(&config)),
             config,
             store,
             cache,
-            reads: ReadCounter::default(),
+            reads,
             locks: Arc::new(LocalLocks::default()),
             started: Instant::now(),
             indexer: Mutex::new(Some(indexer)),

@@ -46,7 +46,9 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One thread: the load generator shares the machine with the server, and every cycle it
+    // spends is one the server does not get (a second thread measured slower, not faster).
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("the operating system can start a tokio runtime");

@@ -62,6 +62,11 @@ pub struct CachedResponse {
 }
 
 impl CachedResponse {
+    /// Bytes held (the plain body; compressed variants are smaller and made on demand).
+    pub fn weight(&self) -> u32 {
+        u32::try_from(self.body.len()).unwrap_or(u32::MAX)
+    }
+
     /// The body and ETag for `encoding` (plain below the compression threshold).
     fn variant(&self, encoding: Option<Encoding>) -> (Bytes, HeaderValue, Option<Encoding>) {
         match encoding {

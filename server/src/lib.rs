@@ -8,3 +8,4 @@ pub mod cache;
 pub mod http;
 pub mod metrics;
 pub mod store;
+pub mod tasks;

@@ -1,0 +1,179 @@
+//! Typed task handlers and the type-erased registry the workers call through.
+//!
+//! A handler names its kind and its payload type; the queue stores the payload as JSON and
+//! hands the handler its own type back, so a malformed payload fails before any work starts.
+
+use std::{
+    collections::HashMap,
+    future::Future,
+    pin::Pin,
+    sync::{Arc, Mutex},
+    time::Instant,
+};
+
+use serde::{Serialize, de::DeserializeOwned};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::TaskEvent;
+
+/// Why a run of a task did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskError {
+    /// Shown to the user and kept on the task.
+    pub message: String,
+    /// Whether another attempt may succeed (a bad payload never will).
+    pub retryable: bool,
+}
+
+impl TaskError {
+    /// A failure worth retrying (I/O, a busy resource).
+    pub fn retryable(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            retryable: true,
+        }
+    }
+
+    /// A failure no retry can fix (bad input, a deleted story).
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            retryable: false,
+        }
+    }
+}
+
+impl std::fmt::Display for TaskError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// What a handler sees of its task: who it is, and ways to report progress and notice a cancel.
+#[derive(Clone)]
+pub struct TaskContext {
+    pub(crate) id: i64,
+    pub(crate) kind: &'static str,
+    pub(crate) attempt: u32,
+    pub(crate) cancel: CancellationToken,
+    pub(crate) progress: Arc<Mutex<Progress>>,
+    pub(crate) events: tokio::sync::broadcast::Sender<TaskEvent>,
+}
+
+/// The latest progress a handler reported, and whether it is written to the row yet.
+#[derive(Debug, Clone)]
+pub(crate) struct Progress {
+    pub percent: u8,
+    pub message: String,
+    pub dirty: bool,
+    pub last_event: Option<Instant>,
+}
+
+impl TaskContext {
+    /// The task's id.
+    pub fn id(&self) -> i64 {
+        self.id
+    }
+
+    /// Which attempt this is, starting at 1.
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// Reports progress (clamped to 0-100). Pushed live to subscribers and written to the row
+    /// with the next heartbeat.
+    pub fn progress(&self, percent: u8, message: impl Into<String>) {
+        let percent = percent.min(100);
+        let message = message.into();
+        let mut p = self.progress.lock().unwrap_or_else(|e| e.into_inner());
+        p.percent = percent;
+        p.message.clone_from(&message);
+        p.dirty = true;
+        // Live events at most every 50 ms per task, so a tight loop cannot flood the pages.
+        let due = p
+            .last_event
+            .is_none_or(|t| t.elapsed().as_millis() >= 50 || percent == 100);
+        if due {
+            p.last_event = Some(Instant::now());
+            drop(p);
+            let _ = self.events.send(TaskEvent {
+                id: self.id,
+                kind: self.kind.to_owned(),
+                status: super::Status::Running,
+                progress: percent,
+                message,
+                error: None,
+            });
+        }
+    }
+
+    /// Whether the task was asked to stop. Long loops check it between steps.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
+    /// Resolves when the task is asked to stop.
+    pub async fn cancelled(&self) {
+        self.cancel.cancelled().await
+    }
+}
+
+/// A kind of background work.
+pub trait Handler: Send + Sync + 'static {
+    /// The kind stored with each task, e.g. `"story.export_pdf"`.
+    const KIND: &'static str;
+    /// The task's input, stored as JSON.
+    type Payload: Serialize + DeserializeOwned + Send + 'static;
+    /// Does the work; the value returned is stored as the task's result.
+    fn run(
+        &self,
+        payload: Self::Payload,
+        ctx: TaskContext,
+    ) -> impl Future<Output = Result<Value, TaskError>> + Send;
+}
+
+pub(crate) type BoxRun = Pin<Box<dyn Future<Output = Result<Value, TaskError>> + Send>>;
+
+/// A handler with its payload type erased.
+pub(crate) trait ErasedHandler: Send + Sync {
+    fn run(self: Arc<Self>, payload: &str, ctx: TaskContext) -> BoxRun;
+}
+
+struct Typed<H>(H);
+
+impl<H: Handler> ErasedHandler for Typed<H> {
+    fn run(self: Arc<Self>, payload: &str, ctx: TaskContext) -> BoxRun {
+        let payload = serde_json::from_str::<H::Payload>(payload);
+        Box::pin(async move {
+            let payload = payload.map_err(|e| {
+                TaskError::permanent(format!("payload of {} is not valid: {e}", H::KIND))
+            })?;
+            self.0.run(payload, ctx).await
+        })
+    }
+}
+
+/// Handlers by kind.
+#[derive(Default, Clone)]
+pub(crate) struct Registry {
+    handlers: HashMap<&'static str, Arc<dyn ErasedHandler>>,
+}
+
+impl Registry {
+    pub fn insert<H: Handler>(&mut self, handler: H) {
+        self.handlers.insert(H::KIND, Arc::new(Typed(handler)));
+    }
+
+    pub fn get(&self, kind: &str) -> Option<(&'static str, Arc<dyn ErasedHandler>)> {
+        self.handlers
+            .get_key_value(kind)
+            .map(|(k, h)| (*k, h.clone()))
+    }
+
+    pub fn kinds(&self) -> Vec<&'static str> {
+        let mut kinds: Vec<_> = self.handlers.keys().copied().collect();
+        kinds.sort_unstable();
+        kinds
+    }
+}

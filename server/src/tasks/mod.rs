@@ -1,0 +1,621 @@
+//! A durable task queue: tasks are rows in the store, so they survive restarts.
+//!
+//! A dispatcher claims due tasks in (priority, run_at, created_at) order for free workers
+//! with one `UPDATE … RETURNING` through the store's single writer; a claim carries a lease
+//! that a heartbeat renews while the handler runs, and a task whose lease runs out (its
+//! process died) is claimed again. Idle, the dispatcher waits on a [`Notify`] that every
+//! enqueue signals, or on the clock until the next scheduled task: nothing polls. Retries are rows with a later `run_at`, never a
+//! sleeping worker. Knows nothing of what the tasks do: the app registers typed handlers.
+//!
+//! Counts per status live in `task_counts`, kept by triggers, so the depth bound and the
+//! stats cost O(1) however many finished tasks the retention keeps.
+//!
+//! The app adds [`SCHEMA`] to its migrations.
+
+mod clock;
+mod handler;
+mod model;
+mod worker;
+
+#[cfg(test)]
+mod tests;
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use serde_json::Value;
+use tokio::{
+    sync::{Notify, broadcast},
+    task::JoinHandle,
+};
+use tokio_util::sync::CancellationToken;
+
+pub use clock::{Clock, ManualClock, Sleep, SystemClock};
+pub use handler::{Handler, TaskContext, TaskError};
+pub use model::{EnqueueOptions, Priority, QueueError, QueueStats, Status, Task, TaskEvent};
+
+use crate::{
+    metrics::Histogram,
+    store::{Row, Store, params},
+};
+use handler::Registry;
+
+/// The table and indexes the queue needs; the app applies it as one of its migrations.
+pub const SCHEMA: &str = "
+CREATE TABLE tasks (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'running', 'completed', 'failed', 'cancelled')),
+    priority INTEGER NOT NULL DEFAULT 2 CHECK (priority BETWEEN 0 AND 3),
+    run_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    started_at INTEGER,
+    finished_at INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    max_retries INTEGER NOT NULL DEFAULT 3,
+    lease_owner TEXT,
+    lease_until INTEGER,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    progress INTEGER NOT NULL DEFAULT 0,
+    message TEXT NOT NULL DEFAULT '',
+    result TEXT,
+    error TEXT
+);
+CREATE INDEX tasks_claim ON tasks (priority, run_at, created_at) WHERE status = 'pending';
+CREATE INDEX tasks_lease ON tasks (lease_until) WHERE status = 'running';
+CREATE INDEX tasks_finished ON tasks (finished_at) WHERE finished_at IS NOT NULL;
+CREATE TABLE task_counts (status TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO task_counts (status, n)
+    VALUES ('pending', 0), ('running', 0), ('completed', 0), ('failed', 0), ('cancelled', 0);
+CREATE TRIGGER tasks_count_insert AFTER INSERT ON tasks BEGIN
+    UPDATE task_counts SET n = n + 1 WHERE status = NEW.status;
+END;
+CREATE TRIGGER tasks_count_update AFTER UPDATE OF status ON tasks
+WHEN OLD.status <> NEW.status BEGIN
+    UPDATE task_counts SET n = n - 1 WHERE status = OLD.status;
+    UPDATE task_counts SET n = n + 1 WHERE status = NEW.status;
+END;
+CREATE TRIGGER tasks_count_delete AFTER DELETE ON tasks BEGIN
+    UPDATE task_counts SET n = n - 1 WHERE status = OLD.status;
+END;
+";
+
+const COLUMNS: &str = "id, kind, payload, status, priority, attempts, max_retries, run_at, \
+    created_at, started_at, finished_at, progress, message, result, error, cancel_requested";
+
+/// How the queue runs. Defaults as documented on each field.
+#[derive(Debug, Clone)]
+pub struct TaskConfig {
+    /// Concurrent workers (4).
+    pub workers: usize,
+    /// How long a claim holds without a heartbeat (30 s).
+    pub lease: Duration,
+    /// Pending tasks beyond which enqueue is refused (1,000).
+    pub max_pending: u64,
+    /// Retries after the first attempt (3).
+    pub max_retries: u32,
+    /// First retry delay; doubles per attempt, ±20 % jitter (2 s).
+    pub retry_base: Duration,
+    /// Finished tasks older than this are deleted by cleanup (1 h).
+    pub retention: Duration,
+    /// How often cleanup runs (5 min).
+    pub cleanup_every: Duration,
+    /// How long a cancelled handler may take to return on its own before it is dropped (5 s).
+    pub cancel_grace: Duration,
+}
+
+impl Default for TaskConfig {
+    fn default() -> Self {
+        Self {
+            workers: 4,
+            lease: Duration::from_secs(30),
+            max_pending: 1_000,
+            max_retries: 3,
+            retry_base: Duration::from_secs(2),
+            retention: Duration::from_secs(3_600),
+            cleanup_every: Duration::from_secs(300),
+            cancel_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Assembles a queue: configuration, clock and handlers.
+pub struct Builder {
+    store: Store,
+    config: TaskConfig,
+    clock: Arc<dyn Clock>,
+    registry: Registry,
+}
+
+impl Builder {
+    /// Replaces the configuration.
+    pub fn config(mut self, config: TaskConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Replaces the clock (tests use a [`ManualClock`]).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Registers the handler for `H::KIND`.
+    pub fn register<H: Handler>(mut self, handler: H) -> Self {
+        self.registry.insert(handler);
+        self
+    }
+
+    /// The queue, not yet running: tasks can be enqueued, none is claimed before
+    /// [`TaskQueue::start`].
+    pub fn build(self) -> TaskQueue {
+        let owner = format!(
+            "{}-{}",
+            std::process::id(),
+            self.clock.now_ms() * 1000 + fastrand::i64(0..1000)
+        );
+        TaskQueue {
+            inner: Arc::new(Inner {
+                store: self.store,
+                config: self.config,
+                clock: self.clock,
+                registry: self.registry,
+                owner,
+                wake: Notify::new(),
+                events: broadcast::channel(1024).0,
+                running: Mutex::new(HashMap::new()),
+                stopping: CancellationToken::new(),
+                abort: CancellationToken::new(),
+                workers: Mutex::new(Vec::new()),
+                counters: Counters::default(),
+            }),
+        }
+    }
+}
+
+/// The queue. Cheap to clone.
+#[derive(Clone)]
+pub struct TaskQueue {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    store: Store,
+    config: TaskConfig,
+    clock: Arc<dyn Clock>,
+    registry: Registry,
+    /// Identifies this process's leases.
+    owner: String,
+    wake: Notify,
+    events: broadcast::Sender<TaskEvent>,
+    /// Cancel tokens of the tasks running here.
+    running: Mutex<HashMap<i64, CancellationToken>>,
+    /// Set at shutdown: claim nothing more.
+    stopping: CancellationToken,
+    /// Set when the shutdown grace ran out: drop running handlers and release their leases.
+    abort: CancellationToken,
+    workers: Mutex<Vec<JoinHandle<()>>>,
+    counters: Counters,
+}
+
+#[derive(Default)]
+struct Counters {
+    completed: AtomicU64,
+    failed: AtomicU64,
+    cancelled: AtomicU64,
+    retries: AtomicU64,
+    run_time: Histogram,
+    pickup: Histogram,
+    /// Finished per second over the last minute: (unix second, count).
+    finished: Mutex<VecDeque<(i64, u64)>>,
+}
+
+impl Counters {
+    fn finished(&self, now_ms: i64) {
+        let sec = now_ms / 1000;
+        let mut w = self.finished.lock().unwrap_or_else(|p| p.into_inner());
+        match w.back_mut() {
+            Some((s, n)) if *s == sec => *n += 1,
+            _ => w.push_back((sec, 1)),
+        }
+        while w.front().is_some_and(|(s, _)| *s <= sec - 60) {
+            w.pop_front();
+        }
+    }
+
+    fn per_second(&self, now_ms: i64) -> f64 {
+        let sec = now_ms / 1000;
+        let w = self.finished.lock().unwrap_or_else(|p| p.into_inner());
+        let n: u64 = w
+            .iter()
+            .filter(|(s, _)| *s > sec - 60)
+            .map(|(_, n)| n)
+            .sum();
+        n as f64 / 60.0
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn map_task(r: &Row) -> Result<Task, crate::store::SqlError> {
+    let json = |i: i32| -> Result<Option<Value>, crate::store::SqlError> {
+        Ok(r.get::<Option<String>>(i)?
+            .map(|s| serde_json::from_str(&s).unwrap_or(Value::String(s))))
+    };
+    Ok(Task {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        payload: json(2)?.unwrap_or(Value::Null),
+        status: Status::parse(&r.get::<String>(3)?).unwrap_or(Status::Failed),
+        priority: Priority::from_i64(r.get(4)?),
+        attempts: r.get::<i64>(5)? as u32,
+        max_retries: r.get::<i64>(6)? as u32,
+        run_at: r.get(7)?,
+        created_at: r.get(8)?,
+        started_at: r.get(9)?,
+        finished_at: r.get(10)?,
+        progress: r.get::<i64>(11)?.clamp(0, 100) as u8,
+        message: r.get(12)?,
+        result: json(13)?,
+        error: r.get(14)?,
+        cancel_requested: r.get::<i64>(15)? != 0,
+    })
+}
+
+impl TaskQueue {
+    /// A builder over `store`, whose schema includes [`SCHEMA`].
+    pub fn builder(store: Store) -> Builder {
+        Builder {
+            store,
+            config: TaskConfig::default(),
+            clock: Arc::new(SystemClock),
+            registry: Registry::default(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TaskConfig {
+        &self.inner.config
+    }
+
+    /// The registered kinds.
+    pub fn kinds(&self) -> Vec<&'static str> {
+        self.inner.registry.kinds()
+    }
+
+    /// Starts the workers and the housekeeper (lease recovery and cleanup).
+    pub fn start(&self) {
+        let mut workers = lock(&self.inner.workers);
+        if !workers.is_empty() {
+            return;
+        }
+        workers.push(tokio::spawn(worker::dispatch(self.inner.clone())));
+        workers.push(tokio::spawn(worker::housekeeper(self.inner.clone())));
+    }
+
+    /// Enqueues a task for handler `H`; its id.
+    pub async fn enqueue<H: Handler>(
+        &self,
+        payload: &H::Payload,
+        options: EnqueueOptions,
+    ) -> Result<i64, QueueError> {
+        let json =
+            serde_json::to_string(payload).map_err(|e| QueueError::Payload(e.to_string()))?;
+        self.enqueue_raw(H::KIND, json, options).await
+    }
+
+    /// Enqueues a task by kind with a JSON payload (checked by the handler when it runs).
+    pub async fn enqueue_json(
+        &self,
+        kind: &str,
+        payload: &Value,
+        options: EnqueueOptions,
+    ) -> Result<i64, QueueError> {
+        self.enqueue_raw(kind, payload.to_string(), options).await
+    }
+
+    async fn enqueue_raw(
+        &self,
+        kind: &str,
+        payload: String,
+        options: EnqueueOptions,
+    ) -> Result<i64, QueueError> {
+        let q = &self.inner;
+        if q.stopping.is_cancelled() {
+            return Err(QueueError::ShuttingDown);
+        }
+        let Some((kind, _)) = q.registry.get(kind) else {
+            return Err(QueueError::UnknownKind(kind.to_owned()));
+        };
+        let now = q.clock.now_ms();
+        let retries = options.max_retries.unwrap_or(q.config.max_retries);
+        let writer = q.store.write().await?;
+        // One statement checks the bound and inserts, so concurrent enqueues cannot overshoot.
+        // The count is kept by triggers: counting pending rows would cost O(depth) per enqueue.
+        let inserted = writer
+            .execute(
+                "task.enqueue",
+                "INSERT INTO tasks (kind, payload, priority, run_at, created_at, max_retries)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6
+                 WHERE (SELECT n FROM task_counts WHERE status = 'pending') < ?7",
+                params![
+                    kind,
+                    payload,
+                    options.priority as i64,
+                    now + options.delay_ms.max(0),
+                    now,
+                    i64::from(retries),
+                    q.config.max_pending as i64
+                ],
+            )
+            .await?;
+        let id = writer.last_insert_rowid();
+        drop(writer);
+        if inserted == 0 {
+            return Err(QueueError::Full {
+                max: q.config.max_pending,
+            });
+        }
+        q.emit(id, kind, Status::Pending, 0, String::new(), None);
+        q.wake.notify_one();
+        Ok(id)
+    }
+
+    /// One task.
+    pub async fn get(&self, id: i64) -> Result<Option<Task>, QueueError> {
+        let conn = self.inner.store.read().await?;
+        Ok(conn
+            .query_opt(
+                "task.get",
+                &format!("SELECT {COLUMNS} FROM tasks WHERE id = ?1"),
+                [id],
+                map_task,
+            )
+            .await?)
+    }
+
+    /// Tasks, newest first, optionally of one status and/or kind prefix, before an id (paging).
+    pub async fn list(
+        &self,
+        status: Option<Status>,
+        limit: u32,
+        before: Option<i64>,
+    ) -> Result<Vec<Task>, QueueError> {
+        let conn = self.inner.store.read().await?;
+        Ok(conn
+            .query(
+                "task.list",
+                &format!(
+                    "SELECT {COLUMNS} FROM tasks
+                     WHERE (?1 IS NULL OR status = ?1) AND id < ?2
+                     ORDER BY id DESC LIMIT ?3"
+                ),
+                params![
+                    status.map(Status::as_str),
+                    before.unwrap_or(i64::MAX),
+                    i64::from(limit)
+                ],
+                map_task,
+            )
+            .await?)
+    }
+
+    /// Cancels a task: a pending one at once, a running one as soon as its handler notices
+    /// (or is dropped after the grace). Finished tasks are left as they are. The task after.
+    pub async fn cancel(&self, id: i64) -> Result<Task, QueueError> {
+        let q = &self.inner;
+        let now = q.clock.now_ms();
+        let writer = q.store.write().await?;
+        let pending = writer
+            .execute(
+                "task.cancel_pending",
+                "UPDATE tasks SET status = 'cancelled', finished_at = ?2, message = 'cancelled'
+                 WHERE id = ?1 AND status = 'pending'",
+                params![id, now],
+            )
+            .await?;
+        let running = if pending == 0 {
+            writer
+                .execute(
+                    "task.cancel_running",
+                    "UPDATE tasks SET cancel_requested = 1 WHERE id = ?1 AND status = 'running'",
+                    [id],
+                )
+                .await?
+        } else {
+            0
+        };
+        drop(writer);
+        if pending > 0 {
+            q.counters.cancelled.fetch_add(1, Ordering::Relaxed);
+            q.counters.finished(now);
+        }
+        if running > 0
+            && let Some(token) = lock(&q.running).get(&id)
+        {
+            token.cancel();
+        }
+        let task = self.get(id).await?.ok_or(QueueError::NotFound(id))?;
+        if pending > 0 {
+            q.emit(
+                id,
+                &task.kind,
+                Status::Cancelled,
+                task.progress,
+                "cancelled".into(),
+                None,
+            );
+        }
+        Ok(task)
+    }
+
+    /// Counts per status, depth and timings.
+    pub async fn stats(&self) -> Result<QueueStats, QueueError> {
+        let q = &self.inner;
+        let conn = q.store.read().await?;
+        let rows = conn
+            .query(
+                "task.count_by_status",
+                "SELECT status, n FROM task_counts",
+                (),
+                |r| Ok((r.get::<String>(0)?, r.get::<i64>(1)? as u64)),
+            )
+            .await?;
+        drop(conn);
+        let by_status: Vec<(Status, u64)> = Status::ALL
+            .into_iter()
+            .map(|s| {
+                let n = rows
+                    .iter()
+                    .find(|(name, _)| name == s.as_str())
+                    .map_or(0, |(_, n)| *n);
+                (s, n)
+            })
+            .collect();
+        let c = &q.counters;
+        Ok(QueueStats {
+            depth: by_status[0].1,
+            by_status,
+            max_pending: q.config.max_pending,
+            throughput_per_sec: c.per_second(q.clock.now_ms()),
+            completed_total: c.completed.load(Ordering::Relaxed),
+            failed_total: c.failed.load(Ordering::Relaxed),
+            cancelled_total: c.cancelled.load(Ordering::Relaxed),
+            retries_total: c.retries.load(Ordering::Relaxed),
+            run_time: c.run_time.snapshot(),
+            pickup: c.pickup.snapshot(),
+            running_here: lock(&q.running).len() as u64,
+            workers: q.config.workers as u64,
+        })
+    }
+
+    /// Deletes finished tasks older than the retention; the deleted tasks (so the caller can
+    /// remove files their results point to).
+    pub async fn cleanup(&self) -> Result<Vec<Task>, QueueError> {
+        self.inner.cleanup().await
+    }
+
+    /// Returns expired leases to pending (or ends them if no attempt is left); how many.
+    pub async fn reclaim_expired(&self) -> Result<u64, QueueError> {
+        self.inner.reclaim_expired().await
+    }
+
+    /// Live changes of every task.
+    pub fn subscribe(&self) -> broadcast::Receiver<TaskEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Stops claiming, lets running tasks finish within `grace`, then drops the rest and
+    /// releases their leases so the next start runs them again.
+    pub async fn shutdown(&self, grace: Duration) {
+        let q = &self.inner;
+        q.stopping.cancel();
+        let handles: Vec<_> = std::mem::take(&mut *lock(&q.workers));
+        let mut joined = futures_util::future::join_all(handles);
+        if tokio::time::timeout(grace, &mut joined).await.is_err() {
+            q.abort.cancel();
+            let _ = tokio::time::timeout(Duration::from_secs(5), joined).await;
+        }
+    }
+}
+
+impl Inner {
+    fn emit(
+        &self,
+        id: i64,
+        kind: &str,
+        status: Status,
+        progress: u8,
+        message: String,
+        error: Option<String>,
+    ) {
+        let _ = self.events.send(TaskEvent {
+            id,
+            kind: kind.to_owned(),
+            status,
+            progress,
+            message,
+            error,
+        });
+    }
+
+    async fn cleanup(&self) -> Result<Vec<Task>, QueueError> {
+        let cutoff = self.clock.now_ms() - self.config.retention.as_millis() as i64;
+        let writer = self.store.write().await?;
+        Ok(writer
+            .query(
+                "task.cleanup",
+                &format!(
+                    "DELETE FROM tasks
+                     WHERE finished_at IS NOT NULL AND finished_at < ?1
+                     RETURNING {COLUMNS}"
+                ),
+                [cutoff],
+                map_task,
+            )
+            .await?)
+    }
+
+    async fn reclaim_expired(&self) -> Result<u64, QueueError> {
+        let now = self.clock.now_ms();
+        let writer = self.store.write().await?;
+        let rows = writer
+            .query(
+                "task.reclaim",
+                "UPDATE tasks SET
+                    status = CASE WHEN cancel_requested THEN 'cancelled'
+                                  WHEN attempts > max_retries THEN 'failed'
+                                  ELSE 'pending' END,
+                    error = CASE WHEN cancel_requested OR attempts <= max_retries THEN error
+                                 ELSE 'the worker running it stopped responding (lease expired)' END,
+                    finished_at = CASE WHEN cancel_requested OR attempts > max_retries
+                                       THEN ?1 END,
+                    run_at = ?1, lease_owner = NULL, lease_until = NULL
+                 WHERE status = 'running' AND lease_until <= ?1
+                 RETURNING id, kind, status, progress, error",
+                [now],
+                |r| {
+                    Ok((
+                        r.get::<i64>(0)?,
+                        r.get::<String>(1)?,
+                        r.get::<String>(2)?,
+                        r.get::<i64>(3)?,
+                        r.get::<Option<String>>(4)?,
+                    ))
+                },
+            )
+            .await?;
+        drop(writer);
+        for (id, kind, status, progress, error) in &rows {
+            let status = Status::parse(status).unwrap_or(Status::Pending);
+            tracing::warn!(
+                task = id,
+                kind,
+                status = status.as_str(),
+                "lease expired; task reclaimed"
+            );
+            self.emit(
+                id.to_owned(),
+                kind,
+                status,
+                *progress as u8,
+                String::new(),
+                error.clone(),
+            );
+            if status == Status::Pending {
+                self.wake.notify_one();
+            }
+        }
+        Ok(rows.len() as u64)
+    }
+}

@@ -1,0 +1,221 @@
+//! The task row and the values around it: status, priority, options, events, stats, errors.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{metrics::HistogramSnapshot, store::StoreError};
+
+/// Where a task is in its life. Completed, failed and cancelled are final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Waiting for `run_at` and a free worker.
+    Pending,
+    /// Held by a worker under a lease.
+    Running,
+    /// Finished with a result.
+    Completed,
+    /// Finished with an error after its last attempt.
+    Failed,
+    /// Stopped on request; never completes afterwards.
+    Cancelled,
+}
+
+impl Status {
+    /// Every status, in life order.
+    pub const ALL: [Status; 5] = [
+        Status::Pending,
+        Status::Running,
+        Status::Completed,
+        Status::Failed,
+        Status::Cancelled,
+    ];
+
+    /// The name stored in the row.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Running => "running",
+            Status::Completed => "completed",
+            Status::Failed => "failed",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    /// Parses a stored or user-given name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// Whether the task will not change any more.
+    pub fn is_final(self) -> bool {
+        matches!(self, Status::Completed | Status::Failed | Status::Cancelled)
+    }
+}
+
+/// Claim order: lower runs first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    /// 0
+    Urgent = 0,
+    /// 1
+    High = 1,
+    /// 2, the default.
+    #[default]
+    Normal = 2,
+    /// 3
+    Low = 3,
+}
+
+impl Priority {
+    /// From the stored number; out-of-range values read as `Low`.
+    pub fn from_i64(n: i64) -> Self {
+        match n {
+            0 => Priority::Urgent,
+            1 => Priority::High,
+            2 => Priority::Normal,
+            _ => Priority::Low,
+        }
+    }
+}
+
+/// How a task is enqueued.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EnqueueOptions {
+    /// Claim order.
+    pub priority: Priority,
+    /// Not before this many milliseconds from now.
+    pub delay_ms: i64,
+    /// Retries after the first attempt; the queue's default when `None`.
+    pub max_retries: Option<u32>,
+}
+
+impl EnqueueOptions {
+    /// Options with this priority.
+    pub fn priority(priority: Priority) -> Self {
+        Self {
+            priority,
+            ..Self::default()
+        }
+    }
+}
+
+/// One task as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Task {
+    /// Row id.
+    pub id: i64,
+    /// Handler kind.
+    pub kind: String,
+    /// Handler input.
+    pub payload: Value,
+    /// Where it is.
+    pub status: Status,
+    /// Claim order.
+    pub priority: Priority,
+    /// Runs so far (including one in progress).
+    pub attempts: u32,
+    /// Retries allowed after the first attempt.
+    pub max_retries: u32,
+    /// Not claimed before (ms since epoch).
+    pub run_at: i64,
+    /// Enqueued (ms since epoch).
+    pub created_at: i64,
+    /// Last attempt started (ms since epoch).
+    pub started_at: Option<i64>,
+    /// Reached a final status (ms since epoch).
+    pub finished_at: Option<i64>,
+    /// 0-100, as last reported.
+    pub progress: u8,
+    /// What the handler last said it is doing.
+    pub message: String,
+    /// The handler's output, once completed.
+    pub result: Option<Value>,
+    /// The last attempt's error.
+    pub error: Option<String>,
+    /// A cancel was asked for while it ran.
+    pub cancel_requested: bool,
+}
+
+/// A change pushed live to subscribers (progress, start, end).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskEvent {
+    /// Task id.
+    pub id: i64,
+    /// Handler kind.
+    pub kind: String,
+    /// Status after the change.
+    pub status: Status,
+    /// 0-100.
+    pub progress: u8,
+    /// Handler's message.
+    pub message: String,
+    /// Error of a failed attempt.
+    pub error: Option<String>,
+}
+
+/// Counts and timings for the dashboard and /metrics.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct QueueStats {
+    /// Rows per status, in [`Status::ALL`] order.
+    pub by_status: Vec<(Status, u64)>,
+    /// Pending tasks (due now or later).
+    pub depth: u64,
+    /// The bound on pending tasks.
+    pub max_pending: u64,
+    /// Tasks finished (any final status) by this process in the last 60 s, per second.
+    pub throughput_per_sec: f64,
+    /// Completed by this process since start.
+    pub completed_total: u64,
+    /// Failed after the last attempt, since start.
+    pub failed_total: u64,
+    /// Cancelled, since start.
+    pub cancelled_total: u64,
+    /// Attempts that failed and were scheduled again, since start.
+    pub retries_total: u64,
+    /// Handler run time of finished attempts, since start.
+    pub run_time: HistogramSnapshot,
+    /// From due (`run_at`) to claimed, since start (millisecond resolution).
+    pub pickup: HistogramSnapshot,
+    /// Tasks running in this process now.
+    pub running_here: u64,
+    /// Configured workers.
+    pub workers: u64,
+}
+
+impl QueueStats {
+    /// Rows with this status.
+    pub fn count(&self, status: Status) -> u64 {
+        self.by_status
+            .iter()
+            .find(|(s, _)| *s == status)
+            .map_or(0, |(_, n)| *n)
+    }
+}
+
+/// Why the queue refused or could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// The pending bound is reached.
+    #[error("the task queue is full ({max} tasks waiting); try again when some have finished")]
+    Full {
+        /// The bound.
+        max: u64,
+    },
+    /// No handler is registered for this kind.
+    #[error("no handler for task kind `{0}`")]
+    UnknownKind(String),
+    /// The payload could not be stored as JSON.
+    #[error("task payload: {0}")]
+    Payload(String),
+    /// No task has this id.
+    #[error("task {0} not found")]
+    NotFound(i64),
+    /// The queue is shutting down.
+    #[error("the task queue is shutting down")]
+    ShuttingDown,
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

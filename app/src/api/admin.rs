@@ -65,3 +65,36 @@ pub async fn admin_cache_clear() -> Result<Value, ApiError> {
     state.response_cache().cache().clear();
     json(serde_json::json!({ "cleared": true }))
 }
+
+/// Starts an online backup of the database (verified, recorded, rotated).
+#[post("/api/admin/backups", state: app::backend::AppExt, _admin: app::backend::admin::Admin)]
+pub async fn admin_start_backup() -> Result<app::model::TaskView, ApiError> {
+    use server::tasks::{EnqueueOptions, Priority};
+    let tasks = state.tasks();
+    let id = tasks
+        .enqueue::<app::backend::jobs::Backup>(
+            &Default::default(),
+            EnqueueOptions::priority(Priority::High),
+        )
+        .await?;
+    let task = tasks
+        .get(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("task", &id.to_string()))?;
+    Ok(app::backend::jobs::task_view(&task))
+}
+
+/// The recorded backups, newest first.
+#[get("/api/admin/backups", state: app::backend::AppExt, _admin: app::backend::admin::Admin)]
+pub async fn admin_list_backups() -> Result<Value, ApiError> {
+    app::backend::jobs::list_backups(state.store(), &state.config().backup_dir).await
+}
+
+/// Task queue statistics and the registered kinds.
+#[get("/api/admin/tasks/stats", state: app::backend::AppExt, _admin: app::backend::admin::Admin)]
+pub async fn admin_task_stats() -> Result<Value, ApiError> {
+    json(serde_json::json!({
+        "stats": state.tasks().stats().await?,
+        "kinds": state.tasks().kinds(),
+    }))
+}

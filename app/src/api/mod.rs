@@ -5,9 +5,12 @@ mod admin;
 mod health;
 mod nodes;
 mod stories;
+mod tasks;
 
 pub use health::health;
 #[allow(unused_imports)] // Used by pages as they arrive.
 pub use nodes::*;
 #[allow(unused_imports)]
 pub use stories::*;
+#[allow(unused_imports)]
+pub use tasks::*;

@@ -40,6 +40,22 @@ pub struct AppConfig {
     pub request_timeout_secs: u64,
     /// Requests slower than this many milliseconds are logged (`AION_SLOW_REQUEST_MS`, 1000).
     pub slow_request_ms: u64,
+    /// How long a task claim holds without a heartbeat (`AION_TASK_LEASE_SECS`, default 30).
+    pub task_lease_secs: u64,
+    /// Pending tasks beyond which new ones are refused with 503 (`AION_TASK_MAX_PENDING`, 1000).
+    pub task_max_pending: u64,
+    /// Finished tasks and their files are kept this long (`AION_TASK_RETENTION_SECS`, 3600).
+    pub task_retention_secs: u64,
+    /// Where exports and reports are written (`AION_FILES_DIR`, default `files/` next to the
+    /// database).
+    pub files_dir: PathBuf,
+    /// Where backups are written (`AION_BACKUP_DIR`, default `backups/` next to the database).
+    pub backup_dir: PathBuf,
+    /// Backups kept; older ones are deleted (`AION_BACKUP_KEEP`, default 5).
+    pub backup_keep: usize,
+    /// A TrueType font (or collection) covering Chinese and Latin for PDF exports
+    /// (`AION_PDF_FONT`, default: WenQuanYi Micro Hei from fonts-wqy-microhei).
+    pub pdf_font: PathBuf,
 }
 
 /// A variable that is set but cannot be used.
@@ -62,11 +78,11 @@ impl AppConfig {
         let env = Env(&lookup);
         let ip: IpAddr = env.parse("IP", "127.0.0.1".parse().expect("literal address"))?;
         let port: u16 = env.parse("PORT", 8080)?;
+        let db_path = env
+            .get("AION_DB_PATH")
+            .map_or_else(|| PathBuf::from("data/aion.db"), PathBuf::from);
         Ok(Self {
             addr: SocketAddr::new(ip, port),
-            db_path: env
-                .get("AION_DB_PATH")
-                .map_or_else(|| PathBuf::from("data/aion.db"), PathBuf::from),
             admin_token: env.get("AION_ADMIN_TOKEN").filter(|t| !t.is_empty()),
             workers: env.parse("AION_WORKERS", 4)?,
             read_rate_per_minute: env.parse("AION_RATE_LIMIT_PER_MINUTE", 600)?,
@@ -82,6 +98,21 @@ impl AppConfig {
                 .filter(|h| !h.is_empty()),
             request_timeout_secs: env.parse("AION_REQUEST_TIMEOUT_SECS", 30)?,
             slow_request_ms: env.parse("AION_SLOW_REQUEST_MS", 1_000)?,
+            task_lease_secs: env.parse("AION_TASK_LEASE_SECS", 30)?,
+            task_max_pending: env.parse("AION_TASK_MAX_PENDING", 1_000)?,
+            task_retention_secs: env.parse("AION_TASK_RETENTION_SECS", 3_600)?,
+            files_dir: env
+                .get("AION_FILES_DIR")
+                .map_or_else(|| beside(&db_path, "files"), PathBuf::from),
+            backup_dir: env
+                .get("AION_BACKUP_DIR")
+                .map_or_else(|| beside(&db_path, "backups"), PathBuf::from),
+            backup_keep: env.parse("AION_BACKUP_KEEP", 5)?,
+            pdf_font: env.get("AION_PDF_FONT").map_or_else(
+                || PathBuf::from("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
+                PathBuf::from,
+            ),
+            db_path,
         })
     }
 
@@ -97,9 +128,21 @@ impl AppConfig {
             seed_demo = self.seed_demo,
             cache = self.cache_enabled,
             cache_warm_stories = self.cache_warm_stories,
+            task_lease_secs = self.task_lease_secs,
+            task_max_pending = self.task_max_pending,
+            files_dir = %self.files_dir.display(),
+            backup_dir = %self.backup_dir.display(),
             "configuration"
         );
     }
+}
+
+/// A directory next to the database file.
+fn beside(db_path: &std::path::Path, name: &str) -> PathBuf {
+    db_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from(name), |p| p.join(name))
 }
 
 struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);

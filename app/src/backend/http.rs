@@ -120,7 +120,7 @@ pub fn request_metrics(config: &AppConfig) -> Arc<RequestMetrics> {
 }
 
 /// The Prometheus text document.
-pub fn prometheus(state: &AppState) -> String {
+pub async fn prometheus(state: &AppState) -> String {
     let mut e = Exposition::default();
     let http = state.request_metrics().snapshot();
     for r in &http.routes {
@@ -246,6 +246,62 @@ pub fn prometheus(state: &AppState) -> String {
                 p.loads as f64,
             );
         }
+    }
+    match state.tasks().stats().await {
+        Ok(t) => {
+            for (status, n) in &t.by_status {
+                e.gauge(
+                    "aion_tasks",
+                    "Tasks in the queue table by status.",
+                    &[("status", status.as_str())],
+                    *n as f64,
+                );
+            }
+            let totals = [
+                ("completed", t.completed_total),
+                ("failed", t.failed_total),
+                ("cancelled", t.cancelled_total),
+            ];
+            for (outcome, n) in totals {
+                e.counter(
+                    "aion_tasks_finished_total",
+                    "Tasks finished by this process, by outcome.",
+                    &[("outcome", outcome)],
+                    n as f64,
+                );
+            }
+            e.counter(
+                "aion_task_retries_total",
+                "Failed attempts scheduled again.",
+                &[],
+                t.retries_total as f64,
+            );
+            e.gauge(
+                "aion_task_queue_depth",
+                "Pending tasks.",
+                &[],
+                t.depth as f64,
+            );
+            e.gauge(
+                "aion_task_throughput_per_second",
+                "Tasks finished per second over the last minute.",
+                &[],
+                t.throughput_per_sec,
+            );
+            e.summary(
+                "aion_task_run_duration_seconds",
+                "Handler run time.",
+                &[],
+                &t.run_time,
+            );
+            e.summary(
+                "aion_task_pickup_delay_seconds",
+                "From due to claimed.",
+                &[],
+                &t.pickup,
+            );
+        }
+        Err(err) => tracing::warn!("task stats for /metrics failed: {err}"),
     }
     e.finish()
 }

@@ -7,8 +7,10 @@ pub mod cache;
 pub mod config;
 pub mod demo;
 pub mod http;
+pub mod jobs;
 mod library;
 pub mod nodes;
+pub mod notifications;
 pub mod reads;
 pub mod schema;
 pub mod search_index;
@@ -41,5 +43,23 @@ impl From<StoreError> for ApiError {
         }
         tracing::error!("database error: {err}");
         ApiError::internal()
+    }
+}
+
+impl From<server::tasks::QueueError> for ApiError {
+    /// A full or stopping queue is a 503 worth retrying later; an unknown task a 404.
+    fn from(err: server::tasks::QueueError) -> Self {
+        use server::tasks::QueueError;
+        match err {
+            QueueError::Full { .. } | QueueError::ShuttingDown => {
+                ApiError::new(ErrorCode::Unavailable, err.to_string())
+            }
+            QueueError::NotFound(id) => ApiError::not_found("task", &id.to_string()),
+            QueueError::Store(e) => e.into(),
+            QueueError::UnknownKind(_) | QueueError::Payload(_) => {
+                tracing::error!("task queue refused a task: {err}");
+                ApiError::internal()
+            }
+        }
     }
 }

@@ -127,4 +127,39 @@ CREATE INDEX nodes_by_story ON nodes (story_id);
 CREATE INDEX nodes_by_parent ON nodes (parent_id, position);
 "#,
     },
+    Migration {
+        version: 3,
+        name: "task queue",
+        sql: server::tasks::SCHEMA,
+    },
+    Migration {
+        version: 4,
+        name: "notifications and backups",
+        // Notifications are what finished tasks tell the user; backups are the verified
+        // copies the backup task made (the files live in the backup directory).
+        sql: r#"
+CREATE TABLE notifications (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    level TEXT NOT NULL CHECK (level IN ('success', 'failure')),
+    title TEXT NOT NULL,
+    body TEXT NOT NULL DEFAULT '',
+    link TEXT,
+    task_id INTEGER,
+    created_at INTEGER NOT NULL,
+    read_at INTEGER
+);
+CREATE INDEX notifications_unread ON notifications (seq) WHERE read_at IS NULL;
+
+CREATE TABLE backups (
+    seq INTEGER PRIMARY KEY,
+    file TEXT NOT NULL UNIQUE,
+    bytes INTEGER NOT NULL,
+    integrity TEXT NOT NULL,
+    row_counts TEXT NOT NULL,
+    took_ms REAL NOT NULL,
+    created_at INTEGER NOT NULL
+);
+"#,
+    },
 ];

@@ -13,18 +13,21 @@ use server::{
     http::{rate_limit::RateLimits, response_cache::ResponseCache},
     metrics::RequestMetrics,
     store::{Store, StoreConfig},
+    tasks::{TaskConfig, TaskQueue},
 };
-use tokio::task::JoinHandle;
+use tokio::{sync::broadcast, task::JoinHandle};
 
 use super::{
     AppConfig,
     cache::{AppCache, Policy},
     demo, http,
+    jobs::{self, JobEnv},
+    notifications,
     reads::{FLUSH_EVERY, ReadCounter},
     schema,
     search_index::SearchIndexer,
 };
-use crate::model::{ApiError, Health};
+use crate::model::{ApiError, Health, LiveEvent};
 
 /// How often the cache sweeper returns expired entries' memory.
 const SWEEP_EVERY: Duration = Duration::from_secs(300);
@@ -53,6 +56,8 @@ struct Inner {
     rate_limits: Arc<RateLimits>,
     reads: Arc<ReadCounter>,
     locks: Arc<dyn NamedLocks>,
+    tasks: TaskQueue,
+    live: broadcast::Sender<LiveEvent>,
     started: Instant,
     indexer: Mutex<Option<SearchIndexer>>,
     background: Mutex<Vec<JoinHandle<()>>>,
@@ -85,6 +90,7 @@ impl AppState {
             }
         }
         let cache = AppCache::builder().build();
+        let tasks = task_queue(&config, &store);
         let indexer = SearchIndexer::spawn(store.clone());
         let reads = Arc::new(ReadCounter::default());
         let state = Self(Arc::new(Inner {
@@ -96,11 +102,14 @@ impl AppState {
             cache,
             reads,
             locks: Arc::new(LocalLocks::default()),
+            tasks,
+            live: broadcast::channel(1024).0,
             started: Instant::now(),
             indexer: Mutex::new(Some(indexer)),
             background: Mutex::new(Vec::new()),
         }));
         state.spawn_background();
+        state.0.tasks.start();
         Ok(state)
     }
 
@@ -110,6 +119,20 @@ impl AppState {
             self.0.response_cache.cache().spawn_sweeper(SWEEP_EVERY),
             self.0.rate_limits.spawn_sweeper(),
         ];
+        tasks.push(notifications::spawn_listener(self.clone()));
+        let files = self.0.config.files_dir.clone();
+        let retention = Duration::from_secs(self.0.config.task_retention_secs);
+        tasks.push(tokio::spawn(async move {
+            // Files of tasks the queue has cleaned up (same retention, checked as often).
+            let mut tick = tokio::time::interval(Duration::from_secs(300));
+            loop {
+                tick.tick().await;
+                let removed = jobs::sweep_files(&files, retention + Duration::from_secs(300));
+                if removed > 0 {
+                    tracing::info!(files = removed, "old export files removed");
+                }
+            }
+        }));
         let flusher = self.clone();
         tasks.push(tokio::spawn(async move {
             let mut tick = tokio::time::interval(FLUSH_EVERY);
@@ -183,6 +206,16 @@ impl AppState {
         &*self.0.locks
     }
 
+    /// The durable task queue.
+    pub fn tasks(&self) -> &TaskQueue {
+        &self.0.tasks
+    }
+
+    /// Live events for open pages (task progress, notifications).
+    pub fn live(&self) -> &broadcast::Sender<LiveEvent> {
+        &self.0.live
+    }
+
     /// Version and uptime.
     pub fn health(&self) -> Health {
         Health {
@@ -194,6 +227,8 @@ impl AppState {
 
     /// Stops background work, writes what is pending, and checkpoints the database.
     pub async fn shutdown(&self) {
+        // Running tasks get the grace; the rest are released for the next start.
+        self.0.tasks.shutdown(self.0.config.shutdown_grace).await;
         let tasks: Vec<_> = self
             .0
             .background
@@ -220,4 +255,28 @@ impl AppState {
             tracing::warn!("final WAL checkpoint failed: {e}");
         }
     }
+}
+
+/// The task queue with the app's handlers, configured from the environment.
+fn task_queue(config: &AppConfig, store: &Store) -> TaskQueue {
+    let env = Arc::new(JobEnv {
+        store: store.clone(),
+        files_dir: config.files_dir.clone(),
+        backup_dir: config.backup_dir.clone(),
+        backup_keep: config.backup_keep.max(1),
+        pdf_font: config.pdf_font.clone(),
+    });
+    TaskQueue::builder(store.clone())
+        .config(TaskConfig {
+            workers: config.workers.max(1),
+            lease: Duration::from_secs(config.task_lease_secs.max(1)),
+            max_pending: config.task_max_pending,
+            retention: Duration::from_secs(config.task_retention_secs),
+            ..TaskConfig::default()
+        })
+        .register(jobs::ExportJson(env.clone()))
+        .register(jobs::ExportPdf(env.clone()))
+        .register(jobs::Report(env.clone()))
+        .register(jobs::Backup(env))
+        .build()
 }

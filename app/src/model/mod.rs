@@ -7,6 +7,7 @@ pub mod fields;
 mod health;
 mod node;
 mod story;
+mod task;
 
 pub use body::{BATCH_BODY_LIMIT, DEFAULT_BODY_LIMIT, JsonBody};
 pub use error::{ApiError, ErrorBody, ErrorCode};
@@ -16,3 +17,8 @@ pub use node::{
     StoryTree,
 };
 pub use story::{NewStory, Story, StoryPage, StoryPatch, StorySort, StoryStatus};
+pub use task::{
+    EXPORT_FORMAT, EXPORT_VERSION, ExportRequest, ExportedNode, ExportedStory, LiveEvent, MarkRead,
+    Notification, NotificationList, ReportRequest, StoryExport, TaskList, TaskStats, TaskView,
+    kind_label,
+};

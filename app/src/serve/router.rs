@@ -11,7 +11,7 @@ use axum::{
 };
 use dioxus::server::{DioxusRouterExt, ServeConfig};
 
-use app::backend::{AppState, api_errors, http};
+use app::backend::{AppState, api_errors, http, jobs};
 use app::model::{ApiError, ErrorCode};
 
 /// Builds the complete router for one app instance.
@@ -35,7 +35,9 @@ pub fn build(state: AppState) -> Router {
         );
         Router::new().serve_api_application(ServeConfig::new(), crate::App)
     };
-    let metrics = Router::new().route("/metrics", get(prometheus));
+    let metrics = Router::new()
+        .route("/metrics", get(prometheus))
+        .route("/api/tasks/{id}/result", get(task_result));
     let stack = http::stack(&state);
     stack.apply(
         api_fallback
@@ -56,8 +58,93 @@ async fn prometheus(Extension(state): Extension<AppState>) -> impl IntoResponse 
             ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         ],
-        http::prometheus(&state),
+        http::prometheus(&state).await,
     )
+}
+
+/// `GET /api/tasks/{id}/result`: the file a completed task wrote, as a download.
+async fn task_result(
+    Extension(state): Extension<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> axum::response::Response {
+    match task_file(&state, &id).await {
+        Ok((file, bytes)) => {
+            let disposition = format!(
+                "attachment; filename=\"{}\"; filename*=UTF-8''{}",
+                file.filename.replace(
+                    |c: char| !c.is_ascii_alphanumeric() && c != '.' && c != '-',
+                    "_"
+                ),
+                percent_encode(&file.filename)
+            );
+            let mut response = bytes.into_response();
+            let h = response.headers_mut();
+            if let Ok(v) = HeaderValue::from_str(&file.content_type) {
+                h.insert(header::CONTENT_TYPE, v);
+            }
+            if let Ok(v) = HeaderValue::from_str(&disposition) {
+                h.insert(header::CONTENT_DISPOSITION, v);
+            }
+            h.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-store"),
+            );
+            response
+        }
+        Err(e) => api_errors::respond(&e),
+    }
+}
+
+async fn task_file(state: &AppState, raw: &str) -> Result<(jobs::FileResult, Vec<u8>), ApiError> {
+    let id = raw
+        .parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::invalid("id", "id must be a task id (a positive integer)"))?;
+    let task = state
+        .tasks()
+        .get(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("task", raw))?;
+    if task.status != server::tasks::Status::Completed {
+        return Err(ApiError::conflict(format!(
+            "task {id} is {}; its result can be downloaded once it has completed",
+            task.status.as_str()
+        )));
+    }
+    let file: jobs::FileResult = task
+        .result
+        .and_then(|r| serde_json::from_value(r).ok())
+        .ok_or_else(|| ApiError::not_found("file of task", raw))?;
+    // The name comes from our own handler, but never let it leave the files directory.
+    if file.file.contains(['/', '\\']) || file.file.starts_with('.') {
+        return Err(ApiError::internal());
+    }
+    let path = state.config().files_dir.join(&file.file);
+    match tokio::fs::read(&path).await {
+        Ok(bytes) => Ok((file, bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("the file of task {id} has been cleaned up; run the task again"),
+        )),
+        Err(e) => {
+            tracing::error!("reading {} failed: {e}", path.display());
+            Err(ApiError::internal())
+        }
+    }
+}
+
+/// RFC 5987 encoding for `filename*`.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// Where Dioxus looks for the client bundle: `DIOXUS_PUBLIC_PATH`, else `public/` next to

@@ -89,7 +89,26 @@ impl TestApp {
 
 /// Starts the server with `AION_SEED_DEMO=0`, rate limits off, plus `env`.
 pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
+    spawn_app_in(tempfile::tempdir().expect("temp dir"), env).await
+}
+
+impl TestApp {
+    /// Kills the server process at once (SIGKILL, no shutdown) and hands back its directory,
+    /// database included, for a restart.
+    pub fn kill(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::mem::replace(&mut self._dir, tempfile::tempdir().expect("temp dir"))
+    }
+
+    /// The server's working directory (database, files, backups).
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+}
+
+/// Starts the server in `dir` (reusing a database left there), like [`spawn_app_with`].
+pub async fn spawn_app_in(dir: tempfile::TempDir, env: &[(&str, &str)]) -> TestApp {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_app"));
     cmd.current_dir(dir.path())
         .env("IP", "127.0.0.1")

@@ -68,6 +68,7 @@ pub(crate) struct Progress {
     pub message: String,
     pub dirty: bool,
     pub last_event: Option<Instant>,
+    pub last_sent: Option<u8>,
 }
 
 impl TaskContext {
@@ -90,12 +91,13 @@ impl TaskContext {
         p.percent = percent;
         p.message.clone_from(&message);
         p.dirty = true;
-        // Live events at most every 50 ms per task, so a tight loop cannot flood the pages.
-        let due = p
-            .last_event
-            .is_none_or(|t| t.elapsed().as_millis() >= 50 || percent == 100);
+        // An event for every new percentage (at most 101 per run), otherwise at most every
+        // 50 ms, so a tight loop cannot flood the pages.
+        let due = p.last_sent != Some(percent)
+            || p.last_event.is_none_or(|t| t.elapsed().as_millis() >= 50);
         if due {
             p.last_event = Some(Instant::now());
+            p.last_sent = Some(percent);
             drop(p);
             let _ = self.events.send(TaskEvent {
                 id: self.id,

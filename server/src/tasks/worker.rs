@@ -293,6 +293,7 @@ impl Inner {
             message: String::new(),
             dirty: false,
             last_event: None,
+            last_sent: None,
         }));
         let outcome = match self.registry.get(&task.kind) {
             None => Outcome::Failed(TaskError::permanent(format!(

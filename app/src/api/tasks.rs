@@ -1,0 +1,193 @@
+//! Task endpoints: start exports and reports, list, follow, cancel; notifications; the live
+//! event stream; story import; backups (admin). Downloads of results are a plain axum route
+//! (`GET /api/tasks/{id}/result`, in the router) because they are files, not JSON.
+
+use dioxus::fullstack::ServerEvents;
+use dioxus::prelude::*;
+
+use app::model::{
+    ApiError, BATCH_BODY_LIMIT, ExportRequest, JsonBody, LiveEvent, MarkRead, NotificationList,
+    ReportRequest, Story, StoryExport, TaskList, TaskStats, TaskView,
+};
+#[cfg(feature = "server")]
+use app::{
+    backend::{jobs, notifications},
+    model::fields::{Id, Limit},
+};
+#[cfg(feature = "server")]
+use server::tasks::{EnqueueOptions, Priority, Status};
+
+#[cfg(feature = "server")]
+fn task_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::invalid("id", "id must be a task id (a positive integer)"))
+}
+
+#[cfg(feature = "server")]
+async fn view(state: &app::backend::AppState, id: i64) -> Result<TaskView, ApiError> {
+    let task = state
+        .tasks()
+        .get(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("task", &id.to_string()))?;
+    Ok(jobs::task_view(&task))
+}
+
+/// Starts an export of a story: `{"format":"json"|"pdf"}`.
+#[post("/api/stories/{id}/exports", state: app::backend::AppExt)]
+pub async fn start_export(id: String, body: JsonBody<ExportRequest>) -> Result<TaskView, ApiError> {
+    let story = Id::parse("id", &id)?;
+    state.story(&story).await?;
+    let payload = jobs::StoryPayload {
+        story_id: story.as_str().to_owned(),
+    };
+    let options = EnqueueOptions::priority(Priority::High);
+    let task = match body.0.format.as_str() {
+        "json" => {
+            state
+                .tasks()
+                .enqueue::<jobs::ExportJson>(&payload, options)
+                .await?
+        }
+        "pdf" => {
+            state
+                .tasks()
+                .enqueue::<jobs::ExportPdf>(&payload, options)
+                .await?
+        }
+        _ => return Err(ApiError::invalid("format", "format must be json or pdf")),
+    };
+    view(&state, task).await
+}
+
+/// Starts a report of one story (`story_id`) or of the whole library.
+#[post("/api/reports", state: app::backend::AppExt)]
+pub async fn start_report(body: JsonBody<ReportRequest>) -> Result<TaskView, ApiError> {
+    if let Some(id) = &body.0.story_id {
+        state.story(&Id::parse("story_id", id)?).await?;
+    }
+    let payload = jobs::ReportPayload {
+        story_id: body.0.story_id.clone(),
+    };
+    let task = state
+        .tasks()
+        .enqueue::<jobs::Report>(&payload, EnqueueOptions::default())
+        .await?;
+    view(&state, task).await
+}
+
+/// Tasks, newest first; `status` filters, `before` pages.
+#[get("/api/tasks?status&limit&before", state: app::backend::AppExt)]
+pub async fn list_tasks(
+    status: Option<String>,
+    limit: Option<String>,
+    before: Option<String>,
+) -> Result<TaskList, ApiError> {
+    let status = match status.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(Status::parse(s).ok_or_else(|| {
+            ApiError::invalid(
+                "status",
+                "status must be pending, running, completed, failed or cancelled",
+            )
+        })?),
+    };
+    let limit = Limit::parse(limit.as_deref())?.get();
+    let before = match before.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(b) => {
+            Some(task_id(b).map_err(|_| ApiError::invalid("before", "before must be a task id"))?)
+        }
+    };
+    let tasks = state.tasks().list(status, limit, before).await?;
+    let next_before = (tasks.len() == limit as usize)
+        .then(|| tasks.last().map(|t| t.id.to_string()))
+        .flatten();
+    Ok(TaskList {
+        items: tasks.iter().map(jobs::task_view).collect(),
+        next_before,
+    })
+}
+
+/// The queue measured on this server.
+#[get("/api/tasks/stats", state: app::backend::AppExt)]
+pub async fn task_stats() -> Result<TaskStats, ApiError> {
+    let s = state.tasks().stats().await?;
+    Ok(TaskStats {
+        by_status: s
+            .by_status
+            .iter()
+            .map(|(st, n)| (st.as_str().to_owned(), *n))
+            .collect(),
+        depth: s.depth,
+        max_pending: s.max_pending,
+        throughput_per_sec: s.throughput_per_sec,
+        completed_total: s.completed_total,
+        failed_total: s.failed_total,
+        cancelled_total: s.cancelled_total,
+        retries_total: s.retries_total,
+        run_mean_ms: s.run_time.mean_us / 1000.0,
+        run_p95_ms: s.run_time.p95_us / 1000.0,
+        pickup_p50_ms: s.pickup.p50_us / 1000.0,
+        pickup_p99_ms: s.pickup.p99_us / 1000.0,
+        workers: s.workers,
+        running: s.running_here,
+    })
+}
+
+/// One task with its progress.
+#[get("/api/tasks/{id}", state: app::backend::AppExt)]
+pub async fn get_task(id: String) -> Result<TaskView, ApiError> {
+    view(&state, task_id(&id)?).await
+}
+
+/// Cancels a task (pending: at once; running: as soon as it notices). Finished tasks stay.
+#[post("/api/tasks/{id}/cancel", state: app::backend::AppExt)]
+pub async fn cancel_task(id: String) -> Result<TaskView, ApiError> {
+    let task = state.tasks().cancel(task_id(&id)?).await?;
+    Ok(jobs::task_view(&task))
+}
+
+/// The latest notifications and the unread count.
+#[get("/api/notifications", state: app::backend::AppExt)]
+pub async fn list_notifications() -> Result<NotificationList, ApiError> {
+    notifications::list(state.store()).await
+}
+
+/// Marks notifications read (`{"ids":[...]}`, or all with `{}`).
+#[post("/api/notifications/read", state: app::backend::AppExt)]
+pub async fn mark_notifications_read(
+    body: JsonBody<MarkRead>,
+) -> Result<NotificationList, ApiError> {
+    notifications::mark_read(state.store(), body.0.ids.as_deref()).await?;
+    notifications::list(state.store()).await
+}
+
+/// Live events for open pages: task progress and new notifications (server-sent events).
+#[get("/api/events", state: app::backend::AppExt)]
+pub async fn live_events() -> Result<ServerEvents<LiveEvent>, ApiError> {
+    let mut rx = state.live().subscribe();
+    Ok(ServerEvents::new(move |mut tx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(event) => {
+                    if tx.send(event).await.is_err() {
+                        return; // the page went away
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    }))
+}
+
+/// Creates a new story from a JSON export (format `aion.story`, version 1): all or nothing.
+#[post("/api/stories/import", state: app::backend::AppExt)]
+pub async fn import_story(
+    body: JsonBody<StoryExport, BATCH_BODY_LIMIT>,
+) -> Result<Story, ApiError> {
+    jobs::import_story(&state, &body.0).await
+}

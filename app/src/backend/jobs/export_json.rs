@@ -1,0 +1,197 @@
+//! The JSON export of a story (format `aion.story`, version 1; see API.md) and its import.
+
+use serde_json::{Value, json};
+use server::tasks::{Handler, TaskContext, TaskError};
+
+use super::{Env, FileResult, StoryPayload, slug, task_error, write_file};
+use crate::{
+    backend::{AppState, nodes, stories, time::now_micros, time::to_rfc3339},
+    model::{
+        ApiError, BatchNode, EXPORT_FORMAT, EXPORT_VERSION, ExportedNode, ExportedStory, NewStory,
+        NodeBatch, Story, StoryExport, StoryTree,
+        fields::{BATCH_MAX_NODES, Id},
+    },
+};
+
+/// The export document of a story and its tree.
+pub fn build_export(story: &Story, tree: &StoryTree) -> StoryExport {
+    StoryExport {
+        format: EXPORT_FORMAT.to_owned(),
+        version: EXPORT_VERSION,
+        exported_at: to_rfc3339(now_micros()),
+        story: ExportedStory {
+            id: story.id.clone(),
+            title: story.title.clone(),
+            summary: story.summary.clone(),
+            status: story.status,
+            tags: story.tags.clone(),
+            created_at: story.created_at.clone(),
+            updated_at: story.updated_at.clone(),
+        },
+        nodes: tree
+            .nodes
+            .iter()
+            .map(|n| ExportedNode {
+                ref_: n.id.clone(),
+                parent_ref: n.parent_id.clone(),
+                position: n.position,
+                kind: n.kind,
+                title: n.title.clone(),
+                content: n.content.clone(),
+                choice_label: n.choice_label.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// `story.export_json`: writes the export document to a file.
+pub struct ExportJson(pub Env);
+
+impl Handler for ExportJson {
+    const KIND: &'static str = "story.export_json";
+    type Payload = StoryPayload;
+
+    async fn run(&self, p: StoryPayload, ctx: TaskContext) -> Result<Value, TaskError> {
+        let id = Id::parse("story_id", &p.story_id).map_err(task_error)?;
+        ctx.progress(5, "reading the story");
+        let story = stories::get(&self.0.store, &id).await.map_err(task_error)?;
+        let tree = nodes::tree(&self.0.store, &id).await.map_err(task_error)?;
+        ctx.progress(60, format!("writing {} nodes", tree.nodes.len()));
+        let doc = build_export(&story, &tree);
+        let bytes = serde_json::to_vec_pretty(&doc)
+            .map_err(|e| TaskError::permanent(format!("encoding the export: {e}")))?;
+        let file = format!("task-{}.json", ctx.id());
+        let size = write_file(&self.0.files_dir, &file, &bytes)?;
+        ctx.progress(100, format!("{} nodes, {} bytes", tree.nodes.len(), size));
+        serde_json::to_value(FileResult {
+            file,
+            bytes: size,
+            content_type: "application/json".into(),
+            filename: format!("{}.aion.json", slug(&story.title)),
+            details: json!({ "nodes": tree.nodes.len(), "story_id": story.id }),
+        })
+        .map_err(|e| TaskError::permanent(e.to_string()))
+    }
+}
+
+/// Creates a new story from an export document: all of it or nothing.
+pub async fn import_story(state: &AppState, doc: &StoryExport) -> Result<Story, ApiError> {
+    if doc.format != EXPORT_FORMAT {
+        return Err(ApiError::invalid(
+            "format",
+            format!("format must be {EXPORT_FORMAT:?}"),
+        ));
+    }
+    if doc.version != EXPORT_VERSION {
+        return Err(ApiError::invalid(
+            "version",
+            format!("this server reads version {EXPORT_VERSION} exports"),
+        ));
+    }
+    // Every parent must come earlier (the export is depth-first), refs must be unique.
+    let mut seen = std::collections::HashMap::with_capacity(doc.nodes.len());
+    for (i, n) in doc.nodes.iter().enumerate() {
+        if let Some(parent) = &n.parent_ref
+            && !seen.contains_key(parent.as_str())
+        {
+            return Err(ApiError::invalid(
+                format!("nodes[{i}].parent_ref"),
+                "parent_ref must name the ref of an earlier node",
+            ));
+        }
+        if seen.insert(n.ref_.as_str(), i).is_some() {
+            return Err(ApiError::invalid(
+                format!("nodes[{i}].ref"),
+                "ref must be unique in the export",
+            ));
+        }
+    }
+    let story = state
+        .create_story(&NewStory {
+            title: doc.story.title.clone(),
+            summary: Some(doc.story.summary.clone()),
+            status: Some(doc.story.status),
+            tags: Some(doc.story.tags.clone()),
+        })
+        .await
+        .map_err(|e| prefix(e, "story."))?;
+    let id = Id::parse("id", &story.id)?;
+    match import_nodes(state, &id, &doc.nodes).await {
+        Ok(()) => state.story(&id).await.map(|s| (*s).clone()),
+        Err(e) => {
+            // All or nothing: the story goes again with whatever part of its tree was written.
+            if let Err(cleanup) = state.delete_story(&id).await {
+                tracing::error!("removing a half-imported story failed: {cleanup:?}");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Writes the nodes in batches of the batch limit; later batches name parents written by
+/// earlier ones by their new id.
+async fn import_nodes(
+    state: &AppState,
+    story: &Id,
+    nodes: &[ExportedNode],
+) -> Result<(), ApiError> {
+    let mut new_ids: std::collections::HashMap<&str, String> =
+        std::collections::HashMap::with_capacity(nodes.len());
+    for (chunk_no, chunk) in nodes.chunks(BATCH_MAX_NODES).enumerate() {
+        let in_chunk: std::collections::HashSet<&str> =
+            chunk.iter().map(|n| n.ref_.as_str()).collect();
+        let batch = NodeBatch {
+            nodes: chunk
+                .iter()
+                .map(|n| {
+                    let (parent_ref, parent_id) = match n.parent_ref.as_deref() {
+                        None => (None, None),
+                        Some(p) if in_chunk.contains(p) => (Some(p.to_owned()), None),
+                        Some(p) => (None, new_ids.get(p).cloned()),
+                    };
+                    BatchNode {
+                        ref_: Some(n.ref_.clone()),
+                        parent_ref,
+                        parent_id,
+                        kind: n.kind,
+                        title: n.title.clone(),
+                        content: Some(n.content.clone()),
+                        choice_label: n.choice_label.clone(),
+                        position: None,
+                    }
+                })
+                .collect(),
+        };
+        let offset = chunk_no * BATCH_MAX_NODES;
+        let created = state
+            .create_nodes(story, &batch)
+            .await
+            .map_err(|e| renumber(e, offset))?;
+        for (n, id) in chunk.iter().zip(created.ids) {
+            new_ids.insert(n.ref_.as_str(), id);
+        }
+    }
+    Ok(())
+}
+
+fn prefix(e: ApiError, prefix: &str) -> ApiError {
+    match e.field() {
+        Some(f) => ApiError::invalid(format!("{prefix}{f}"), e.message()),
+        None => e,
+    }
+}
+
+/// A batch error names `nodes[i]` within its chunk; name the node of the whole export.
+fn renumber(e: ApiError, offset: usize) -> ApiError {
+    let Some(field) = e.field() else { return e };
+    let Some(rest) = field.strip_prefix("nodes[") else {
+        return e;
+    };
+    let Some((index, tail)) = rest.split_once(']') else {
+        return e;
+    };
+    match index.parse::<usize>() {
+        Ok(i) => ApiError::invalid(format!("nodes[{}]{tail}", i + offset), e.message()),
+        Err(_) => e,
+    }
+}

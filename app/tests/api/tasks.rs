@@ -1,0 +1,582 @@
+//! Background tasks end to end: exports (JSON round trip, PDF text), reports, backups,
+//! notifications and the live stream, cancel, the queue bound, and crash recovery.
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, spawn_app, spawn_app_in, spawn_app_with};
+
+/// Polls a task until `done` holds (bounded); the task then.
+async fn wait_task(app: &TestApp, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let start = Instant::now();
+    loop {
+        let (status, task) = app.get_json(&format!("/api/tasks/{id}")).await;
+        assert_eq!(status, 200, "{task}");
+        if done(&task) {
+            return task;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "task {id} never got there: {task}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn finished(app: &TestApp, id: &str) -> Value {
+    wait_task(app, id, |t| {
+        matches!(
+            t["status"].as_str(),
+            Some("completed" | "failed" | "cancelled")
+        )
+    })
+    .await
+}
+
+async fn export(app: &TestApp, story: &str, format: &str) -> String {
+    let task = app
+        .post_ok(
+            &format!("/api/stories/{story}/exports"),
+            json!({ "format": format }),
+        )
+        .await;
+    task["id"].as_str().expect("task id").to_owned()
+}
+
+async fn download(app: &TestApp, task: &str) -> (String, String, Vec<u8>) {
+    let res = app
+        .http
+        .get(app.url(&format!("/api/tasks/{task}/result")))
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(res.status(), 200);
+    let header = |name: &str| {
+        res.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    let (ctype, disposition) = (header("content-type"), header("content-disposition"));
+    (
+        ctype,
+        disposition,
+        res.bytes().await.expect("body").to_vec(),
+    )
+}
+
+/// A story with a three-level tree in Chinese and English, choices included.
+async fn small_story(app: &TestApp) -> String {
+    let story = app
+        .post_ok(
+            "/api/stories",
+            json!({"title": "龙之谷 Dragon Valley", "summary": "一个关于勇气的故事 about courage",
+                   "tags": ["奇幻", "demo"], "status": "in_progress"}),
+        )
+        .await;
+    let id = story["id"].as_str().expect("id").to_owned();
+    app.post_ok(
+        &format!("/api/stories/{id}/nodes/batch"),
+        json!({"nodes": [
+            {"ref": "c1", "kind": "chapter", "title": "第一章 The Gate", "content": "城门紧闭。The gate is shut; \"quotes\" and 'apostrophes' survive."},
+            {"ref": "s1", "parent_ref": "c1", "kind": "scene", "title": "守卫 The Guard", "content": "守卫拦住了你。A guard blocks the way.\nSecond paragraph 第二段。"},
+            {"ref": "k1", "parent_ref": "s1", "kind": "choice", "title": "Bribe", "choice_label": "贿赂守卫 Bribe the guard"},
+            {"ref": "k2", "parent_ref": "s1", "kind": "choice", "title": "Fight", "choice_label": "拔剑 Draw your sword"},
+            {"ref": "e1", "parent_ref": "k1", "kind": "ending", "title": "富有的结局 Rich ending", "content": "你进城了。You are in."},
+            {"ref": "c2", "kind": "chapter", "title": "第二章 The River", "content": "河水很急 The river runs fast."}
+        ]}),
+    )
+    .await;
+    id
+}
+
+#[tokio::test]
+async fn a_json_export_imports_back_to_the_same_story() {
+    let app = spawn_app().await;
+    let story = small_story(&app).await;
+    let task = export(&app, &story, "json").await;
+    let done = finished(&app, &task).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["progress"], 100);
+    assert_eq!(done["story_id"], story.as_str());
+    assert_eq!(done["download"], format!("/api/tasks/{task}/result"));
+    let (ctype, disposition, body) = download(&app, &task).await;
+    assert_eq!(ctype, "application/json");
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    assert!(disposition.contains(".aion.json"), "{disposition}");
+    let doc: Value = serde_json::from_slice(&body).expect("export is JSON");
+    assert_eq!(doc["format"], "aion.story");
+    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["story"]["title"], "龙之谷 Dragon Valley");
+    assert_eq!(doc["nodes"].as_array().map(Vec::len), Some(6));
+
+    let imported = app.post_ok("/api/stories/import", doc.clone()).await;
+    let new_id = imported["id"].as_str().expect("id");
+    assert_ne!(new_id, story);
+    assert_eq!(imported["title"], "龙之谷 Dragon Valley");
+    assert_eq!(imported["node_count"], 6);
+    assert_eq!(imported["tags"], json!(["奇幻", "demo"]));
+    assert_eq!(imported["status"], "in_progress");
+    // Same tree: same nodes in the same order under the same parents.
+    let shape = |tree: &Value| -> Vec<Value> {
+        let nodes = tree["nodes"].as_array().expect("nodes");
+        let index = |id: &Value| nodes.iter().position(|n| &n["id"] == id);
+        nodes
+            .iter()
+            .map(|n| {
+                json!([
+                    n["kind"],
+                    n["title"],
+                    n["content"],
+                    n["choice_label"],
+                    n["position"],
+                    index(&n["parent_id"])
+                ])
+            })
+            .collect()
+    };
+    let (_, old_tree) = app.get_json(&format!("/api/stories/{story}/tree")).await;
+    let (_, new_tree) = app.get_json(&format!("/api/stories/{new_id}/tree")).await;
+    assert_eq!(shape(&old_tree), shape(&new_tree));
+
+    // A second export of the import is the same document but for ids and times.
+    let again = export(&app, new_id, "json").await;
+    finished(&app, &again).await;
+    let (_, _, body2) = download(&app, &again).await;
+    let doc2: Value = serde_json::from_slice(&body2).expect("JSON");
+    let strip = |d: &Value| {
+        d["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .map(|n| {
+                json!([
+                    n["kind"],
+                    n["title"],
+                    n["content"],
+                    n["choice_label"],
+                    n["position"]
+                ])
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(strip(&doc), strip(&doc2));
+}
+
+#[tokio::test]
+async fn a_bad_import_is_refused_naming_the_field_and_creates_nothing() {
+    let app = spawn_app().await;
+    let story = small_story(&app).await;
+    let task = export(&app, &story, "json").await;
+    finished(&app, &task).await;
+    let (_, _, body) = download(&app, &task).await;
+    let doc: Value = serde_json::from_slice(&body).expect("JSON");
+    let (_, before) = app.get_json("/api/stories").await;
+
+    let mut wrong_format = doc.clone();
+    wrong_format["format"] = json!("something.else");
+    let mut wrong_version = doc.clone();
+    wrong_version["version"] = json!(99);
+    let mut dangling = doc.clone();
+    dangling["nodes"][1]["parent_ref"] = json!("no-such-ref");
+    let mut bad_title = doc.clone();
+    bad_title["nodes"][2]["title"] = json!("");
+    for (body, field) in [
+        (wrong_format, "format"),
+        (wrong_version, "version"),
+        (dangling, "nodes[1].parent_ref"),
+        (bad_title, "nodes[2].title"),
+    ] {
+        let (status, err) = app.send(Method::POST, "/api/stories/import", body).await;
+        assert_eq!(status, 400, "{err}");
+        assert_eq!(err["error"]["field"], field, "{err}");
+    }
+    let (status, err) = app
+        .send_raw(Method::POST, "/api/stories/import", "{not json")
+        .await;
+    assert_eq!(status, 400, "{err}");
+    let (_, after) = app.get_json("/api/stories").await;
+    assert_eq!(
+        before["items"].as_array().map(Vec::len),
+        after["items"].as_array().map(Vec::len),
+        "a refused import leaves no story behind"
+    );
+}
+
+fn pdftotext(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("x.pdf");
+    std::fs::write(&path, pdf).expect("write pdf");
+    let out = std::process::Command::new("pdftotext")
+        .args(["-enc", "UTF-8"])
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 text")
+}
+
+fn pdffonts(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("x.pdf");
+    std::fs::write(&path, pdf).expect("write pdf");
+    let out = std::process::Command::new("pdffonts")
+        .arg(&path)
+        .output()
+        .expect("pdffonts (poppler-utils) runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn a_pdf_export_carries_the_chinese_and_english_text_in_an_embedded_subset_font() {
+    let app = spawn_app().await;
+    let story = small_story(&app).await;
+    let task = export(&app, &story, "pdf").await;
+    let done = finished(&app, &task).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let (ctype, disposition, pdf) = download(&app, &task).await;
+    assert_eq!(ctype, "application/pdf");
+    assert!(disposition.contains(".pdf"), "{disposition}");
+    assert!(pdf.starts_with(b"%PDF-"));
+    let text = pdftotext(&pdf);
+    for expected in [
+        "龙之谷 Dragon Valley",
+        "一个关于勇气的故事 about courage",
+        "第一章 The Gate",
+        "城门紧闭。The gate is shut;",
+        "守卫拦住了你。A guard blocks the way.",
+        "Second paragraph 第二段。",
+        "贿赂守卫 Bribe the guard",
+        "拔剑 Draw your sword",
+        "富有的结局 Rich ending",
+        "第二章 The River",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing from:\n{text}"
+        );
+    }
+    // Choices are numbered branches pointing at numbered sections.
+    assert!(text.contains("1. 贿赂守卫 Bribe the guard → §2"), "{text}");
+    assert!(text.contains("§4"), "{text}");
+    let fonts = pdffonts(&pdf);
+    assert!(fonts.contains("WenQuanYi"), "{fonts}");
+    let font_line = fonts
+        .lines()
+        .find(|l| l.contains("WenQuanYi"))
+        .unwrap_or("");
+    // pdffonts columns: ... emb sub uni ...
+    assert!(
+        font_line.contains("yes yes yes"),
+        "embedded, subset, unicode: {fonts}"
+    );
+    assert!(
+        pdf.len() < 400_000,
+        "a subset font keeps the file small: {} bytes",
+        pdf.len()
+    );
+}
+
+#[tokio::test]
+async fn reports_of_a_story_and_of_the_library_are_downloadable() {
+    let app = spawn_app().await;
+    let story = small_story(&app).await;
+    let one = app
+        .post_ok("/api/reports", json!({ "story_id": story }))
+        .await;
+    let all = app.post_ok("/api/reports", json!({})).await;
+    for (task, must) in [
+        (
+            one["id"].as_str().expect("id"),
+            vec![
+                "# Report: 龙之谷 Dragon Valley",
+                "| nodes | 6 |",
+                "| deepest level | 4 |",
+                "| ending | 1 |",
+            ],
+        ),
+        (
+            all["id"].as_str().expect("id"),
+            vec![
+                "# Library report",
+                "| stories | 1 |",
+                "| nodes | 6 |",
+                "龙之谷 Dragon Valley",
+            ],
+        ),
+    ] {
+        let done = finished(&app, task).await;
+        assert_eq!(done["status"], "completed", "{done}");
+        let (ctype, _, body) = download(&app, task).await;
+        assert!(ctype.starts_with("text/markdown"), "{ctype}");
+        let text = String::from_utf8(body).expect("utf-8");
+        for m in must {
+            assert!(text.contains(m), "{m:?} missing from:\n{text}");
+        }
+    }
+    let (status, err) = app
+        .send(Method::POST, "/api/reports", json!({ "story_id": "nope" }))
+        .await;
+    assert_eq!(
+        (status, err["error"]["field"].as_str()),
+        (400, Some("story_id"))
+    );
+}
+
+#[tokio::test]
+async fn backups_are_verified_listed_and_rotated() {
+    let app = spawn_app_with(&[("AION_ADMIN_TOKEN", "secret"), ("AION_BACKUP_KEEP", "2")]).await;
+    small_story(&app).await;
+    let admin = |m: Method, path: &str| {
+        app.http
+            .request(m, app.url(path))
+            .header("authorization", "Bearer secret")
+    };
+    let mut files = Vec::new();
+    for _ in 0..3 {
+        let res = admin(Method::POST, "/api/admin/backups")
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(res.status(), 200);
+        let task: Value = res.json().await.expect("json");
+        let done = finished(&app, task["id"].as_str().expect("id")).await;
+        assert_eq!(done["status"], "completed", "{done}");
+        files.push(done["id"].clone());
+    }
+    let res = admin(Method::GET, "/api/admin/backups")
+        .send()
+        .await
+        .expect("get");
+    let list: Value = res.json().await.expect("json");
+    let list = list.as_array().expect("list");
+    assert_eq!(list.len(), 2, "keeps the newest two: {list:?}");
+    for b in list {
+        assert_eq!(b["integrity"], "ok");
+        assert_eq!(b["present"], true);
+        let stories = b["tables"]
+            .as_array()
+            .expect("tables")
+            .iter()
+            .find(|t| t["name"] == "stories")
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(stories["rows"], 1, "{b}");
+    }
+    let on_disk = std::fs::read_dir(app.dir().join("backups"))
+        .expect("backup dir")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".db"))
+        })
+        .count();
+    assert_eq!(on_disk, 2);
+    // Without the token, nothing.
+    let res = app
+        .http
+        .post(app.url("/api/admin/backups"))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 401);
+}
+
+#[tokio::test]
+async fn finished_tasks_notify_and_the_live_stream_reports_progress() {
+    let app = spawn_app().await;
+    let story = small_story(&app).await;
+    let mut stream = app
+        .http
+        .get(app.url("/api/events"))
+        .send()
+        .await
+        .expect("event stream");
+    assert_eq!(stream.status(), 200);
+    assert!(
+        stream
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"))
+    );
+    assert!(
+        stream.headers().get("content-encoding").is_none(),
+        "SSE is never compressed"
+    );
+    let task = export(&app, &story, "pdf").await;
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !(seen.contains("\"type\":\"notification\"") && seen.contains("\"status\":\"completed\""))
+    {
+        assert!(Instant::now() < deadline, "no completion seen in:\n{seen}");
+        match tokio::time::timeout(Duration::from_secs(30), stream.chunk()).await {
+            Ok(Ok(Some(chunk))) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+            other => panic!("stream ended: {other:?}\n{seen}"),
+        }
+    }
+    assert!(seen.contains(&format!("\"id\":\"{task}\"")), "{seen}");
+    assert!(seen.contains("\"status\":\"running\""), "{seen}");
+    assert!(
+        seen.contains("chapter 1 of 2"),
+        "progress per chapter: {seen}"
+    );
+
+    let (_, list) = app.get_json("/api/notifications").await;
+    assert_eq!(list["unread"], 1, "{list}");
+    let n = &list["items"][0];
+    assert_eq!(n["level"], "success");
+    assert_eq!(n["title"], "PDF export of “龙之谷 Dragon Valley” is ready");
+    assert_eq!(n["link"], format!("/api/tasks/{task}/result"));
+    let read = app.post_ok("/api/notifications/read", json!({})).await;
+    assert_eq!(read["unread"], 0);
+    assert_eq!(read["items"][0]["read"], true);
+}
+
+/// A story big enough that its PDF takes a while: 20 chapters of 100 nodes with long text.
+async fn big_story(app: &TestApp) -> String {
+    let id = app.create_story("长篇 Long Story").await;
+    let text = "很久很久以前，在一个遥远的王国里，住着一位勇敢的骑士。Once upon a time, in a \
+                faraway kingdom, there lived a brave knight who feared nothing at all. "
+        .repeat(6);
+    let mut nodes = Vec::new();
+    for c in 0..20 {
+        nodes.push(json!({"ref": format!("c{c}"), "kind": "chapter",
+                          "title": format!("第{c}章 Chapter {c}"), "content": text}));
+        for s in 0..99 {
+            let parent = if s == 0 {
+                format!("c{c}")
+            } else {
+                format!("s{c}-{}", s - 1)
+            };
+            nodes.push(json!({"ref": format!("s{c}-{s}"), "parent_ref": parent,
+                              "kind": "scene", "title": format!("Scene {s} 场景"), "content": text}));
+        }
+    }
+    app.post_ok(
+        &format!("/api/stories/{id}/nodes/batch"),
+        json!({ "nodes": nodes }),
+    )
+    .await;
+    id
+}
+
+#[tokio::test]
+async fn cancel_stops_pending_and_running_tasks_and_a_full_queue_says_503() {
+    let app = spawn_app_with(&[("AION_WORKERS", "1"), ("AION_TASK_MAX_PENDING", "1")]).await;
+    let big = big_story(&app).await;
+    let running = export(&app, &big, "pdf").await;
+    wait_task(&app, &running, |t| t["status"] == "running").await;
+    let pending = export(&app, &big, "json").await;
+    let (status, err) = app
+        .send(
+            Method::POST,
+            &format!("/api/stories/{big}/exports"),
+            json!({"format": "json"}),
+        )
+        .await;
+    assert_eq!(status, 503, "{err}");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("queue is full (1 tasks waiting)")),
+        "{err}"
+    );
+
+    let cancelled = app
+        .post_ok(&format!("/api/tasks/{pending}/cancel"), json!({}))
+        .await;
+    assert_eq!(cancelled["status"], "cancelled");
+    let stopped = app
+        .post_ok(&format!("/api/tasks/{running}/cancel"), json!({}))
+        .await;
+    assert!(matches!(
+        stopped["status"].as_str(),
+        Some("running" | "cancelled")
+    ));
+    let done = finished(&app, &running).await;
+    assert_eq!(done["status"], "cancelled", "{done}");
+    assert_eq!(done["download"], Value::Null);
+    let res = app
+        .http
+        .get(app.url(&format!("/api/tasks/{running}/result")))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), 409);
+    // Nothing is notified for what the user cancelled.
+    let (_, list) = app.get_json("/api/notifications").await;
+    assert_eq!(list["unread"], 0, "{list}");
+
+    let (_, cancelled_list) = app.get_json("/api/tasks?status=cancelled").await;
+    assert_eq!(cancelled_list["items"].as_array().map(Vec::len), Some(2));
+    for (path, status, field) in [
+        ("/api/tasks/abc", 400, Some("id")),
+        ("/api/tasks/999999", 404, None),
+        ("/api/tasks?status=done", 400, Some("status")),
+        ("/api/tasks?limit=0", 400, Some("limit")),
+    ] {
+        let (s, e) = app.get_json(path).await;
+        assert_eq!(
+            (s, e["error"]["field"].as_str()),
+            (status, field),
+            "{path}: {e}"
+        );
+    }
+    let (s, e) = app
+        .send(
+            Method::POST,
+            &format!("/api/stories/{big}/exports"),
+            json!({"format": "docx"}),
+        )
+        .await;
+    assert_eq!((s, e["error"]["field"].as_str()), (400, Some("format")));
+}
+
+#[tokio::test]
+async fn a_task_interrupted_by_a_killed_server_runs_to_completion_once_after_restart() {
+    let env = [("AION_TASK_LEASE_SECS", "2")];
+    let app = spawn_app_with(&env).await;
+    let big = big_story(&app).await;
+    let task = export(&app, &big, "pdf").await;
+    wait_task(&app, &task, |t| {
+        t["status"] == "running" && t["progress"].as_u64().is_some_and(|p| p >= 5)
+    })
+    .await;
+    let dir = app.kill();
+
+    let app = spawn_app_in(dir, &env).await;
+    let done = finished(&app, &task).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(
+        done["attempts"], 2,
+        "claimed again after the lease ran out: {done}"
+    );
+    let (_, _, pdf) = download(&app, &task).await;
+    let text = pdftotext(&pdf);
+    assert!(
+        text.contains("第19章 Chapter 19"),
+        "the whole story is in the PDF"
+    );
+    let (_, list) = app.get_json("/api/notifications").await;
+    let about_it = list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|n| n["task_id"] == task.as_str())
+        .count();
+    assert_eq!(about_it, 1, "completed once, notified once: {list}");
+    let (_, metrics) = app.get_json("/api/tasks/stats").await;
+    assert_eq!(
+        metrics["by_status"][2],
+        json!(["completed", 1]),
+        "{metrics}"
+    );
+}

@@ -16,7 +16,7 @@ const MIN_WASM_OPT: u32 = 116;
 /// What to install beyond the build toolchain.
 #[derive(Default, Clone, Copy)]
 pub struct Needs {
-    /// Chromium, PDF tools and the Playwright package for browser tests.
+    /// Chromium, PDF tools (poppler) and the Playwright package for the tests.
     pub browser: bool,
 }
 
@@ -27,10 +27,18 @@ pub fn ensure(needs: Needs) -> Result<(), String> {
     wasm_bindgen()?;
     npm_tool("esbuild", "esbuild")?;
     wasm_opt()?;
+    // PDF exports set Chinese and Latin text in this font (Apache-2.0 / GPLv3 with font
+    // exception), so the app needs it to run, not only to be tested.
+    debian_packages(&[(
+        "fonts-wqy-microhei",
+        "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    )])?;
     if needs.browser {
         debian_packages(&[
             ("chromium", "/usr/bin/chromium"),
             ("chromium-driver", "/usr/bin/chromedriver"),
+            // `pdftotext`/`pdffonts` read exported PDFs back in the tests.
+            ("poppler-utils", "/usr/bin/pdftotext"),
         ])?;
         playwright()?;
     }

@@ -1,14 +1,18 @@
 //! Reusable UI pieces with typed props.
 
+mod export_panel;
 mod field_error;
 mod health_panel;
+mod live;
 mod node_tree;
 mod shell;
 mod story_card;
 mod story_list;
 
+pub use export_panel::{ExportPanel, TaskRow};
 pub use field_error::{FieldError, FormError};
 pub use health_panel::HealthPanel;
+pub use live::{Bell, TaskUpdate, use_live, use_live_provider};
 pub use node_tree::{NodeTree, kind_label};
 pub use shell::Shell;
 pub use story_card::StoryCard;

@@ -6,7 +6,10 @@ use dioxus::prelude::*;
 
 use app::model::ApiError;
 
-use crate::routes::Route;
+use crate::{
+    components::{Bell, use_live_provider},
+    routes::Route,
+};
 
 /// Navigation around the routed page.
 #[component]
@@ -15,6 +18,7 @@ pub fn Shell() -> Element {
     // the WASM client has taken over the server-rendered page.
     let mut hydrated = use_signal(|| false);
     use_effect(move || hydrated.set(true));
+    use_live_provider();
     rsx! {
         header { class: "topbar",
             Link { class: "brand", to: Route::Home {}, "AION" }
@@ -24,6 +28,7 @@ pub fn Shell() -> Element {
                 Link { to: Route::Performance {}, active_class: "active", "Performance" }
                 Link { to: Route::Dashboard {}, active_class: "active", "Dashboard" }
             }
+            Bell {}
         }
         main { class: "page", "data-hydrated": hydrated(),
             ErrorBoundary {

@@ -11,7 +11,7 @@ use dioxus::prelude::*;
 
 use app::model::{ApiError, Node, Story, StoryTree};
 
-use crate::{api, routes::Route};
+use crate::{api, components::ExportPanel, routes::Route};
 
 /// Loads story and tree together.
 async fn load(id: String) -> Result<(Arc<Story>, Arc<StoryTree>), ApiError> {
@@ -122,6 +122,7 @@ fn StoryReader(id: ReadSignal<String>, node: Option<String>) -> Element {
                 Link { class: "btn", to: Route::Editor { id: story.id.clone() }, "Edit this story" }
             }
         }
+        ExportPanel { story_id: story.id.clone() }
     }
 }
 

@@ -1,14 +1,106 @@
-//! The Tasks page.
+//! `/tasks`: background work with live status and progress.
+//!
+//! The list and the queue's statistics are server-rendered; after hydration each row
+//! follows the live stream (progress bars move without polling), and the list and the
+//! statistics reload when a task finishes.
 
 use dioxus::prelude::*;
+
+use app::model::{ApiError, JsonBody, ReportRequest, TaskList, TaskStats};
+
+use crate::{
+    api,
+    components::{TaskRow, use_live},
+};
+
+async fn load(status: String) -> Result<(TaskList, TaskStats), ApiError> {
+    let status = (!status.is_empty()).then_some(status);
+    let list = api::list_tasks(status, Some("50".into()), None).await?;
+    let stats = api::task_stats().await?;
+    Ok((list, stats))
+}
 
 /// Background work: exports, reports, backups.
 #[component]
 pub fn Tasks() -> Element {
+    let live = use_live();
+    let mut status = use_signal(String::new);
+    let data = use_loader(move || {
+        // Read so that a finished task reloads the list and the statistics.
+        let _ = (live.finished)();
+        load(status())
+    })?;
+    let (list, stats) = data();
+    let mut error = use_signal(|| None::<String>);
+    let mut extra = use_signal(Vec::new);
+    let start_report = move |_| {
+        spawn(async move {
+            match api::start_report(JsonBody(ReportRequest::default())).await {
+                Ok(task) => extra.write().insert(0, task),
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    };
+    let shown: Vec<_> = extra
+        .read()
+        .iter()
+        .filter(|t| !list.items.iter().any(|l| l.id == t.id))
+        .cloned()
+        .chain(list.items.iter().cloned())
+        .collect();
+    let count = |name: &str| {
+        stats
+            .by_status
+            .iter()
+            .find(|(s, _)| s == name)
+            .map_or(0, |(_, n)| *n)
+    };
     rsx! {
-        section { class: "card",
+        div { class: "page-head",
             h1 { "Tasks" }
-            p { class: "lead", "Background work: exports, reports, backups." }
+            button { class: "btn primary", "data-testid": "library-report", onclick: start_report, "Library report" }
+        }
+        p { class: "lead", "Exports, reports and backups run in a durable queue: they survive restarts, retry with backoff and can be cancelled." }
+        if let Some(e) = error() {
+            p { class: "error", "{e}" }
+        }
+        section { class: "card", "data-testid": "task-stats",
+            h2 { "Queue" }
+            dl { class: "facts stats-grid",
+                dt { "Pending" } dd { "data-testid": "stat-pending", "{count(\"pending\")} of at most {stats.max_pending}" }
+                dt { "Running" } dd { "{count(\"running\")} on {stats.workers} workers" }
+                dt { "Completed" } dd { "data-testid": "stat-completed", "{count(\"completed\")}" }
+                dt { "Failed" } dd { "{count(\"failed\")}" }
+                dt { "Cancelled" } dd { "{count(\"cancelled\")}" }
+                dt { "Throughput" } dd { "{stats.throughput_per_sec:.2} tasks/s (last minute)" }
+                dt { "Run time" } dd { "mean {stats.run_mean_ms:.1} ms · p95 {stats.run_p95_ms:.1} ms" }
+                dt { "Pickup" } dd { "p50 {stats.pickup_p50_ms:.1} ms · p99 {stats.pickup_p99_ms:.1} ms" }
+                dt { "Retries" } dd { "{stats.retries_total} since start" }
+            }
+        }
+        div { class: "filters",
+            label { "Status"
+                select {
+                    "data-testid": "task-filter",
+                    value: "{status}",
+                    onchange: move |e| status.set(e.value()),
+                    option { value: "", "all" }
+                    for s in ["pending", "running", "completed", "failed", "cancelled"] {
+                        option { value: "{s}", "{s}" }
+                    }
+                }
+            }
+            if (live.connected)() {
+                span { class: "muted", "data-testid": "live-on", "● live" }
+            }
+        }
+        if shown.is_empty() {
+            p { class: "muted", "data-testid": "no-tasks", "No tasks yet. Export a story from its reader page, or start a library report." }
+        }
+        ul { class: "task-list", "data-testid": "tasks",
+            for task in shown {
+                TaskRow { key: "{task.id}", task, show_story: true }
+            }
         }
     }
 }

@@ -116,12 +116,11 @@ pub async fn list_tasks(
 pub async fn task_stats() -> Result<TaskStats, ApiError> {
     let s = state.tasks().stats().await?;
     Ok(TaskStats {
-        by_status: s
-            .by_status
-            .iter()
-            .map(|(st, n)| (st.as_str().to_owned(), *n))
-            .collect(),
-        depth: s.depth,
+        pending: s.count(Status::Pending),
+        running: s.count(Status::Running),
+        completed: s.count(Status::Completed),
+        failed: s.count(Status::Failed),
+        cancelled: s.count(Status::Cancelled),
         max_pending: s.max_pending,
         throughput_per_sec: s.throughput_per_sec,
         completed_total: s.completed_total,
@@ -133,7 +132,6 @@ pub async fn task_stats() -> Result<TaskStats, ApiError> {
         pickup_p50_ms: s.pickup.p50_us / 1000.0,
         pickup_p99_ms: s.pickup.p99_us / 1000.0,
         workers: s.workers,
-        running: s.running_here,
     })
 }
 

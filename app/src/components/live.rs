@@ -1,9 +1,11 @@
 //! The live connection every page shares: task progress and notifications pushed by the
 //! server over `GET /api/events` (server-sent events).
 //!
-//! The shell opens the stream once in the browser (effects never run on the server) and
-//! keeps it open across client-side navigation, reconnecting after a drop; pages read
-//! the signals it fills through [`use_live`].
+//! The shell opens the stream once in the browser (effects never run on the server) with
+//! the browser's own `EventSource`, which reconnects by itself after a drop, and keeps it
+//! open across client-side navigation; pages read the signals it fills through
+//! [`use_live`]. (`EventSource` instead of Dioxus's `ServerEvents` client: the same
+//! stream, without a streaming HTTP client in the WASM bundle.)
 
 use std::collections::HashMap;
 
@@ -77,22 +79,77 @@ pub fn use_live_provider() -> Live {
     live
 }
 
+/// What the browser's `EventSource` reports.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+enum Wire {
+    Open,
+    Message(String),
+    Error,
+}
+
 async fn run(mut live: Live) {
-    loop {
-        if let Ok(list) = api::list_notifications().await {
-            live.unread.set(list.unread);
-            live.notes.set(list.items);
-        }
-        if let Ok(mut stream) = api::live_events().await {
-            live.connected.set(true);
-            while let Some(Ok(event)) = stream.recv().await {
-                apply(&mut live, event);
+    let Some(mut rx) = open_stream() else {
+        return;
+    };
+    while let Ok(wire) = rx.recv().await {
+        match wire {
+            Wire::Open => {
+                live.connected.set(true);
+                // (Re)connected: catch up on what happened while the stream was down.
+                if let Ok(list) = api::list_notifications().await {
+                    live.unread.set(list.unread);
+                    live.notes.set(list.items);
+                }
             }
-            live.connected.set(false);
+            Wire::Message(text) => {
+                if let Ok(event) = serde_json::from_str::<LiveEvent>(&text) {
+                    apply(&mut live, event);
+                }
+            }
+            Wire::Error => live.connected.set(false),
         }
-        // The server restarted or the network dropped: try again shortly.
-        sleep_ms(2_000).await;
     }
+}
+
+/// Opens `GET /api/events` with the browser's `EventSource`, which reconnects by itself
+/// after a drop (e.g. a server restart). Its callbacks only forward to a channel: signals
+/// are written by the Dioxus task that reads it.
+#[cfg(target_arch = "wasm32")]
+fn open_stream() -> Option<futures_channel::mpsc::UnboundedReceiver<Wire>> {
+    use wasm_bindgen::{JsCast, closure::Closure};
+    let (tx, rx) = futures_channel::mpsc::unbounded();
+    let source = web_sys::EventSource::new("/api/events").ok()?;
+    let on_open = {
+        let tx = tx.clone();
+        Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+            let _ = tx.unbounded_send(Wire::Open);
+        })
+    };
+    let on_message = {
+        let tx = tx.clone();
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+            if let Some(text) = e.data().as_string() {
+                let _ = tx.unbounded_send(Wire::Message(text));
+            }
+        })
+    };
+    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+        let _ = tx.unbounded_send(Wire::Error);
+    });
+    source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    // The stream lives as long as the page: the callbacks are never freed.
+    on_open.forget();
+    on_message.forget();
+    on_error.forget();
+    Some(rx)
+}
+
+/// Effects never run on the server, so there is never a stream there.
+#[cfg(not(target_arch = "wasm32"))]
+fn open_stream() -> Option<futures_channel::mpsc::UnboundedReceiver<Wire>> {
+    None
 }
 
 fn apply(live: &mut Live, event: LiveEvent) {
@@ -130,18 +187,6 @@ fn apply(live: &mut Live, event: LiveEvent) {
             notes.truncate(50);
         }
     }
-}
-
-#[cfg(target_arch = "wasm32")]
-async fn sleep_ms(ms: u32) {
-    gloo_timers::future::TimeoutFuture::new(ms).await;
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-async fn sleep_ms(ms: u32) {
-    // The stream only runs in the browser; on the server effects never run.
-    let _ = ms;
-    std::future::pending::<()>().await;
 }
 
 /// The bell in the navigation: unread count, and the latest notifications when opened.

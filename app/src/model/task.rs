@@ -219,10 +219,16 @@ pub const EXPORT_VERSION: u32 = 1;
 /// `GET /api/tasks/stats`: the queue measured on this server.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TaskStats {
-    /// Tasks per status: pending, running, completed, failed, cancelled.
-    pub by_status: Vec<(String, u64)>,
-    /// Pending tasks.
-    pub depth: u64,
+    /// Pending tasks (the queue depth).
+    pub pending: u64,
+    /// Running tasks.
+    pub running: u64,
+    /// Completed tasks still kept.
+    pub completed: u64,
+    /// Failed tasks still kept.
+    pub failed: u64,
+    /// Cancelled tasks still kept.
+    pub cancelled: u64,
     /// The bound on pending tasks (enqueue beyond it is a 503).
     pub max_pending: u64,
     /// Finished per second over the last minute.
@@ -245,6 +251,4 @@ pub struct TaskStats {
     pub pickup_p99_ms: f64,
     /// Workers.
     pub workers: u64,
-    /// Running now.
-    pub running: u64,
 }

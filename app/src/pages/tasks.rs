@@ -13,11 +13,9 @@ use crate::{
     components::{TaskRow, use_live},
 };
 
-async fn load(status: String) -> Result<(TaskList, TaskStats), ApiError> {
+async fn load_list(status: String) -> Result<TaskList, ApiError> {
     let status = (!status.is_empty()).then_some(status);
-    let list = api::list_tasks(status, Some("50".into()), None).await?;
-    let stats = api::task_stats().await?;
-    Ok((list, stats))
+    api::list_tasks(status, Some("50".into()), None).await
 }
 
 /// Background work: exports, reports, backups.
@@ -25,12 +23,17 @@ async fn load(status: String) -> Result<(TaskList, TaskStats), ApiError> {
 pub fn Tasks() -> Element {
     let live = use_live();
     let mut status = use_signal(String::new);
-    let data = use_loader(move || {
+    // Both are server-rendered and carried to the client in the hydration data.
+    let list = use_loader(move || {
         // Read so that a finished task reloads the list and the statistics.
         let _ = (live.finished)();
-        load(status())
+        load_list(status())
     })?;
-    let (list, stats) = data();
+    let stats = use_loader(move || {
+        let _ = (live.finished)();
+        api::task_stats()
+    })?;
+    let (list, stats): (TaskList, TaskStats) = (list(), stats());
     let mut error = use_signal(|| None::<String>);
     let mut extra = use_signal(Vec::new);
     let start_report = move |_| {
@@ -48,13 +51,6 @@ pub fn Tasks() -> Element {
         .cloned()
         .chain(list.items.iter().cloned())
         .collect();
-    let count = |name: &str| {
-        stats
-            .by_status
-            .iter()
-            .find(|(s, _)| s == name)
-            .map_or(0, |(_, n)| *n)
-    };
     rsx! {
         div { class: "page-head",
             h1 { "Tasks" }
@@ -67,11 +63,11 @@ pub fn Tasks() -> Element {
         section { class: "card", "data-testid": "task-stats",
             h2 { "Queue" }
             dl { class: "facts stats-grid",
-                dt { "Pending" } dd { "data-testid": "stat-pending", "{count(\"pending\")} of at most {stats.max_pending}" }
-                dt { "Running" } dd { "{count(\"running\")} on {stats.workers} workers" }
-                dt { "Completed" } dd { "data-testid": "stat-completed", "{count(\"completed\")}" }
-                dt { "Failed" } dd { "{count(\"failed\")}" }
-                dt { "Cancelled" } dd { "{count(\"cancelled\")}" }
+                dt { "Pending" } dd { "data-testid": "stat-pending", "{stats.pending} of at most {stats.max_pending}" }
+                dt { "Running" } dd { "{stats.running} on {stats.workers} workers" }
+                dt { "Completed" } dd { "data-testid": "stat-completed", "{stats.completed}" }
+                dt { "Failed" } dd { "{stats.failed}" }
+                dt { "Cancelled" } dd { "{stats.cancelled}" }
                 dt { "Throughput" } dd { "{stats.throughput_per_sec:.2} tasks/s (last minute)" }
                 dt { "Run time" } dd { "mean {stats.run_mean_ms:.1} ms · p95 {stats.run_p95_ms:.1} ms" }
                 dt { "Pickup" } dd { "p50 {stats.pickup_p50_ms:.1} ms · p99 {stats.pickup_p99_ms:.1} ms" }

@@ -114,6 +114,19 @@ pub(crate) async fn dispatch(q: Arc<Inner>) {
             workers - running
         };
         if !backlog.is_empty() || want > 0 {
+            // Let runs that are about to finish and enqueues in flight land first, so one
+            // transaction serves more of them.
+            tokio::task::yield_now().await;
+            tokio::task::yield_now().await;
+            while let Ok(f) = done_rx.try_recv() {
+                running -= 1;
+                backlog.push(f);
+            }
+            let want = if stopping || drained {
+                0
+            } else {
+                workers - running
+            };
             match q.round(std::mem::take(&mut backlog), want).await {
                 Ok((claimed, recorded)) => {
                     drained = claimed.len() < want;

@@ -23,12 +23,25 @@ impl Conn {
         kind: &'static str,
         sql: &str,
         params: impl IntoParams,
+        map: impl FnMut(&Row) -> Result<T, libsql::Error>,
+    ) -> Result<Vec<T>, StoreError> {
+        self.query_sized(kind, sql, params, 0, map).await
+    }
+
+    /// [`Conn::query`] with room for `expected` rows reserved up front, so large results
+    /// are not copied while the vector grows.
+    pub async fn query_sized<T>(
+        &self,
+        kind: &'static str,
+        sql: &str,
+        params: impl IntoParams,
+        expected: usize,
         mut map: impl FnMut(&Row) -> Result<T, libsql::Error>,
     ) -> Result<Vec<T>, StoreError> {
         let start = Instant::now();
         let result = async {
             let mut rows = self.conn.query(sql, params).await?;
-            let mut out = Vec::new();
+            let mut out = Vec::with_capacity(expected);
             while let Some(row) = rows.next().await? {
                 out.push(map(&row)?);
             }

@@ -206,33 +206,31 @@ async fn a_bad_import_is_refused_naming_the_field_and_creates_nothing() {
     );
 }
 
-fn pdftotext(pdf: &[u8]) -> String {
+/// Runs a poppler tool on `pdf` and returns what it printed.
+fn poppler(tool: &str, args: &[&str], pdf: &[u8]) -> String {
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("x.pdf");
     std::fs::write(&path, pdf).expect("write pdf");
-    let out = std::process::Command::new("pdftotext")
-        .args(["-enc", "UTF-8"])
+    let out = std::process::Command::new(tool)
+        .args(args)
         .arg(&path)
-        .arg("-")
+        .args(if tool == "pdftotext" {
+            &["-"][..]
+        } else {
+            &[][..]
+        })
         .output()
-        .expect("pdftotext (poppler-utils) runs");
+        .unwrap_or_else(|e| panic!("{tool} (poppler-utils) runs: {e}"));
     assert!(
         out.status.success(),
-        "{}",
+        "{tool}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout).expect("utf-8 text")
+    String::from_utf8(out.stdout).expect("utf-8 output")
 }
 
-fn pdffonts(pdf: &[u8]) -> String {
-    let dir = tempfile::tempdir().expect("dir");
-    let path = dir.path().join("x.pdf");
-    std::fs::write(&path, pdf).expect("write pdf");
-    let out = std::process::Command::new("pdffonts")
-        .arg(&path)
-        .output()
-        .expect("pdffonts (poppler-utils) runs");
-    String::from_utf8_lossy(&out.stdout).into_owned()
+fn pdftotext(pdf: &[u8]) -> String {
+    poppler("pdftotext", &["-enc", "UTF-8"], pdf)
 }
 
 #[tokio::test]
@@ -267,7 +265,7 @@ async fn a_pdf_export_carries_the_chinese_and_english_text_in_an_embedded_subset
     // Choices are numbered branches pointing at numbered sections.
     assert!(text.contains("1. 贿赂守卫 Bribe the guard → §2"), "{text}");
     assert!(text.contains("§4"), "{text}");
-    let fonts = pdffonts(&pdf);
+    let fonts = poppler("pdffonts", &[], &pdf);
     assert!(fonts.contains("WenQuanYi"), "{fonts}");
     let font_line = fonts
         .lines()

@@ -263,11 +263,12 @@ async fn a_pending_task_is_cancelled_at_once_and_never_runs() {
     q.shutdown(Duration::from_secs(1)).await;
 }
 
-#[tokio::test]
-async fn a_running_task_sees_the_cancel_and_ends_cancelled() {
+/// Starts a `Long` task, cancels it once it runs, and returns it at its end with the
+/// events seen on the way and the queue's cancelled count.
+async fn cancel_while_running(stubborn: bool) -> (Task, Vec<TaskEvent>, u64) {
     let (_dir, store) = store().await;
     let q = TaskQueue::builder(store)
-        .register(Long { stubborn: false })
+        .register(Long { stubborn })
         .build();
     q.start();
     let id = q
@@ -277,35 +278,35 @@ async fn a_running_task_sees_the_cancel_and_ends_cancelled() {
     let mut events = q.subscribe();
     wait_for(&q, id, |t| t.status == Status::Running).await;
     q.cancel(id).await.unwrap();
-    let t = wait_for(&q, id, |t| t.status.is_final()).await;
-    assert_eq!(t.status, Status::Cancelled);
-    assert_eq!(t.result, None);
-    let mut saw_cancel_event = false;
+    let task = wait_for(&q, id, |t| t.status.is_final()).await;
+    let mut seen = Vec::new();
     while let Ok(e) = events.try_recv() {
-        saw_cancel_event |= e.id == id && e.status == Status::Cancelled;
+        seen.push(e);
     }
-    assert!(saw_cancel_event);
-    assert_eq!(q.stats().await.unwrap().cancelled_total, 1);
+    let cancelled = q.stats().await.unwrap().cancelled_total;
     q.shutdown(Duration::from_secs(1)).await;
+    (task, seen, cancelled)
+}
+
+#[tokio::test]
+async fn a_running_task_sees_the_cancel_and_ends_cancelled() {
+    let (task, events, cancelled) = cancel_while_running(false).await;
+    assert_eq!(task.status, Status::Cancelled);
+    assert_eq!(task.result, None);
+    assert!(
+        events
+            .iter()
+            .any(|e| e.id == task.id && e.status == Status::Cancelled)
+    );
+    assert_eq!(cancelled, 1);
 }
 
 #[tokio::test]
 async fn a_cancelled_task_never_completes_even_if_its_handler_returns_success() {
-    let (_dir, store) = store().await;
-    let q = TaskQueue::builder(store)
-        .register(Long { stubborn: true })
-        .build();
-    q.start();
-    let id = q
-        .enqueue::<Long>(&Note { n: 0 }, EnqueueOptions::default())
-        .await
-        .unwrap();
-    wait_for(&q, id, |t| t.status == Status::Running).await;
-    q.cancel(id).await.unwrap();
-    let t = wait_for(&q, id, |t| t.status.is_final()).await;
-    assert_eq!(t.status, Status::Cancelled);
-    assert_eq!(t.result, None);
-    q.shutdown(Duration::from_secs(1)).await;
+    let (task, events, _) = cancel_while_running(true).await;
+    assert_eq!(task.status, Status::Cancelled);
+    assert_eq!(task.result, None);
+    assert!(!events.iter().any(|e| e.status == Status::Completed));
 }
 
 #[tokio::test]

@@ -241,7 +241,7 @@ impl<P: CachePolicy> Edge<P> {
         }
         let h = res.headers_mut();
         h.reserve(8);
-        for (name, value) in security::headers() {
+        for (name, value) in security::headers(security::is_html(h)) {
             h.entry(name).or_insert(value);
         }
         if let Some(g) = granted {

@@ -64,13 +64,19 @@ impl MakeRequestId for RequestIds {
     }
 }
 
-/// The Content-Security-Policy sent with every response.
+/// The Content-Security-Policy of HTML pages: what the WASM app needs to run.
 pub const CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval' 'wasm-unsafe-eval'; \
 style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; \
 connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'";
 
-/// The headers every response gets (unless the handler set them itself).
-pub fn headers() -> [(header::HeaderName, HeaderValue); 4] {
+/// The Content-Security-Policy of everything else (JSON, files, streams): nothing in it may
+/// run or load anything. A tenth of the page policy's bytes, on the responses that are
+/// most numerous and smallest.
+pub const CSP_NON_HTML: &str = "default-src 'none'; frame-ancestors 'self'";
+
+/// The headers every response gets (unless the handler set them itself); `html` selects
+/// the page policy.
+pub fn headers(html: bool) -> [(header::HeaderName, HeaderValue); 4] {
     // All static: building them is a few pointer copies.
     [
         (
@@ -87,9 +93,16 @@ pub fn headers() -> [(header::HeaderName, HeaderValue); 4] {
         ),
         (
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CSP),
+            HeaderValue::from_static(if html { CSP } else { CSP_NON_HTML }),
         ),
     ]
+}
+
+/// Whether a response is an HTML document (or has no type, as some error pages do).
+pub fn is_html(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .is_none_or(|v| v.as_bytes().starts_with(b"text/html"))
 }
 
 /// A panic in a handler becomes a 500 with the API's error body and no internals; the

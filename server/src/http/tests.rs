@@ -54,6 +54,10 @@ fn app(
             get(|| async { ([(header::CONTENT_TYPE, "application/json")], body(100)) }),
         )
         .route(
+            "/page",
+            get(|| async { axum::response::Html("<!doctype html><p>hi</p>") }),
+        )
+        .route(
             "/big",
             get(|| async { ([(header::CONTENT_TYPE, "application/json")], body(5000)) }),
         )
@@ -187,8 +191,18 @@ async fn every_response_has_security_headers_and_a_request_id() {
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["x-frame-options"], "SAMEORIGIN");
     assert!(h.contains_key("referrer-policy"));
+    // JSON gets a policy under which nothing runs; pages the one the WASM app needs.
+    assert_eq!(
+        h["content-security-policy"],
+        "default-src 'none'; frame-ancestors 'self'"
+    );
+    let page = router
+        .clone()
+        .oneshot(get_req("/page", ""))
+        .await
+        .expect("response");
     assert!(
-        h["content-security-policy"]
+        page.headers()["content-security-policy"]
             .to_str()
             .expect("ascii")
             .contains("'wasm-unsafe-eval'")

@@ -75,3 +75,29 @@ test('/tasks is server-rendered with the queue statistics', async ({ page }) => 
   expect(html).toContain('data-testid="task-stats"');
   expect(html).toContain('Throughput');
 });
+
+test('a running export can be cancelled from its row', async ({ page }) => {
+  // Big enough that its PDF takes a couple of seconds: 40 chapters of 100 scenes.
+  const created = await page.request.post('/api/stories', { data: { title: `长篇 Long ${Date.now()}` } });
+  const story = await created.json();
+  const text = '很久很久以前，在一个遥远的王国里。Once upon a time, in a faraway kingdom. '.repeat(6);
+  const nodes: object[] = [];
+  for (let c = 0; c < 40; c++) {
+    nodes.push({ ref: `c${c}`, kind: 'chapter', title: `第${c}章 Chapter ${c}`, content: text });
+    for (let s = 0; s < 99; s++) {
+      nodes.push({ ref: `s${c}-${s}`, parent_ref: s === 0 ? `c${c}` : `s${c}-${s - 1}`, kind: 'scene', title: `Scene ${s}`, content: text });
+    }
+  }
+  const batch = await page.request.post(`/api/stories/${story.id}/nodes/batch`, { data: { nodes } });
+  expect(batch.status()).toBe(200);
+
+  await page.goto(`/stories/${story.id}`);
+  await waitForHydration(page);
+  await page.getByTestId('export-pdf').click();
+  const row = page.getByTestId('exports').getByTestId('task');
+  await expect(row.getByTestId('task-status')).toHaveText('running');
+  await row.getByTestId('task-cancel').click();
+  await expect(row.getByTestId('task-status')).toHaveText('cancelled');
+  await expect(row.getByTestId('task-download')).toHaveCount(0);
+  await expect(row.getByTestId('task-cancel')).toHaveCount(0);
+});

@@ -66,20 +66,39 @@ pub fn ExportPanel(story_id: String) -> Element {
 #[component]
 pub fn TaskRow(task: TaskView, show_story: bool) -> Element {
     let live = use_live();
-    let update = live.tasks.read().get(&task.id).cloned();
+    // The task as fetched when the live stream (re)opened: a task that changed before the
+    // stream was open (e.g. started the moment the page hydrated) is not in the stream.
+    let mut fetched = use_signal(|| None::<TaskUpdate>);
+    let refetch_id = task.id.clone();
+    let settled = task.is_final();
+    use_effect(move || {
+        let opened = (live.opened)();
+        if settled || opened == 0 {
+            return;
+        }
+        let id = refetch_id.clone();
+        spawn(async move {
+            if let Ok(t) = api::get_task(id).await {
+                fetched.set(Some(update_of(&t)));
+            }
+        });
+    });
+    let streamed = live.tasks.read().get(&task.id).cloned();
+    // Whichever view has reached a final status wins; else the stream, else the fetch.
+    let candidates = [streamed, fetched(), Some(update_of(&task))];
     let TaskUpdate {
         status,
         progress,
         message,
         error,
         ..
-    } = update.unwrap_or(TaskUpdate {
-        kind: task.kind.clone(),
-        status: task.status.clone(),
-        progress: task.progress,
-        message: task.message.clone(),
-        error: task.error.clone(),
-    });
+    } = candidates
+        .iter()
+        .flatten()
+        .find(|u| matches!(u.status.as_str(), "completed" | "failed" | "cancelled"))
+        .or_else(|| candidates.iter().flatten().next())
+        .cloned()
+        .unwrap_or_else(|| update_of(&task));
     let mut cancel_error = use_signal(|| None::<String>);
     let id = task.id.clone();
     let cancellable = matches!(status.as_str(), "pending" | "running");
@@ -126,5 +145,15 @@ pub fn TaskRow(task: TaskView, show_story: bool) -> Element {
                 }
             }
         }
+    }
+}
+
+fn update_of(t: &TaskView) -> TaskUpdate {
+    TaskUpdate {
+        kind: t.kind.clone(),
+        status: t.status.clone(),
+        progress: t.progress,
+        message: t.message.clone(),
+        error: t.error.clone(),
     }
 }

@@ -41,6 +41,9 @@ pub struct Live {
     pub unread: Signal<u64>,
     /// Whether the stream is open.
     pub connected: Signal<bool>,
+    /// Bumped each time the stream (re)opens: what happened before it is not in the stream,
+    /// so views of unfinished tasks ask for them once more.
+    pub opened: Signal<u64>,
     /// Bumped whenever a task reaches a final status (pages reload lists on it).
     pub finished: Signal<u64>,
 }
@@ -71,6 +74,7 @@ pub fn use_live_provider() -> Live {
         notes: Signal::new(Vec::new()),
         unread: Signal::new(0),
         connected: Signal::new(false),
+        opened: Signal::new(0),
         finished: Signal::new(0),
     });
     use_effect(move || {
@@ -95,6 +99,7 @@ async fn run(mut live: Live) {
         match wire {
             Wire::Open => {
                 live.connected.set(true);
+                live.opened += 1;
                 // (Re)connected: catch up on what happened while the stream was down.
                 if let Ok(list) = api::list_notifications().await {
                     live.unread.set(list.unread);

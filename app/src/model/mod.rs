@@ -20,5 +20,5 @@ pub use story::{NewStory, Story, StoryPage, StoryPatch, StorySort, StoryStatus};
 pub use task::{
     EXPORT_FORMAT, EXPORT_VERSION, ExportRequest, ExportedNode, ExportedStory, LiveEvent, MarkRead,
     Notification, NotificationList, ReportRequest, StoryExport, TaskList, TaskStats, TaskView,
-    kind_label,
+    kind_label, millis, per_second,
 };

@@ -231,8 +231,8 @@ pub struct TaskStats {
     pub cancelled: u64,
     /// The bound on pending tasks (enqueue beyond it is a 503).
     pub max_pending: u64,
-    /// Finished per second over the last minute.
-    pub throughput_per_sec: f64,
+    /// Tasks finished (any final status) in the last minute.
+    pub finished_last_minute: u64,
     /// Completed since start.
     pub completed_total: u64,
     /// Failed since start.
@@ -241,14 +241,26 @@ pub struct TaskStats {
     pub cancelled_total: u64,
     /// Retries scheduled since start.
     pub retries_total: u64,
-    /// Handler run time, mean (ms).
-    pub run_mean_ms: f64,
-    /// Handler run time, p95 (ms).
-    pub run_p95_ms: f64,
-    /// Due to claimed, p50 (ms).
-    pub pickup_p50_ms: f64,
-    /// Due to claimed, p99 (ms).
-    pub pickup_p99_ms: f64,
+    /// Handler run time, mean (µs). Integers on purpose: the client then needs no float
+    /// parsing or formatting code.
+    pub run_mean_us: u64,
+    /// Handler run time, p95 (µs).
+    pub run_p95_us: u64,
+    /// Due to claimed, p50 (µs).
+    pub pickup_p50_us: u64,
+    /// Due to claimed, p99 (µs).
+    pub pickup_p99_us: u64,
     /// Workers.
     pub workers: u64,
+}
+
+/// Microseconds as milliseconds with one decimal, e.g. `12.3 ms`, by integer arithmetic.
+pub fn millis(us: u64) -> String {
+    format!("{}.{} ms", us / 1000, (us % 1000) / 100)
+}
+
+/// A count per minute as a rate per second with two decimals, by integer arithmetic.
+pub fn per_second(per_minute: u64) -> String {
+    let hundredths = per_minute * 100 / 60;
+    format!("{}.{:02}", hundredths / 100, hundredths % 100)
 }

@@ -6,7 +6,7 @@
 
 use dioxus::prelude::*;
 
-use app::model::{ApiError, JsonBody, ReportRequest, TaskList, TaskStats};
+use app::model::{ApiError, JsonBody, ReportRequest, TaskList, TaskStats, millis, per_second};
 
 use crate::{
     api,
@@ -68,9 +68,9 @@ pub fn Tasks() -> Element {
                 dt { "Completed" } dd { "data-testid": "stat-completed", "{stats.completed}" }
                 dt { "Failed" } dd { "{stats.failed}" }
                 dt { "Cancelled" } dd { "{stats.cancelled}" }
-                dt { "Throughput" } dd { "{stats.throughput_per_sec:.2} tasks/s (last minute)" }
-                dt { "Run time" } dd { "mean {stats.run_mean_ms:.1} ms · p95 {stats.run_p95_ms:.1} ms" }
-                dt { "Pickup" } dd { "p50 {stats.pickup_p50_ms:.1} ms · p99 {stats.pickup_p99_ms:.1} ms" }
+                dt { "Throughput" } dd { "{per_second(stats.finished_last_minute)} tasks/s (last minute)" }
+                dt { "Run time" } dd { "mean {millis(stats.run_mean_us)} · p95 {millis(stats.run_p95_us)}" }
+                dt { "Pickup" } dd { "p50 {millis(stats.pickup_p50_us)} · p99 {millis(stats.pickup_p99_us)}" }
                 dt { "Retries" } dd { "{stats.retries_total} since start" }
             }
         }

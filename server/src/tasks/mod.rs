@@ -14,8 +14,11 @@
 
 mod clock;
 mod handler;
+mod housekeeping;
 mod model;
-mod worker;
+mod run;
+mod schema;
+mod dispatch;
 
 #[cfg(test)]
 mod tests;
@@ -39,57 +42,14 @@ use tokio_util::sync::CancellationToken;
 pub use clock::{Clock, ManualClock, Sleep, SystemClock};
 pub use handler::{Handler, TaskContext, TaskError};
 pub use model::{EnqueueOptions, Priority, QueueError, QueueStats, Status, Task, TaskEvent};
+pub use schema::SCHEMA;
 
 use crate::{
     metrics::Histogram,
-    store::{Row, Store, params},
+    store::{Store, params},
 };
 use handler::Registry;
-
-/// The table and indexes the queue needs; the app applies it as one of its migrations.
-pub const SCHEMA: &str = "
-CREATE TABLE tasks (
-    id INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'pending'
-        CHECK (status IN ('pending', 'running', 'completed', 'failed', 'cancelled')),
-    priority INTEGER NOT NULL DEFAULT 2 CHECK (priority BETWEEN 0 AND 3),
-    run_at INTEGER NOT NULL,
-    created_at INTEGER NOT NULL,
-    started_at INTEGER,
-    finished_at INTEGER,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    max_retries INTEGER NOT NULL DEFAULT 3,
-    lease_owner TEXT,
-    lease_until INTEGER,
-    cancel_requested INTEGER NOT NULL DEFAULT 0,
-    progress INTEGER NOT NULL DEFAULT 0,
-    message TEXT NOT NULL DEFAULT '',
-    result TEXT,
-    error TEXT
-);
-CREATE INDEX tasks_claim ON tasks (priority, run_at, created_at) WHERE status = 'pending';
-CREATE INDEX tasks_lease ON tasks (lease_until) WHERE status = 'running';
-CREATE INDEX tasks_finished ON tasks (finished_at) WHERE finished_at IS NOT NULL;
-CREATE TABLE task_counts (status TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
-INSERT INTO task_counts (status, n)
-    VALUES ('pending', 0), ('running', 0), ('completed', 0), ('failed', 0), ('cancelled', 0);
-CREATE TRIGGER tasks_count_insert AFTER INSERT ON tasks BEGIN
-    UPDATE task_counts SET n = n + 1 WHERE status = NEW.status;
-END;
-CREATE TRIGGER tasks_count_update AFTER UPDATE OF status ON tasks
-WHEN OLD.status <> NEW.status BEGIN
-    UPDATE task_counts SET n = n - 1 WHERE status = OLD.status;
-    UPDATE task_counts SET n = n + 1 WHERE status = NEW.status;
-END;
-CREATE TRIGGER tasks_count_delete AFTER DELETE ON tasks BEGIN
-    UPDATE task_counts SET n = n - 1 WHERE status = OLD.status;
-END;
-";
-
-const COLUMNS: &str = "id, kind, payload, status, priority, attempts, max_retries, run_at, \
-    created_at, started_at, finished_at, progress, message, result, error, cancel_requested";
+use schema::{COLUMNS, map_task};
 
 /// How the queue runs. Defaults as documented on each field.
 #[derive(Debug, Clone)]
@@ -247,33 +207,47 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn map_task(r: &Row) -> Result<Task, crate::store::SqlError> {
-    let json = |i: i32| -> Result<Option<Value>, crate::store::SqlError> {
-        Ok(r.get::<Option<String>>(i)?
-            .map(|s| serde_json::from_str(&s).unwrap_or(Value::String(s))))
-    };
-    Ok(Task {
-        id: r.get(0)?,
-        kind: r.get(1)?,
-        payload: json(2)?.unwrap_or(Value::Null),
-        status: Status::parse(&r.get::<String>(3)?).unwrap_or(Status::Failed),
-        priority: Priority::from_i64(r.get(4)?),
-        attempts: r.get::<i64>(5)? as u32,
-        max_retries: r.get::<i64>(6)? as u32,
-        run_at: r.get(7)?,
-        created_at: r.get(8)?,
-        started_at: r.get(9)?,
-        finished_at: r.get(10)?,
-        progress: r.get::<i64>(11)?.clamp(0, 100) as u8,
-        message: r.get(12)?,
-        result: json(13)?,
-        error: r.get(14)?,
-        cancel_requested: r.get::<i64>(15)? != 0,
-    })
-}
-
 impl TaskQueue {
     /// A builder over `store`, whose schema includes [`SCHEMA`].
+    ///
+    /// ```
+    /// # tokio_test_block_on(async {
+    /// use serde_json::{Value, json};
+    /// use server::store::{Migration, Store, StoreConfig};
+    /// use server::tasks::{EnqueueOptions, Handler, Status, TaskContext, TaskError, TaskQueue};
+    ///
+    /// /// Says hello to someone.
+    /// struct Greet;
+    ///
+    /// impl Handler for Greet {
+    ///     const KIND: &'static str = "greet";
+    ///     type Payload = String;
+    ///     async fn run(&self, name: String, ctx: TaskContext) -> Result<Value, TaskError> {
+    ///         ctx.progress(50, "thinking of a greeting");
+    ///         Ok(json!(format!("hello, {name}")))
+    ///     }
+    /// }
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = Store::open(StoreConfig::new(dir.path().join("q.db"))).await.unwrap();
+    /// let schema = Migration { version: 1, name: "tasks", sql: server::tasks::SCHEMA };
+    /// store.migrate(&[schema]).await.unwrap();
+    ///
+    /// let queue = TaskQueue::builder(store).register(Greet).build();
+    /// queue.start();
+    /// let id = queue.enqueue::<Greet>(&"Ada".into(), EnqueueOptions::default()).await.unwrap();
+    /// let mut events = queue.subscribe();
+    /// while queue.get(id).await.unwrap().unwrap().status != Status::Completed {
+    ///     let _ = events.recv().await;
+    /// }
+    /// let task = queue.get(id).await.unwrap().unwrap();
+    /// assert_eq!(task.result, Some(json!("hello, Ada")));
+    /// queue.shutdown(std::time::Duration::from_secs(1)).await;
+    /// # });
+    /// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+    /// # }
+    /// ```
     pub fn builder(store: Store) -> Builder {
         Builder {
             store,
@@ -299,8 +273,8 @@ impl TaskQueue {
         if !workers.is_empty() {
             return;
         }
-        workers.push(tokio::spawn(worker::dispatch(self.inner.clone())));
-        workers.push(tokio::spawn(worker::housekeeper(self.inner.clone())));
+        workers.push(tokio::spawn(dispatch::run(self.inner.clone())));
+        workers.push(tokio::spawn(housekeeping::run(self.inner.clone())));
     }
 
     /// Enqueues a task for handler `H`; its id.
@@ -547,75 +521,5 @@ impl Inner {
             message,
             error,
         });
-    }
-
-    async fn cleanup(&self) -> Result<Vec<Task>, QueueError> {
-        let cutoff = self.clock.now_ms() - self.config.retention.as_millis() as i64;
-        let writer = self.store.write().await?;
-        Ok(writer
-            .query(
-                "task.cleanup",
-                &format!(
-                    "DELETE FROM tasks
-                     WHERE finished_at IS NOT NULL AND finished_at < ?1
-                     RETURNING {COLUMNS}"
-                ),
-                [cutoff],
-                map_task,
-            )
-            .await?)
-    }
-
-    async fn reclaim_expired(&self) -> Result<u64, QueueError> {
-        let now = self.clock.now_ms();
-        let writer = self.store.write().await?;
-        let rows = writer
-            .query(
-                "task.reclaim",
-                "UPDATE tasks SET
-                    status = CASE WHEN cancel_requested THEN 'cancelled'
-                                  WHEN attempts > max_retries THEN 'failed'
-                                  ELSE 'pending' END,
-                    error = CASE WHEN cancel_requested OR attempts <= max_retries THEN error
-                                 ELSE 'the worker running it stopped responding (lease expired)' END,
-                    finished_at = CASE WHEN cancel_requested OR attempts > max_retries
-                                       THEN ?1 END,
-                    run_at = ?1, lease_owner = NULL, lease_until = NULL
-                 WHERE status = 'running' AND lease_until <= ?1
-                 RETURNING id, kind, status, progress, error",
-                [now],
-                |r| {
-                    Ok((
-                        r.get::<i64>(0)?,
-                        r.get::<String>(1)?,
-                        r.get::<String>(2)?,
-                        r.get::<i64>(3)?,
-                        r.get::<Option<String>>(4)?,
-                    ))
-                },
-            )
-            .await?;
-        drop(writer);
-        for (id, kind, status, progress, error) in &rows {
-            let status = Status::parse(status).unwrap_or(Status::Pending);
-            tracing::warn!(
-                task = id,
-                kind,
-                status = status.as_str(),
-                "lease expired; task reclaimed"
-            );
-            self.emit(
-                id.to_owned(),
-                kind,
-                status,
-                *progress as u8,
-                String::new(),
-                error.clone(),
-            );
-            if status == Status::Pending {
-                self.wake.notify_one();
-            }
-        }
-        Ok(rows.len() as u64)
     }
 }

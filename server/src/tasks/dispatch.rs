@@ -1,40 +1,33 @@
-//! The dispatcher, the run of one task under its lease, and the housekeeper.
+//! The dispatcher: claims due tasks for free workers and records how runs ended.
 //!
-//! One dispatcher loop claims due tasks for free workers and records how runs ended, in one
-//! write transaction per round (group commit: under load one commit serves several tasks).
-//! Each claimed task runs as its own tokio task; while its handler runs, a heartbeat renews
-//! the lease, writes reported progress and picks up cancels asked for by another process.
+//! One loop, one write transaction per round (group commit: under load one commit serves
+//! several tasks). Each claimed task runs as its own tokio task ([`super::run`]) and
+//! reports back through a channel; the pool of workers is the bound on tasks running.
 
 use std::{
-    sync::{Arc, Mutex, atomic::Ordering},
-    time::{Duration, Instant},
+    sync::{Arc, atomic::Ordering},
+    time::Duration,
 };
 
 use serde_json::Value;
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
-use super::{
-    Inner, QueueError, Status, TaskError,
-    clock::Sleep,
-    handler::{Progress, TaskContext},
-    lock,
-};
+use super::{Inner, QueueError, Status, TaskError, clock::Sleep};
 use crate::store::params;
 
 /// A task this process just claimed.
 pub(crate) struct Claimed {
-    id: i64,
-    kind: String,
-    payload: String,
-    attempts: u32,
-    max_retries: u32,
-    due: i64,
-    order: (i64, i64, i64),
+    pub(crate) id: i64,
+    pub(crate) kind: String,
+    pub(crate) payload: String,
+    pub(crate) attempts: u32,
+    pub(crate) max_retries: u32,
+    pub(crate) due: i64,
+    pub(crate) order: (i64, i64, i64),
 }
 
 /// How a run ended.
-enum Outcome {
+pub(crate) enum Outcome {
     Done(Value),
     Failed(TaskError),
     Cancelled,
@@ -46,10 +39,10 @@ enum Outcome {
 
 /// A run that ended, on its way to being recorded.
 pub(crate) struct Finished {
-    task: Claimed,
-    outcome: Outcome,
+    pub(crate) task: Claimed,
+    pub(crate) outcome: Outcome,
     /// The handler's last progress message.
-    message: String,
+    pub(crate) message: String,
 }
 
 /// The row values a finished run is recorded with.
@@ -92,7 +85,7 @@ const FINISH_SQL: &str = "UPDATE tasks SET
 /// The dispatcher loop. With nothing to record and no free worker, or nothing due, it waits
 /// for an enqueue, a finished run, the next scheduled `run_at`, or shutdown; after shutdown
 /// it keeps recording runs that end and returns when none is left.
-pub(crate) async fn dispatch(q: Arc<Inner>) {
+pub(crate) async fn run(q: Arc<Inner>) {
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Finished>();
     let workers = q.config.workers.max(1);
     let mut running = 0usize;
@@ -168,37 +161,8 @@ pub(crate) async fn dispatch(q: Arc<Inner>) {
     }
 }
 
-/// Reclaims expired leases every quarter lease, nudges the dispatcher, and deletes old
-/// finished tasks.
-pub(crate) async fn housekeeper(q: Arc<Inner>) {
-    let every = (q.config.lease.as_millis() as i64 / 4).max(100);
-    let mut next_cleanup = q.clock.now_ms();
-    loop {
-        if let Err(e) = q.reclaim_expired().await {
-            tracing::warn!("reclaiming expired task leases failed: {e}");
-        }
-        // Tasks enqueued by another process sharing the database signal nobody here: look.
-        q.wake.notify_one();
-        let now = q.clock.now_ms();
-        if now >= next_cleanup {
-            match q.cleanup().await {
-                Ok(removed) if !removed.is_empty() => {
-                    tracing::info!(tasks = removed.len(), "finished tasks cleaned up")
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!("task cleanup failed: {e}"),
-            }
-            next_cleanup = now + q.config.cleanup_every.as_millis() as i64;
-        }
-        tokio::select! {
-            () = q.clock.sleep_until(now + every) => {}
-            () = q.stopping.cancelled() => return,
-        }
-    }
-}
-
 impl Inner {
-    fn lease_ms(&self) -> i64 {
+    pub(crate) fn lease_ms(&self) -> i64 {
         self.config.lease.as_millis() as i64
     }
 
@@ -293,116 +257,6 @@ impl Inner {
             )
             .await?
             .flatten())
-    }
-
-    /// Runs one claimed task to its end and reports it to the dispatcher.
-    async fn execute(self: Arc<Self>, task: Claimed, done: mpsc::UnboundedSender<Finished>) {
-        let now = self.clock.now_ms();
-        self.counters
-            .pickup
-            .record(Duration::from_millis((now - task.due).max(0) as u64));
-        let progress = Arc::new(Mutex::new(Progress {
-            percent: 0,
-            message: String::new(),
-            dirty: false,
-            last_event: None,
-            last_sent: None,
-        }));
-        let outcome = match self.registry.get(&task.kind) {
-            None => Outcome::Failed(TaskError::permanent(format!(
-                "no handler for task kind `{}` in this build",
-                task.kind
-            ))),
-            Some((kind, handler)) => {
-                let cancel = CancellationToken::new();
-                lock(&self.running).insert(task.id, cancel.clone());
-                let message = format!("attempt {}", task.attempts);
-                self.emit(task.id, kind, Status::Running, 0, message, None);
-                let ctx = TaskContext {
-                    id: task.id,
-                    kind,
-                    attempt: task.attempts,
-                    cancel: cancel.clone(),
-                    progress: progress.clone(),
-                    events: self.events.clone(),
-                };
-                let started = Instant::now();
-                let mut run = handler.run(&task.payload, ctx);
-                let outcome = tokio::select! {
-                    result = &mut run => match result {
-                        Ok(value) => Outcome::Done(value),
-                        Err(e) => Outcome::Failed(e),
-                    },
-                    () = cancel.cancelled() => {
-                        // The handler may notice and stop on its own (removing partial files)
-                        // within the grace, kept under the lease; after that it is dropped.
-                        let grace = self.config.cancel_grace.min(self.config.lease / 2);
-                        let _ = tokio::time::timeout(grace, &mut run).await;
-                        Outcome::Cancelled
-                    }
-                    () = self.abort.cancelled() => Outcome::Released,
-                    () = self.heartbeat(task.id, &progress, &cancel) => Outcome::LeaseLost,
-                };
-                drop(run);
-                lock(&self.running).remove(&task.id);
-                self.counters.run_time.record(started.elapsed());
-                outcome
-            }
-        };
-        let message = lock(&progress).message.clone();
-        // The dispatcher outlives every run it started; if it is gone the lease recovers the task.
-        let _ = done.send(Finished {
-            task,
-            outcome,
-            message,
-        });
-    }
-
-    /// Renews the lease and writes progress until the lease is lost (then returns).
-    async fn heartbeat(&self, id: i64, progress: &Mutex<Progress>, cancel: &CancellationToken) {
-        let every = (self.lease_ms() / 3).clamp(50, 1_000);
-        loop {
-            self.clock.sleep_until(self.clock.now_ms() + every).await;
-            let (percent, message) = {
-                let mut p = lock(progress);
-                p.dirty = false;
-                (i64::from(p.percent), p.message.clone())
-            };
-            let now = self.clock.now_ms();
-            let renewed = async {
-                let writer = self.store.write().await?;
-                writer
-                    .query_opt(
-                        "task.heartbeat",
-                        "UPDATE tasks SET lease_until = ?3, progress = ?4, message = ?5
-                         WHERE id = ?1 AND status = 'running' AND lease_owner = ?2
-                         RETURNING cancel_requested",
-                        params![
-                            id,
-                            self.owner.as_str(),
-                            now + self.lease_ms(),
-                            percent,
-                            message
-                        ],
-                        |r| r.get::<i64>(0),
-                    )
-                    .await
-            }
-            .await;
-            match renewed {
-                Ok(Some(requested)) => {
-                    if requested != 0 {
-                        cancel.cancel();
-                    }
-                }
-                Ok(None) => {
-                    tracing::warn!(task = id, "lease lost: another worker took the task over");
-                    return;
-                }
-                // A failed renewal is retried at the next beat; the lease has slack for it.
-                Err(e) => tracing::warn!(task = id, "renewing the task lease failed: {e}"),
-            }
-        }
     }
 
     /// The row values for a finished run.

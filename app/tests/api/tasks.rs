@@ -573,4 +573,25 @@ async fn a_task_interrupted_by_a_killed_server_runs_to_completion_once_after_res
     assert_eq!(about_it, 1, "completed once, notified once: {list}");
     let (_, metrics) = app.get_json("/api/tasks/stats").await;
     assert_eq!(metrics["completed"], 1, "{metrics}");
+    // The queue is on /metrics too.
+    let text = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let line = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} missing from /metrics"))
+            .to_owned()
+    };
+    assert!(
+        line("aion_tasks{status=\"completed\"}").ends_with(" 1"),
+        "{text}"
+    );
+    assert!(line("aion_task_queue_depth").ends_with(" 0"), "{text}");
 }

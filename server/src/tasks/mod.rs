@@ -13,12 +13,12 @@
 //! The app adds [`SCHEMA`] to its migrations.
 
 mod clock;
+mod dispatch;
 mod handler;
 mod housekeeping;
 mod model;
 mod run;
 mod schema;
-mod dispatch;
 
 #[cfg(test)]
 mod tests;

@@ -16,9 +16,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     Inner, Status, TaskError,
+    dispatch::{Claimed, Finished, Outcome},
     handler::{Progress, TaskContext},
     lock,
-    dispatch::{Claimed, Finished, Outcome},
 };
 use crate::store::params;
 

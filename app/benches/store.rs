@@ -84,16 +84,7 @@ async fn library() -> (Store, PathBuf, String) {
         )
         .await
         .expect("seed");
-        let big = stories::create(
-            &store,
-            &app::model::NewStory {
-                title: "Ten thousand nodes".into(),
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("story");
-        let id = Id::parse("id", &big.id).expect("id");
+        let id = new_story(&store, "Ten thousand nodes").await;
         nodes::create_batch(&store, &id, &ternary_tree(TREE_NODES))
             .await
             .expect("tree");
@@ -120,6 +111,20 @@ async fn library() -> (Store, PathBuf, String) {
         .expect("the big story exists");
     drop(conn);
     (store, path, big)
+}
+
+/// Creates an empty story; its id.
+async fn new_story(store: &Store, title: &str) -> Id {
+    let story = stories::create(
+        store,
+        &app::model::NewStory {
+            title: title.into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("story");
+    Id::parse("id", &story.id).expect("id")
 }
 
 /// A batch of `n` nodes forming a tree where node i hangs under node (i-1)/3.
@@ -431,16 +436,7 @@ fn batch_insert(c: &mut Criterion) {
             rt.block_on(async {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    let story = stories::create(
-                        &store,
-                        &app::model::NewStory {
-                            title: "batch".into(),
-                            ..Default::default()
-                        },
-                    )
-                    .await
-                    .expect("story");
-                    let id = Id::parse("id", &story.id).expect("id");
+                    let id = new_story(&store, "batch").await;
                     let t = Instant::now();
                     let result = nodes::create_batch(&store, &id, &batch)
                         .await

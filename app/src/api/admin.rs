@@ -70,18 +70,14 @@ pub async fn admin_cache_clear() -> Result<Value, ApiError> {
 #[post("/api/admin/backups", state: app::backend::AppExt, _admin: app::backend::admin::Admin)]
 pub async fn admin_start_backup() -> Result<app::model::TaskView, ApiError> {
     use server::tasks::{EnqueueOptions, Priority};
-    let tasks = state.tasks();
-    let id = tasks
+    let id = state
+        .tasks()
         .enqueue::<app::backend::jobs::Backup>(
             &Default::default(),
             EnqueueOptions::priority(Priority::High),
         )
         .await?;
-    let task = tasks
-        .get(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("task", &id.to_string()))?;
-    Ok(app::backend::jobs::task_view(&task))
+    state.task_view(id).await
 }
 
 /// The recorded backups, newest first.

@@ -12,28 +12,10 @@ use app::model::{
 #[cfg(feature = "server")]
 use app::{
     backend::{jobs, notifications},
-    model::fields::{Id, Limit},
+    model::fields::{Id, Limit, TaskId},
 };
 #[cfg(feature = "server")]
 use server::tasks::{EnqueueOptions, Priority, Status};
-
-#[cfg(feature = "server")]
-fn task_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::invalid("id", "id must be a task id (a positive integer)"))
-}
-
-#[cfg(feature = "server")]
-async fn view(state: &app::backend::AppState, id: i64) -> Result<TaskView, ApiError> {
-    let task = state
-        .tasks()
-        .get(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("task", &id.to_string()))?;
-    Ok(jobs::task_view(&task))
-}
 
 /// Starts an export of a story: `{"format":"json"|"pdf"}`.
 #[post("/api/stories/{id}/exports", state: app::backend::AppExt)]
@@ -59,7 +41,7 @@ pub async fn start_export(id: String, body: JsonBody<ExportRequest>) -> Result<T
         }
         _ => return Err(ApiError::invalid("format", "format must be json or pdf")),
     };
-    view(&state, task).await
+    state.task_view(task).await
 }
 
 /// Starts a report of one story (`story_id`) or of the whole library.
@@ -75,7 +57,7 @@ pub async fn start_report(body: JsonBody<ReportRequest>) -> Result<TaskView, Api
         .tasks()
         .enqueue::<jobs::Report>(&payload, EnqueueOptions::default())
         .await?;
-    view(&state, task).await
+    state.task_view(task).await
 }
 
 /// Tasks, newest first; `status` filters, `before` pages.
@@ -95,12 +77,11 @@ pub async fn list_tasks(
         })?),
     };
     let limit = Limit::parse(limit.as_deref())?.get();
-    let before = match before.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
-        Some(b) => {
-            Some(task_id(b).map_err(|_| ApiError::invalid("before", "before must be a task id"))?)
-        }
-    };
+    let before = before
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|b| TaskId::parse("before", b).map(TaskId::get))
+        .transpose()?;
     let tasks = state.tasks().list(status, limit, before).await?;
     let next_before = (tasks.len() == limit as usize)
         .then(|| tasks.last().map(|t| t.id.to_string()))
@@ -138,13 +119,16 @@ pub async fn task_stats() -> Result<TaskStats, ApiError> {
 /// One task with its progress.
 #[get("/api/tasks/{id}", state: app::backend::AppExt)]
 pub async fn get_task(id: String) -> Result<TaskView, ApiError> {
-    view(&state, task_id(&id)?).await
+    state.task_view(TaskId::parse("id", &id)?.get()).await
 }
 
 /// Cancels a task (pending: at once; running: as soon as it notices). Finished tasks stay.
 #[post("/api/tasks/{id}/cancel", state: app::backend::AppExt)]
 pub async fn cancel_task(id: String) -> Result<TaskView, ApiError> {
-    let task = state.tasks().cancel(task_id(&id)?).await?;
+    let task = state
+        .tasks()
+        .cancel(TaskId::parse("id", &id)?.get())
+        .await?;
     Ok(jobs::task_view(&task))
 }
 

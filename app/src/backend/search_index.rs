@@ -119,20 +119,8 @@ mod tests {
     use crate::model::{NewNode, NewStory, NodeKind, NodePatch, fields::Id, fields::SearchTerm};
     use server::store::StoreConfig;
 
-    async fn found(store: &Store, term: &str) -> usize {
-        let query = stories::StoryQuery {
-            q: SearchTerm::parse(Some(term)).expect("term"),
-            ..Default::default()
-        };
-        stories::list(store, &query)
-            .await
-            .expect("search")
-            .items
-            .len()
-    }
-
-    #[tokio::test]
-    async fn node_text_is_searchable_before_and_after_indexing_and_edits_replace_it() {
+    /// A migrated temp database with one story titled "Plain".
+    async fn store_with_story() -> (tempfile::TempDir, Store, Id) {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(StoreConfig::new(dir.path().join("s.db")))
             .await
@@ -148,6 +136,24 @@ mod tests {
         .await
         .expect("story");
         let sid = Id::parse("id", &story.id).expect("id");
+        (dir, store, sid)
+    }
+
+    async fn found(store: &Store, term: &str) -> usize {
+        let query = stories::StoryQuery {
+            q: SearchTerm::parse(Some(term)).expect("term"),
+            ..Default::default()
+        };
+        stories::list(store, &query)
+            .await
+            .expect("search")
+            .items
+            .len()
+    }
+
+    #[tokio::test]
+    async fn node_text_is_searchable_before_and_after_indexing_and_edits_replace_it() {
+        let (_dir, store, sid) = store_with_story().await;
         let node = nodes::create(
             &store,
             &sid,
@@ -187,22 +193,8 @@ mod tests {
 
     #[tokio::test]
     async fn the_indexer_follows_commits_without_polling() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(StoreConfig::new(dir.path().join("s.db")))
-            .await
-            .expect("open");
-        store.migrate(schema::MIGRATIONS).await.expect("migrate");
+        let (_dir, store, sid) = store_with_story().await;
         let indexer = SearchIndexer::spawn(store.clone());
-        let story = stories::create(
-            &store,
-            &NewStory {
-                title: "Plain".into(),
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("story");
-        let sid = Id::parse("id", &story.id).expect("id");
         let node = NewNode {
             parent_id: None,
             kind: NodeKind::Scene,

@@ -199,6 +199,28 @@ impl Id {
     }
 }
 
+/// A task id: a positive integer (sent as a string, like every id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TaskId(i64);
+
+impl TaskId {
+    /// Parses `raw` for the field named `field`.
+    pub fn parse(field: &str, raw: &str) -> Result<Self, ApiError> {
+        match raw.parse::<i64>() {
+            Ok(id) if id > 0 => Ok(Self(id)),
+            _ => Err(invalid(
+                field,
+                format!("{field} must be a task id (a positive integer)"),
+            )),
+        }
+    }
+
+    /// The number.
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
 /// Page size of the story list: 1-200, default 50.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limit(u32);

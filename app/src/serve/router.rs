@@ -12,7 +12,7 @@ use axum::{
 use dioxus::server::{DioxusRouterExt, ServeConfig};
 
 use app::backend::{AppState, api_errors, http, jobs};
-use app::model::{ApiError, ErrorCode};
+use app::model::{ApiError, ErrorCode, fields::TaskId};
 
 /// Builds the complete router for one app instance.
 pub fn build(state: AppState) -> Router {
@@ -96,16 +96,8 @@ async fn task_result(
 }
 
 async fn task_file(state: &AppState, raw: &str) -> Result<(jobs::FileResult, Vec<u8>), ApiError> {
-    let id = raw
-        .parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::invalid("id", "id must be a task id (a positive integer)"))?;
-    let task = state
-        .tasks()
-        .get(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("task", raw))?;
+    let id = TaskId::parse("id", raw)?.get();
+    let task = state.task(id).await?;
     if task.status != server::tasks::Status::Completed {
         return Err(ApiError::conflict(format!(
             "task {id} is {}; its result can be downloaded once it has completed",

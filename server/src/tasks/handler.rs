@@ -44,6 +44,13 @@ impl TaskError {
     }
 }
 
+impl From<crate::store::StoreError> for TaskError {
+    /// A database failure is worth another attempt: busy, full disk and I/O errors pass.
+    fn from(e: crate::store::StoreError) -> Self {
+        Self::retryable(e.to_string())
+    }
+}
+
 impl std::fmt::Display for TaskError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)

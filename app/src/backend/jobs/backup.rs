@@ -36,14 +36,10 @@ impl Handler for Backup {
         // A rerun after a crash may find its own partial copy.
         let _ = std::fs::remove_file(&dest);
         ctx.progress(10, "copying the database");
-        let report = env
-            .store
-            .backup_to(&dest)
-            .await
-            .map_err(|e| TaskError::retryable(e.to_string()))?;
+        let report = env.store.backup_to(&dest).await?;
         ctx.progress(80, "verified; recording");
         let rows = serde_json::to_string(&report.tables).unwrap_or_else(|_| "[]".into());
-        let writer = env.store.write().await.map_err(retry)?;
+        let writer = env.store.write().await?;
         writer
             .execute(
                 "backup.record",
@@ -58,12 +54,9 @@ impl Handler for Backup {
                     now_micros()
                 ],
             )
-            .await
-            .map_err(retry)?;
+            .await?;
         drop(writer);
-        let rotated = rotate(&env.store, &env.backup_dir, env.backup_keep)
-            .await
-            .map_err(retry)?;
+        let rotated = rotate(&env.store, &env.backup_dir, env.backup_keep).await?;
         ctx.progress(
             100,
             format!("{} bytes, integrity {}", report.bytes, report.integrity),
@@ -77,10 +70,6 @@ impl Handler for Backup {
             "rotated": rotated,
         }))
     }
-}
-
-fn retry(e: impl std::fmt::Display) -> TaskError {
-    TaskError::retryable(e.to_string())
 }
 
 /// Deletes all but the newest `keep` backups (files and rows); the names deleted.

@@ -3,9 +3,9 @@
 use serde_json::{Value, json};
 use server::tasks::{Handler, TaskContext, TaskError};
 
-use super::{Env, FileResult, StoryPayload, slug, task_error, write_file};
+use super::{Env, FileResult, StoryPayload, load_story, slug, write_file};
 use crate::{
-    backend::{AppState, nodes, stories, time::now_micros, time::to_rfc3339},
+    backend::{AppState, time::now_micros, time::to_rfc3339},
     model::{
         ApiError, BatchNode, EXPORT_FORMAT, EXPORT_VERSION, ExportedNode, ExportedStory, NewStory,
         NodeBatch, Story, StoryExport, StoryTree,
@@ -52,10 +52,7 @@ impl Handler for ExportJson {
     type Payload = StoryPayload;
 
     async fn run(&self, p: StoryPayload, ctx: TaskContext) -> Result<Value, TaskError> {
-        let id = Id::parse("story_id", &p.story_id).map_err(task_error)?;
-        ctx.progress(5, "reading the story");
-        let story = stories::get(&self.0.store, &id).await.map_err(task_error)?;
-        let tree = nodes::tree(&self.0.store, &id).await.map_err(task_error)?;
+        let (story, tree) = load_story(&self.0.store, &p.story_id, &ctx).await?;
         ctx.progress(60, format!("writing {} nodes", tree.nodes.len()));
         let doc = build_export(&story, &tree);
         let bytes = serde_json::to_vec_pretty(&doc)
@@ -63,14 +60,14 @@ impl Handler for ExportJson {
         let file = format!("task-{}.json", ctx.id());
         let size = write_file(&self.0.files_dir, &file, &bytes)?;
         ctx.progress(100, format!("{} nodes, {} bytes", tree.nodes.len(), size));
-        serde_json::to_value(FileResult {
+        FileResult {
             file,
             bytes: size,
             content_type: "application/json".into(),
             filename: format!("{}.aion.json", slug(&story.title)),
             details: json!({ "nodes": tree.nodes.len(), "story_id": story.id }),
-        })
-        .map_err(|e| TaskError::permanent(e.to_string()))
+        }
+        .into_value()
     }
 }
 

@@ -18,15 +18,33 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use server::tasks::{Task, TaskError};
+use server::{
+    store::Store,
+    tasks::{Task, TaskContext, TaskError},
+};
 
 pub use backup::{Backup, BackupPayload, list_backups};
 pub use export_json::{ExportJson, build_export, import_story};
 pub use pdf::ExportPdf;
 pub use report::{Report, ReportPayload};
 
-use super::time::to_rfc3339;
-use crate::model::{ApiError, ErrorCode, TaskView};
+use super::{AppState, nodes, stories, time::to_rfc3339};
+use crate::model::{ApiError, ErrorCode, Story, StoryTree, TaskView, fields::Id};
+
+impl AppState {
+    /// A task, or 404.
+    pub async fn task(&self, id: i64) -> Result<Task, ApiError> {
+        self.tasks()
+            .get(id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("task", &id.to_string()))
+    }
+
+    /// A task as the API shows it, or 404.
+    pub async fn task_view(&self, id: i64) -> Result<TaskView, ApiError> {
+        Ok(task_view(&self.task(id).await?))
+    }
+}
 
 /// What every handler may use.
 pub struct JobEnv {
@@ -68,12 +86,36 @@ pub struct FileResult {
     pub details: Value,
 }
 
-/// An API error met inside a handler: not-found and bad input never get better on retry.
-pub fn task_error(e: ApiError) -> TaskError {
-    match e.code() {
-        ErrorCode::NotFound | ErrorCode::InvalidInput => TaskError::permanent(e.message()),
-        _ => TaskError::retryable(e.message()),
+impl FileResult {
+    /// As the task's stored result.
+    pub fn into_value(self) -> Result<Value, TaskError> {
+        serde_json::to_value(self).map_err(|e| TaskError::permanent(e.to_string()))
     }
+}
+
+impl From<ApiError> for TaskError {
+    /// An API error met inside a handler: not-found and bad input never get better on
+    /// retry; the rest (a busy database) may.
+    fn from(e: ApiError) -> Self {
+        match e.code() {
+            ErrorCode::NotFound | ErrorCode::InvalidInput => TaskError::permanent(e.message()),
+            _ => TaskError::retryable(e.message()),
+        }
+    }
+}
+
+/// The story a task is about, and its whole tree.
+pub async fn load_story(
+    store: &Store,
+    story_id: &str,
+    ctx: &TaskContext,
+) -> Result<(Story, StoryTree), TaskError> {
+    let id = Id::parse("story_id", story_id)?;
+    ctx.progress(2, "reading the story");
+    Ok((
+        stories::get(store, &id).await?,
+        nodes::tree(store, &id).await?,
+    ))
 }
 
 /// Writes `bytes` to `dir/name` atomically; the size.

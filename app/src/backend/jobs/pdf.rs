@@ -32,10 +32,10 @@ use skrifa::{
     metrics::GlyphMetrics,
 };
 
-use super::{Env, FileResult, StoryPayload, slug, task_error, write_file};
+use super::{Env, FileResult, StoryPayload, load_story, slug, write_file};
 use crate::{
-    backend::{nodes, stories, time::now_micros, time::to_rfc3339},
-    model::{Node, NodeKind, Story, StoryTree, fields::Id},
+    backend::{time::now_micros, time::to_rfc3339},
+    model::{Node, NodeKind, Story, StoryTree},
 };
 
 const PAGE_W: f32 = 595.0; // A4 in points
@@ -51,10 +51,7 @@ impl Handler for ExportPdf {
     type Payload = StoryPayload;
 
     async fn run(&self, p: StoryPayload, ctx: TaskContext) -> Result<Value, TaskError> {
-        let id = Id::parse("story_id", &p.story_id).map_err(task_error)?;
-        ctx.progress(2, "reading the story");
-        let story = stories::get(&self.0.store, &id).await.map_err(task_error)?;
-        let tree = nodes::tree(&self.0.store, &id).await.map_err(task_error)?;
+        let (story, tree) = load_story(&self.0.store, &p.story_id, &ctx).await?;
         let font_path = self.0.pdf_font.clone();
         let font = tokio::fs::read(&font_path).await.map_err(|e| {
             TaskError::permanent(format!(
@@ -71,14 +68,14 @@ impl Handler for ExportPdf {
         let file = format!("task-{}.pdf", ctx.id());
         let bytes = write_file(&self.0.files_dir, &file, &pdf.bytes)?;
         ctx.progress(100, format!("{} pages", pdf.pages));
-        serde_json::to_value(FileResult {
+        FileResult {
             file,
             bytes,
             content_type: "application/pdf".into(),
             filename: format!("{}.pdf", slug(&title)),
             details: json!({ "pages": pdf.pages, "chapters": pdf.chapters, "nodes": nodes }),
-        })
-        .map_err(|e| TaskError::permanent(e.to_string()))
+        }
+        .into_value()
     }
 }
 

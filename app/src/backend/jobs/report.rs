@@ -9,10 +9,10 @@ use server::{
     tasks::{Handler, TaskContext, TaskError},
 };
 
-use super::{Env, FileResult, slug, task_error, write_file};
+use super::{Env, FileResult, load_story, slug, write_file};
 use crate::{
-    backend::{nodes, stories, time::now_micros, time::to_rfc3339},
-    model::{NodeKind, StoryTree, fields::Id},
+    backend::{time::now_micros, time::to_rfc3339},
+    model::{NodeKind, StoryTree},
 };
 
 /// Payload: one story, or the library when `story_id` is absent.
@@ -32,28 +32,21 @@ impl Handler for Report {
 
     async fn run(&self, p: ReportPayload, ctx: TaskContext) -> Result<Value, TaskError> {
         let (markdown, details, name) = match p.story_id {
-            Some(id) => {
-                let id = Id::parse("story_id", &id).map_err(task_error)?;
-                story_report(&self.0.store, &id, &ctx).await?
-            }
-            None => library_report(&self.0.store, &ctx).await.map_err(retry)?,
+            Some(id) => story_report(&self.0.store, &id, &ctx).await?,
+            None => library_report(&self.0.store, &ctx).await?,
         };
         let file = format!("task-{}.md", ctx.id());
         let bytes = write_file(&self.0.files_dir, &file, markdown.as_bytes())?;
         ctx.progress(100, "report written");
-        serde_json::to_value(FileResult {
+        FileResult {
             file,
             bytes,
             content_type: "text/markdown; charset=utf-8".into(),
             filename: name,
             details,
-        })
-        .map_err(|e| TaskError::permanent(e.to_string()))
+        }
+        .into_value()
     }
-}
-
-fn retry(e: impl std::fmt::Display) -> TaskError {
-    TaskError::retryable(e.to_string())
 }
 
 /// Depth (1 = top level) and child count of every node of a depth-first tree.
@@ -101,21 +94,18 @@ pub fn shape(tree: &StoryTree) -> TreeShape {
 
 async fn story_report(
     store: &Store,
-    id: &Id,
+    story_id: &str,
     ctx: &TaskContext,
 ) -> Result<(String, Value, String), TaskError> {
-    ctx.progress(10, "reading the story");
-    let story = stories::get(store, id).await.map_err(task_error)?;
-    let tree = nodes::tree(store, id).await.map_err(task_error)?;
-    let conn = store.read().await.map_err(retry)?;
+    let (story, tree) = load_story(store, story_id, ctx).await?;
+    let conn = store.read().await?;
     let reads = conn
         .query_i64(
             "report.reads",
             "SELECT read_count FROM stories WHERE id = ?1",
-            [id.as_str()],
+            [story.id.as_str()],
         )
-        .await
-        .map_err(retry)?;
+        .await?;
     drop(conn);
     ctx.progress(60, "measuring the tree");
     let s = shape(&tree);

@@ -108,7 +108,9 @@ pub(crate) async fn run(q: Arc<Inner>) {
         };
         if !backlog.is_empty() || want > 0 {
             // Let runs that are about to finish and enqueues in flight land first, so one
-            // transaction serves more of them.
+            // transaction serves more of them; then look again at what is done and free.
+            // (Yielding here rather than after a round matters: measured 6.1-6.5k vs
+            // 5.0-5.7k tasks/s, because a wake-up by an enqueue then also waits for the next.)
             tokio::task::yield_now().await;
             tokio::task::yield_now().await;
             while let Ok(f) = done_rx.try_recv() {

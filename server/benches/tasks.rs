@@ -50,11 +50,18 @@ async fn fresh_store(dir: &tempfile::TempDir, name: &str) -> Store {
         .await
         .expect("open store");
     store
-        .migrate(&[Migration {
-            version: 1,
-            name: "tasks",
-            sql: server::tasks::SCHEMA,
-        }])
+        .migrate(&[
+            Migration {
+                version: 1,
+                name: "tasks",
+                sql: server::tasks::SCHEMA,
+            },
+            Migration {
+                version: 2,
+                name: "task public ids",
+                sql: server::tasks::SCHEMA_PUBLIC_IDS,
+            },
+        ])
         .await
         .expect("migrate");
     store

@@ -8,7 +8,7 @@ use std::{path::PathBuf, process::Command, time::Duration};
 
 use crate::{
     build,
-    process::{Guard, free_port, http_get, root, run, wait_for_http},
+    process::{Guard, http_get, root, run, wait_for_http},
     setup,
 };
 
@@ -26,21 +26,23 @@ impl Drop for Server {
 }
 
 fn start(bundle: &build::Bundle, env: &[(&str, &str)]) -> Result<Server, String> {
-    let port = free_port()?;
-    let dir = std::env::temp_dir().join(format!("aion-bench-{}-{port}", std::process::id()));
+    static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("aion-bench-{}-{run}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let mut cmd = Command::new(bundle.server());
     cmd.current_dir(&dir)
         .env("IP", "127.0.0.1")
-        .env("PORT", port.to_string())
+        .env("PORT", "0")
         .env("AION_DB_PATH", dir.join("aion.db"))
         .env("AION_RATE_LIMIT_PER_MINUTE", "0")
         .env("AION_WRITE_RATE_LIMIT_PER_MINUTE", "0")
-        .env("RUST_LOG", "warn");
+        .env("RUST_LOG", "warn,app::serve=info");
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut guard = Guard::spawn("bench server", &mut cmd)?;
+    let (mut guard, port) = Guard::spawn_server("bench server", &mut cmd, Duration::from_secs(60))?;
     wait_for_http(port, "/api/health", Duration::from_secs(60), &mut guard)?;
     Ok(Server {
         port,
@@ -145,10 +147,10 @@ fn stack_scenario(seconds: f64) -> Result<(), String> {
     let mut rps = [Vec::new(), Vec::new()];
     for round in 1..=3 {
         for (i, mode) in ["bare", "full"].into_iter().enumerate() {
-            let port = free_port()?;
-            let mut guard = Guard::spawn(
+            let (mut guard, port) = Guard::spawn_server(
                 "stack server",
-                Command::new(load_bin()).args(["serve", mode, "--port", &port.to_string()]),
+                Command::new(load_bin()).args(["serve", mode, "--port", "0"]),
+                Duration::from_secs(30),
             )?;
             wait_for_http(port, "/hello", Duration::from_secs(30), &mut guard)?;
             load(port, &["/hello".into()], 8, 1.0, &[])?;
@@ -251,6 +253,106 @@ fn app_scenarios(bundle: &build::Bundle, seconds: f64) -> Result<(), String> {
     Ok(())
 }
 
+/// Connections that hold the server's attention without finishing a request: half send
+/// their request head a byte a second, half open and send nothing. Dropped (closed) when the
+/// value is dropped; the server itself closes them after its header timeout.
+struct Hanging {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Hanging {
+    fn open(port: u16, count: usize) -> Result<Self, String> {
+        use std::{io::Write, sync::atomic::Ordering::Relaxed};
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut conns = Vec::with_capacity(count);
+        for _ in 0..count {
+            conns.push(
+                std::net::TcpStream::connect(("127.0.0.1", port))
+                    .map_err(|e| format!("cannot open a slow connection: {e}"))?,
+            );
+        }
+        let (slow, silent): (Vec<_>, Vec<_>) =
+            conns.into_iter().enumerate().partition(|(i, _)| i % 2 == 0);
+        let mut threads = Vec::new();
+        let s = stop.clone();
+        threads.push(std::thread::spawn(move || {
+            let mut slow: Vec<std::net::TcpStream> = slow.into_iter().map(|(_, c)| c).collect();
+            let head = b"GET /api/stories HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+            let mut sent = 0;
+            while !s.load(Relaxed) {
+                let b = head.get(sent).copied().unwrap_or(b'a');
+                for c in &mut slow {
+                    let _ = c.write_all(&[b]);
+                }
+                sent += 1;
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }));
+        let s = stop.clone();
+        threads.push(std::thread::spawn(move || {
+            let _silent = silent;
+            while !s.load(Relaxed) {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }));
+        Ok(Self { stop, threads })
+    }
+}
+
+impl Drop for Hanging {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Cached story reads at 50 connections, alone and while 400 slow or silent connections
+/// hang on (within the server's 10 s header timeout), alternating so drift hits both.
+fn slow_clients_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), String> {
+    println!("\n### Normal reads while 400 connections send their head slowly or not at all\n");
+    println!("{HEADER}");
+    let server = start(bundle, &[])?;
+    let stories = story_paths(server.port, "")?;
+    load(server.port, &stories, 50, 1.0, &[])?;
+    // Each measured run fits within the header timeout, so the hanging connections are
+    // still open for all of it.
+    let run_for = seconds.min(8.0);
+    let mut p95 = [Vec::new(), Vec::new()];
+    for round in 1..=3 {
+        let r = load(server.port, &stories, 50, run_for, &[])?;
+        p95[0].push(r["p95_ms"].as_f64().unwrap_or(0.0));
+        println!(
+            "{}",
+            row(
+                &format!("GET /api/stories/{{id}}, alone, round {round}"),
+                &r
+            )
+        );
+        let hanging = Hanging::open(server.port, 400)?;
+        let r = load(server.port, &stories, 50, run_for, &[])?;
+        drop(hanging);
+        p95[1].push(r["p95_ms"].as_f64().unwrap_or(0.0));
+        println!(
+            "{}",
+            row(
+                &format!("GET /api/stories/{{id}}, 400 hanging, round {round}"),
+                &r
+            )
+        );
+    }
+    let mean = |v: &Vec<f64>| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    println!(
+        "\np95 of normal reads: alone {:.2} ms, with 400 hanging connections {:.2} ms (ratio {:.2})",
+        mean(&p95[0]),
+        mean(&p95[1]),
+        mean(&p95[1]) / mean(&p95[0]).max(1e-9)
+    );
+    Ok(())
+}
+
 /// Runs every HTTP benchmark.
 pub fn run_all(args: &[String]) -> Result<(), String> {
     let seconds: f64 = args
@@ -285,6 +387,9 @@ pub fn run_all(args: &[String]) -> Result<(), String> {
     }
     if want("cache") {
         cache_scenario(&bundle, seconds)?;
+    }
+    if want("slow-clients") {
+        slow_clients_scenario(&bundle, seconds)?;
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ mod bundle;
 mod http_bench;
 mod process;
 mod setup;
+mod soak;
 mod test;
 
 use std::process::ExitCode;
@@ -22,9 +23,11 @@ usage: cargo xtask <command>
   build          build the release app (client + server) with dx
   bundle-size    print raw and brotli sizes of the release wasm, JS and CSS
   bench-http     HTTP load benchmarks against the release server
-                 [--seconds N per run] [--only stack|app|cache]
+                 [--seconds N per run] [--only stack|app|cache|slow-clients]
   seed ARGS      write deterministic demo data: seed --stories N [--nodes-per-story N]
                  [--seed N] into AION_DB_PATH (default data/aion.db), using the release build
+  soak           crash soak: mixed load while the server is killed and restarted, then the
+                 ledger of acknowledged writes is checked [--seconds N (300)] [--seed N]
 ";
 
 fn main() -> ExitCode {
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
         Some("bundle-size") => bundle::report(),
         Some("seed") => build::seed(&args[1..]),
         Some("bench-http") => http_bench::run_all(&args[1..]),
+        Some("soak") => soak::run_soak(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

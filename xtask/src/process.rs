@@ -110,14 +110,55 @@ impl Drop for Guard {
     }
 }
 
-/// A TCP port on 127.0.0.1 that nothing listens on right now.
-pub fn free_port() -> Result<u16, String> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| format!("cannot find a free port: {e}"))?;
-    Ok(listener
-        .local_addr()
-        .map_err(|e| format!("cannot find a free port: {e}"))?
-        .port())
+impl Guard {
+    /// Starts a server told to listen on port 0 and returns it with the port it bound, read
+    /// from the `listening on http://ADDR` line it prints (within `timeout`). Picking a free
+    /// port first and passing it on could race with another process taking it in between.
+    /// The rest of the server's output is passed through.
+    pub fn spawn_server(
+        name: &'static str,
+        cmd: &mut Command,
+        timeout: Duration,
+    ) -> Result<(Self, u16), String> {
+        use std::io::{BufRead, BufReader};
+        cmd.stdout(Stdio::piped());
+        let mut guard = Self::spawn(name, cmd)?;
+        let stdout = guard
+            .child
+            .stdout
+            .take()
+            .ok_or_else(|| format!("{name}: no stdout"))?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                println!("{line}");
+                if !sent && let Some(port) = port_in(&line) {
+                    let _ = tx.send(port);
+                    sent = true;
+                }
+            }
+        });
+        let deadline = Instant::now() + timeout;
+        loop {
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(port) => return Ok((guard, port)),
+                Err(_) if Instant::now() > deadline => {
+                    return Err(format!(
+                        "{name} did not say where it listens within {timeout:?}"
+                    ));
+                }
+                Err(_) => guard.ensure_running()?,
+            }
+        }
+    }
+}
+
+/// The port in a `... listening on http://127.0.0.1:PORT` line.
+fn port_in(line: &str) -> Option<u16> {
+    let at = line.find("listening on http://")? + "listening on http://".len();
+    let addr = line[at..].split_whitespace().next()?;
+    addr.rsplit(':').next()?.trim_end_matches('/').parse().ok()
 }
 
 /// Polls `GET path` on 127.0.0.1:`port` until it answers 200, for at most `timeout`.

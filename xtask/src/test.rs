@@ -8,7 +8,7 @@ use std::{process::Command, time::Duration, time::Instant};
 
 use crate::{
     build,
-    process::{Guard, free_port, root, run, wait_for_http},
+    process::{Guard, root, run, wait_for_http},
     setup,
 };
 
@@ -81,20 +81,29 @@ fn cargo() -> Command {
     cmd
 }
 
+/// Write limits of the server the browser tests run against: the tests create stories and
+/// nodes faster than a person would, so the limit is set here, explicitly, well above what
+/// one run sends (about 150 writes), rather than left to the default burst of 10.
+const E2E_WRITE_LIMIT: [(&str, &str); 2] = [
+    ("AION_WRITE_RATE_LIMIT_PER_MINUTE", "6000"),
+    ("AION_WRITE_RATE_LIMIT_BURST", "1000"),
+];
+
 fn browser_tests(bundle: &build::Bundle) -> Result<(), String> {
-    let port = free_port()?;
     let data = std::env::temp_dir().join(format!("aion-e2e-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     std::fs::create_dir_all(&data).map_err(|e| format!("cannot create {}: {e}", data.display()))?;
     let result = (|| {
-        let mut server = Guard::spawn(
+        let (mut server, port) = Guard::spawn_server(
             "release server",
             Command::new(bundle.server())
                 .current_dir(&data)
                 .env("IP", "127.0.0.1")
-                .env("PORT", port.to_string())
+                .env("PORT", "0")
                 .env("AION_DB_PATH", data.join("aion.db"))
-                .env("RUST_LOG", "warn"),
+                .envs(E2E_WRITE_LIMIT)
+                .env("RUST_LOG", "warn,app::serve=info"),
+            Duration::from_secs(60),
         )?;
         wait_for_http(port, "/api/health", Duration::from_secs(60), &mut server)?;
         run(Command::new("npx")

@@ -67,14 +67,15 @@ pub async fn admin_cache_clear() -> Result<Value, ApiError> {
 }
 
 /// Starts an online backup of the database (verified, recorded, rotated).
-#[post("/api/admin/backups", state: app::backend::AppExt, _admin: app::backend::admin::Admin)]
+/// The task belongs to the caller's session too, so a browser that started it follows it.
+#[post("/api/admin/backups", state: app::backend::AppExt, _admin: app::backend::admin::Admin, session: app::backend::session::Session)]
 pub async fn admin_start_backup() -> Result<app::model::TaskView, ApiError> {
     use server::tasks::{EnqueueOptions, Priority};
     let id = state
         .tasks()
         .enqueue::<app::backend::jobs::Backup>(
             &Default::default(),
-            EnqueueOptions::priority(Priority::High),
+            EnqueueOptions::priority(Priority::High).owned_by(session.owner().as_str()),
         )
         .await?;
     state.task_view(id).await

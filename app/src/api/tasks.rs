@@ -1,6 +1,10 @@
 //! Task endpoints: start exports and reports, list, follow, cancel; notifications; the live
 //! event stream; story import; backups (admin). Downloads of results are a plain axum route
 //! (`GET /api/tasks/{id}/result`, in the router) because they are files, not JSON.
+//!
+//! Tasks, their results, notifications and live events are private to the client session
+//! that started the task (see `backend::session`): starting one makes a session if the client
+//! has none; reading shows only the session's own (everything to an operator).
 
 use dioxus::fullstack::ServerEvents;
 use dioxus::prelude::*;
@@ -11,21 +15,24 @@ use app::model::{
 };
 #[cfg(feature = "server")]
 use app::{
-    backend::{jobs, notifications},
-    model::fields::{Id, Limit, TaskId},
+    backend::{
+        jobs, notifications,
+        session::{Session, Viewer},
+    },
+    model::fields::{Id, Limit},
 };
 #[cfg(feature = "server")]
-use server::tasks::{EnqueueOptions, Priority, Status};
+use server::tasks::{EnqueueOptions, Priority, Status, Visible};
 
 /// Starts an export of a story: `{"format":"json"|"pdf"}`.
-#[post("/api/stories/{id}/exports", state: app::backend::AppExt)]
+#[post("/api/stories/{id}/exports", state: app::backend::AppExt, session: Session)]
 pub async fn start_export(id: String, body: JsonBody<ExportRequest>) -> Result<TaskView, ApiError> {
     let story = Id::parse("id", &id)?;
     state.story(&story).await?;
     let payload = jobs::StoryPayload {
         story_id: story.as_str().to_owned(),
     };
-    let options = EnqueueOptions::priority(Priority::High);
+    let options = EnqueueOptions::priority(Priority::High).owned_by(session.owner().as_str());
     let task = match body.0.format.as_str() {
         "json" => {
             state
@@ -45,7 +52,7 @@ pub async fn start_export(id: String, body: JsonBody<ExportRequest>) -> Result<T
 }
 
 /// Starts a report of one story (`story_id`) or of the whole library.
-#[post("/api/reports", state: app::backend::AppExt)]
+#[post("/api/reports", state: app::backend::AppExt, session: Session)]
 pub async fn start_report(body: JsonBody<ReportRequest>) -> Result<TaskView, ApiError> {
     if let Some(id) = &body.0.story_id {
         state.story(&Id::parse("story_id", id)?).await?;
@@ -55,13 +62,17 @@ pub async fn start_report(body: JsonBody<ReportRequest>) -> Result<TaskView, Api
     };
     let task = state
         .tasks()
-        .enqueue::<jobs::Report>(&payload, EnqueueOptions::default())
+        .enqueue::<jobs::Report>(
+            &payload,
+            EnqueueOptions::default().owned_by(session.owner().as_str()),
+        )
         .await?;
     state.task_view(task).await
 }
 
-/// Tasks, newest first; `status` filters, `before` pages.
-#[get("/api/tasks?status&limit&before", state: app::backend::AppExt)]
+/// The caller's tasks (every task for an operator), newest first; `status` filters,
+/// `before` (a task id from the previous page) pages.
+#[get("/api/tasks?status&limit&before", state: app::backend::AppExt, viewer: Viewer)]
 pub async fn list_tasks(
     status: Option<String>,
     limit: Option<String>,
@@ -77,14 +88,35 @@ pub async fn list_tasks(
         })?),
     };
     let limit = Limit::parse(limit.as_deref())?.get();
-    let before = before
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .map(|b| TaskId::parse("before", b).map(TaskId::get))
-        .transpose()?;
-    let tasks = state.tasks().list(status, limit, before).await?;
+    let before = match before.as_deref().filter(|s| !s.is_empty()) {
+        Some(b) => {
+            let task = state
+                .visible_task(&viewer, "before", b)
+                .await
+                .map_err(|e| {
+                    if e.field().is_some() {
+                        e
+                    } else {
+                        ApiError::invalid("before", "before must name a task of the previous page")
+                    }
+                })?;
+            Some(task.id)
+        }
+        None => None,
+    };
+    let visible = match &viewer {
+        Viewer::Operator => Visible::All,
+        Viewer::Client(owner) => Visible::Owner(owner.as_str()),
+        Viewer::Nobody => {
+            return Ok(TaskList {
+                items: Vec::new(),
+                next_before: None,
+            });
+        }
+    };
+    let tasks = state.tasks().list(visible, status, limit, before).await?;
     let next_before = (tasks.len() == limit as usize)
-        .then(|| tasks.last().map(|t| t.id.to_string()))
+        .then(|| tasks.last().map(|t| t.uid.clone()))
         .flatten();
     Ok(TaskList {
         items: tasks.iter().map(jobs::task_view).collect(),
@@ -116,49 +148,53 @@ pub async fn task_stats() -> Result<TaskStats, ApiError> {
     })
 }
 
-/// One task with its progress.
-#[get("/api/tasks/{id}", state: app::backend::AppExt)]
+/// One of the caller's tasks with its progress.
+#[get("/api/tasks/{id}", state: app::backend::AppExt, viewer: Viewer)]
 pub async fn get_task(id: String) -> Result<TaskView, ApiError> {
-    state.task_view(TaskId::parse("id", &id)?.get()).await
+    Ok(jobs::task_view(
+        &state.visible_task(&viewer, "id", &id).await?,
+    ))
 }
 
 /// Cancels a task (pending: at once; running: as soon as it notices). Finished tasks stay.
-#[post("/api/tasks/{id}/cancel", state: app::backend::AppExt)]
+#[post("/api/tasks/{id}/cancel", state: app::backend::AppExt, viewer: Viewer)]
 pub async fn cancel_task(id: String) -> Result<TaskView, ApiError> {
-    let task = state
-        .tasks()
-        .cancel(TaskId::parse("id", &id)?.get())
-        .await?;
+    let task = state.visible_task(&viewer, "id", &id).await?;
+    let task = state.tasks().cancel(task.id).await?;
     Ok(jobs::task_view(&task))
 }
 
-/// The latest notifications and the unread count.
-#[get("/api/notifications", state: app::backend::AppExt)]
+/// The caller's latest notifications and unread count.
+#[get("/api/notifications", state: app::backend::AppExt, viewer: Viewer)]
 pub async fn list_notifications() -> Result<NotificationList, ApiError> {
-    notifications::list(state.store()).await
+    notifications::list(state.store(), &viewer).await
 }
 
-/// Marks notifications read (`{"ids":[...]}`, or all with `{}`).
-#[post("/api/notifications/read", state: app::backend::AppExt)]
+/// Marks the caller's notifications read (`{"ids":[...]}`, at most 500, or all with `{}`).
+#[post("/api/notifications/read", state: app::backend::AppExt, viewer: Viewer)]
 pub async fn mark_notifications_read(
     body: JsonBody<MarkRead>,
 ) -> Result<NotificationList, ApiError> {
-    notifications::mark_read(state.store(), body.0.ids.as_deref()).await?;
-    notifications::list(state.store()).await
+    notifications::mark_read(state.store(), &viewer, body.0.ids.as_deref()).await?;
+    notifications::list(state.store(), &viewer).await
 }
 
-/// Live events for open pages: task progress and new notifications (server-sent events).
-#[get("/api/events", state: app::backend::AppExt)]
+/// Live events for open pages: progress of the caller's tasks and its new notifications
+/// (server-sent events). Opening the stream makes a session if there is none, so that a
+/// task the page starts next is followed live.
+#[get("/api/events", state: app::backend::AppExt, session: Session)]
 pub async fn live_events() -> Result<ServerEvents<LiveEvent>, ApiError> {
     let mut rx = state.live().subscribe();
+    let viewer = session.viewer();
     Ok(ServerEvents::new(move |mut tx| async move {
         loop {
             match rx.recv().await {
-                Ok(event) => {
-                    if tx.send(event).await.is_err() {
+                Ok(message) if viewer.can_see(message.owner.as_deref()) => {
+                    if tx.send(message.event).await.is_err() {
                         return; // the page went away
                     }
                 }
+                Ok(_) => continue,
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             }

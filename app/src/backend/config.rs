@@ -38,6 +38,9 @@ pub struct AppConfig {
     pub trusted_proxy_header: Option<String>,
     /// Longest time to a response head, in seconds (`AION_REQUEST_TIMEOUT_SECS`, default 30).
     pub request_timeout_secs: u64,
+    /// Longest time to receive a request head; slower (or silent, or idle kept-alive)
+    /// connections are closed (`AION_HEADER_TIMEOUT_SECS`, default 10).
+    pub header_timeout_secs: u64,
     /// Requests slower than this many milliseconds are logged (`AION_SLOW_REQUEST_MS`, 1000).
     pub slow_request_ms: u64,
     /// How long a task claim holds without a heartbeat (`AION_TASK_LEASE_SECS`, default 30).
@@ -97,6 +100,7 @@ impl AppConfig {
                 .get("AION_TRUSTED_PROXY_HEADER")
                 .filter(|h| !h.is_empty()),
             request_timeout_secs: env.parse("AION_REQUEST_TIMEOUT_SECS", 30)?,
+            header_timeout_secs: env.parse("AION_HEADER_TIMEOUT_SECS", 10)?,
             slow_request_ms: env.parse("AION_SLOW_REQUEST_MS", 1_000)?,
             task_lease_secs: env.parse("AION_TASK_LEASE_SECS", 30)?,
             task_max_pending: env.parse("AION_TASK_MAX_PENDING", 1_000)?,

@@ -9,7 +9,7 @@ use server::{
     http::{
         HttpStack,
         rate_limit::{Limit, RateLimits},
-        response_cache::{CacheDecision, CachedResponse, ResponseCache},
+        response_cache::{CacheDecision, CachedResponse, OnSuccess, ResponseCache},
     },
     metrics::{Exposition, RequestMetrics},
 };
@@ -25,9 +25,14 @@ use crate::model::fields::Id;
 pub const BODY_LIMIT: usize = 64 * 1024 * 1024;
 
 /// Which GET responses the response cache keeps: story pages of the list, single stories and
-/// trees. A single-story read is counted here, where every request passes, because a cached
-/// answer never reaches the handler.
-pub fn decide(method: &Method, uri: &Uri, reads: &ReadCounter) -> CacheDecision<Policy> {
+/// trees, each under one canonical key.
+///
+/// A story id may arrive in any letter case and percent-encoded (the router decodes both);
+/// it is parsed into its one canonical form before it names a cache entry, a tag or a read,
+/// so every spelling of a story shares one entry that a write invalidates. A single-story read
+/// (API or reader page) is counted once the client got it, after the rate limit: refused
+/// requests and ids that name nothing never count.
+pub fn decide(method: &Method, uri: &Uri, reads: &Arc<ReadCounter>) -> CacheDecision<Policy> {
     let path = uri.path();
     if path.starts_with("/api/admin") || path.starts_with("/api/metrics") || path == "/api/health" {
         return CacheDecision::NoStore;
@@ -37,35 +42,52 @@ pub fn decide(method: &Method, uri: &Uri, reads: &ReadCounter) -> CacheDecision<
     }
     // A reader page rendered on the server is a read too (the client does not fetch again).
     if let Some(rest) = path.strip_prefix("/stories/") {
-        let id = rest.split('/').next().unwrap_or("");
-        if !rest.ends_with("/edit") && Id::parse("id", id).is_ok() {
-            reads.record(id);
-        }
-        return CacheDecision::Pass;
+        let mut parts = rest.split('/');
+        let id = parts.next().and_then(canonical_id);
+        return match id {
+            Some(id) if !rest.ends_with("/edit") => CacheDecision::Notify(count_read(reads, id)),
+            _ => CacheDecision::Pass,
+        };
     }
     if path == "/api/stories" {
         return CacheDecision::Store {
+            key: ResponseCache::<Policy>::key(method, uri),
             policy: Policy::ApiResponse,
             tags: vec![LIST_TAG.to_owned()],
+            on_success: None,
         };
     }
     if let Some(rest) = path.strip_prefix("/api/stories/") {
-        let (id, tree) = match rest.strip_suffix("/tree") {
+        let (raw, tree) = match rest.strip_suffix("/tree") {
             Some(id) => (id, true),
             None => (rest, false),
         };
-        // Only well-formed ids: anything else is a 400 or 404 that is not worth keeping.
-        if Id::parse("id", id).is_ok() {
-            if !tree {
-                reads.record(id);
-            }
+        // Only well-formed ids: anything else is a 400 or 404 that is not worth keeping. The
+        // query is left out of the key: these endpoints take none.
+        if let Some(id) = canonical_id(raw) {
+            let suffix = if tree { "/tree" } else { "" };
             return CacheDecision::Store {
+                key: format!("GET /api/stories/{}{suffix}", id.as_str()),
                 policy: Policy::ApiResponse,
-                tags: vec![story_tag(id)],
+                tags: vec![story_tag(id.as_str())],
+                on_success: (!tree).then(|| count_read(reads, id)),
             };
         }
     }
     CacheDecision::Pass
+}
+
+/// The id in a path segment as the router will see it (percent-decoded), in canonical form.
+pub fn canonical_id(segment: &str) -> Option<Id> {
+    let decoded = percent_encoding::percent_decode_str(segment)
+        .decode_utf8()
+        .ok()?;
+    Id::parse("id", &decoded).ok()
+}
+
+fn count_read(reads: &Arc<ReadCounter>, id: Id) -> OnSuccess {
+    let reads = reads.clone();
+    Box::new(move || reads.record(id))
 }
 
 /// The response cache: up to 64 MiB of bodies in L2, 8 MiB hot in L1.
@@ -159,6 +181,18 @@ pub async fn prometheus(state: &AppState) -> String {
             r.bytes_out as f64,
         );
     }
+    e.counter(
+        "aion_story_reads_total",
+        "Story reads counted (successful single-story reads and reader pages).",
+        &[],
+        state.reads().counted_total() as f64,
+    );
+    e.gauge(
+        "aion_story_reads_pending",
+        "Stories with reads not yet written to the database.",
+        &[],
+        state.reads().pending() as f64,
+    );
     let store = state.store();
     for q in store.query_timings() {
         e.summary(

@@ -14,6 +14,7 @@ pub mod notifications;
 pub mod reads;
 pub mod schema;
 pub mod search_index;
+pub mod session;
 pub mod state;
 pub mod stories;
 pub mod time;
@@ -39,6 +40,13 @@ impl From<StoreError> for ApiError {
             return ApiError::new(
                 ErrorCode::Unavailable,
                 "the database is busy; try again in a moment",
+            );
+        }
+        if err.is_unwritable() {
+            tracing::error!("database cannot be written: {err}");
+            return ApiError::new(
+                ErrorCode::Unavailable,
+                "the server cannot store changes right now (its disk is full or read-only); reading still works, try the change again later",
             );
         }
         tracing::error!("database error: {err}");

@@ -2,7 +2,11 @@
 //!
 //! A listener follows the task queue's events: it forwards every change to the live stream
 //! (`GET /api/events`) and turns completed and failed tasks into stored notifications.
-//! Cancelled tasks make none: the user asked for that.
+//! Cancelled tasks make none: the user asked for that. Both carry the task's owner, so each
+//! client sees only its own (see `session`).
+//!
+//! A task gets exactly one notification: the table allows one per task, and at start
+//! [`recover`] makes those that a crash between a task's end and its notification lost.
 
 use serde_json::Value;
 use server::{
@@ -13,12 +17,22 @@ use tokio::{sync::broadcast, task::JoinHandle};
 
 use super::{
     AppState,
+    session::Viewer,
     time::{now_micros, to_rfc3339},
 };
 use crate::model::{ApiError, LiveEvent, Notification, NotificationList, fields::Id, kind_label};
 
 /// Notifications listed at most.
 pub const LIST_LIMIT: i64 = 50;
+
+/// A live event and who may see it (`None`: operators only).
+#[derive(Debug, Clone)]
+pub struct LiveMessage {
+    /// The owner of the task the event is about.
+    pub owner: Option<String>,
+    /// The event.
+    pub event: LiveEvent,
+}
 
 fn from_row(r: &Row) -> Result<Notification, SqlError> {
     Ok(Notification {
@@ -27,104 +41,211 @@ fn from_row(r: &Row) -> Result<Notification, SqlError> {
         title: r.get(2)?,
         body: r.get(3)?,
         link: r.get(4)?,
-        task_id: r.get::<Option<i64>>(5)?.map(|t| t.to_string()),
+        task_id: r.get(5)?,
         created_at: to_rfc3339(r.get(6)?),
         read: r.get::<Option<i64>>(7)?.is_some(),
     })
 }
 
-/// Stores a notification.
+/// What a new notification says.
+pub struct NewNotification<'a> {
+    /// `success` or `failure`.
+    pub level: &'a str,
+    /// One line.
+    pub title: &'a str,
+    /// Details.
+    pub body: &'a str,
+    /// Where to go.
+    pub link: Option<&'a str>,
+    /// The task's public id.
+    pub task_uid: Option<&'a str>,
+    /// Who may see it.
+    pub owner: Option<&'a str>,
+}
+
+/// Stores a notification; `None` if its task has one already.
 pub async fn create(
     store: &Store,
-    level: &str,
-    title: &str,
-    body: &str,
-    link: Option<&str>,
-    task_id: Option<i64>,
-) -> Result<Notification, ApiError> {
+    n: NewNotification<'_>,
+) -> Result<Option<Notification>, ApiError> {
     let id = super::new_id();
     let now = now_micros();
     let writer = store.write().await?;
-    writer
+    let inserted = writer
         .execute(
             "notification.create",
-            "INSERT INTO notifications (id, level, title, body, link, task_id, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![id.as_str(), level, title, body, link, task_id, now],
+            "INSERT OR IGNORE INTO notifications
+                (id, level, title, body, link, task_uid, owner, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                id.as_str(),
+                n.level,
+                n.title,
+                n.body,
+                n.link,
+                n.task_uid,
+                n.owner,
+                now
+            ],
         )
         .await?;
-    Ok(Notification {
+    if inserted == 0 {
+        return Ok(None);
+    }
+    Ok(Some(Notification {
         id,
-        level: level.to_owned(),
-        title: title.to_owned(),
-        body: body.to_owned(),
-        link: link.map(str::to_owned),
-        task_id: task_id.map(|t| t.to_string()),
+        level: n.level.to_owned(),
+        title: n.title.to_owned(),
+        body: n.body.to_owned(),
+        link: n.link.map(str::to_owned),
+        task_id: n.task_uid.map(str::to_owned),
         created_at: to_rfc3339(now),
         read: false,
-    })
+    }))
 }
 
-/// The latest notifications and the unread count.
-pub async fn list(store: &Store) -> Result<NotificationList, ApiError> {
+/// Makes the notifications of finished tasks that have none (a crash came between the
+/// task's end and its notification); how many.
+pub async fn recover(state: &AppState) -> Result<usize, ApiError> {
+    let conn = state.store().read().await?;
+    let missing = conn
+        .query(
+            "notification.missing",
+            "SELECT id FROM tasks t WHERE status IN ('completed', 'failed')
+               AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.task_uid = t.uid)",
+            (),
+            |r| r.get::<i64>(0),
+        )
+        .await?;
+    drop(conn);
+    let mut made = 0;
+    for id in missing {
+        let Some(task) = state.tasks().get(id).await? else {
+            continue;
+        };
+        let event = TaskEvent {
+            id: task.id,
+            uid: task.uid.clone(),
+            owner: task.owner.clone(),
+            kind: task.kind.clone(),
+            status: task.status,
+            progress: task.progress,
+            message: task.message.clone(),
+            error: task.error.clone(),
+        };
+        notify(state, &event).await?;
+        made += 1;
+    }
+    Ok(made)
+}
+
+/// Whose notifications a statement touches: `?1` is 1 for everyone (operators), else `?2`
+/// is the owner. A viewer without a session has none.
+fn scope(viewer: &Viewer) -> Option<(i64, Option<&str>)> {
+    match viewer {
+        Viewer::Operator => Some((1, None)),
+        Viewer::Client(owner) => Some((0, Some(owner.as_str()))),
+        Viewer::Nobody => None,
+    }
+}
+
+/// The viewer's latest notifications and unread count.
+pub async fn list(store: &Store, viewer: &Viewer) -> Result<NotificationList, ApiError> {
+    let Some((all, owner)) = scope(viewer) else {
+        return Ok(NotificationList {
+            items: Vec::new(),
+            unread: 0,
+        });
+    };
     let conn = store.read().await?;
     let items = conn
         .query(
             "notification.list",
-            "SELECT id, level, title, body, link, task_id, created_at, read_at
-             FROM notifications ORDER BY seq DESC LIMIT ?1",
-            [LIST_LIMIT],
+            "SELECT id, level, title, body, link, task_uid, created_at, read_at
+             FROM notifications WHERE ?1 OR owner = ?2 ORDER BY seq DESC LIMIT ?3",
+            params![all, owner, LIST_LIMIT],
             from_row,
         )
         .await?;
-    let unread = unread(&conn).await?;
+    let unread = unread(&conn, all, owner).await?;
     Ok(NotificationList { items, unread })
 }
 
-async fn unread(conn: &server::store::Conn) -> Result<u64, ApiError> {
+async fn unread(
+    conn: &server::store::Conn,
+    all: i64,
+    owner: Option<&str>,
+) -> Result<u64, ApiError> {
     Ok(conn
         .query_i64(
             "notification.unread",
-            "SELECT count(*) FROM notifications WHERE read_at IS NULL",
-            (),
+            "SELECT count(*) FROM notifications WHERE read_at IS NULL AND (?1 OR owner = ?2)",
+            params![all, owner],
         )
         .await? as u64)
 }
 
-/// Unread notifications.
-pub async fn unread_count(store: &Store) -> Result<u64, ApiError> {
-    unread(&*store.read().await?).await
+/// Unread notifications of `owner`.
+pub async fn unread_count(store: &Store, owner: Option<&str>) -> Result<u64, ApiError> {
+    unread(&*store.read().await?, 0, owner).await
 }
 
-/// Marks some notifications (or all) read.
-pub async fn mark_read(store: &Store, ids: Option<&[String]>) -> Result<(), ApiError> {
+/// Ids one `POST /api/notifications/read` may name.
+pub const MARK_READ_MAX: usize = 500;
+
+/// Marks some of the viewer's notifications (or all of them) read, in one statement.
+pub async fn mark_read(
+    store: &Store,
+    viewer: &Viewer,
+    ids: Option<&[String]>,
+) -> Result<(), ApiError> {
     let now = now_micros();
-    let writer = store.write().await?;
-    match ids {
-        None => {
-            writer
-                .execute(
-                    "notification.read_all",
-                    "UPDATE notifications SET read_at = ?1 WHERE read_at IS NULL",
-                    [now],
-                )
-                .await?;
-        }
-        Some(ids) => {
-            for (i, id) in ids.iter().enumerate() {
-                Id::parse(&format!("ids[{i}]"), id)?;
-            }
-            for id in ids {
-                writer
-                    .execute(
-                        "notification.read",
-                        "UPDATE notifications SET read_at = ?2 WHERE id = ?1 AND read_at IS NULL",
-                        params![id.as_str(), now],
-                    )
-                    .await?;
-            }
-        }
+    if ids.is_some_and(|ids| ids.len() > MARK_READ_MAX) {
+        return Err(ApiError::invalid(
+            "ids",
+            format!(
+                "ids has {} entries; at most {MARK_READ_MAX} are allowed (send no ids to mark all read)",
+                ids.map_or(0, <[String]>::len)
+            ),
+        ));
     }
+    let Some((all, owner)) = scope(viewer) else {
+        return Ok(());
+    };
+    let Some(ids) = ids else {
+        let writer = store.write().await?;
+        writer
+            .execute(
+                "notification.read_all",
+                "UPDATE notifications SET read_at = ?1
+                 WHERE read_at IS NULL AND (?2 OR owner = ?3)",
+                params![now, all, owner],
+            )
+            .await?;
+        return Ok(());
+    };
+    let parsed = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| Id::parse(&format!("ids[{i}]"), id).map(|id| id.as_str().to_owned()))
+        .collect::<Result<Vec<_>, _>>()?;
+    if parsed.is_empty() {
+        return Ok(());
+    }
+    let json = serde_json::to_string(&parsed).map_err(|e| {
+        tracing::error!("notification ids did not serialise: {e}");
+        ApiError::internal()
+    })?;
+    let writer = store.write().await?;
+    writer
+        .execute(
+            "notification.read",
+            "UPDATE notifications SET read_at = ?1
+             WHERE read_at IS NULL AND id IN (SELECT value FROM json_each(?2))
+               AND (?3 OR owner = ?4)",
+            params![now, json, all, owner],
+        )
+        .await?;
     Ok(())
 }
 
@@ -141,13 +262,16 @@ pub fn spawn_listener(state: AppState) -> JoinHandle<()> {
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             };
-            let _ = state.live().send(LiveEvent::Task {
-                id: event.id.to_string(),
-                kind: event.kind.clone(),
-                status: event.status.as_str().to_owned(),
-                progress: event.progress,
-                message: event.message.clone(),
-                error: event.error.clone(),
+            let _ = state.live().send(LiveMessage {
+                owner: event.owner.clone(),
+                event: LiveEvent::Task {
+                    id: event.uid.clone(),
+                    kind: event.kind.clone(),
+                    status: event.status.as_str().to_owned(),
+                    progress: event.progress,
+                    message: event.message.clone(),
+                    error: event.error.clone(),
+                },
             });
             if matches!(event.status, Status::Completed | Status::Failed)
                 && let Err(e) = notify(&state, &event).await
@@ -188,7 +312,7 @@ async fn notify(state: &AppState, event: &TaskEvent) -> Result<(), ApiError> {
             .unwrap_or_default();
         let link = result
             .and_then(|r| r.get("file"))
-            .map(|_| format!("/api/tasks/{}/result", event.id));
+            .map(|_| format!("/api/tasks/{}/result", event.uid));
         ("success", format!("{what} is ready"), size, link)
     } else {
         let error = event.error.clone().unwrap_or_default();
@@ -199,19 +323,29 @@ async fn notify(state: &AppState, event: &TaskEvent) -> Result<(), ApiError> {
             Some("/tasks".to_owned()),
         )
     };
-    let n = create(
+    let owner = event.owner.as_deref();
+    let Some(n) = create(
         state.store(),
-        level,
-        &title,
-        &body,
-        link.as_deref(),
-        Some(event.id),
+        NewNotification {
+            level,
+            title: &title,
+            body: &body,
+            link: link.as_deref(),
+            task_uid: Some(&event.uid),
+            owner,
+        },
     )
-    .await?;
-    let unread = unread_count(state.store()).await?;
-    let _ = state.live().send(LiveEvent::Notification {
-        notification: n,
-        unread,
+    .await?
+    else {
+        return Ok(()); // made already (before a restart, or by the recovery at start)
+    };
+    let unread = unread_count(state.store(), owner).await?;
+    let _ = state.live().send(LiveMessage {
+        owner: event.owner.clone(),
+        event: LiveEvent::Notification {
+            notification: n,
+            unread,
+        },
     });
     Ok(())
 }

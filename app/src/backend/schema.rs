@@ -162,4 +162,31 @@ CREATE TABLE backups (
 );
 "#,
     },
+    Migration {
+        version: 5,
+        name: "task public ids and owners",
+        sql: server::tasks::SCHEMA_PUBLIC_IDS,
+    },
+    Migration {
+        version: 6,
+        name: "private notifications",
+        // Notifications name their task by its public id and belong to the task's owner.
+        // Those made before owners existed have none: only operators see them.
+        sql: r#"
+ALTER TABLE notifications ADD COLUMN task_uid TEXT;
+ALTER TABLE notifications ADD COLUMN owner TEXT;
+UPDATE notifications SET task_uid = (SELECT uid FROM tasks WHERE tasks.id = notifications.task_id);
+UPDATE notifications SET link = CASE
+    WHEN task_uid IS NULL THEN NULL
+    ELSE '/api/tasks/' || task_uid || '/result' END
+ WHERE link LIKE '/api/tasks/%';
+CREATE INDEX notifications_by_owner ON notifications (owner, seq);
+-- One notification per task: a task's notification is made after the task's own commit and
+-- made again at start if a crash came between the two, so it must be idempotent.
+DELETE FROM notifications WHERE task_uid IS NOT NULL AND seq NOT IN
+    (SELECT min(seq) FROM notifications WHERE task_uid IS NOT NULL GROUP BY task_uid);
+CREATE UNIQUE INDEX notifications_one_per_task ON notifications (task_uid)
+    WHERE task_uid IS NOT NULL;
+"#,
+    },
 ];

@@ -22,12 +22,12 @@ use super::{
     cache::{AppCache, Policy},
     demo, http,
     jobs::{self, JobEnv},
-    notifications,
+    notifications::{self, LiveMessage},
     reads::{FLUSH_EVERY, ReadCounter},
     schema,
     search_index::SearchIndexer,
 };
-use crate::model::{ApiError, Health, LiveEvent};
+use crate::model::{ApiError, Health};
 
 /// How often the cache sweeper returns expired entries' memory.
 const SWEEP_EVERY: Duration = Duration::from_secs(300);
@@ -57,7 +57,7 @@ struct Inner {
     reads: Arc<ReadCounter>,
     locks: Arc<dyn NamedLocks>,
     tasks: TaskQueue,
-    live: broadcast::Sender<LiveEvent>,
+    live: broadcast::Sender<LiveMessage>,
     started: Instant,
     indexer: Mutex<Option<SearchIndexer>>,
     background: Mutex<Vec<JoinHandle<()>>>,
@@ -120,6 +120,17 @@ impl AppState {
             self.0.rate_limits.spawn_sweeper(),
         ];
         tasks.push(notifications::spawn_listener(self.clone()));
+        let recovering = self.clone();
+        tasks.push(tokio::spawn(async move {
+            match notifications::recover(&recovering).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    notifications = n,
+                    "notifications of tasks that ended before a crash made"
+                ),
+                Err(e) => tracing::warn!("recovering notifications failed: {e:?}"),
+            }
+        }));
         let files = self.0.config.files_dir.clone();
         let retention = Duration::from_secs(self.0.config.task_retention_secs);
         tasks.push(tokio::spawn(async move {
@@ -211,8 +222,8 @@ impl AppState {
         &self.0.tasks
     }
 
-    /// Live events for open pages (task progress, notifications).
-    pub fn live(&self) -> &broadcast::Sender<LiveEvent> {
+    /// Live events for open pages (task progress, notifications), with their owners.
+    pub fn live(&self) -> &broadcast::Sender<LiveMessage> {
         &self.0.live
     }
 

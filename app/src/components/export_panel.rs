@@ -114,7 +114,7 @@ pub fn TaskRow(task: TaskView, show_story: bool) -> Element {
                         a { class: "muted", href: "/stories/{story}", "story" }
                     }
                 }
-                span { class: "muted", "#{task.id}" }
+                span { class: "muted", title: "{task.id}", "{task.created_at.get(11..19).unwrap_or_default()}" }
             }
             progress { max: "100", value: "{progress}", "data-testid": "task-progress", "{progress}%" }
             div { class: "row task-foot",

@@ -24,6 +24,9 @@ impl<T: Serialize + 'static, const MAX: usize> IntoRequest for JsonBody<T, MAX> 
     }
 }
 
+#[cfg(all(test, feature = "server"))]
+pub(crate) use extract::parse as parse_json;
+
 #[cfg(feature = "server")]
 mod extract {
     use axum::{
@@ -91,6 +94,19 @@ mod extract {
         let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
+            let at_field = !matches!(path.as_str(), "." | "" | "?");
+            if inner.is_syntax() && at_field {
+                // serde_json reports a value of the wrong kind for an enum field (`true`
+                // where a name is expected) as a syntax error; the path names the field.
+                let text = inner.to_string();
+                let what = text
+                    .rsplit_once(" at line ")
+                    .map_or(text.as_str(), |(m, _)| m);
+                return ApiError::invalid(
+                    path.clone(),
+                    format!("{path} does not hold a value of the right kind ({what})"),
+                );
+            }
             if inner.is_syntax() || inner.is_eof() {
                 return ApiError::new(
                     ErrorCode::MalformedJson,
@@ -162,6 +178,15 @@ mod extract {
             )
             .expect_err("nested");
             assert_eq!(err.field(), Some("nodes[1].title"));
+        }
+
+        #[test]
+        fn a_value_of_the_wrong_kind_for_a_named_value_names_the_field() {
+            let err = parse::<NewStory>(br#"{"title": "t", "status": true}"#).expect_err("bool");
+            assert_eq!(err.code(), ErrorCode::InvalidInput);
+            assert_eq!(err.field(), Some("status"));
+            let err = parse::<NewStory>(br#"{"title": "t", "status": "#).expect_err("eof");
+            assert_eq!(err.code(), ErrorCode::MalformedJson);
         }
 
         #[test]

@@ -199,25 +199,24 @@ impl Id {
     }
 }
 
-/// A task id: a positive integer (sent as a string, like every id).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TaskId(i64);
+/// A task's public id: a UUID in canonical (lowercase) form, like every other id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TaskId(Id);
 
 impl TaskId {
     /// Parses `raw` for the field named `field`.
     pub fn parse(field: &str, raw: &str) -> Result<Self, ApiError> {
-        match raw.parse::<i64>() {
-            Ok(id) if id > 0 => Ok(Self(id)),
-            _ => Err(invalid(
+        Id::parse(field, raw).map(Self).map_err(|_| {
+            invalid(
                 field,
-                format!("{field} must be a task id (a positive integer)"),
-            )),
-        }
+                format!("{field} is not a task id (expected a UUID, as the task list gives)"),
+            )
+        })
     }
 
-    /// The number.
-    pub fn get(self) -> i64 {
-        self.0
+    /// The canonical text.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
     }
 }
 

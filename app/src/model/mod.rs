@@ -6,6 +6,8 @@ mod error;
 pub mod fields;
 mod health;
 mod node;
+#[cfg(all(test, feature = "server"))]
+mod properties;
 mod story;
 mod task;
 

@@ -7,6 +7,8 @@
 mod router;
 mod seed;
 
+use std::time::Duration;
+
 use app::backend::{AppConfig, AppState, StartError};
 
 /// Entry point of the server binary: serves, or with `seed ...` writes demo data and exits.
@@ -43,7 +45,10 @@ async fn run(config: AppConfig) -> Result<(), RunError> {
         router,
         |addr| tracing::info!("AION listening on http://{addr}"),
         server::http::shutdown_signal(),
-        config.shutdown_grace,
+        server::http::ServeOptions {
+            grace: config.shutdown_grace,
+            header_timeout: Duration::from_secs(config.header_timeout_secs.max(1)),
+        },
     )
     .await?;
     state.shutdown().await;

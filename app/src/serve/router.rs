@@ -11,8 +11,8 @@ use axum::{
 };
 use dioxus::server::{DioxusRouterExt, ServeConfig};
 
-use app::backend::{AppState, api_errors, http, jobs};
-use app::model::{ApiError, ErrorCode, fields::TaskId};
+use app::backend::{AppState, api_errors, http, jobs, session::Viewer};
+use app::model::{ApiError, ErrorCode};
 
 /// Builds the complete router for one app instance.
 pub fn build(state: AppState) -> Router {
@@ -62,13 +62,15 @@ async fn prometheus(Extension(state): Extension<AppState>) -> impl IntoResponse 
     )
 }
 
-/// `GET /api/tasks/{id}/result`: the file a completed task wrote, as a download.
+/// `GET /api/tasks/{id}/result`: the file a completed task wrote, as a download, to the
+/// client that started the task (or an operator) only. Streamed from disk, never read whole.
 async fn task_result(
     Extension(state): Extension<AppState>,
+    viewer: Viewer,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> axum::response::Response {
-    match task_file(&state, &id).await {
-        Ok((file, bytes)) => {
+    match task_file(&state, &viewer, &id).await {
+        Ok((file, opened, len)) => {
             let disposition = format!(
                 "attachment; filename=\"{}\"; filename*=UTF-8''{}",
                 file.filename.replace(
@@ -77,8 +79,10 @@ async fn task_result(
                 ),
                 percent_encode(&file.filename)
             );
-            let mut response = bytes.into_response();
+            let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(opened));
+            let mut response = body.into_response();
             let h = response.headers_mut();
+            h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
             if let Ok(v) = HeaderValue::from_str(&file.content_type) {
                 h.insert(header::CONTENT_TYPE, v);
             }
@@ -95,32 +99,44 @@ async fn task_result(
     }
 }
 
-async fn task_file(state: &AppState, raw: &str) -> Result<(jobs::FileResult, Vec<u8>), ApiError> {
-    let id = TaskId::parse("id", raw)?.get();
-    let task = state.task(id).await?;
+async fn task_file(
+    state: &AppState,
+    viewer: &Viewer,
+    raw: &str,
+) -> Result<(jobs::FileResult, tokio::fs::File, u64), ApiError> {
+    let task = state.visible_task(viewer, "id", raw).await?;
     if task.status != server::tasks::Status::Completed {
         return Err(ApiError::conflict(format!(
-            "task {id} is {}; its result can be downloaded once it has completed",
+            "task {} is {}; its result can be downloaded once it has completed",
+            task.uid,
             task.status.as_str()
         )));
     }
     let file: jobs::FileResult = task
         .result
         .and_then(|r| serde_json::from_value(r).ok())
-        .ok_or_else(|| ApiError::not_found("file of task", raw))?;
+        .ok_or_else(|| ApiError::not_found("file of task", &task.uid))?;
     // The name comes from our own handler, but never let it leave the files directory.
     if file.file.contains(['/', '\\']) || file.file.starts_with('.') {
         return Err(ApiError::internal());
     }
     let path = state.config().files_dir.join(&file.file);
-    match tokio::fs::read(&path).await {
-        Ok(bytes) => Ok((file, bytes)),
+    let opened = async {
+        let f = tokio::fs::File::open(&path).await?;
+        let len = f.metadata().await?.len();
+        Ok::<_, std::io::Error>((f, len))
+    };
+    match opened.await {
+        Ok((f, len)) => Ok((file, f, len)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ApiError::new(
             ErrorCode::NotFound,
-            format!("the file of task {id} has been cleaned up; run the task again"),
+            format!(
+                "the file of task {} has been cleaned up; run the task again",
+                task.uid
+            ),
         )),
         Err(e) => {
-            tracing::error!("reading {} failed: {e}", path.display());
+            tracing::error!(task = task.id, "opening {} failed: {e}", path.display());
             Err(ApiError::internal())
         }
     }

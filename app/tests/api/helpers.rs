@@ -105,6 +105,40 @@ impl TestApp {
     pub fn dir(&self) -> &std::path::Path {
         self._dir.path()
     }
+
+    /// The server process's resident memory in KiB (Linux `/proc`).
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the server process is alive");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc/<pid>/status")
+    }
+
+    /// `GET /metrics` as text.
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
+    /// The value of the first Prometheus sample whose line starts with `series` (0 if none).
+    pub async fn metric(&self, series: &str) -> f64 {
+        self.metrics()
+            .await
+            .lines()
+            .find(|l| l.starts_with(series))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    }
 }
 
 /// Starts the server in `dir` (reusing a database left there), like [`spawn_app_with`].
@@ -143,13 +177,19 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, env: &[(&str, &str)]) -> TestA
         .expect("server logged its address within 30 s");
     TestApp {
         base,
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("client"),
+        http: client(),
         child,
         _dir: dir,
     }
+}
+
+/// An HTTP client with its own cookie jar: one client session, as one browser would be.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .cookie_store(true)
+        .build()
+        .expect("client")
 }
 
 /// Starts the server with defaults.

@@ -5,9 +5,13 @@ mod helpers;
 
 mod bad_input;
 mod cache;
+mod defects;
+mod disk;
 mod errors;
 mod health;
+mod hostile;
 mod http_layer;
 mod nodes;
+mod soak;
 mod stories;
 mod tasks;

@@ -517,7 +517,8 @@ async fn cancel_stops_pending_and_running_tasks_and_a_full_queue_says_503() {
     assert_eq!(cancelled_list["items"].as_array().map(Vec::len), Some(2));
     for (path, status, field) in [
         ("/api/tasks/abc", 400, Some("id")),
-        ("/api/tasks/999999", 404, None),
+        ("/api/tasks/999999", 400, Some("id")),
+        ("/api/tasks/0190c2a4-8f1e-7c3b-9a2d-4e5f60718293", 404, None),
         ("/api/tasks?status=done", 400, Some("status")),
         ("/api/tasks?limit=0", 400, Some("limit")),
     ] {
@@ -548,9 +549,12 @@ async fn a_task_interrupted_by_a_killed_server_runs_to_completion_once_after_res
         t["status"] == "running" && t["progress"].as_u64().is_some_and(|p| p >= 5)
     })
     .await;
+    // The same client (its session cookie) after the restart.
+    let http = app.http.clone();
     let dir = app.kill();
 
-    let app = spawn_app_in(dir, &env).await;
+    let mut app = spawn_app_in(dir, &env).await;
+    app.http = http;
     let done = finished(&app, &task).await;
     assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(

@@ -172,7 +172,10 @@ fn serve(args: &[String]) -> Result<(), String> {
             router,
             |addr| println!("listening on http://{addr}"),
             server::http::shutdown_signal(),
-            Duration::from_secs(1),
+            server::http::ServeOptions {
+                grace: Duration::from_secs(1),
+                ..server::http::ServeOptions::default()
+            },
         )
         .await
         .map_err(|e| e.to_string())

@@ -33,7 +33,7 @@ use super::{
     compression, encoding,
     measure::{Counted, route_of},
     rate_limit::RateLimits,
-    response_cache::{CacheDecision, ResponseCache},
+    response_cache::{CacheDecision, OnSuccess, ResponseCache},
     security::{self, RequestIds, X_REQUEST_ID},
     timeout::TimeoutFuture,
 };
@@ -125,8 +125,11 @@ where
 
     fn call(&mut self, req: Request) -> Self::Future {
         let edge = self.edge.clone();
-        let decision = edge.response_cache.as_ref().map(|rc| rc.decide(&req));
-        let storing = matches!(decision, Some(CacheDecision::Store { .. }));
+        let decision = edge
+            .response_cache
+            .as_ref()
+            .map(|rc| rc.decide(&req).split());
+        let storing = matches!(decision, Some((CacheDecision::Store { .. }, _)));
         // Cacheable answers are produced plain and compressed from the cache; other answers
         // are compressed on the way out if the client takes it.
         if accepts_compression(&req) && !storing {
@@ -143,7 +146,7 @@ impl<P: CachePolicy> Edge<P> {
     async fn handle<S>(
         &self,
         mut req: Request,
-        decision: Option<CacheDecision<P>>,
+        decision: Option<(CacheDecision<P>, Option<OnSuccess>)>,
         inner: S,
     ) -> Response
     where
@@ -160,6 +163,7 @@ impl<P: CachePolicy> Edge<P> {
                 id
             }
         };
+        let (decision, on_success) = decision.map_or((None, None), |(d, f)| (Some(d), f));
         let route = route_of(&req);
         let bytes_in = req
             .headers()
@@ -173,6 +177,7 @@ impl<P: CachePolicy> Edge<P> {
             route: &route,
             id: &id,
             started,
+            on_success,
         };
         if bytes_in > self.body_limit {
             return self.finish(too_large(self.body_limit), None, at);
@@ -188,12 +193,14 @@ impl<P: CachePolicy> Edge<P> {
         let mut no_store = false;
         if let (Some(rc), Some(decision)) = (&self.response_cache, decision) {
             match decision {
-                CacheDecision::Store { policy, tags } => match rc.begin(&req, policy, tags) {
+                CacheDecision::Store {
+                    key, policy, tags, ..
+                } => match rc.begin(&req, key, policy, tags) {
                     Ok(hit) => return self.finish(hit, granted.as_ref(), at),
                     Err(pending) => store = Some((rc, pending)),
                 },
                 CacheDecision::NoStore => no_store = true,
-                CacheDecision::Pass => {}
+                CacheDecision::Pass | CacheDecision::Notify(_) => {}
             }
         }
 
@@ -234,6 +241,11 @@ impl<P: CachePolicy> Edge<P> {
         at: Recorded<'_>,
     ) -> Response {
         let status = res.status().as_u16();
+        if let Some(on_success) = at.on_success
+            && matches!(status, 200 | 304)
+        {
+            on_success();
+        }
         self.metrics
             .end(at.handle, at.route, status, at.started.elapsed());
         if status >= 500 {
@@ -262,12 +274,13 @@ impl<P: CachePolicy> Edge<P> {
 }
 
 /// What `finish` needs to record a request.
-#[derive(Clone, Copy)]
 struct Recorded<'a> {
     handle: &'a RouteHandle,
     route: &'a str,
     id: &'a HeaderValue,
     started: Instant,
+    /// Called if the answer is a success.
+    on_success: Option<OnSuccess>,
 }
 
 fn too_large(limit: u64) -> Response {

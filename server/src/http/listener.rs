@@ -1,15 +1,29 @@
 //! Serving an axum router on a TCP listener we own.
 //!
-//! Two decisions shape this file. Every accepted socket gets `TCP_NODELAY`: without it a
+//! Three decisions shape this file. Every accepted socket gets `TCP_NODELAY`: without it a
 //! streamed server-rendered page on a keep-alive connection waits for the peer's delayed ACK
-//! (~40 ms per response, measured). And shutdown is graceful but bounded: on SIGINT/SIGTERM
-//! the listener stops accepting, in-flight requests get a grace period, and then we return
-//! even if a long-lived stream (server-sent events) is still open.
+//! (~40 ms per response, measured). Connections are served by hyper's HTTP/1.1 server
+//! directly, with a timer, so that a client that sends its request head slowly (a byte a
+//! second) or not at all is closed after [`ServeOptions::header_timeout`]: axum's own
+//! `serve` sets no timer, and such a connection then stayed open for ever. (HTTP/1.1 only:
+//! browsers speak HTTP/2 only over TLS, which a reverse proxy in front terminates, and
+//! hyper's protocol detection for cleartext HTTP/2 waits for a first byte without any
+//! timeout.) And shutdown is graceful but bounded: on
+//! SIGINT/SIGTERM the listener stops accepting, open connections finish what they are doing
+//! within a grace period, and then we return even if a long-lived stream (server-sent
+//! events) is still open.
 
 use std::{future::Future, net::SocketAddr, time::Duration};
 
-use axum::{Router, serve::ListenerExt};
+use axum::{Router, body::Body, extract::ConnectInfo};
+use hyper::body::Incoming;
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    server::graceful::GracefulShutdown,
+    service::TowerToHyperService,
+};
 use tokio::net::TcpListener;
+use tower::ServiceExt;
 
 /// Why serving stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -29,22 +43,43 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
+/// The largest request head (and read buffer) a connection gets.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// How connections are served.
+#[derive(Debug, Clone, Copy)]
+pub struct ServeOptions {
+    /// After a shutdown signal, how long open connections may finish.
+    pub grace: Duration,
+    /// Longest time to receive a request head, from the connection's start or from the end of
+    /// the previous response on a kept-alive connection; the connection is closed after it.
+    pub header_timeout: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            grace: Duration::from_secs(5),
+            header_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
 /// Binds `addr`, then serves `router` until `shutdown` resolves.
 ///
 /// `on_ready` is called with the bound address once the socket accepts connections (useful
 /// when `addr` asks for port 0). After `shutdown` resolves, requests already in flight get
-/// `grace` to finish.
+/// `options.grace` to finish. Handlers see the peer as `ConnectInfo<SocketAddr>`.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), server::http::ServeError> {
-/// use std::time::Duration;
 /// let router = axum::Router::new().route("/", axum::routing::get(|| async { "hi" }));
 /// server::http::serve(
 ///     "127.0.0.1:0".parse().unwrap(),
 ///     router,
 ///     |addr| println!("listening on {addr}"),
 ///     server::http::shutdown_signal(),
-///     Duration::from_secs(5),
+///     server::http::ServeOptions::default(),
 /// )
 /// .await
 /// # }
@@ -54,7 +89,7 @@ pub async fn serve(
     router: Router,
     on_ready: impl FnOnce(SocketAddr),
     shutdown: impl Future<Output = ()> + Send + 'static,
-    grace: Duration,
+    options: ServeOptions,
 ) -> Result<(), ServeError> {
     let listener = TcpListener::bind(addr)
         .await
@@ -62,31 +97,56 @@ pub async fn serve(
     let local = listener.local_addr()?;
     on_ready(local);
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let listener = listener.tap_io(|tcp| {
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(options.header_timeout)
+        // A request head of more than 64 KiB, or more than 100 headers, is a 431.
+        .max_buf_size(MAX_HEAD_BYTES)
+        .max_headers(100);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                // Out of file descriptors or a connection reset before accept: the listener
+                // itself is fine; wait a moment rather than spin.
+                Err(e) => {
+                    tracing::warn!("accepting a connection failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
         // Cannot fail on a connected TCP socket; if it ever does, the connection still works.
         let _ = tcp.set_nodelay(true);
-    });
-    let server = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        let _ = stop_tx.send(true);
-    });
-
-    let mut stop_rx = stop_rx;
+        let service = router
+            .clone()
+            .map_request(move |req: axum::http::Request<Incoming>| {
+                let mut req = req.map(Body::new);
+                req.extensions_mut().insert(ConnectInfo(peer));
+                req
+            });
+        let service = TowerToHyperService::new(service);
+        let conn = graceful.watch(builder.serve_connection(TokioIo::new(tcp), service));
+        tokio::spawn(async move {
+            // A client that goes away mid-request, or sends garbage, ends its connection.
+            let _ = conn.await;
+        });
+    }
+    drop(listener);
     tokio::select! {
-        result = server.into_future() => result.map_err(ServeError::Io),
-        () = async move {
-            let _ = stop_rx.wait_for(|stopped| *stopped).await;
-            tokio::time::sleep(grace).await;
-        } => {
-            tracing::warn!(grace_ms = grace.as_millis() as u64, "connections still open after the grace period; closing them");
-            Ok(())
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(options.grace) => {
+            tracing::warn!(
+                grace_ms = options.grace.as_millis() as u64,
+                "connections still open after the grace period; closing them"
+            );
         }
     }
+    Ok(())
 }
 
 /// Resolves on the first SIGINT (Ctrl-C) or SIGTERM.
@@ -138,7 +198,10 @@ mod tests {
             async move {
                 let _ = stop_rx.await;
             },
-            grace,
+            ServeOptions {
+                grace,
+                header_timeout: Duration::from_millis(300),
+            },
         ));
         (
             addr_rx.await.expect("server reports its address"),
@@ -203,10 +266,51 @@ mod tests {
             Router::new(),
             |_| {},
             std::future::pending(),
-            Duration::ZERO,
+            ServeOptions::default(),
         )
         .await
         .expect_err("port is taken");
         assert!(err.to_string().contains(&addr.to_string()), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_client_that_sends_its_head_slowly_or_not_at_all_is_closed() {
+        let router = Router::new().route("/", get(|| async { "hello" }));
+        let (addr, _stop, _handle) = start(router, Duration::from_secs(1)).await;
+        let mut silent = tokio::net::TcpStream::connect(addr)
+            .await
+            .expect("connects");
+        let mut slow = tokio::net::TcpStream::connect(addr)
+            .await
+            .expect("connects");
+        let dribble = async {
+            for b in b"GET / HTTP/1.1\r\nHost: x\r\n" {
+                if slow.write_all(&[*b]).await.is_err() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            let mut rest = Vec::new();
+            let _ = slow.read_to_end(&mut rest).await;
+        };
+        let mut buf = Vec::new();
+        // The server closes both (EOF); neither read waits for ever.
+        let both = async {
+            let _ = silent.read_to_end(&mut buf).await;
+            dribble.await;
+        };
+        tokio::time::timeout(Duration::from_secs(10), both)
+            .await
+            .expect("closed after the 300 ms header timeout");
+        // Normal requests are still served.
+        let mut tcp = tokio::net::TcpStream::connect(addr)
+            .await
+            .expect("connects");
+        tcp.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .expect("writes");
+        let mut reply = String::new();
+        tcp.read_to_string(&mut reply).await.expect("reads");
+        assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
     }
 }

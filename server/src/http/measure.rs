@@ -11,14 +11,26 @@ use crate::metrics::RouteHandle;
 use axum::{
     body::Body,
     extract::{MatchedPath, Request},
+    http::Method,
 };
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 
-/// The route template of a request: `GET /api/stories/{id}`, or `GET (page)` for anything
-/// the router answered with its fallback (server-rendered pages, 404s).
+/// The metrics key of a request: a method from a fixed list (`OTHER` for any other, since
+/// a client may send any token as a method) and the route template, e.g.
+/// `GET /api/stories/{id}`, or `(page)` for anything the router answered with its fallback
+/// (server-rendered pages, 404s). Nothing of the raw path or method reaches the key.
 pub fn route_of(req: &Request) -> String {
-    let method = req.method().as_str();
+    let method = match *req.method() {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    };
     let template = req
         .extensions()
         .get::<MatchedPath>()

@@ -4,14 +4,20 @@
 //! Every limited response carries `RateLimit-Limit`, `RateLimit-Remaining` and
 //! `RateLimit-Reset`; a refusal is a 429 with `Retry-After` in whole seconds (at least 1) and
 //! the API's JSON error body. The client address is the TCP peer, or the last entry of a
-//! configured header set by a trusted proxy. Per-address state is bounded: addresses whose
-//! state is indistinguishable from a fresh one are dropped every minute.
+//! configured header set by a trusted proxy. Per-address state is bounded: an IPv6 client
+//! is its /64 (one subscriber's whole allocation, which it could otherwise walk through),
+//! addresses whose state is indistinguishable from a fresh one are dropped every minute, and
+//! past [`MAX_CLIENTS`] tracked addresses new state is swept at once and, if still over,
+//! every request shares one overflow bucket until the sweep has room again.
 
 use std::{
-    net::{IpAddr, SocketAddr},
+    net::{IpAddr, Ipv6Addr, SocketAddr},
     num::NonZeroU32,
-    sync::Arc,
-    time::Duration,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering::Relaxed},
+    },
+    time::{Duration, Instant},
 };
 
 use axum::{
@@ -30,6 +36,25 @@ use governor::{
 type Keyed =
     RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock, StateInformationMiddleware>;
 
+/// Client addresses tracked per limit at most (about 6 MB of state).
+pub const MAX_CLIENTS: usize = 100_000;
+
+/// The key every request shares while more than [`MAX_CLIENTS`] addresses are tracked.
+const OVERFLOW: IpAddr = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
+
+/// The key of a client address: IPv4 as is, IPv4-mapped IPv6 as IPv4, other IPv6 by /64.
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from(
+                u128::from(v6) & 0xffff_ffff_ffff_ffff_0000_0000_0000_0000,
+            )),
+        },
+    }
+}
+
 /// One limit: sustained rate and burst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limit {
@@ -45,6 +70,40 @@ struct Limiter {
     limit_header: HeaderValue,
     /// Time to earn back one request.
     period: Duration,
+    /// When the last sweep forced by the bound ran (ms since `started`).
+    last_forced_sweep: AtomicU64,
+    started: Instant,
+}
+
+impl Limiter {
+    /// The key to charge for `ip`, keeping the tracked addresses within [`MAX_CLIENTS`].
+    fn key(&self, ip: IpAddr) -> IpAddr {
+        if self.limiter.len() < MAX_CLIENTS {
+            return client_key(ip);
+        }
+        // Over the bound: sweep, at most once a second, then look again.
+        let now = self.started.elapsed().as_millis() as u64;
+        let last = self.last_forced_sweep.load(Relaxed);
+        if now >= last + 1000
+            && self
+                .last_forced_sweep
+                .compare_exchange(last, now, Relaxed, Relaxed)
+                .is_ok()
+        {
+            self.limiter.retain_recent();
+            if self.limiter.len() >= MAX_CLIENTS {
+                tracing::warn!(
+                    tracked = self.limiter.len(),
+                    "rate limit state is full; clients share one bucket until it drains"
+                );
+            }
+        }
+        if self.limiter.len() < MAX_CLIENTS {
+            client_key(ip)
+        } else {
+            OVERFLOW
+        }
+    }
 }
 
 impl Limiter {
@@ -57,6 +116,8 @@ impl Limiter {
             period: quota.replenish_interval(),
             limit_header: HeaderValue::from(burst.get()),
             limit,
+            last_forced_sweep: AtomicU64::new(0),
+            started: Instant::now(),
         })
     }
 }
@@ -174,7 +235,7 @@ impl RateLimits {
         } else {
             self.write.as_ref()
         }?;
-        let ip = self.client(req)?;
+        let ip = limiter.key(self.client(req)?);
         let burst = u64::from(limiter.limit.burst.max(1));
         Some(match limiter.limiter.check_key(&ip) {
             Ok(state) => {
@@ -208,5 +269,24 @@ impl RateLimits {
                 Err(res)
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_client_is_its_slash_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("ip");
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().expect("ip");
+        let other: IpAddr = "2001:db8:1:3::1".parse().expect("ip");
+        assert_eq!(client_key(a), client_key(b));
+        assert_ne!(client_key(a), client_key(other));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().expect("ip");
+        assert_eq!(
+            client_key(mapped),
+            "192.0.2.7".parse::<IpAddr>().expect("ip")
+        );
     }
 }

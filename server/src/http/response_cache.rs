@@ -26,19 +26,56 @@ use super::{
 };
 use crate::cache::{CachePolicy, TieredCache};
 
+/// Called once when the client got a success (200, or 304 from its own copy) for the
+/// request, after the rate limit: the app counts reads with it, so that refused, failed
+/// and unknown requests never count.
+pub type OnSuccess = Box<dyn FnOnce() + Send>;
+
 /// What to do with a request's response.
 pub enum CacheDecision<P> {
-    /// Cache a 200 JSON answer under this policy and these tags; ETag and revalidation.
+    /// Cache a 200 JSON answer under `key` (one canonical spelling of the request, so
+    /// every spelling of the same resource shares one entry and one set of tags), this
+    /// policy and these tags; ETag and revalidation.
     Store {
+        /// The cache key.
+        key: String,
         /// Time to live and statistics bucket.
         policy: P,
         /// What invalidates it.
         tags: Vec<String>,
+        /// Called if the client got the answer.
+        on_success: Option<OnSuccess>,
     },
     /// Never cache, and tell clients and proxies not to either.
     NoStore,
     /// Leave it alone (pages, assets, writes).
     Pass,
+    /// Leave it alone, but call this if the answer is a success.
+    Notify(OnSuccess),
+}
+
+impl<P> CacheDecision<P> {
+    /// The decision without its callback, and the callback.
+    pub fn split(self) -> (Self, Option<OnSuccess>) {
+        match self {
+            Self::Store {
+                key,
+                policy,
+                tags,
+                on_success,
+            } => (
+                Self::Store {
+                    key,
+                    policy,
+                    tags,
+                    on_success: None,
+                },
+                on_success,
+            ),
+            Self::Notify(f) => (Self::Pass, Some(f)),
+            other => (other, None),
+        }
+    }
 }
 
 /// A miss in progress: what storing its answer needs.
@@ -172,9 +209,10 @@ impl<P: CachePolicy> ResponseCache<P> {
         (self.decide)(req.method(), req.uri())
     }
 
-    /// The cache key of a request.
-    pub fn key(req: &Request) -> String {
-        format!("{} {}", req.method(), req.uri())
+    /// The plain cache key of a request: its method and URI as sent. Deciders use it for
+    /// resources that have only one spelling.
+    pub fn key(method: &Method, uri: &Uri) -> String {
+        format!("{method} {uri}")
     }
 
     /// A cached answer (200, or 304 when `If-None-Match` matches), in `encoding`.
@@ -189,14 +227,14 @@ impl<P: CachePolicy> ResponseCache<P> {
             .map(|hit| answer(&hit, if_none_match, "HIT", encoding))
     }
 
-    /// Looks `req` up: the cached answer, or what is needed to store the fresh one.
+    /// Looks `req` up under `key`: the cached answer, or what is needed to store the fresh one.
     pub fn begin(
         &self,
         req: &Request,
+        key: String,
         policy: P,
         tags: Vec<String>,
     ) -> Result<Response, Pending<P>> {
-        let key = Self::key(req);
         let if_none_match = req.headers().get(header::IF_NONE_MATCH).cloned();
         let encoding = negotiate(req.headers());
         if let Some(hit) = self.lookup(&key, if_none_match.as_ref(), encoding) {

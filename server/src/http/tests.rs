@@ -103,11 +103,13 @@ fn app(
             .l1_capacity(Capacity::Entries(10))
             .build(),
         1 << 20,
-        |_, uri| {
+        |method, uri| {
             if uri.path() == "/counted" {
                 CacheDecision::Store {
+                    key: ResponseCache::<Kind>::key(method, uri),
                     policy: Kind::Api,
                     tags: vec!["counted".into()],
+                    on_success: None,
                 }
             } else {
                 CacheDecision::Pass

@@ -1,12 +1,17 @@
-//! Request metrics per route template: counts by status class, requests in flight, exact
-//! latency percentiles (HDR), bytes in and out, error rate; totals plus rolling 1- and
-//! 5-minute windows; and a log of the slowest requests.
+//! Request metrics per route: counts by status class, requests in flight, latency
+//! percentiles, bytes in and out, error rate; totals plus rolling 1- and 5-minute windows;
+//! and a log of the slowest requests.
 //!
-//! Routes are templates (`/api/stories/{id}`), never raw paths, so the number of series is
-//! bounded by the code. Windows are 60 buckets of 5 s, each with its own (coarser)
-//! histogram, merged on read. Recording takes one uncontended lock: each route's state is
-//! split into shards picked by the recording thread (measured: one shared lock per route
-//! made the runtime threads wait on each other), and totals are summed when read.
+//! Routes are keys from a closed set: the caller passes a method from a fixed list (anything
+//! else is `OTHER`) and a route template, never a raw path, and past [`MAX_ROUTES`] keys
+//! everything counts under one overflow key, so no client can grow the registry. Latencies
+//! go into DDSketches (1 % relative error): they allocate nothing until the first value and
+//! grow with the spread of the values, not with their range, where the HDR histograms used
+//! before took ~190 KB each up front (eight of them per key, 1.5 MiB, made a request with an
+//! invented method cost 1.5 MiB). Windows are 60 buckets of 5 s, each with its own sketch,
+//! merged on read. Recording takes one uncontended lock: each route's state is split into
+//! shards picked by the recording thread (measured: one shared lock per route made the
+//! runtime threads wait on each other), and totals are summed when read.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -19,7 +24,9 @@ use std::{
 
 use serde::Serialize;
 
-use super::{HistogramSnapshot, histogram::snapshot_of};
+use sketches_ddsketch::{Config, DDSketch};
+
+use super::HistogramSnapshot;
 
 const BUCKET: Duration = Duration::from_secs(5);
 const BUCKETS: usize = 60;
@@ -94,25 +101,54 @@ struct Bucket {
     index: u64,
     requests: u64,
     errors: u64,
-    hist: hdrhistogram::Histogram<u64>,
+    latency: Sketch,
+}
+
+/// Latencies in microseconds, with 1 % relative error on every quantile.
+#[derive(Clone)]
+struct Sketch(DDSketch);
+
+impl Sketch {
+    fn new() -> Self {
+        // 1,024 bins cover 1 µs to beyond an hour at 1 %; the store grows in chunks of 128
+        // bins (1 KB) as values spread, and starts empty.
+        Self(DDSketch::new(Config::new(0.01, 1024, 0.5)))
+    }
+
+    fn record(&mut self, micros: u64) {
+        self.0.add(micros as f64);
+    }
+
+    fn merge(&mut self, other: &Self) {
+        // Cannot fail: every sketch here has the same configuration.
+        let _ = self.0.merge(&other.0);
+    }
+
+    fn snapshot(&self) -> HistogramSnapshot {
+        let d = &self.0;
+        let count = d.count() as u64;
+        if count == 0 {
+            return HistogramSnapshot::default();
+        }
+        let q = |q: f64| d.quantile(q).ok().flatten().unwrap_or(0.0).round();
+        HistogramSnapshot {
+            count,
+            mean_us: d.sum().unwrap_or(0.0) / count as f64,
+            p50_us: q(0.50),
+            p95_us: q(0.95),
+            p99_us: q(0.99),
+            max_us: d.max().unwrap_or(0.0),
+        }
+    }
 }
 
 const SHARDS: usize = 8;
 
-/// The part of a route's state one thread records into.
+/// The part of a route's state one thread records into; empty until that thread records.
+#[derive(Default)]
 struct Shard {
-    latency: hdrhistogram::Histogram<u64>,
+    latency: Option<Sketch>,
     window: VecDeque<Bucket>,
-}
-
-impl Default for Shard {
-    fn default() -> Self {
-        Self {
-            latency: hdrhistogram::Histogram::new_with_bounds(1, 3_600_000_000, 3)
-                .expect("static bounds"),
-            window: VecDeque::new(),
-        }
-    }
 }
 
 #[derive(Default)]
@@ -130,6 +166,12 @@ thread_local! {
         RandomState::new().hash_one(std::thread::current().id()) as usize % SHARDS
     };
 }
+
+/// Distinct route keys kept at most; later ones count under [`OVERFLOW_ROUTE`].
+pub const MAX_ROUTES: usize = 256;
+
+/// The key of requests past [`MAX_ROUTES`].
+pub const OVERFLOW_ROUTE: &str = "OTHER (overflow)";
 
 /// The registry of request metrics.
 pub struct RequestMetrics {
@@ -167,12 +209,18 @@ impl RequestMetrics {
         {
             return r.clone();
         }
-        self.routes
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(route.to_owned())
-            .or_default()
-            .clone()
+        let mut routes = self.routes.write().unwrap_or_else(|p| p.into_inner());
+        let key = if routes.len() < MAX_ROUTES || routes.contains_key(route) {
+            route
+        } else {
+            OVERFLOW_ROUTE
+        };
+        routes.entry(key.to_owned()).or_default().clone()
+    }
+
+    /// Route keys held now (at most [`MAX_ROUTES`] + 1).
+    pub fn route_count(&self) -> usize {
+        self.routes.read().unwrap_or_else(|p| p.into_inner()).len()
     }
 
     /// A request to `route` started with a body of `bytes_in` bytes.
@@ -206,7 +254,7 @@ impl RequestMetrics {
         let mut shard = r.shards[SHARD.with(|s| *s)]
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        let _ = shard.latency.record(micros);
+        shard.latency.get_or_insert_with(Sketch::new).record(micros);
         let w = &mut shard.window;
         if w.back().is_none_or(|b| b.index != bucket) {
             if w.len() == BUCKETS {
@@ -216,14 +264,13 @@ impl RequestMetrics {
                 index: bucket,
                 requests: 0,
                 errors: 0,
-                hist: hdrhistogram::Histogram::new_with_bounds(1, 3_600_000_000, 2)
-                    .expect("static bounds"),
+                latency: Sketch::new(),
             });
         }
         let b = w.back_mut().expect("just pushed");
         b.requests += 1;
         b.errors += u64::from(status >= 500);
-        let _ = b.hist.record(micros);
+        b.latency.record(micros);
         drop(shard);
         if latency >= self.slow_threshold && self.slow_keep > 0 {
             tracing::warn!(
@@ -267,8 +314,7 @@ impl RequestMetrics {
     fn window(&self, stats: &[&RouteStats], seconds: u64) -> WindowStats {
         let now = self.started.elapsed().as_secs() / BUCKET.as_secs();
         let n = seconds / BUCKET.as_secs();
-        let mut hist = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 2)
-            .expect("static bounds");
+        let mut latency = Sketch::new();
         let (mut requests, mut errors) = (0, 0);
         for s in stats {
             for shard in &s.shards {
@@ -276,7 +322,7 @@ impl RequestMetrics {
                 for b in shard.window.iter().filter(|b| b.index + n > now) {
                     requests += b.requests;
                     errors += b.errors;
-                    let _ = hist.add(&b.hist);
+                    latency.merge(&b.latency);
                 }
             }
         }
@@ -290,7 +336,7 @@ impl RequestMetrics {
             } else {
                 0.0
             },
-            latency: snapshot_of(&hist),
+            latency: latency.snapshot(),
         }
     }
 
@@ -299,11 +345,12 @@ impl RequestMetrics {
         let sum = |f: &dyn Fn(&RouteStats) -> u64| stats.iter().map(|s| f(s)).sum::<u64>();
         let status: [u64; 5] = std::array::from_fn(|i| sum(&|s| s.status[i].load(Relaxed)));
         let requests: u64 = status.iter().sum();
-        let mut latency = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3)
-            .expect("static bounds");
+        let mut latency = Sketch::new();
         for s in stats {
             for shard in &s.shards {
-                let _ = latency.add(&shard.lock().unwrap_or_else(|p| p.into_inner()).latency);
+                if let Some(l) = &shard.lock().unwrap_or_else(|p| p.into_inner()).latency {
+                    latency.merge(l);
+                }
             }
         }
         RouteSnapshot {
@@ -318,7 +365,7 @@ impl RequestMetrics {
             in_flight: stats.iter().map(|s| s.in_flight.load(Relaxed)).sum(),
             bytes_in: sum(&|s| s.bytes_in.load(Relaxed)),
             bytes_out: sum(&|s| s.bytes_out.load(Relaxed)),
-            latency: snapshot_of(&latency),
+            latency: latency.snapshot(),
             last_1m: self.window(stats, 60),
             last_5m: self.window(stats, 300),
         }
@@ -378,8 +425,8 @@ mod tests {
         assert_eq!(a.status, [0, 90, 0, 0, 10]);
         assert!((a.error_rate - 0.1).abs() < 1e-9);
         assert_eq!((a.bytes_in, a.bytes_out, a.in_flight), (1000, 10_000, 0));
-        // Three significant digits: within 0.1 % of the true value.
-        let close = |got: f64, want: f64| (got - want).abs() / want < 1e-3;
+        // Within the sketch's 1 % relative error.
+        let close = |got: f64, want: f64| (got - want).abs() / want <= 0.011;
         assert!(close(a.latency.p50_us, 50_000.0), "{:?}", a.latency);
         assert!(close(a.latency.p95_us, 95_000.0), "{:?}", a.latency);
         assert!(close(a.latency.p99_us, 99_000.0), "{:?}", a.latency);
@@ -390,5 +437,24 @@ mod tests {
         // The three slowest above 50 ms, slowest first.
         let slow: Vec<f64> = s.slow.iter().map(|r| r.duration_ms).collect();
         assert_eq!(slow, [100.0, 99.0, 98.0]);
+    }
+
+    #[test]
+    fn keys_past_the_bound_share_one_overflow_key() {
+        let m = RequestMetrics::default();
+        for i in 0..MAX_ROUTES + 500 {
+            let route = format!("GET /r{i}");
+            m.begin(&route, 0);
+            m.finish(&route, 200, Duration::from_millis(1));
+        }
+        assert_eq!(m.route_count(), MAX_ROUTES + 1);
+        let s = m.snapshot();
+        let overflow = s
+            .routes
+            .iter()
+            .find(|r| r.route == OVERFLOW_ROUTE)
+            .expect("overflow key");
+        assert_eq!(overflow.requests, 500);
+        assert_eq!(s.total.requests, (MAX_ROUTES + 500) as u64);
     }
 }

@@ -63,6 +63,26 @@ impl StoreError {
         }
     }
 
+    /// True when the database cannot be written now but may be later: the disk is full
+    /// (SQLITE_FULL), the file or its file system is read-only (SQLITE_READONLY, and the
+    /// I/O errors a read-only remount gives), or a file cannot be opened (SQLITE_CANTOPEN).
+    /// Writes fail until the cause is fixed; reads from the cache and the WAL go on.
+    pub fn is_unwritable(&self) -> bool {
+        match self {
+            Self::Query {
+                source: libsql::Error::SqliteFailure(code, _),
+                ..
+            } => matches!(code & 0xff, 8 | 10 | 13 | 14),
+            Self::Query { source, .. } => {
+                let text = source.to_string();
+                text.contains("database or disk is full")
+                    || text.contains("readonly database")
+                    || text.contains("disk I/O error")
+            }
+            _ => false,
+        }
+    }
+
     /// True when a UNIQUE, FOREIGN KEY or CHECK constraint refused the write.
     pub fn is_constraint(&self) -> bool {
         match self {

@@ -18,12 +18,25 @@ use crate::store::params;
 /// A task this process just claimed.
 pub(crate) struct Claimed {
     pub(crate) id: i64,
+    pub(crate) uid: String,
+    pub(crate) owner: Option<String>,
     pub(crate) kind: String,
     pub(crate) payload: String,
     pub(crate) attempts: u32,
     pub(crate) max_retries: u32,
     pub(crate) due: i64,
     pub(crate) order: (i64, i64, i64),
+}
+
+impl Claimed {
+    pub(crate) fn ident(&self) -> super::Ident<'_> {
+        super::Ident {
+            id: self.id,
+            uid: &self.uid,
+            owner: self.owner.as_deref(),
+            kind: &self.kind,
+        }
+    }
 }
 
 /// How a run ended.
@@ -67,7 +80,7 @@ const CLAIM_SQL: &str = "UPDATE tasks SET status = 'running', attempts = attempt
         lease_owner = ?1, lease_until = ?2, started_at = ?3, progress = 0, message = ''
      WHERE id IN (SELECT id FROM tasks WHERE status = 'pending' AND run_at <= ?3
                   ORDER BY priority, run_at, created_at LIMIT ?4)
-     RETURNING id, kind, payload, attempts, max_retries, run_at, priority, created_at";
+     RETURNING id, kind, payload, attempts, max_retries, run_at, priority, created_at, uid, owner";
 
 const FINISH_SQL: &str = "UPDATE tasks SET
         status = CASE WHEN cancel_requested THEN 'cancelled' ELSE ?3 END,
@@ -217,6 +230,8 @@ impl Inner {
                             max_retries: r.get::<i64>(4)? as u32,
                             due: r.get(5)?,
                             order: (r.get(6)?, r.get(5)?, r.get(7)?),
+                            uid: r.get::<Option<String>>(8)?.unwrap_or_default(),
+                            owner: r.get(9)?,
                         })
                     },
                 )
@@ -352,15 +367,26 @@ impl Inner {
                 c.finished(now);
             }
             let error = r.plan.error.as_deref().unwrap_or("");
+            let detail = match &r.finished.outcome {
+                Outcome::Failed(e) => e.detail.as_deref().unwrap_or(""),
+                _ => "",
+            };
             match status {
                 Status::Failed => {
-                    tracing::warn!(task = task.id, kind = task.kind, error, "task failed")
+                    tracing::warn!(
+                        task = task.id,
+                        kind = task.kind,
+                        error,
+                        detail,
+                        "task failed"
+                    )
                 }
                 Status::Pending if !r.plan.released => {
                     tracing::info!(
                         task = task.id,
                         kind = task.kind,
                         error,
+                        detail,
                         "task attempt failed; retry scheduled"
                     )
                 }
@@ -372,8 +398,7 @@ impl Inner {
                 ),
             }
             self.emit(
-                task.id,
-                &task.kind,
+                task.ident(),
                 status,
                 percent.clamp(0, 100) as u8,
                 message,

@@ -18,12 +18,18 @@ use tokio_util::sync::CancellationToken;
 use super::TaskEvent;
 
 /// Why a run of a task did not succeed.
+///
+/// The message is public: it is stored on the task and shown to whoever can see the task
+/// (task views, live events, notifications), so it says what failed in words a user can act
+/// on. The detail (paths, raw database or I/O errors) goes only to the log, with the task id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskError {
     /// Shown to the user and kept on the task.
     pub message: String,
     /// Whether another attempt may succeed (a bad payload never will).
     pub retryable: bool,
+    /// For the operator only: logged with the task id, never stored or sent.
+    pub detail: Option<String>,
 }
 
 impl TaskError {
@@ -32,6 +38,7 @@ impl TaskError {
         Self {
             message: message.into(),
             retryable: true,
+            detail: None,
         }
     }
 
@@ -40,20 +47,23 @@ impl TaskError {
         Self {
             message: message.into(),
             retryable: false,
+            detail: None,
         }
+    }
+
+    /// Adds what the operator needs to know (logged, never shown).
+    pub fn detail(mut self, detail: impl std::fmt::Display) -> Self {
+        self.detail = Some(detail.to_string());
+        self
     }
 }
 
 impl From<crate::store::StoreError> for TaskError {
     /// A database failure is worth another attempt: busy, full disk and I/O errors pass.
+    /// What the database said stays in the log.
     fn from(e: crate::store::StoreError) -> Self {
-        Self::retryable(e.to_string())
-    }
-}
-
-impl std::fmt::Display for TaskError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
+        Self::retryable("the database could not be read or written; the task will be tried again")
+            .detail(e)
     }
 }
 
@@ -61,6 +71,8 @@ impl std::fmt::Display for TaskError {
 #[derive(Clone)]
 pub struct TaskContext {
     pub(crate) id: i64,
+    pub(crate) uid: String,
+    pub(crate) owner: Option<String>,
     pub(crate) kind: &'static str,
     pub(crate) attempt: u32,
     pub(crate) cancel: CancellationToken,
@@ -108,6 +120,8 @@ impl TaskContext {
             drop(p);
             let _ = self.events.send(TaskEvent {
                 id: self.id,
+                uid: self.uid.clone(),
+                owner: self.owner.clone(),
                 kind: self.kind.to_owned(),
                 status: super::Status::Running,
                 progress: percent,
@@ -156,7 +170,8 @@ impl<H: Handler> ErasedHandler for Typed<H> {
         let payload = serde_json::from_str::<H::Payload>(payload);
         Box::pin(async move {
             let payload = payload.map_err(|e| {
-                TaskError::permanent(format!("payload of {} is not valid: {e}", H::KIND))
+                TaskError::permanent("the task's input is not valid for this kind of task")
+                    .detail(format_args!("payload of {}: {e}", H::KIND))
             })?;
             self.0.run(payload, ctx).await
         })

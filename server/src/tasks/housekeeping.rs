@@ -78,12 +78,16 @@ impl Inner {
                                        THEN ?1 END,
                     run_at = ?1, lease_owner = NULL, lease_until = NULL
                  WHERE status = 'running' AND lease_until <= ?1
-                 RETURNING id, kind, status, progress, error",
+                 RETURNING id, kind, status, progress, error, uid, owner",
                 [now],
                 |r| {
                     Ok((
-                        r.get::<i64>(0)?,
-                        r.get::<String>(1)?,
+                        (
+                            r.get::<i64>(0)?,
+                            r.get::<String>(1)?,
+                            r.get::<Option<String>>(5)?.unwrap_or_default(),
+                            r.get::<Option<String>>(6)?,
+                        ),
                         r.get::<String>(2)?,
                         r.get::<i64>(3)?,
                         r.get::<Option<String>>(4)?,
@@ -92,7 +96,7 @@ impl Inner {
             )
             .await?;
         drop(writer);
-        for (id, kind, status, progress, error) in &rows {
+        for ((id, kind, uid, owner), status, progress, error) in &rows {
             let status = Status::parse(status).unwrap_or(Status::Pending);
             tracing::warn!(
                 task = id,
@@ -100,14 +104,13 @@ impl Inner {
                 status = status.as_str(),
                 "lease expired; task reclaimed"
             );
-            self.emit(
-                id.to_owned(),
+            let who = super::Ident {
+                id: *id,
+                uid,
+                owner: owner.as_deref(),
                 kind,
-                status,
-                *progress as u8,
-                String::new(),
-                error.clone(),
-            );
+            };
+            self.emit(who, status, *progress as u8, String::new(), error.clone());
             if status == Status::Pending {
                 self.wake.notify_one();
             }

@@ -10,7 +10,11 @@
 //! Counts per status live in `task_counts`, kept by triggers, so the depth bound and the
 //! stats cost O(1) however many finished tasks the retention keeps.
 //!
-//! The app adds [`SCHEMA`] to its migrations.
+//! The app adds [`SCHEMA`] and then [`SCHEMA_PUBLIC_IDS`] to its migrations.
+//!
+//! A task has two ids: the row id, sequential and internal, and a public UUIDv7 (`uid`) for
+//! clients. Each task may carry an opaque owner; listing and lookups by public id filter by
+//! it, so one client cannot see or fetch another's work by guessing or counting.
 
 mod clock;
 mod dispatch;
@@ -42,7 +46,7 @@ use tokio_util::sync::CancellationToken;
 pub use clock::{Clock, ManualClock, Sleep, SystemClock};
 pub use handler::{Handler, TaskContext, TaskError};
 pub use model::{EnqueueOptions, Priority, QueueError, QueueStats, Status, Task, TaskEvent};
-pub use schema::SCHEMA;
+pub use schema::{SCHEMA, SCHEMA_PUBLIC_IDS};
 
 use crate::{
     metrics::Histogram,
@@ -208,7 +212,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl TaskQueue {
-    /// A builder over `store`, whose schema includes [`SCHEMA`].
+    /// A builder over `store`, whose schema includes [`SCHEMA`] and [`SCHEMA_PUBLIC_IDS`].
     ///
     /// ```
     /// # tokio_test_block_on(async {
@@ -231,7 +235,8 @@ impl TaskQueue {
     /// let dir = tempfile::tempdir().unwrap();
     /// let store = Store::open(StoreConfig::new(dir.path().join("q.db"))).await.unwrap();
     /// let schema = Migration { version: 1, name: "tasks", sql: server::tasks::SCHEMA };
-    /// store.migrate(&[schema]).await.unwrap();
+    /// let ids = Migration { version: 2, name: "task ids", sql: server::tasks::SCHEMA_PUBLIC_IDS };
+    /// store.migrate(&[schema, ids]).await.unwrap();
     ///
     /// let queue = TaskQueue::builder(store).register(Greet).build();
     /// queue.start();
@@ -313,14 +318,15 @@ impl TaskQueue {
         };
         let now = q.clock.now_ms();
         let retries = options.max_retries.unwrap_or(q.config.max_retries);
+        let uid = uuid::Uuid::now_v7().to_string();
         let writer = q.store.write().await?;
         // One statement checks the bound and inserts, so concurrent enqueues cannot overshoot.
         // The count is kept by triggers: counting pending rows would cost O(depth) per enqueue.
         let inserted = writer
             .execute(
                 "task.enqueue",
-                "INSERT INTO tasks (kind, payload, priority, run_at, created_at, max_retries)
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?6
+                "INSERT INTO tasks (kind, payload, priority, run_at, created_at, max_retries, uid, owner)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?8, ?9
                  WHERE (SELECT n FROM task_counts WHERE status = 'pending') < ?7",
                 params![
                     kind,
@@ -329,7 +335,9 @@ impl TaskQueue {
                     now + options.delay_ms.max(0),
                     now,
                     i64::from(retries),
-                    q.config.max_pending as i64
+                    q.config.max_pending as i64,
+                    uid.as_str(),
+                    options.owner.as_deref()
                 ],
             )
             .await?;
@@ -340,7 +348,13 @@ impl TaskQueue {
                 max: q.config.max_pending,
             });
         }
-        q.emit(id, kind, Status::Pending, 0, String::new(), None);
+        let who = Ident {
+            id,
+            uid: &uid,
+            owner: options.owner.as_deref(),
+            kind,
+        };
+        q.emit(who, Status::Pending, 0, String::new(), None);
         q.wake.notify_one();
         Ok(id)
     }
@@ -358,26 +372,47 @@ impl TaskQueue {
             .await?)
     }
 
-    /// Tasks, newest first, optionally of one status and/or kind prefix, before an id (paging).
+    /// One task by its public id.
+    pub async fn get_by_uid(&self, uid: &str) -> Result<Option<Task>, QueueError> {
+        let conn = self.inner.store.read().await?;
+        Ok(conn
+            .query_opt(
+                "task.get_by_uid",
+                &format!("SELECT {COLUMNS} FROM tasks WHERE uid = ?1"),
+                [uid],
+                map_task,
+            )
+            .await?)
+    }
+
+    /// Tasks, newest first: of one owner (or all with [`Visible::All`]), optionally of one
+    /// status, before a row id (paging).
     pub async fn list(
         &self,
+        visible: Visible<'_>,
         status: Option<Status>,
         limit: u32,
         before: Option<i64>,
     ) -> Result<Vec<Task>, QueueError> {
         let conn = self.inner.store.read().await?;
+        let (all, owner) = match visible {
+            Visible::All => (1, None),
+            Visible::Owner(o) => (0, Some(o)),
+        };
         Ok(conn
             .query(
                 "task.list",
                 &format!(
                     "SELECT {COLUMNS} FROM tasks
-                     WHERE (?1 IS NULL OR status = ?1) AND id < ?2
+                     WHERE (?1 IS NULL OR status = ?1) AND id < ?2 AND (?4 OR owner = ?5)
                      ORDER BY id DESC LIMIT ?3"
                 ),
                 params![
                     status.map(Status::as_str),
                     before.unwrap_or(i64::MAX),
-                    i64::from(limit)
+                    i64::from(limit),
+                    all,
+                    owner
                 ],
                 map_task,
             )
@@ -422,8 +457,7 @@ impl TaskQueue {
         let task = self.get(id).await?.ok_or(QueueError::NotFound(id))?;
         if pending > 0 {
             q.emit(
-                id,
-                &task.kind,
+                Ident::of(&task),
                 Status::Cancelled,
                 task.progress,
                 "cancelled".into(),
@@ -503,19 +537,49 @@ impl TaskQueue {
     }
 }
 
+/// Which tasks a listing shows.
+#[derive(Debug, Clone, Copy)]
+pub enum Visible<'a> {
+    /// Every task (operators).
+    All,
+    /// The tasks of one owner.
+    Owner(&'a str),
+}
+
+/// What names a task in its events.
+#[derive(Clone, Copy)]
+pub(crate) struct Ident<'a> {
+    pub id: i64,
+    pub uid: &'a str,
+    pub owner: Option<&'a str>,
+    pub kind: &'a str,
+}
+
+impl<'a> Ident<'a> {
+    fn of(task: &'a Task) -> Self {
+        Self {
+            id: task.id,
+            uid: &task.uid,
+            owner: task.owner.as_deref(),
+            kind: &task.kind,
+        }
+    }
+}
+
 impl Inner {
     fn emit(
         &self,
-        id: i64,
-        kind: &str,
+        who: Ident<'_>,
         status: Status,
         progress: u8,
         message: String,
         error: Option<String>,
     ) {
         let _ = self.events.send(TaskEvent {
-            id,
-            kind: kind.to_owned(),
+            id: who.id,
+            uid: who.uid.to_owned(),
+            owner: who.owner.map(str::to_owned),
+            kind: who.kind.to_owned(),
             status,
             progress,
             message,

@@ -81,7 +81,7 @@ impl Priority {
 }
 
 /// How a task is enqueued.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct EnqueueOptions {
     /// Claim order.
     pub priority: Priority,
@@ -89,6 +89,9 @@ pub struct EnqueueOptions {
     pub delay_ms: i64,
     /// Retries after the first attempt; the queue's default when `None`.
     pub max_retries: Option<u32>,
+    /// Who may see the task: an opaque string the caller chooses (the app stores a hash of
+    /// the client's session). Kept with the task and its events; the queue only filters by it.
+    pub owner: Option<String>,
 }
 
 impl EnqueueOptions {
@@ -99,13 +102,24 @@ impl EnqueueOptions {
             ..Self::default()
         }
     }
+
+    /// The same options for `owner`.
+    pub fn owned_by(mut self, owner: impl Into<String>) -> Self {
+        self.owner = Some(owner.into());
+        self
+    }
 }
 
 /// One task as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Task {
-    /// Row id.
+    /// Row id: internal, sequential, never shown to clients.
     pub id: i64,
+    /// The public id: a UUIDv7 made at enqueue, 74 of its bits random, so it can be shown
+    /// without revealing how many tasks exist or letting anyone guess another's.
+    pub uid: String,
+    /// Who may see it (see [`EnqueueOptions::owner`]).
+    pub owner: Option<String>,
     /// Handler kind.
     pub kind: String,
     /// Handler input.
@@ -141,8 +155,12 @@ pub struct Task {
 /// A change pushed live to subscribers (progress, start, end).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskEvent {
-    /// Task id.
+    /// Task id (row id).
     pub id: i64,
+    /// The public id.
+    pub uid: String,
+    /// Who may see it.
+    pub owner: Option<String>,
     /// Handler kind.
     pub kind: String,
     /// Status after the change.

@@ -7,10 +7,13 @@
 //! unrecorded. The outcome goes back to the dispatcher to be recorded.
 
 use std::{
+    any::Any,
+    panic::AssertUnwindSafe,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
+use futures_util::FutureExt;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -49,9 +52,11 @@ impl Inner {
                 let cancel = CancellationToken::new();
                 lock(&self.running).insert(task.id, cancel.clone());
                 let message = format!("attempt {}", task.attempts);
-                self.emit(task.id, kind, Status::Running, 0, message, None);
+                self.emit(task.ident(), Status::Running, 0, message, None);
                 let ctx = TaskContext {
                     id: task.id,
+                    uid: task.uid.clone(),
+                    owner: task.owner.clone(),
                     kind,
                     attempt: task.attempts,
                     cancel: cancel.clone(),
@@ -59,11 +64,17 @@ impl Inner {
                     events: self.events.clone(),
                 };
                 let started = Instant::now();
-                let mut run = handler.run(&task.payload, ctx);
+                // A panicking handler fails its task (the panic's message goes to the log)
+                // instead of leaving it running until its lease runs out, again and again.
+                let mut run = AssertUnwindSafe(handler.run(&task.payload, ctx)).catch_unwind();
                 let outcome = tokio::select! {
                     result = &mut run => match result {
-                        Ok(value) => Outcome::Done(value),
-                        Err(e) => Outcome::Failed(e),
+                        Ok(Ok(value)) => Outcome::Done(value),
+                        Ok(Err(e)) => Outcome::Failed(e),
+                        Err(panic) => Outcome::Failed(
+                            TaskError::permanent("the task stopped on an internal error; the server log has the details")
+                                .detail(panic_message(panic.as_ref())),
+                        ),
                     },
                     () = cancel.cancelled() => {
                         // The handler may notice and stop on its own (removing partial files)
@@ -136,4 +147,13 @@ impl Inner {
             }
         }
     }
+}
+
+/// The text of a panic, as far as it has one.
+fn panic_message(panic: &(dyn Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .map_or_else(|| "panic".to_owned(), |m| format!("panic: {m}"))
 }

@@ -51,8 +51,24 @@ CREATE TRIGGER tasks_count_delete AFTER DELETE ON tasks BEGIN
 END;
 ";
 
+/// The second step of the schema, applied after [`SCHEMA`]: public ids and owners.
+///
+/// Rows that exist already get a random public id in UUID form (the subquery refers to the
+/// row, so SQLite evaluates it, and `randomblob`, once per row) and no owner.
+pub const SCHEMA_PUBLIC_IDS: &str = "
+ALTER TABLE tasks ADD COLUMN uid TEXT;
+ALTER TABLE tasks ADD COLUMN owner TEXT;
+UPDATE tasks SET uid = (
+    SELECT substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-' || substr(h, 13, 4) || '-'
+        || substr(h, 17, 4) || '-' || substr(h, 21, 12)
+    FROM (SELECT lower(hex(randomblob(16))) AS h, tasks.id AS row)
+);
+CREATE UNIQUE INDEX tasks_uid ON tasks (uid);
+CREATE INDEX tasks_owner ON tasks (owner, id);
+";
+
 pub(crate) const COLUMNS: &str = "id, kind, payload, status, priority, attempts, max_retries, run_at, \
-    created_at, started_at, finished_at, progress, message, result, error, cancel_requested";
+    created_at, started_at, finished_at, progress, message, result, error, cancel_requested, uid, owner";
 
 /// A row selected with [`COLUMNS`] as a task.
 pub(crate) fn map_task(r: &Row) -> Result<Task, SqlError> {
@@ -77,5 +93,7 @@ pub(crate) fn map_task(r: &Row) -> Result<Task, SqlError> {
         result: json(13)?,
         error: r.get(14)?,
         cancel_requested: r.get::<i64>(15)? != 0,
+        uid: r.get::<Option<String>>(16)?.unwrap_or_default(),
+        owner: r.get(17)?,
     })
 }

@@ -36,7 +36,12 @@ impl Handler for Backup {
         // A rerun after a crash may find its own partial copy.
         let _ = std::fs::remove_file(&dest);
         ctx.progress(10, "copying the database");
-        let report = env.store.backup_to(&dest).await?;
+        let report = env.store.backup_to(&dest).await.map_err(|e| {
+            TaskError::retryable(
+                "the backup could not be written or verified (the backup directory may be full or not writable); the task will be tried again",
+            )
+            .detail(e)
+        })?;
         ctx.progress(80, "verified; recording");
         let rows = serde_json::to_string(&report.tables).unwrap_or_else(|_| "[]".into());
         let writer = env.store.write().await?;

@@ -55,8 +55,10 @@ impl Handler for ExportJson {
         let (story, tree) = load_story(&self.0.store, &p.story_id, &ctx).await?;
         ctx.progress(60, format!("writing {} nodes", tree.nodes.len()));
         let doc = build_export(&story, &tree);
-        let bytes = serde_json::to_vec_pretty(&doc)
-            .map_err(|e| TaskError::permanent(format!("encoding the export: {e}")))?;
+        let bytes = serde_json::to_vec_pretty(&doc).map_err(|e| {
+            TaskError::permanent("the export could not be encoded")
+                .detail(format_args!("encoding the export: {e}"))
+        })?;
         let file = format!("task-{}.json", ctx.id());
         let size = write_file(&self.0.files_dir, &file, &bytes)?;
         ctx.progress(100, format!("{} nodes, {} bytes", tree.nodes.len(), size));
@@ -190,5 +192,137 @@ fn renumber(e: ApiError, offset: usize) -> ApiError {
     match index.parse::<usize>() {
         Ok(i) => ApiError::invalid(format!("nodes[{}]{tail}", i + offset), e.message()),
         Err(_) => e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The import format's round trip as a property: any document the import accepts comes
+    //! back from the export unchanged (but for ids and times), against a real database.
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::backend::AppConfig;
+    use crate::model::{NodeKind, StoryStatus};
+
+    /// A tree of `n` nodes as parent indices (each parent earlier), kinds and texts, laid
+    /// out depth-first with siblings in order: the order an export has.
+    fn documents() -> impl Strategy<Value = StoryExport> {
+        let text = "[a-zA-Z0-9龙的传说,.!? ]{0,40}";
+        let title = "[a-zA-Z龙传][a-zA-Z0-9龙的传说 ]{0,30}[a-z说]";
+        let node = (
+            any::<prop::sample::Index>(),
+            prop::sample::select(NodeKind::ALL.to_vec()),
+            title,
+            text,
+            prop::option::of(title),
+            any::<bool>(),
+        );
+        (
+            title,
+            text,
+            prop::sample::select(StoryStatus::ALL.to_vec()),
+            prop::collection::btree_set("[a-z龙]{1,8}", 0..5),
+            prop::collection::vec(node, 0..40),
+        )
+            .prop_map(|(title, summary, status, tags, raw)| {
+                // Parents: none, or an earlier node.
+                let parents: Vec<Option<usize>> = raw
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (pick, _, _, _, _, top))| (i > 0 && !top).then(|| pick.index(i)))
+                    .collect();
+                let mut order = Vec::new();
+                fn visit(at: Option<usize>, parents: &[Option<usize>], order: &mut Vec<usize>) {
+                    for (i, p) in parents.iter().enumerate() {
+                        if *p == at {
+                            order.push(i);
+                            visit(Some(i), parents, order);
+                        }
+                    }
+                }
+                visit(None, &parents, &mut order);
+                let mut position = vec![0u32; raw.len()];
+                let mut next: std::collections::HashMap<Option<usize>, u32> = Default::default();
+                for &i in &order {
+                    let slot = next.entry(parents[i]).or_default();
+                    position[i] = *slot;
+                    *slot += 1;
+                }
+                StoryExport {
+                    format: EXPORT_FORMAT.into(),
+                    version: EXPORT_VERSION,
+                    exported_at: "2026-12-02T00:00:00.000000Z".into(),
+                    story: ExportedStory {
+                        id: "0190c2a4-8f1e-7c3b-9a2d-4e5f60718293".into(),
+                        title,
+                        summary: summary.trim().to_owned(),
+                        status,
+                        tags: tags.into_iter().collect(),
+                        created_at: "2026-12-02T00:00:00.000000Z".into(),
+                        updated_at: "2026-12-02T00:00:00.000000Z".into(),
+                    },
+                    nodes: order
+                        .iter()
+                        .map(|&i| {
+                            let (_, kind, title, content, label, _) = &raw[i];
+                            ExportedNode {
+                                ref_: format!("n{i}"),
+                                parent_ref: parents[i].map(|p| format!("n{p}")),
+                                position: position[i],
+                                kind: *kind,
+                                title: title.clone(),
+                                content: content.clone(),
+                                choice_label: label.clone(),
+                            }
+                        })
+                        .collect(),
+                }
+            })
+    }
+
+    /// The document without ids and times: parents as indices into the node list.
+    fn shape(doc: &StoryExport) -> serde_json::Value {
+        let index = |r: &Option<String>| {
+            r.as_ref()
+                .and_then(|r| doc.nodes.iter().position(|n| &n.ref_ == r))
+        };
+        json!({
+            "story": [doc.story.title, doc.story.summary, doc.story.status, doc.story.tags],
+            "nodes": doc.nodes.iter().map(|n| json!([
+                index(&n.parent_ref), n.position, n.kind, n.title, n.content, n.choice_label
+            ])).collect::<Vec<_>>(),
+        })
+    }
+
+    #[test]
+    fn what_the_import_accepts_the_export_gives_back() {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = dir.path().join("aion.db");
+        let config = AppConfig::from_lookup(|k| match k {
+            "AION_DB_PATH" => db.to_str().map(str::to_owned),
+            "AION_SEED_DEMO" => Some("0".into()),
+            "AION_CACHE_WARM_STORIES" => Some("0".into()),
+            _ => None,
+        })
+        .expect("config");
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let state = runtime
+            .block_on(AppState::start(config))
+            .expect("the app starts");
+        proptest!(ProptestConfig::with_cases(48), |(doc in documents())| {
+            let back = runtime.block_on(async {
+                let story = import_story(&state, &doc).await?;
+                let id = Id::parse("id", &story.id)?;
+                let tree = crate::backend::nodes::tree(state.store(), &id).await?;
+                Ok::<_, ApiError>(build_export(&story, &tree))
+            });
+            match back {
+                Ok(back) => prop_assert_eq!(shape(&back), shape(&doc)),
+                Err(e) => prop_assert!(false, "a valid document was refused: {e:?}"),
+            }
+        });
+        runtime.block_on(state.shutdown());
     }
 }

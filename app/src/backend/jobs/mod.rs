@@ -28,21 +28,36 @@ pub use export_json::{ExportJson, build_export, import_story};
 pub use pdf::ExportPdf;
 pub use report::{Report, ReportPayload};
 
-use super::{AppState, nodes, stories, time::to_rfc3339};
-use crate::model::{ApiError, ErrorCode, Story, StoryTree, TaskView, fields::Id};
+use super::{AppState, nodes, session::Viewer, stories, time::to_rfc3339};
+use crate::model::{
+    ApiError, ErrorCode, Story, StoryTree, TaskView,
+    fields::{Id, TaskId},
+};
 
 impl AppState {
-    /// A task, or 404.
-    pub async fn task(&self, id: i64) -> Result<Task, ApiError> {
-        self.tasks()
+    /// A task just enqueued (by row id), as the API shows it.
+    pub async fn task_view(&self, id: i64) -> Result<TaskView, ApiError> {
+        let task = self
+            .tasks()
             .get(id)
             .await?
-            .ok_or_else(|| ApiError::not_found("task", &id.to_string()))
+            .ok_or_else(|| ApiError::not_found("task", &id.to_string()))?;
+        Ok(task_view(&task))
     }
 
-    /// A task as the API shows it, or 404.
-    pub async fn task_view(&self, id: i64) -> Result<TaskView, ApiError> {
-        Ok(task_view(&self.task(id).await?))
+    /// The task with public id `raw` (request field `field`) if `viewer` may see it; 404
+    /// otherwise, also for another client's task, whose existence is not revealed.
+    pub async fn visible_task(
+        &self,
+        viewer: &Viewer,
+        field: &str,
+        raw: &str,
+    ) -> Result<Task, ApiError> {
+        let id = TaskId::parse(field, raw)?;
+        match self.tasks().get_by_uid(id.as_str()).await? {
+            Some(task) if viewer.can_see(task.owner.as_deref()) => Ok(task),
+            _ => Err(ApiError::not_found("task", id.as_str())),
+        }
     }
 }
 
@@ -89,7 +104,8 @@ pub struct FileResult {
 impl FileResult {
     /// As the task's stored result.
     pub fn into_value(self) -> Result<Value, TaskError> {
-        serde_json::to_value(self).map_err(|e| TaskError::permanent(e.to_string()))
+        serde_json::to_value(self)
+            .map_err(|e| TaskError::permanent("the task's result could not be recorded").detail(e))
     }
 }
 
@@ -120,7 +136,12 @@ pub async fn load_story(
 
 /// Writes `bytes` to `dir/name` atomically; the size.
 pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<u64, TaskError> {
-    let io = |e: std::io::Error| TaskError::retryable(format!("writing {name}: {e}"));
+    let io = |e: std::io::Error| {
+        TaskError::retryable(
+            "the result file could not be written (the server's disk may be full); the task will be tried again",
+        )
+        .detail(format_args!("writing {}: {e}", dir.join(name).display()))
+    };
     std::fs::create_dir_all(dir).map_err(io)?;
     let part = dir.join(format!("{name}.part"));
     std::fs::write(&part, bytes).map_err(io)?;
@@ -150,9 +171,9 @@ pub fn task_view(t: &Task) -> TaskView {
     let time = |ms: i64| to_rfc3339(ms * 1000);
     let download = (t.status == server::tasks::Status::Completed
         && t.result.as_ref().and_then(|r| r.get("file")).is_some())
-    .then(|| format!("/api/tasks/{}/result", t.id));
+    .then(|| format!("/api/tasks/{}/result", t.uid));
     TaskView {
-        id: t.id.to_string(),
+        id: t.uid.clone(),
         kind: t.kind.clone(),
         status: t.status.as_str().to_owned(),
         priority: format!("{:?}", t.priority).to_lowercase(),

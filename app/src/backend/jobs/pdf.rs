@@ -54,17 +54,22 @@ impl Handler for ExportPdf {
         let (story, tree) = load_story(&self.0.store, &p.story_id, &ctx).await?;
         let font_path = self.0.pdf_font.clone();
         let font = tokio::fs::read(&font_path).await.map_err(|e| {
-            TaskError::permanent(format!(
-                "the PDF font {} cannot be read ({e}); install fonts-wqy-microhei or set AION_PDF_FONT",
-                font_path.display()
-            ))
+            TaskError::permanent(
+                "PDF export is not available on this server: its font is missing. A JSON export works; the operator can install the font (see README, AION_PDF_FONT).",
+            )
+            .detail(format_args!("reading {}: {e}", font_path.display()))
         })?;
         let nodes = tree.nodes.len();
         let title = story.title.clone();
         let job = ctx.clone();
         let pdf = tokio::task::spawn_blocking(move || render(&story, &tree, font, &job))
             .await
-            .map_err(|e| TaskError::retryable(format!("the PDF renderer stopped: {e}")))??;
+            .map_err(|e| {
+                TaskError::retryable(
+                    "the PDF renderer stopped unexpectedly; the task will be tried again",
+                )
+                .detail(e)
+            })??;
         let file = format!("task-{}.pdf", ctx.id());
         let bytes = write_file(&self.0.files_dir, &file, &pdf.bytes)?;
         ctx.progress(100, format!("{} pages", pdf.pages));
@@ -99,7 +104,12 @@ struct Measure<'a> {
 impl<'a> Measure<'a> {
     fn new(data: &'a [u8]) -> Result<Self, TaskError> {
         let font = FontRef::from_index(data, 0)
-            .map_err(|e| TaskError::permanent(format!("the PDF font cannot be parsed: {e}")))?;
+            .map_err(|e| {
+                TaskError::permanent(
+                    "PDF export is not available on this server: its font cannot be used. A JSON export works.",
+                )
+                .detail(format_args!("parsing the PDF font: {e}"))
+            })?;
         let upem = f32::from(
             font.metrics(Size::unscaled(), LocationRef::default())
                 .units_per_em,
@@ -390,9 +400,10 @@ pub fn render(
         );
     }
     doc.set_outline(outline);
-    let bytes = doc
-        .finish()
-        .map_err(|e| TaskError::permanent(format!("writing the PDF failed: {e:?}")))?;
+    let bytes = doc.finish().map_err(|e| {
+        TaskError::permanent("the PDF could not be produced from this story")
+            .detail(format_args!("krilla: {e:?}"))
+    })?;
     Ok(Rendered {
         bytes,
         pages: page_count,

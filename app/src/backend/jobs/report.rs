@@ -170,7 +170,7 @@ async fn library_report(
     let branching = conn
         .query_opt(
             "report.branching",
-            "SELECT coalesce(count(*) * 1.0 / nullif(count(DISTINCT parent_id), 0), 0)
+            "SELECT coalesce(count(*) * 1.0 / nullif(count(DISTINCT parent_id), 0), 0.0)
              FROM nodes WHERE parent_id IS NOT NULL",
             (),
             |r| r.get::<f64>(0),
@@ -186,7 +186,7 @@ async fn library_report(
                 UNION ALL
                 SELECT n.id, d.depth + 1 FROM nodes n JOIN d ON n.parent_id = d.id
              )
-             SELECT coalesce(max(depth), 0), coalesce(avg(depth), 0) FROM d",
+             SELECT coalesce(max(depth), 0), coalesce(avg(depth), 0.0) FROM d",
             (),
             |r| Ok((r.get::<i64>(0)?, r.get::<f64>(1)?)),
         )

@@ -19,6 +19,7 @@ usage: cargo xtask <command>
 
   run            install what is missing, build the release app, serve it on 127.0.0.1:8080
   test           install what is missing, then fmt, clippy, unit + integration tests, browser tests
+  e2e            the release build and the browser tests only
   setup          install the toolchain only (add --browser for Chromium and Playwright)
   build          build the release app (client + server) with dx
   bundle-size    print raw and brotli sizes of the release wasm, JS and CSS
@@ -35,6 +36,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("run") => build::run_app(),
         Some("test") => test::run_all(),
+        Some("e2e") => test::browser_only(),
         Some("setup") => setup::ensure(setup::Needs {
             browser: args.iter().any(|a| a == "--browser"),
         }),

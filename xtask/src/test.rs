@@ -75,6 +75,13 @@ pub fn run_all() -> Result<(), String> {
     Ok(())
 }
 
+/// The release build and the browser tests only (`cargo xtask e2e`).
+pub fn browser_only() -> Result<(), String> {
+    setup::ensure(setup::Needs { browser: true })?;
+    let bundle = build::release()?;
+    browser_tests(&bundle)
+}
+
 fn cargo() -> Command {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(root());

@@ -7,7 +7,9 @@
 
 mod api;
 mod components;
+mod hooks;
 mod pages;
+mod queries;
 mod routes;
 
 #[cfg(feature = "server")]
@@ -35,6 +37,8 @@ fn main() {
 /// The root component: document head plus the router.
 #[component]
 fn App() -> Element {
+    // The request cache every page reads through.
+    hooks::query::use_query_provider();
     rsx! {
         document::Title { "AION Story Engine" }
         document::Meta { name: "viewport", content: "width=device-width, initial-scale=1" }

@@ -14,8 +14,8 @@ pub enum Route {
     #[layout(Shell)]
         #[route("/")]
         Home {},
-        #[route("/stories?:q&:status&:sort")]
-        Stories { q: String, status: String, sort: String },
+        #[route("/stories?:q&:status&:sort&:at")]
+        Stories { q: String, status: String, sort: String, at: String },
         #[route("/stories/:id")]
         Reader { id: String },
         #[route("/stories/:id/nodes/:node")]
@@ -39,6 +39,7 @@ impl Route {
             q: String::new(),
             status: String::new(),
             sort: String::new(),
+            at: String::new(),
         }
     }
 }

@@ -68,16 +68,6 @@ test('create, edit, read and search a story', async ({ page }) => {
   await expect(cards.first()).toContainText(title);
 });
 
-test('the story list is server-rendered and loads more pages on demand', async ({ page }) => {
-  const { html } = await rawHtml(page, '/stories');
-  expect((html.match(/data-testid="story-card"/g) ?? []).length).toBe(50);
-  await page.goto('/stories');
-  await waitForHydration(page);
-  await expect(page.getByTestId('story-card')).toHaveCount(50);
-  await page.getByTestId('load-more').scrollIntoViewIfNeeded();
-  await expect(page.getByTestId('story-card')).toHaveCount(100);
-});
-
 test('an unknown story is a 404 page', async ({ page }) => {
   const { status, html } = await rawHtml(page, '/stories/0190c2a4-8f1e-7c3b-9a2d-4e5f60718293');
   expect(status).toBe(404);

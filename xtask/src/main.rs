@@ -25,6 +25,8 @@ usage: cargo xtask <command>
   bundle-size    print raw and brotli sizes of the release wasm, JS and CSS
   bench-http     HTTP load benchmarks against the release server
                  [--seconds N per run] [--only stack|app|cache|slow-clients]
+  bench-client   client benchmarks in Chromium: the virtual list over 100,000 stories
+                 (frames while flinging, DOM nodes, memory) and a typical session's requests
   seed ARGS      write deterministic demo data: seed --stories N [--nodes-per-story N]
                  [--seed N] into AION_DB_PATH (default data/aion.db), using the release build
   soak           crash soak: mixed load while the server is killed and restarted, then the
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         }
         Some("bundle-size") => bundle::report(),
         Some("seed") => build::seed(&args[1..]),
+        Some("bench-client") => test::bench_client(),
         Some("bench-http") => http_bench::run_all(&args[1..]),
         Some("soak") => soak::run_soak(&args[1..]),
         Some("-h" | "--help" | "help") | None => {

@@ -8,7 +8,7 @@ use std::{process::Command, time::Duration, time::Instant};
 
 use crate::{
     build,
-    process::{Guard, root, run, wait_for_http},
+    process::{Guard, root, run, wait_for_http, without_cargo_env},
     setup,
 };
 
@@ -97,10 +97,51 @@ const E2E_WRITE_LIMIT: [(&str, &str); 2] = [
 ];
 
 fn browser_tests(bundle: &build::Bundle) -> Result<(), String> {
+    with_library_server(bundle, |port| {
+        run(Command::new("npx")
+            .args(["playwright", "test"])
+            .current_dir(root().join("e2e"))
+            .env("BASE_URL", format!("http://127.0.0.1:{port}")))
+    })
+}
+
+/// The client benchmarks (`cargo xtask bench-client`): the virtual list and a typical
+/// session, in Chromium, against the release server with 100,000 stories.
+pub fn bench_client() -> Result<(), String> {
+    setup::ensure(setup::Needs { browser: true })?;
+    let bundle = build::release()?;
+    with_library_server(&bundle, |port| {
+        run(Command::new("npx")
+            .args([
+                "playwright",
+                "test",
+                "--config",
+                "playwright.bench.config.ts",
+            ])
+            .current_dir(root().join("e2e"))
+            .env("BASE_URL", format!("http://127.0.0.1:{port}")))
+    })
+}
+
+/// Runs `f` against the release server on a fresh database seeded with 100,000 stories in
+/// a temp directory; the server is stopped and the directory removed afterwards, also on
+/// failure.
+fn with_library_server(
+    bundle: &build::Bundle,
+    f: impl FnOnce(u16) -> Result<(), String>,
+) -> Result<(), String> {
     let data = std::env::temp_dir().join(format!("aion-e2e-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     std::fs::create_dir_all(&data).map_err(|e| format!("cannot create {}: {e}", data.display()))?;
     let result = (|| {
+        // The virtual list is tested and measured over a library of 100,000 stories; two
+        // nodes each keep the seeding short.
+        let seeded = Instant::now();
+        run(without_cargo_env(&mut Command::new(bundle.server()))
+            .current_dir(&data)
+            .env("AION_DB_PATH", data.join("aion.db"))
+            .args(["seed", "--stories", "100000", "--nodes-per-story", "2"]))?;
+        println!("seeded 100,000 stories in {:.1?}", seeded.elapsed());
         let (mut server, port) = Guard::spawn_server(
             "release server",
             Command::new(bundle.server())
@@ -113,10 +154,7 @@ fn browser_tests(bundle: &build::Bundle) -> Result<(), String> {
             Duration::from_secs(60),
         )?;
         wait_for_http(port, "/api/health", Duration::from_secs(60), &mut server)?;
-        run(Command::new("npx")
-            .args(["playwright", "test"])
-            .current_dir(root().join("e2e"))
-            .env("BASE_URL", format!("http://127.0.0.1:{port}")))?;
+        f(port)?;
         server.ensure_running()
     })();
     let _ = std::fs::remove_dir_all(&data);

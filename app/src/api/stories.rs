@@ -10,10 +10,12 @@ use app::model::{ApiError, Deleted, JsonBody, NewStory, Story, StoryPage, StoryP
 use app::{backend::stories::StoryQuery, model::fields::Id};
 
 /// A page of stories. All parameters are optional; bad values are a 400 naming the parameter.
-#[get("/api/stories?limit&cursor&status&tag&q&sort", state: app::backend::AppExt)]
+#[allow(clippy::too_many_arguments)] // one per documented query parameter
+#[get("/api/stories?limit&cursor&offset&status&tag&q&sort", state: app::backend::AppExt)]
 pub async fn list_stories(
     limit: Option<String>,
     cursor: Option<String>,
+    offset: Option<String>,
     status: Option<String>,
     tag: Option<String>,
     q: Option<String>,
@@ -22,6 +24,7 @@ pub async fn list_stories(
     let query = StoryQuery::parse(
         limit.as_deref(),
         cursor.as_deref(),
+        offset.as_deref(),
         status.as_deref(),
         tag.as_deref(),
         q.as_deref(),

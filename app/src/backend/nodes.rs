@@ -523,6 +523,20 @@ pub async fn update(store: &Store, id: &Id, patch: &NodePatch) -> Result<Node, A
         .await?
         .ok_or_else(|| ApiError::not_found("node", id.as_str()))?;
     let current_at = parse_rfc3339("updated_at", &current.updated_at)?;
+    // An edit that changes nothing is no conflict, whatever version it was based on: a
+    // save repeated after it landed (an autosave sent as the page was left, then sent
+    // again from the local draft after the reload) gets the stored node back.
+    let unchanged = patch.kind.is_none_or(|k| k == current.kind)
+        && title.as_ref().is_none_or(|t| t.as_str() == current.title)
+        && content
+            .as_ref()
+            .is_none_or(|c| c.as_str() == current.content)
+        && label
+            .as_ref()
+            .is_none_or(|l| l.non_empty() == current.choice_label.as_deref());
+    if unchanged {
+        return Ok(current);
+    }
     if let Some(seen) = seen
         && seen < current_at
     {

@@ -12,7 +12,7 @@ use server::store::{Conn, Row, SqlError, Store, Value, WriteTx, params};
 use super::time::{next_after, now_micros, parse_rfc3339, to_rfc3339};
 use crate::model::{
     ApiError, Deleted, NewStory, Story, StoryPage, StoryPatch, StorySort, StoryStatus,
-    fields::{Id, Limit, SearchTerm, ShortText, Tags, Title},
+    fields::{Id, Limit, Offset, SearchTerm, ShortText, Tags, Title},
 };
 
 /// The columns every story query selects, in [`story_from_row`]'s order.
@@ -42,6 +42,8 @@ pub struct StoryQuery {
     pub limit: Option<Limit>,
     /// Where the previous page ended.
     pub cursor: Option<String>,
+    /// Rows to skip (a jump); never together with a cursor.
+    pub offset: Offset,
     /// Only this status; without it, archived stories are left out.
     pub status: Option<StoryStatus>,
     /// Only stories with this tag.
@@ -57,6 +59,7 @@ impl StoryQuery {
     pub fn parse(
         limit: Option<&str>,
         cursor: Option<&str>,
+        offset: Option<&str>,
         status: Option<&str>,
         tag: Option<&str>,
         q: Option<&str>,
@@ -92,9 +95,18 @@ impl StoryQuery {
                     .clone(),
             ),
         };
+        let cursor = cursor.filter(|c| !c.is_empty()).map(str::to_owned);
+        let offset = Offset::parse(offset)?;
+        if cursor.is_some() && offset.get() > 0 {
+            return Err(ApiError::invalid(
+                "offset",
+                "offset and cursor do not go together: follow the cursor, or jump with offset",
+            ));
+        }
         Ok(Self {
             limit: Some(Limit::parse(limit)?),
-            cursor: cursor.filter(|c| !c.is_empty()).map(str::to_owned),
+            cursor,
+            offset,
             status,
             tag,
             q: SearchTerm::parse(q)?,
@@ -216,6 +228,8 @@ pub async fn list(store: &Store, query: &StoryQuery) -> Result<StoryPage, ApiErr
             args.push(like.into());
         }
     }
+    let filters = conditions.join(" AND ");
+    let count_args = args.clone();
     if let Some(cursor) = &query.cursor {
         let (key, id) = decode_cursor(query.sort, cursor)?;
         let op = if desc { "<" } else { ">" };
@@ -225,10 +239,11 @@ pub async fn list(store: &Store, query: &StoryQuery) -> Result<StoryPage, ApiErr
     }
     let dir = if desc { "DESC" } else { "ASC" };
     let sql = format!(
-        "SELECT {STORY_COLUMNS}, s.{col} FROM stories s WHERE {} ORDER BY s.{col} {dir}, s.id {dir} LIMIT ?",
+        "SELECT {STORY_COLUMNS}, s.{col} FROM stories s WHERE {} ORDER BY s.{col} {dir}, s.id {dir} LIMIT ? OFFSET ?",
         conditions.join(" AND ")
     );
     args.push(Value::Integer(i64::from(limit) + 1));
+    args.push(Value::Integer(i64::from(query.offset.get())));
     let kind = if query.q.is_some() {
         "story.search"
     } else {
@@ -240,6 +255,20 @@ pub async fn list(store: &Store, query: &StoryQuery) -> Result<StoryPage, ApiErr
             Ok((story_from_row(r)?, r.get_value(9)?))
         })
         .await?;
+    // The total makes a virtual list's scrollbar honest; it is counted for pages that
+    // start a walk (no cursor), not for every page of one.
+    let total = match query.cursor {
+        Some(_) => None,
+        None => {
+            let sql = format!("SELECT COUNT(*) FROM stories s WHERE {filters}");
+            let kind = if query.q.is_some() {
+                "story.search_count"
+            } else {
+                "story.count"
+            };
+            Some(conn.query_i64(kind, &sql, count_args).await?.max(0) as u64)
+        }
+    };
     let next_cursor = if rows.len() > limit as usize {
         rows.truncate(limit as usize);
         rows.last()
@@ -250,6 +279,7 @@ pub async fn list(store: &Store, query: &StoryQuery) -> Result<StoryPage, ApiErr
     Ok(StoryPage {
         items: rows.into_iter().map(|(s, _)| s).collect(),
         next_cursor,
+        total,
     })
 }
 

@@ -208,7 +208,22 @@ pub fn Bell() -> Element {
                 aria_label: "Notifications: {unread} unread",
                 aria_expanded: open(),
                 onclick: move |_| open.toggle(),
-                "🔔"
+                // An inline icon: a bell character shows as an empty box without an emoji font.
+                svg {
+                    class: "icon",
+                    view_box: "0 0 24 24",
+                    width: "20",
+                    height: "20",
+                    fill: "none",
+                    stroke: "currentColor",
+                    stroke_width: "2",
+                    stroke_linecap: "round",
+                    stroke_linejoin: "round",
+                    "aria-hidden": "true",
+                    "focusable": "false",
+                    path { d: "M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9" }
+                    path { d: "M10.3 21a1.94 1.94 0 0 0 3.4 0" }
+                }
                 if unread > 0 {
                     span { class: "badge", "data-testid": "unread-count", "{unread}" }
                 }

@@ -1,17 +1,28 @@
 //! One story in a list: title, status, tags, counts, dates, and links to read or edit it.
+//! Pointing at the card or focusing one of its links prefetches what the reader needs, so
+//! the click opens the story from the request cache with no request of its own.
 
 use dioxus::prelude::*;
 
 use app::model::Story;
 
-use crate::routes::Route;
+use crate::{hooks::prefetch::prefetch_on_intent, queries, routes::Route};
 
 /// A story's card.
 #[component]
 pub fn StoryCard(story: Story) -> Element {
     let updated = story.updated_at.get(..10).unwrap_or_default().to_owned();
+    let id = story.id.clone();
+    let intent = prefetch_on_intent(move || queries::prefetch_story(&id));
     rsx! {
-        article { class: "story-card", "data-testid": "story-card",
+        article {
+            class: "story-card",
+            "data-testid": "story-card",
+            onmouseenter: {
+                let intent = intent.clone();
+                move |_| intent()
+            },
+            onfocusin: move |_| intent(),
             div { class: "story-card-head",
                 Link { class: "story-title", to: Route::Reader { id: story.id.clone() }, "{story.title}" }
                 span { class: "status status-{story.status.as_str()}", "{story.status.label()}" }

@@ -1,17 +1,32 @@
-//! The story list with more pages loaded as the reader scrolls.
+//! The whole library in one virtual list.
 //!
-//! It receives the first page (server-rendered) and the filters, and fetches later pages
-//! with the cursor when a sentinel below the last card becomes visible (or the button is
-//! pressed). The parent keys it by its filters, so a new search starts a fresh list. A
-//! virtual-scrolling list can replace it behind the same props.
+//! It receives the first page (server-rendered, with the total count, so the scrollbar is
+//! honest from the start) and the filters. Rows are laid out at a fixed height; as the
+//! viewport moves, the pages under it are loaded through the request cache: with the
+//! previous page's cursor when it is known (every page the same cost), else by offset (a
+//! jump or a fast drag of the scrollbar). Range changes are debounced, so flinging through
+//! thousands of rows loads the pages where the list comes to rest, not every page passed.
+//! Rows whose page is still loading show a placeholder of the same height. The parent keys
+//! it by its filters, so a new search starts a fresh list.
 
-use std::sync::Arc;
+use std::{collections::HashMap, collections::HashSet, sync::Arc};
 
 use dioxus::prelude::*;
 
-use app::model::{ApiError, Story, StoryPage};
+use app::model::{ApiError, StoryPage};
 
-use crate::{api, components::StoryCard};
+use crate::{
+    components::{Jump, StoryCard, VirtualList},
+    hooks::{
+        debounce::{DebounceOptions, use_debounce},
+        query::QueryClient,
+        virtual_list::Window,
+    },
+    queries::{self, PAGE},
+};
+
+/// Height of one row: a card and the gap below it (see `.story-row` in main.css).
+pub const ROW_HEIGHT: f64 = 112.0;
 
 /// The filters a list was loaded with; empty strings mean "not set".
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -24,79 +39,85 @@ pub struct ListFilters {
     pub sort: String,
 }
 
-fn non_empty(s: &str) -> Option<String> {
-    (!s.is_empty()).then(|| s.to_owned())
-}
-
-/// First page plus whatever has been scrolled into view since.
+/// Every story matching the filters, scrolled virtually.
 #[component]
-pub fn StoryList(first: Arc<StoryPage>, filters: ListFilters) -> Element {
-    let mut more = use_signal(Vec::<Story>::new);
-    let mut cursor = use_signal(|| first.next_cursor.clone());
-    let mut loading = use_signal(|| false);
+pub fn StoryList(first: Arc<StoryPage>, filters: ListFilters, jump: ReadSignal<Jump>) -> Element {
+    let total = first.total.map_or(first.items.len(), |t| t as usize);
+    let mut pages = use_signal(|| HashMap::from([(0usize, first.clone())]));
+    let mut asked = use_signal(|| HashSet::from([0usize]));
     let mut error = use_signal(|| None::<ApiError>);
     let filters = use_signal(|| filters);
+    let client = QueryClient::get();
+    // The first page can arrive after the list (a new search renders at once, with the
+    // previous answer until the new one is in): start over with it.
+    use_effect(use_reactive!(|first| {
+        if pages.peek().get(&0).is_none_or(|p| !Arc::ptr_eq(p, &first)) {
+            pages.set(HashMap::from([(0, first)]));
+            asked.set(HashSet::from([0]));
+        }
+    }));
 
-    let mut load_more = move || {
-        if loading() {
+    let mut load = move |page: usize| {
+        if asked.peek().contains(&page) {
             return;
         }
-        let Some(after) = cursor() else { return };
-        loading.set(true);
+        asked.write().insert(page);
+        let cursor = page
+            .checked_sub(1)
+            .and_then(|p| pages.peek().get(&p).and_then(|pg| pg.next_cursor.clone()));
+        let query = queries::stories_page(&filters.peek(), page, cursor);
         spawn(async move {
-            let f = filters();
-            let page = api::list_stories(
-                None,
-                Some(after),
-                non_empty(&f.status),
-                None,
-                non_empty(&f.q),
-                non_empty(&f.sort),
-            )
-            .await;
-            match page {
-                Ok(page) => {
-                    more.write().extend(page.items.iter().cloned());
-                    cursor.set(page.next_cursor.clone());
+            match client.fetch(query).await {
+                Ok(p) => {
+                    pages.write().insert(page, p);
                     error.set(None);
                 }
-                Err(e) => error.set(Some(e)),
+                Err(e) => {
+                    asked.write().remove(&page);
+                    error.set(Some(e));
+                }
             }
-            loading.set(false);
         });
     };
+    // Where the list rests decides what loads; a fling does not load every page it passes.
+    let settle = use_debounce(
+        DebounceOptions::trailing(120.0).max_wait(400.0),
+        move |w: Window| {
+            if w.end == 0 {
+                return;
+            }
+            for page in w.start / PAGE..=(w.end - 1) / PAGE {
+                load(page);
+            }
+        },
+    );
 
-    let total = first.items.len() + more.read().len();
     rsx! {
         if total == 0 {
             p { class: "muted", "data-testid": "no-stories", "No stories match." }
-        }
-        div { class: "story-list", "data-testid": "story-list",
-            for story in first.items.iter().chain(more.read().iter()) {
-                StoryCard { key: "{story.id}", story: story.clone() }
-            }
+        } else {
+            p { class: "muted count", "data-testid": "story-count", "{total} stories" }
         }
         if let Some(e) = error() {
-            p { class: "error", "Could not load more stories: {e}" }
+            p { class: "error", "Could not load stories: {e}" }
         }
-        if cursor().is_some() {
-            div {
-                class: "sentinel",
-                onvisible: move |evt| {
-                    if evt.data().is_intersecting().unwrap_or(false) {
-                        load_more();
-                    }
-                },
-                button {
-                    class: "btn",
-                    "data-testid": "load-more",
-                    disabled: loading(),
-                    onclick: move |_| load_more(),
-                    if loading() { "Loading…" } else { "Load more" }
+        VirtualList {
+            count: total,
+            row_height: ROW_HEIGHT,
+            label: "Stories",
+            class: "story-rows",
+            jump,
+            on_range: move |w: Window| settle.call(w),
+            row: move |i: usize| {
+                let story = pages
+                    .read()
+                    .get(&(i / PAGE))
+                    .and_then(|p| p.items.get(i % PAGE).cloned());
+                match story {
+                    Some(story) => rsx! { StoryCard { key: "{story.id}", story } },
+                    None => rsx! { div { class: "story-card placeholder", "data-testid": "story-placeholder" } },
                 }
-            }
-        } else if total > 0 {
-            p { class: "muted end", "{total} stories" }
+            },
         }
     }
 }

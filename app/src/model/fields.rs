@@ -245,6 +245,35 @@ impl Limit {
     }
 }
 
+/// The most stories `offset` may skip.
+pub const OFFSET_MAX: u32 = 10_000_000;
+
+/// How many stories a page skips (`offset`): for jumping to a position; sequential pages
+/// should follow `next_cursor`, which costs the same on every page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Offset(u32);
+
+impl Offset {
+    /// Parses the `offset` query parameter; empty means 0.
+    pub fn parse(raw: Option<&str>) -> Result<Self, ApiError> {
+        let Some(raw) = raw.filter(|r| !r.is_empty()) else {
+            return Ok(Self(0));
+        };
+        match raw.parse::<u32>() {
+            Ok(n) if n <= OFFSET_MAX => Ok(Self(n)),
+            _ => Err(invalid(
+                "offset",
+                format!("offset must be a whole number from 0 to {OFFSET_MAX}"),
+            )),
+        }
+    }
+
+    /// The number.
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
 /// A search term: trimmed, 1-100 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchTerm(String);

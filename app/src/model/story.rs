@@ -74,13 +74,16 @@ pub struct Story {
     pub updated_at: String,
 }
 
-/// One page of stories: `{"items":[Story...],"next_cursor":string|null}`.
+/// One page of stories: `{"items":[Story...],"next_cursor":string|null,"total"?:number}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoryPage {
     /// The stories of this page.
     pub items: Vec<Story>,
     /// Pass as `cursor` to get the next page; `null` on the last page.
     pub next_cursor: Option<String>,
+    /// How many stories match the filters; on pages requested without a cursor only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
 }
 
 /// Body of `POST /api/stories`.

@@ -6,31 +6,23 @@
 //! reloaded, so what is shown is what is stored. Errors appear next to their field; an edit
 //! based on an old version is refused (409) and says so.
 
-use std::sync::Arc;
-
 use dioxus::prelude::*;
 
-use app::model::{
-    ApiError, JsonBody, MoveNode, NewNode, Node, NodeKind, NodePatch, Story, StoryPatch,
-    StoryStatus, StoryTree,
-};
+use app::model::{ApiError, JsonBody, NewNode, NodeKind, Story, StoryPatch, StoryStatus};
 
+use super::node_editor::NodeEditor;
 use crate::{
     api,
-    components::{FieldError, FormError, NodeTree, kind_label},
+    components::{FieldError, FormError, NodeTree, textarea_text},
+    hooks::query::QueryClient,
+    queries,
     routes::Route,
 };
-
-async fn load(id: String) -> Result<(Arc<Story>, Arc<StoryTree>), ApiError> {
-    let story = api::get_story(id.clone()).await?;
-    let tree = api::story_tree(id).await?;
-    Ok((story, tree))
-}
 
 /// Edits one story's tree.
 #[component]
 pub fn Editor(id: ReadSignal<String>) -> Element {
-    let mut data = use_loader(move || load(id()))?;
+    let data = queries::use_story_with_tree(id)?;
     let mut selected = use_signal(|| None::<String>);
     let (story, tree) = data();
     let current = selected
@@ -49,12 +41,11 @@ pub fn Editor(id: ReadSignal<String>) -> Element {
                 Link { class: "btn", to: Route::stories(), "All stories" }
             }
         }
-        // Keyed by the version: a saved or reloaded story resets the form.
         {rsx! {
             StoryMetaForm {
-                key: "{story.updated_at}",
+                key: "{story.id}",
                 story: (*story).clone(),
-                on_saved: move |_| data.restart(),
+                on_saved: move |_| queries::after_story_write(&id()),
             }
         }}
         div { class: "editor",
@@ -82,7 +73,7 @@ pub fn Editor(id: ReadSignal<String>) -> Element {
                                 Ok(node) => {
                                     selected.set(Some(node.id));
                                     top_error.set(None);
-                                    data.restart();
+                                    queries::after_story_write(&id());
                                 }
                                 Err(e) => top_error.set(Some(e)),
                             }
@@ -96,12 +87,12 @@ pub fn Editor(id: ReadSignal<String>) -> Element {
                 match current {
                     Some(node) => rsx! {
                         NodeEditor {
-                            key: "{node.id}-{node.updated_at}-{node.position}",
+                            key: "{node.id}",
                             node: node.clone(),
                             nodes: tree.nodes.clone(),
                             on_change: move |next: Option<String>| {
                                 selected.set(next);
-                                data.restart();
+                                queries::after_story_write(&id());
                             },
                         }
                     },
@@ -121,7 +112,12 @@ fn StoryMetaForm(story: Story, on_saved: EventHandler<()>) -> Element {
     let mut tags = use_signal(|| story.tags.join(", "));
     let mut error = use_signal(|| None::<ApiError>);
     let id = story.id.clone();
-    let seen = story.updated_at.clone();
+    // The version the next save is based on: node edits change the story's version too,
+    // and the revalidated story brings the newer one.
+    let mut seen = use_hook(|| CopyValue::new(story.updated_at.clone()));
+    if story.updated_at > *seen.peek() {
+        seen.set(story.updated_at.clone());
+    }
     rsx! {
         form {
             class: "card story-meta",
@@ -133,15 +129,26 @@ fn StoryMetaForm(story: Story, on_saved: EventHandler<()>) -> Element {
                     summary: Some(summary()),
                     status: Some(status()),
                     tags: Some(tags().split([',', '，']).map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect()),
-                    updated_at: Some(seen.clone()),
+                    updated_at: Some(seen.cloned()),
                 };
+                // The new title shows at once; if the server refuses it, the old one returns.
+                let client = QueryClient::get();
+                let key = format!("story/{id}");
+                let mut shown = story.clone();
+                shown.title = title();
+                let snapshot = client.optimistic(&key, std::sync::Arc::new(shown));
                 spawn(async move {
                     match api::update_story(id, JsonBody(patch)).await {
-                        Ok(_) => {
+                        Ok(saved) => {
                             error.set(None);
+                            seen.set(saved.updated_at.clone());
+                            client.optimistic(&key, std::sync::Arc::new(saved));
                             on_saved.call(());
                         }
-                        Err(e) => error.set(Some(e)),
+                        Err(e) => {
+                            client.rollback(snapshot);
+                            error.set(Some(e));
+                        }
                     }
                 });
             },
@@ -160,7 +167,7 @@ fn StoryMetaForm(story: Story, on_saved: EventHandler<()>) -> Element {
                     }
                 }
                 label { "Summary"
-                    textarea { name: "story-summary", rows: 2, value: "{summary}", oninput: move |e| summary.set(e.value()) }
+                    textarea { name: "story-summary", rows: 2, value: "{summary}", dangerous_inner_html: textarea_text(&summary.read()), oninput: move |e| summary.set(e.value()) }
                     FieldError { error, field: "summary" }
                 }
                 label { "Tags (comma-separated)"
@@ -171,204 +178,6 @@ fn StoryMetaForm(story: Story, on_saved: EventHandler<()>) -> Element {
             div { class: "row",
                 button { class: "btn primary", r#type: "submit", "Save story" }
                 FormError { error, fields: &["title", "summary", "tags"] }
-            }
-        }
-    }
-}
-
-/// The kind a new child of `kind` usually has.
-fn child_kind(kind: NodeKind) -> NodeKind {
-    match kind {
-        NodeKind::Chapter | NodeKind::Choice => NodeKind::Scene,
-        NodeKind::Scene | NodeKind::Text => NodeKind::Choice,
-        NodeKind::Ending => NodeKind::Text,
-    }
-}
-
-/// Everything below `id` (not including it).
-fn descendants(nodes: &[Node], id: &str) -> usize {
-    let mut inside = vec![id.to_owned()];
-    let mut count = 0;
-    for n in nodes {
-        if n.parent_id.as_ref().is_some_and(|p| inside.contains(p)) {
-            inside.push(n.id.clone());
-            count += 1;
-        }
-    }
-    count
-}
-
-/// Edits the selected node and its place in the tree.
-#[component]
-fn NodeEditor(node: Node, nodes: Vec<Node>, on_change: EventHandler<Option<String>>) -> Element {
-    let mut kind = use_signal(|| node.kind);
-    let mut title = use_signal(|| node.title.clone());
-    let mut content = use_signal(|| node.content.clone());
-    let mut label = use_signal(|| node.choice_label.clone().unwrap_or_default());
-    let mut error = use_signal(|| None::<ApiError>);
-    let mut confirming = use_signal(|| false);
-
-    let siblings = nodes
-        .iter()
-        .filter(|n| n.parent_id == node.parent_id)
-        .count() as u32;
-    let previous = nodes
-        .iter()
-        .find(|n| n.parent_id == node.parent_id && n.position + 1 == node.position)
-        .map(|n| n.id.clone());
-    let parent = node
-        .parent_id
-        .as_ref()
-        .and_then(|p| nodes.iter().find(|n| &n.id == p))
-        .cloned();
-    let below = descendants(&nodes, &node.id);
-    let node = use_signal(|| node);
-
-    // Runs one change; on success selects `select(result)` and reloads the tree.
-    let run = move |op: std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<Option<String>, ApiError>>>,
-    >| {
-        spawn(async move {
-            match op.await {
-                Ok(next) => {
-                    error.set(None);
-                    on_change.call(next);
-                }
-                Err(e) => error.set(Some(e)),
-            }
-        });
-    };
-    let move_to = move |parent_id: Option<String>, position: Option<u32>| {
-        let id = node().id;
-        run(Box::pin(async move {
-            api::move_node(
-                id.clone(),
-                JsonBody(MoveNode {
-                    parent_id,
-                    position,
-                }),
-            )
-            .await?;
-            Ok(Some(id))
-        }));
-    };
-    let add = move |parent_id: Option<String>, kind: NodeKind, position: Option<u32>| {
-        let story_id = node().story_id;
-        run(Box::pin(async move {
-            let input = NewNode {
-                parent_id,
-                kind,
-                title: format!("New {}", kind_label(kind).to_lowercase()),
-                content: None,
-                choice_label: None,
-                position,
-            };
-            Ok(Some(api::create_node(story_id, JsonBody(input)).await?.id))
-        }));
-    };
-
-    let n = node();
-    rsx! {
-        form {
-            class: "node-form",
-            "data-testid": "node-form",
-            onsubmit: move |evt: FormEvent| {
-                evt.prevent_default();
-                let n = node();
-                let patch = NodePatch {
-                    kind: Some(kind()),
-                    title: Some(title()),
-                    content: Some(content()),
-                    choice_label: Some(label()),
-                    updated_at: Some(n.updated_at.clone()),
-                };
-                run(Box::pin(async move {
-                    api::update_node(n.id.clone(), JsonBody(patch)).await?;
-                    Ok(Some(n.id))
-                }));
-            },
-            div { class: "grid2",
-                label { "Title"
-                    input { name: "node-title", value: "{title}", oninput: move |e| title.set(e.value()) }
-                    FieldError { error, field: "title" }
-                }
-                label { "Kind"
-                    select {
-                        name: "node-kind",
-                        onchange: move |e| if let Some(k) = NodeKind::parse(&e.value()) { kind.set(k) },
-                        for k in NodeKind::ALL {
-                            option { value: k.as_str(), selected: kind() == k, "{kind_label(k)}" }
-                        }
-                    }
-                }
-            }
-            label { "Choice label (the button that leads here)"
-                input { name: "node-choice-label", value: "{label}", oninput: move |e| label.set(e.value()) }
-                FieldError { error, field: "choice_label" }
-            }
-            label { "Content"
-                textarea { name: "node-content", rows: 10, value: "{content}", oninput: move |e| content.set(e.value()) }
-                FieldError { error, field: "content" }
-            }
-            FormError { error, fields: &["title", "choice_label", "content"] }
-            div { class: "row",
-                button { class: "btn primary", r#type: "submit", "data-testid": "save-node", "Save" }
-                button {
-                    class: "btn", r#type: "button", "data-testid": "add-child",
-                    onclick: move |_| add(Some(node().id), child_kind(node().kind), None),
-                    "+ Child"
-                }
-                button {
-                    class: "btn", r#type: "button", "data-testid": "add-sibling",
-                    onclick: move |_| { let n = node(); add(n.parent_id, n.kind, Some(n.position + 1)) },
-                    "+ Sibling"
-                }
-            }
-            div { class: "row",
-                span { class: "muted", "Move:" }
-                button {
-                    class: "btn", r#type: "button", disabled: n.position == 0, title: "Move up",
-                    onclick: move |_| { let n = node(); move_to(n.parent_id, Some(n.position - 1)) },
-                    "↑"
-                }
-                button {
-                    class: "btn", r#type: "button", disabled: n.position + 1 >= siblings, title: "Move down",
-                    onclick: move |_| { let n = node(); move_to(n.parent_id, Some(n.position + 1)) },
-                    "↓"
-                }
-                button {
-                    class: "btn", r#type: "button", disabled: previous.is_none(), title: "Make it the last child of the node above",
-                    onclick: move |_| move_to(previous.clone(), None),
-                    "Indent →"
-                }
-                button {
-                    class: "btn", r#type: "button", disabled: parent.is_none(), title: "Move it out of its parent",
-                    onclick: move |_| if let Some(p) = parent.clone() { move_to(p.parent_id, Some(p.position + 1)) },
-                    "← Outdent"
-                }
-            }
-            div { class: "row danger-zone",
-                if confirming() {
-                    span { class: "error", "Delete “{n.title}” and the {below} nodes under it?" }
-                    button {
-                        class: "btn danger", r#type: "button", "data-testid": "confirm-delete",
-                        onclick: move |_| {
-                            let n = node();
-                            run(Box::pin(async move {
-                                api::delete_node(n.id).await?;
-                                Ok(n.parent_id)
-                            }));
-                        },
-                        "Delete"
-                    }
-                    button { class: "btn", r#type: "button", onclick: move |_| confirming.set(false), "Cancel" }
-                } else {
-                    button {
-                        class: "btn danger", r#type: "button", "data-testid": "delete-node",
-                        onclick: move |_| confirming.set(true),
-                        "Delete…"
-                    }
-                }
             }
         }
     }

@@ -3,6 +3,7 @@
 mod dashboard;
 mod editor;
 mod home;
+mod node_editor;
 mod not_found;
 mod performance;
 mod reader;

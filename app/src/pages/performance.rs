@@ -2,6 +2,8 @@
 
 use dioxus::prelude::*;
 
+use crate::components::MemoryPanel;
+
 /// What the performance layer does, with numbers measured on this system.
 #[component]
 pub fn Performance() -> Element {
@@ -10,5 +12,6 @@ pub fn Performance() -> Element {
             h1 { "Performance" }
             p { class: "lead", "What the performance layer does, with numbers measured on this system." }
         }
+        MemoryPanel {}
     }
 }

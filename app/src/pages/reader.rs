@@ -5,20 +5,11 @@
 //! browser's back button goes back. At a leaf the reader can continue with the next
 //! top-level part or start again.
 
-use std::sync::Arc;
-
 use dioxus::prelude::*;
 
-use app::model::{ApiError, Node, Story, StoryTree};
+use app::model::Node;
 
-use crate::{api, components::ExportPanel, routes::Route};
-
-/// Loads story and tree together.
-async fn load(id: String) -> Result<(Arc<Story>, Arc<StoryTree>), ApiError> {
-    let story = api::get_story(id.clone()).await?;
-    let tree = api::story_tree(id).await?;
-    Ok((story, tree))
-}
+use crate::{components::ExportPanel, queries, routes::Route};
 
 /// The story's start.
 #[component]
@@ -34,7 +25,8 @@ pub fn ReaderNode(id: ReadSignal<String>, node: ReadSignal<String>) -> Element {
 
 #[component]
 fn StoryReader(id: ReadSignal<String>, node: Option<String>) -> Element {
-    let data = use_loader(move || load(id()))?;
+    // Through the request cache: a prefetched (hovered) story opens with no request.
+    let data = queries::use_story_with_tree(id)?;
     let (story, tree) = data();
     let nodes = &tree.nodes;
     let current = match &node {

@@ -223,3 +223,34 @@ async fn deleting_a_story_removes_its_nodes() {
     let (status, _) = app.get_json(&format!("/api/stories/{s}/tree")).await;
     assert_eq!(status, 404);
 }
+
+/// An autosave repeated after it landed (sent as the page was left, then again from the
+/// browser's draft after a reload) carries an older version but changes nothing: it gets
+/// the stored node, not a 409. A real concurrent change still conflicts.
+#[tokio::test]
+async fn a_repeated_edit_is_no_conflict_but_a_different_one_is() {
+    let app = spawn_app().await;
+    let story = app.create_story("Autosave").await;
+    let id = add(&app, &story, None, "Fork", "left or right").await;
+    let (_, before) = app.get_json(&format!("/api/nodes/{id}")).await;
+    let edit = json!({"content": "left", "updated_at": before["updated_at"]});
+    let (status, first) = app
+        .send(Method::PATCH, &format!("/api/nodes/{id}"), edit.clone())
+        .await;
+    assert_eq!(status, 200, "{first}");
+    let (status, again) = app
+        .send(Method::PATCH, &format!("/api/nodes/{id}"), edit)
+        .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(
+        again["updated_at"], first["updated_at"],
+        "nothing was written"
+    );
+    let other = json!({"content": "right", "updated_at": before["updated_at"]});
+    let (status, body) = app
+        .send(Method::PATCH, &format!("/api/nodes/{id}"), other)
+        .await;
+    assert_eq!(status, 409, "{body}");
+    let (_, now) = app.get_json(&format!("/api/nodes/{id}")).await;
+    assert_eq!(now["content"], "left");
+}

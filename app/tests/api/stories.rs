@@ -106,6 +106,34 @@ async fn the_list_pages_with_cursors_filters_and_sorts() {
     let expected: Vec<String> = (0..7).rev().map(|i| format!("Story {i}")).collect();
     assert_eq!(seen, expected);
 
+    // A walk's first page carries the total (the virtual list's scrollbar); `offset` jumps
+    // into the same order, and does not go with a cursor.
+    let (_, first) = app.get_json("/api/stories?limit=3").await;
+    assert_eq!(first["total"], 7, "{first}");
+    let (status, jumped) = app.get_json("/api/stories?limit=2&offset=4").await;
+    assert_eq!(status, 200, "{jumped}");
+    let titles: Vec<&str> = jumped["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|s| s["title"].as_str().expect("t"))
+        .collect();
+    assert_eq!(titles, [expected[4].as_str(), expected[5].as_str()]);
+    let c = first["next_cursor"].as_str().expect("cursor");
+    let (_, next) = app
+        .get_json(&format!("/api/stories?limit=3&cursor={c}"))
+        .await;
+    assert!(next.get("total").is_none(), "{next}");
+    for (path, field) in [
+        (format!("/api/stories?offset=2&cursor={c}"), "offset"),
+        ("/api/stories?offset=-1".to_owned(), "offset"),
+        ("/api/stories?offset=99999999999".to_owned(), "offset"),
+    ] {
+        let (status, body) = app.get_json(&path).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert_eq!(body["error"]["field"], field, "{path}: {body}");
+    }
+
     let (_, page) = app
         .get_json("/api/stories?status=completed&sort=title_asc")
         .await;

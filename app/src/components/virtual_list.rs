@@ -1,0 +1,153 @@
+//! A virtual list: only the rows near the viewport are in the DOM, whatever the length.
+//!
+//! The list scrolls inside its own container (`height` is CSS), so the page around it stays
+//! put; rows are laid out by [`Layout`] (fixed height, or measured as they render with
+//! `measure`), with `overscan` rows beyond each edge. Rows carry `role="listitem"`,
+//! `aria-setsize` and `aria-posinset`, so assistive technology knows the real length. The
+//! server renders the first screen (with a default viewport height, which the first client
+//! render repeats so hydration matches); the real viewport arrives with the first scroll
+//! or mount. `on_range` reports the rows in the DOM, for loading their data; `jump` scrolls
+//! to a row; Home and End (with the list focused) go to the first and the last row.
+
+use std::rc::Rc;
+
+use dioxus::html::ScrollBehavior;
+use dioxus::html::geometry::PixelsVector2D;
+use dioxus::prelude::*;
+
+pub use crate::hooks::virtual_list::Align;
+use crate::hooks::virtual_list::{Layout, Window};
+
+/// The viewport height assumed until the browser says (server rendering, first paint).
+const DEFAULT_VIEWPORT: f64 = 800.0;
+
+/// A jump request: the row, where it should end up, and a counter, so jumping to the same
+/// row twice works.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Jump {
+    /// The row to show.
+    pub row: usize,
+    /// Where in the viewport.
+    pub align: Align,
+    /// Changes with every request; 0 means "no jump".
+    pub seq: u64,
+}
+
+/// The list; `row(i)` renders row `i`.
+#[component]
+pub fn VirtualList(
+    count: usize,
+    row_height: f64,
+    #[props(default = 6)] overscan: usize,
+    #[props(default = false)] measure: bool,
+    label: String,
+    class: String,
+    row: Callback<usize, Element>,
+    on_range: EventHandler<Window>,
+    jump: ReadSignal<Jump>,
+) -> Element {
+    let mut layout = use_signal(|| Layout::new(count, row_height));
+    if layout.peek().count() != count {
+        layout.write_unchecked().resize(count);
+    }
+    let mut top = use_signal(|| 0.0);
+    let mut viewport = use_signal(|| DEFAULT_VIEWPORT);
+    let mut element = use_signal(|| None::<Rc<MountedData>>);
+
+    let window = layout.read().window(top(), viewport(), overscan);
+    use_effect(use_reactive!(|window| on_range.call(window)));
+    let scroll_row = move |row: usize, align: Align| {
+        let Some(el) = element.peek().clone() else {
+            return;
+        };
+        let y = layout
+            .peek()
+            .scroll_to(row, align, *top.peek(), *viewport.peek());
+        spawn(async move {
+            let _ = el
+                .scroll(PixelsVector2D::new(0.0, y), ScrollBehavior::Instant)
+                .await;
+        });
+    };
+    // Jumps (and the first one from the URL) once the element exists.
+    use_effect(move || {
+        let Jump { row, align, seq } = jump();
+        if element().is_some() && seq > 0 {
+            scroll_row(row, align);
+        }
+    });
+
+    // Whole pixels: formatting floats would pull float printing into the bundle.
+    let l = layout.read();
+    let total = l.total_height().round() as u64;
+    let shift = l.offset_of(window.start).round() as u64;
+    let heights: Vec<u64> = (window.start..window.end)
+        .map(|i| l.height_of(i).round() as u64)
+        .collect();
+    drop(l);
+    rsx! {
+        div {
+            class: "vlist {class}",
+            role: "list",
+            aria_label: "{label}",
+            tabindex: 0,
+            "data-testid": "virtual-list",
+            "data-rows": "{window.len()}",
+            onmounted: move |e| {
+                let el = e.data();
+                element.set(Some(el.clone()));
+                spawn(async move {
+                    if let Ok(rect) = el.get_client_rect().await {
+                        viewport.set(rect.height());
+                    }
+                });
+            },
+            // Home and End reach the ends of the whole list, not of the rows in the DOM.
+            onkeydown: move |e| match e.key() {
+                Key::Home => scroll_row(0, Align::Start),
+                Key::End => scroll_row(count.saturating_sub(1), Align::Auto),
+                _ => {}
+            },
+            onscroll: move |e| {
+                top.set(e.data().scroll_top());
+                viewport.set(f64::from(e.data().client_height()));
+            },
+            div { class: "vlist-body", style: "height:{total}px",
+                div { class: "vlist-window", style: "transform:translateY({shift}px)",
+                    for (k, i) in (window.start..window.end).enumerate() {
+                        if measure {
+                            div {
+                                key: "{i}",
+                                class: "vlist-row",
+                                role: "listitem",
+                                aria_setsize: "{count}",
+                                aria_posinset: "{i + 1}",
+                                // Measured once rendered (a ResizeObserver per row would
+                                // cost bundle size for a case no page has yet).
+                                onmounted: move |e| {
+                                    let el = e.data();
+                                    spawn(async move {
+                                        if let Ok(rect) = el.get_client_rect().await {
+                                            layout.write().measure(i, rect.height());
+                                        }
+                                    });
+                                },
+                                {row(i)}
+                            }
+                        } else {
+                            div {
+                                key: "{i}",
+                                class: "vlist-row",
+                                role: "listitem",
+                                aria_setsize: "{count}",
+                                aria_posinset: "{i + 1}",
+                                style: "height:{heights[k]}px",
+                                {row(i)}
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

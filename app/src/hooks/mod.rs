@@ -1,0 +1,15 @@
+//! Client performance hooks, one module each. The deciding logic of each (debounce state,
+//! cache freshness, windowing arithmetic, batching) takes the time as an argument and is
+//! unit-tested natively with `cargo test`; a thin layer touches the browser.
+
+pub mod batch;
+#[cfg(target_arch = "wasm32")]
+pub mod browser;
+pub mod clock;
+pub mod debounce;
+pub mod draft;
+pub mod memory;
+pub mod prefetch;
+pub mod query;
+pub mod throttle;
+pub mod virtual_list;

@@ -279,8 +279,14 @@ where
     });
     #[cfg(target_arch = "wasm32")]
     {
+        // Leaving the page saves now; so does the network coming back (rather than at the
+        // next retry).
         let listeners = use_hook(move || {
-            std::rc::Rc::new(super::browser::on_page_leave(move || batcher.flush()))
+            let mut all = super::browser::on_page_leave(move || batcher.flush());
+            all.extend(super::browser::on_window(&["online"], move || {
+                batcher.flush()
+            }));
+            std::rc::Rc::new(all)
         });
         use_drop(move || drop(listeners));
     }

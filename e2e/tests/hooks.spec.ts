@@ -176,3 +176,20 @@ test('the notification bell is an icon with an accessible name', async ({ page }
   await expect(bell.locator('svg')).toBeVisible();
   expect(await bell.textContent()).not.toContain('🔔');
 });
+
+test('after an edit the views of the story are fresh, not served from the cache', async ({ page }) => {
+  const { story } = await storyWithNode(page);
+  await page.goto(`/stories/${story.id}/edit`);
+  await waitForHydration(page);
+  // Editor → reader → editor, all in the client: the reader's data is cached now.
+  await page.getByRole('link', { name: 'Read it' }).click();
+  await expect(page.getByTestId('node-title')).toHaveText('The fork');
+  await page.goBack();
+  await expect(page).toHaveURL(/\/edit$/);
+  await page.getByTestId('tree-node').filter({ hasText: 'The fork' }).click();
+  await page.locator('input[name="node-title"]').fill('The crossroads');
+  await page.getByTestId('save-node').click();
+  await expect(page.getByTestId('save-status')).toHaveText('Saved');
+  await page.getByRole('link', { name: 'Read it' }).click();
+  await expect(page.getByTestId('node-title')).toHaveText('The crossroads');
+});

@@ -2,14 +2,19 @@
 //! outliving us.
 
 use std::{
-    path::{Path, PathBuf},
+    path::PathBuf,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
 /// The workspace root (the parent of this crate's directory).
+///
+/// Read at run time first (`cargo xtask` sets it): two checkouts sharing one target
+/// directory share one `xtask` binary, and the path compiled into it may be the other's.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest
         .parent()
         .expect("xtask lives inside the workspace")
         .to_path_buf()

@@ -4,8 +4,9 @@
 //! honest from the start) and the filters. Rows are laid out at a fixed height; as the
 //! viewport moves, the pages under it are loaded through the request cache: with the
 //! previous page's cursor when it is known (every page the same cost), else by offset (a
-//! jump or a fast drag of the scrollbar). Range changes are debounced, so flinging through
-//! thousands of rows loads the pages where the list comes to rest, not every page passed.
+//! jump or a fast drag of the scrollbar). Range changes are throttled, so flinging through
+//! thousands of rows loads a few pages a second and those where the list comes to rest, not
+//! every page passed.
 //! Rows whose page is still loading show a placeholder of the same height. The parent keys
 //! it by its filters, so a new search starts a fresh list.
 
@@ -17,11 +18,7 @@ use app::model::{ApiError, StoryPage};
 
 use crate::{
     components::{Jump, StoryCard, VirtualList},
-    hooks::{
-        debounce::{DebounceOptions, use_debounce},
-        query::QueryClient,
-        virtual_list::Window,
-    },
+    hooks::{query::QueryClient, throttle::use_throttle, virtual_list::Window},
     queries::{self, PAGE},
 };
 
@@ -79,18 +76,16 @@ pub fn StoryList(first: Arc<StoryPage>, filters: ListFilters, jump: ReadSignal<J
             }
         });
     };
-    // Where the list rests decides what loads; a fling does not load every page it passes.
-    let settle = use_debounce(
-        DebounceOptions::trailing(120.0).max_wait(400.0),
-        move |w: Window| {
-            if w.end == 0 {
-                return;
-            }
-            for page in w.start / PAGE..=(w.end - 1) / PAGE {
-                load(page);
-            }
-        },
-    );
+    // Pages load as soon as scrolling starts, then at most every 250 ms while it goes on,
+    // and where it comes to rest: a fling does not load every page it passes.
+    let settle = use_throttle(250.0, move |w: Window| {
+        if w.end == 0 {
+            return;
+        }
+        for page in w.start / PAGE..=(w.end - 1) / PAGE {
+            load(page);
+        }
+    });
 
     rsx! {
         if total == 0 {

@@ -6,8 +6,9 @@
 //! `max_wait == wait`, so both share one tested state machine.
 //!
 //! ```ignore
-//! let save = use_throttle(1_000.0, move |text: String| autosave(text));
-//! rsx! { textarea { oninput: move |e| save.call(e.value()) } }
+//! // The story list loads the pages under the viewport (components/story_list.rs).
+//! let settle = use_throttle(250.0, move |w: Window| load_pages(w));
+//! rsx! { VirtualList { on_range: move |w| settle.call(w), … } }
 //! ```
 
 use super::clock::Millis;
@@ -19,7 +20,6 @@ pub fn throttle_options(wait: Millis) -> DebounceOptions {
 }
 
 /// Throttles `f` to one call per `wait` ms.
-#[allow(dead_code)] // The editor's autosave batches instead; kept as part of the hook set.
 pub fn use_throttle<T: 'static>(wait: Millis, f: impl FnMut(T) + 'static) -> Debounced<T> {
     use_debounce(throttle_options(wait), f)
 }

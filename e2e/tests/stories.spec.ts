@@ -73,3 +73,45 @@ test('an unknown story is a 404 page', async ({ page }) => {
   expect(status).toBe(404);
   expect(html).toContain('no story with id');
 });
+
+test('a story of 3,000 nodes: the outline keeps few rows in the DOM, long titles wrap without overlap', async ({ page }) => {
+  const created = await page.request.post('/api/stories', { data: { title: `Long outline ${Date.now()}` } });
+  const story = await created.json();
+  const long = '一个很长的标题 A very long title that has to wrap onto several lines in the outline '.repeat(2);
+  const nodes: object[] = [];
+  for (let c = 0; c < 100; c++) {
+    nodes.push({ ref: `c${c}`, kind: 'chapter', title: c === 1 ? long : `Chapter ${c}` });
+    for (let s = 0; s < 29; s++) {
+      nodes.push({ parent_ref: `c${c}`, kind: 'scene', title: s === 3 ? `${long}${c}` : `Scene ${c}.${s}` });
+    }
+  }
+  const batch = await page.request.post(`/api/stories/${story.id}/nodes/batch`, { data: { nodes } });
+  expect(batch.ok(), await batch.text()).toBe(true);
+
+  await page.goto(`/stories/${story.id}/edit`);
+  await waitForHydration(page);
+  const outline = page.getByTestId('node-tree').getByTestId('virtual-list');
+  const rows = outline.locator('[role="listitem"]');
+  await expect(rows.first()).toHaveAttribute('aria-setsize', '3000');
+  expect(await rows.count()).toBeLessThanOrEqual(60);
+
+  // Measured rows: a wrapped title makes a taller row.
+  const heights = await rows.evaluateAll((els) => els.map((e) => e.getBoundingClientRect().height));
+  expect(Math.max(...heights)).toBeGreaterThan(1.8 * Math.min(...heights));
+
+  // End reaches the last node, and the list ends exactly below it: the scrollable height is
+  // the sum of the measured rows, not of the estimates.
+  await outline.focus();
+  await page.keyboard.press('End');
+  const last = page.getByTestId('tree-node').filter({ hasText: 'Scene 99.28' });
+  await expect(last).toBeVisible();
+  const gap = () => outline.evaluate((el) => {
+    const body = el.querySelector('.vlist-body')!.getBoundingClientRect();
+    const row = el.querySelector('[aria-posinset="3000"]')!.getBoundingClientRect();
+    return Math.abs(body.bottom - row.bottom);
+  });
+  await expect.poll(gap).toBeLessThan(2);
+  expect(await rows.count()).toBeLessThanOrEqual(60);
+  await last.click();
+  await expect(page.locator('input[name="node-title"]')).toHaveValue('Scene 99.28');
+});

@@ -20,4 +20,4 @@ pub use node_tree::{NodeTree, kind_label};
 pub use shell::Shell;
 pub use story_card::StoryCard;
 pub use story_list::{ListFilters, StoryList};
-pub use virtual_list::{Align, Jump, VirtualList};
+pub use virtual_list::{Align, Jump, Scroll, VirtualList};

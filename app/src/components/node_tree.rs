@@ -1,6 +1,9 @@
-//! A story's tree as an indented, selectable outline.
+//! A story's tree as an indented, selectable outline, virtualised: only the rows near the
+//! view are in the DOM however many nodes the story has.
 
 use dioxus::prelude::*;
+
+use super::VirtualList;
 
 use app::model::{Node, NodeKind};
 
@@ -32,29 +35,57 @@ pub fn kind_label(kind: NodeKind) -> &'static str {
     }
 }
 
-/// The outline; clicking a row selects its node.
+/// Estimated height of one outline row before it is measured (one line of `.tree-row`).
+const ROW_ESTIMATE: f64 = 34.0;
+
+/// The outline; clicking a row selects its node. A story can have thousands of nodes, and
+/// long titles wrap: the rows are a virtual list with measured heights, in its own
+/// scrolling box beside the node being edited.
 #[component]
 pub fn NodeTree(nodes: Vec<Node>, selected: Signal<Option<String>>) -> Element {
     let depth = depths(&nodes);
+    // Titles and order decide the rows' heights: a change of either re-measures.
+    let version = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for n in &nodes {
+            (&n.id, &n.title).hash(&mut h);
+        }
+        h.finish()
+    };
+    let count = nodes.len();
+    let rows = use_signal(|| (nodes.clone(), depth.clone()));
+    if rows.peek().0 != nodes {
+        let mut rows = rows;
+        rows.set((nodes, depth));
+    }
     rsx! {
-        ul { class: "node-tree", role: "tree", "data-testid": "node-tree",
-            for (node, d) in nodes.iter().zip(depth) {
-                li {
-                    key: "{node.id}",
-                    role: "treeitem",
-                    style: "padding-left: {d * 18}px",
-                    button {
-                        class: if selected.read().as_deref() == Some(node.id.as_str()) { "tree-row selected" } else { "tree-row" },
-                        "data-testid": "tree-node",
-                        "data-depth": "{d}",
-                        onclick: {
-                            let id = node.id.clone();
-                            move |_| selected.set(Some(id.clone()))
-                        },
-                        span { class: "kind kind-{node.kind.as_str()}", "{kind_label(node.kind)}" }
-                        " {node.title}"
+        div { class: "node-tree", "data-testid": "node-tree",
+            VirtualList {
+                count,
+                row_height: ROW_ESTIMATE,
+                measure: true,
+                version,
+                label: "Outline",
+                class: "tree-rows",
+                row: move |i: usize| {
+                    let (nodes, depth) = &*rows.read();
+                    let (Some(node), Some(d)) = (nodes.get(i), depth.get(i).copied()) else {
+                        return rsx! {};
+                    };
+                    let id = node.id.clone();
+                    rsx! {
+                        button {
+                            class: if selected.read().as_deref() == Some(node.id.as_str()) { "tree-row selected" } else { "tree-row" },
+                            style: "padding-left: {d * 18 + 6}px",
+                            "data-testid": "tree-node",
+                            "data-depth": "{d}",
+                            onclick: move |_| selected.set(Some(id.clone())),
+                            span { class: "kind kind-{node.kind.as_str()}", "{kind_label(node.kind)}" }
+                            " {node.title}"
+                        }
                     }
-                }
+                },
             }
         }
     }

@@ -1,4 +1,4 @@
-//! The whole library in one virtual list.
+//! The whole library in one virtual list, scrolled with the page.
 //!
 //! It receives the first page (server-rendered, with the total count, so the scrollbar is
 //! honest from the start) and the filters. Rows are laid out at a fixed height; as the
@@ -17,7 +17,7 @@ use dioxus::prelude::*;
 use app::model::{ApiError, StoryPage};
 
 use crate::{
-    components::{Jump, StoryCard, VirtualList},
+    components::{Jump, Scroll, StoryCard, VirtualList},
     hooks::{query::QueryClient, throttle::use_throttle, virtual_list::Window},
     queries::{self, PAGE},
 };
@@ -101,6 +101,7 @@ pub fn StoryList(first: Arc<StoryPage>, filters: ListFilters, jump: ReadSignal<J
             row_height: ROW_HEIGHT,
             label: "Stories",
             class: "story-rows",
+            scroll: Scroll::Window,
             jump,
             on_range: move |w: Window| settle.call(w),
             row: move |i: usize| {

@@ -1,13 +1,17 @@
 //! A virtual list: only the rows near the viewport are in the DOM, whatever the length.
 //!
-//! The list scrolls inside its own container (`height` is CSS), so the page around it stays
-//! put; rows are laid out by [`Layout`] (fixed height, or measured as they render with
-//! `measure`), with `overscan` rows beyond each edge. Rows carry `role="listitem"`,
-//! `aria-setsize` and `aria-posinset`, so assistive technology knows the real length. The
-//! server renders the first screen (with a default viewport height, which the first client
-//! render repeats so hydration matches); the real viewport arrives with the first scroll
-//! or mount. `on_range` reports the rows in the DOM, for loading their data; `jump` scrolls
-//! to a row; Home and End (with the list focused) go to the first and the last row.
+//! It scrolls either inside its own container (`Scroll::Container`, its height set by CSS,
+//! so the page around it stays put: the editor's outline) or with the page
+//! (`Scroll::Window`: the library, where the whole page scrolls and a phone's address bar
+//! can collapse). Rows are laid out by [`Layout`]: fixed height, or measured as they render
+//! with `measure` (estimated until then). Measurements are dropped and taken again when
+//! `version` changes (the rows' content changed) or the window is resized (text rewraps).
+//! `overscan` rows go beyond each edge. Rows carry `role="listitem"`, `aria-setsize` and
+//! `aria-posinset`, so assistive technology knows the real length. The server renders the
+//! first screen (with a default viewport height, which the first client render repeats so
+//! hydration matches); the real viewport arrives with the first scroll or mount.
+//! `on_range` reports the rows in the DOM, for loading their data; `jump` scrolls to a row;
+//! Home and End (with the list focused) go to the first and the last row.
 
 use std::rc::Rc;
 
@@ -33,6 +37,26 @@ pub struct Jump {
     pub seq: u64,
 }
 
+impl Default for Jump {
+    fn default() -> Self {
+        Self {
+            row: 0,
+            align: Align::Start,
+            seq: 0,
+        }
+    }
+}
+
+/// What scrolls the list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scroll {
+    /// The list's own box (CSS gives it a height).
+    #[default]
+    Container,
+    /// The page.
+    Window,
+}
+
 /// The list; `row(i)` renders row `i`.
 #[component]
 pub fn VirtualList(
@@ -40,11 +64,15 @@ pub fn VirtualList(
     row_height: f64,
     #[props(default = 6)] overscan: usize,
     #[props(default = false)] measure: bool,
+    #[props(default)] scroll: Scroll,
+    /// Changes when rows' content changes, so measured heights are taken again.
+    #[props(default)]
+    version: u64,
     label: String,
     class: String,
     row: Callback<usize, Element>,
-    on_range: EventHandler<Window>,
-    jump: ReadSignal<Jump>,
+    #[props(default)] on_range: EventHandler<Window>,
+    #[props(default)] jump: ReadSignal<Jump>,
 ) -> Element {
     let mut layout = use_signal(|| Layout::new(count, row_height));
     if layout.peek().count() != count {
@@ -53,6 +81,43 @@ pub fn VirtualList(
     let mut top = use_signal(|| 0.0);
     let mut viewport = use_signal(|| DEFAULT_VIEWPORT);
     let mut element = use_signal(|| None::<Rc<MountedData>>);
+    // Bumped on window resizes; with `version` it keys the rows, so a change remounts (and
+    // so re-measures) the rows in the DOM, after the old measurements are dropped.
+    let resized = use_signal(window_width);
+    let epoch = version.wrapping_add(resized() << 32);
+    let mut measured_at = use_signal(|| epoch);
+    if measure && *measured_at.peek() != epoch {
+        measured_at.set(epoch);
+        *layout.write_unchecked() = Layout::new(count, row_height);
+    }
+    #[cfg(target_arch = "wasm32")]
+    use_hook(move || {
+        let events: &[&'static str] = match (scroll, measure) {
+            (Scroll::Window, _) => &["scroll", "resize"],
+            (Scroll::Container, true) => &["resize"],
+            (Scroll::Container, false) => &[],
+        };
+        let at = move || {
+            let el = element.peek().clone()?;
+            crate::hooks::browser::viewport_over(el.downcast::<web_sys::Element>()?)
+        };
+        Rc::new(crate::hooks::browser::on_window(events, move || {
+            let (mut top, mut viewport, mut resized) = (top, viewport, resized);
+            if scroll == Scroll::Window
+                && let Some((t, h)) = at()
+            {
+                top.set(t);
+                viewport.set(h);
+            }
+            if measure {
+                // Scroll events come here too; only a width change rewraps text.
+                let width = window_width();
+                if width > 0 && width != *resized.peek() {
+                    resized.set(width);
+                }
+            }
+        }))
+    });
 
     let window = layout.read().window(top(), viewport(), overscan);
     use_effect(use_reactive!(|window| on_range.call(window)));
@@ -63,6 +128,13 @@ pub fn VirtualList(
         let y = layout
             .peek()
             .scroll_to(row, align, *top.peek(), *viewport.peek());
+        if scroll == Scroll::Window {
+            #[cfg(target_arch = "wasm32")]
+            if let Some(e) = el.downcast::<web_sys::Element>() {
+                crate::hooks::browser::scroll_window_to(e, y);
+            }
+            return;
+        }
         spawn(async move {
             let _ = el
                 .scroll(PixelsVector2D::new(0.0, y), ScrollBehavior::Instant)
@@ -85,9 +157,13 @@ pub fn VirtualList(
         .map(|i| l.height_of(i).round() as u64)
         .collect();
     drop(l);
+    let mode = match scroll {
+        Scroll::Container => "vlist",
+        Scroll::Window => "vlist vlist-page",
+    };
     rsx! {
         div {
-            class: "vlist {class}",
+            class: "{mode} {class}",
             role: "list",
             aria_label: "{label}",
             tabindex: 0,
@@ -98,7 +174,19 @@ pub fn VirtualList(
                 element.set(Some(el.clone()));
                 spawn(async move {
                     if let Ok(rect) = el.get_client_rect().await {
-                        viewport.set(rect.height());
+                        match scroll {
+                            Scroll::Container => viewport.set(rect.height()),
+                            Scroll::Window => {
+                                #[cfg(target_arch = "wasm32")]
+                                if let Some((t, h)) = el
+                                    .downcast::<web_sys::Element>()
+                                    .and_then(crate::hooks::browser::viewport_over)
+                                {
+                                    top.set(t);
+                                    viewport.set(h);
+                                }
+                            }
+                        }
                     }
                 });
             },
@@ -109,21 +197,22 @@ pub fn VirtualList(
                 _ => {}
             },
             onscroll: move |e| {
-                top.set(e.data().scroll_top());
-                viewport.set(f64::from(e.data().client_height()));
+                if scroll == Scroll::Container {
+                    top.set(e.data().scroll_top());
+                    viewport.set(f64::from(e.data().client_height()));
+                }
             },
             div { class: "vlist-body", style: "height:{total}px",
                 div { class: "vlist-window", style: "transform:translateY({shift}px)",
                     for (k, i) in (window.start..window.end).enumerate() {
                         if measure {
                             div {
-                                key: "{i}",
+                                key: "{epoch}-{i}",
                                 class: "vlist-row",
                                 role: "listitem",
                                 aria_setsize: "{count}",
                                 aria_posinset: "{i + 1}",
-                                // Measured once rendered (a ResizeObserver per row would
-                                // cost bundle size for a case no page has yet).
+                                // Measured once rendered; a new epoch remounts it.
                                 onmounted: move |e| {
                                     let el = e.data();
                                     spawn(async move {
@@ -150,4 +239,15 @@ pub fn VirtualList(
             }
         }
     }
+}
+
+/// The window's width in pixels (0 outside the browser).
+fn window_width() -> u64 {
+    #[cfg(target_arch = "wasm32")]
+    return web_sys::window()
+        .and_then(|w| w.inner_width().ok())
+        .and_then(|w| w.as_f64())
+        .unwrap_or(0.0) as u64;
+    #[cfg(not(target_arch = "wasm32"))]
+    0
 }

@@ -1,6 +1,7 @@
 //! The few browser events the hooks listen to, as guards that remove their listener when
 //! dropped: window `focus` / `online` (revalidate the request cache) and leaving the page
-//! (`visibilitychange` to hidden, `pagehide`: flush batched changes). WASM only.
+//! (`visibilitychange` to hidden, `pagehide`: flush batched changes), and the window's
+//! scroll position over a virtual list that scrolls with the page. WASM only.
 
 use wasm_bindgen::{JsCast, closure::Closure};
 use web_sys::EventTarget;
@@ -60,4 +61,21 @@ pub fn on_page_leave(f: impl Fn() + Clone + 'static) -> Vec<Listener> {
     }
     out.extend(listen(window.into(), "pagehide", f));
     out
+}
+
+/// Where the page's viewport is over `element` (scrolled with the window): the offset of
+/// the viewport's top within the element (0 while the element starts below it) and the
+/// height of the element visible from there, at most the window's height.
+pub fn viewport_over(element: &web_sys::Element) -> Option<(f64, f64)> {
+    let height = web_sys::window()?.inner_height().ok()?.as_f64()?;
+    let top = element.get_bounding_client_rect().top();
+    Some(((-top).max(0.0), height - top.max(0.0)))
+}
+
+/// Scrolls the window so that `y` pixels into `element` are at the viewport's top.
+pub fn scroll_window_to(element: &web_sys::Element, y: f64) {
+    if let Some(window) = web_sys::window() {
+        let top = element.get_bounding_client_rect().top() + window.scroll_y().unwrap_or(0.0);
+        window.scroll_to_with_x_and_y(0.0, top + y);
+    }
 }

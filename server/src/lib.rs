@@ -7,5 +7,6 @@
 pub mod cache;
 pub mod http;
 pub mod metrics;
+pub mod replica;
 pub mod store;
 pub mod tasks;

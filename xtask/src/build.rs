@@ -84,7 +84,39 @@ pub fn run_app() -> Result<(), String> {
     );
     // The server runs from the workspace root so that the default AION_DB_PATH (data/aion.db)
     // lands in ./data.
-    run(without_cargo_env(&mut Command::new(bundle.server())).current_dir(root()))
+    match std::env::var("AION_REPLICA_URL") {
+        Ok(url) if !url.is_empty() => run_replicated(&bundle, &data, &url),
+        _ => run(without_cargo_env(&mut Command::new(bundle.server())).current_dir(root())),
+    }
+}
+
+/// The server under Litestream (`litestream replicate -exec server`): Litestream starts the
+/// server, forwards Ctrl-C / SIGTERM to it, and syncs a last time after it exits.
+fn run_replicated(bundle: &Bundle, data: &std::path::Path, url: &str) -> Result<(), String> {
+    let litestream = crate::litestream::ensure()?;
+    let db = root().join(env_or("AION_DB_PATH", "data/aion.db"));
+    let socket = data.join("litestream.sock");
+    let _ = std::fs::remove_file(&socket);
+    let config = data.join("litestream.yml");
+    let yaml = crate::litestream::Replication {
+        db: &db,
+        replica_url: url,
+        sync_interval: &env_or("AION_REPLICA_SYNC_INTERVAL", "1s"),
+        socket: &socket,
+    }
+    .config();
+    std::fs::write(&config, yaml).map_err(|e| format!("cannot write {}: {e}", config.display()))?;
+    println!("replicating {} to {url} (Litestream)", db.display());
+    let exec = format!("\"{}\"", bundle.server().display());
+    run(without_cargo_env(&mut Command::new(&litestream))
+        .arg("replicate")
+        .arg("-config")
+        .arg(&config)
+        .args(["-exec", &exec])
+        .env("AION_DB_PATH", &db)
+        .env("AION_LITESTREAM_BIN", &litestream)
+        .env("AION_LITESTREAM_SOCKET", &socket)
+        .current_dir(root()))
 }
 
 fn env_or(name: &str, default: &str) -> String {

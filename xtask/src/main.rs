@@ -7,6 +7,7 @@
 mod build;
 mod bundle;
 mod http_bench;
+mod litestream;
 mod process;
 mod setup;
 mod soak;
@@ -18,6 +19,7 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
   run            install what is missing, build the release app, serve it on 127.0.0.1:8080
+                 (with AION_REPLICA_URL set: under Litestream, replicating continuously)
   test           install what is missing, then fmt, clippy, unit + integration tests, browser tests
   e2e            the release build and the browser tests only
   setup          install the toolchain only (add --browser for Chromium and Playwright)
@@ -29,6 +31,8 @@ usage: cargo xtask <command>
                  (frames while flinging, DOM nodes, memory) and a typical session's requests
   seed ARGS      write deterministic demo data: seed --stories N [--nodes-per-story N]
                  [--seed N] into AION_DB_PATH (default data/aion.db), using the release build
+  restore        restore the database from its Litestream replica into a new file, verified:
+                 restore --to PATH [--at RFC3339 time] [--from REPLICA_URL (AION_REPLICA_URL)]
   soak           crash soak: mixed load while the server is killed and restarted, then the
                  ledger of acknowledged writes is checked [--seconds N (300)] [--seed N]
 ";
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
         Some("bench-client") => test::bench_client(),
         Some("bench-http") => http_bench::run_all(&args[1..]),
         Some("soak") => soak::run_soak(&args[1..]),
+        Some("restore") => litestream::restore(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -58,7 +58,9 @@ pub fn run_all() -> Result<(), String> {
         ]))
     })?;
     step("rust tests", &mut || {
-        run(cargo().args(["test", "--workspace", "--features", "app/server"]))
+        run(cargo()
+            .args(["test", "--workspace", "--features", "app/server"])
+            .env("AION_TEST_LITESTREAM", crate::litestream::binary()))
     })?;
     let mut bundle = None;
     step("release build", &mut || {

@@ -25,6 +25,21 @@ pub async fn admin_db_stats() -> Result<Value, ApiError> {
     }))
 }
 
+/// Replication: `{"enabled": false}` without Litestream, else the replica monitor's status
+/// (healthy, last confirmed sync, positions, errors).
+#[get("/api/admin/replica", state: app::backend::AppExt, _admin: app::backend::admin::Admin)]
+pub async fn admin_replica() -> Result<Value, ApiError> {
+    match state.replica() {
+        None => Ok(serde_json::json!({ "enabled": false })),
+        Some(status) => {
+            let mut v = json(&status)?;
+            v["enabled"] = Value::Bool(true);
+            v["seconds_since_sync"] = json(status.since_last_sync_secs())?;
+            Ok(v)
+        }
+    }
+}
+
 /// Runs ANALYZE, optimize, VACUUM or a WAL checkpoint.
 #[post("/api/admin/db/{operation}", state: app::backend::AppExt, _admin: app::backend::admin::Admin)]
 pub async fn admin_db_maintain(operation: String) -> Result<Value, ApiError> {

@@ -59,6 +59,22 @@ pub struct AppConfig {
     /// A TrueType font (or collection) covering Chinese and Latin for PDF exports
     /// (`AION_PDF_FONT`, default: WenQuanYi Micro Hei from fonts-wqy-microhei).
     pub pdf_font: PathBuf,
+    /// Litestream replicates the database (`AION_LITESTREAM_BIN`, the binary, and
+    /// `AION_LITESTREAM_SOCKET`, its control socket; both or neither). Set by the project's
+    /// commands when `AION_REPLICA_URL` is; the store then leaves checkpoints to Litestream
+    /// and the replica is watched.
+    pub litestream: Option<Litestream>,
+}
+
+/// Where the Litestream replicating this database is.
+#[derive(Debug, Clone)]
+pub struct Litestream {
+    /// The `litestream` binary.
+    pub bin: PathBuf,
+    /// Its control socket.
+    pub socket: PathBuf,
+    /// Time between replica checks (`AION_REPLICA_CHECK_MS`, default 5,000).
+    pub check_every: Duration,
 }
 
 /// A variable that is set but cannot be used.
@@ -116,6 +132,33 @@ impl AppConfig {
                 || PathBuf::from("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
                 PathBuf::from,
             ),
+            litestream: match (
+                env.get("AION_LITESTREAM_BIN"),
+                env.get("AION_LITESTREAM_SOCKET"),
+            ) {
+                (Some(bin), Some(socket)) => Some(Litestream {
+                    bin: bin.into(),
+                    socket: socket.into(),
+                    check_every: Duration::from_millis(
+                        env.parse("AION_REPLICA_CHECK_MS", 5_000u64)?.max(100),
+                    ),
+                }),
+                (None, None) => None,
+                (Some(bin), None) => {
+                    return Err(ConfigError {
+                        name: "AION_LITESTREAM_BIN",
+                        value: bin,
+                        why: "AION_LITESTREAM_SOCKET must be set with it".into(),
+                    });
+                }
+                (None, Some(socket)) => {
+                    return Err(ConfigError {
+                        name: "AION_LITESTREAM_SOCKET",
+                        value: socket,
+                        why: "AION_LITESTREAM_BIN must be set with it".into(),
+                    });
+                }
+            },
             db_path,
         })
     }
@@ -136,6 +179,7 @@ impl AppConfig {
             task_max_pending = self.task_max_pending,
             files_dir = %self.files_dir.display(),
             backup_dir = %self.backup_dir.display(),
+            replication = if self.litestream.is_some() { "litestream" } else { "off" },
             "configuration"
         );
     }

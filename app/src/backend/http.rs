@@ -144,6 +144,9 @@ pub fn request_metrics(config: &AppConfig) -> Arc<RequestMetrics> {
 /// The Prometheus text document.
 pub async fn prometheus(state: &AppState) -> String {
     let mut e = Exposition::default();
+    if let Some(replica) = state.replica() {
+        replica.expose(&mut e);
+    }
     let http = state.request_metrics().snapshot();
     for r in &http.routes {
         for (i, class) in ["1xx", "2xx", "3xx", "4xx", "5xx"].iter().enumerate() {

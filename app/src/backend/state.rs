@@ -12,6 +12,7 @@ use server::{
     cache::{LocalLocks, NamedLocks},
     http::{rate_limit::RateLimits, response_cache::ResponseCache},
     metrics::RequestMetrics,
+    replica::{ReplicaConfig, ReplicaMonitor, ReplicaStatus},
     store::{Store, StoreConfig},
     tasks::{TaskConfig, TaskQueue},
 };
@@ -58,6 +59,7 @@ struct Inner {
     locks: Arc<dyn NamedLocks>,
     tasks: TaskQueue,
     live: broadcast::Sender<LiveMessage>,
+    replica: Option<ReplicaMonitor>,
     started: Instant,
     indexer: Mutex<Option<SearchIndexer>>,
     background: Mutex<Vec<JoinHandle<()>>>,
@@ -70,7 +72,9 @@ impl AppState {
     /// Opens the database, applies migrations, seeds demo data into an empty database and
     /// starts the background work (search indexer, cache sweeper and warm-up, read counts).
     pub async fn start(config: AppConfig) -> Result<Self, StartError> {
-        let store = Store::open(StoreConfig::new(&config.db_path)).await?;
+        let store =
+            Store::open(StoreConfig::new(&config.db_path).replicated(config.litestream.is_some()))
+                .await?;
         store.migrate(schema::MIGRATIONS).await?;
         if config.seed_demo {
             let conn = store.read().await?;
@@ -93,6 +97,14 @@ impl AppState {
         let tasks = task_queue(&config, &store);
         let indexer = SearchIndexer::spawn(store.clone());
         let reads = Arc::new(ReadCounter::default());
+        let replica = config.litestream.as_ref().map(|ls| {
+            // Litestream's config names the database by its absolute path.
+            let db =
+                std::fs::canonicalize(&config.db_path).unwrap_or_else(|_| config.db_path.clone());
+            let mut replica = ReplicaConfig::new(&ls.bin, &ls.socket, db);
+            replica.interval = ls.check_every;
+            ReplicaMonitor::spawn(replica)
+        });
         let state = Self(Arc::new(Inner {
             response_cache: Arc::new(http::response_cache(reads.clone())),
             request_metrics: http::request_metrics(&config),
@@ -104,6 +116,7 @@ impl AppState {
             locks: Arc::new(LocalLocks::default()),
             tasks,
             live: broadcast::channel(1024).0,
+            replica,
             started: Instant::now(),
             indexer: Mutex::new(Some(indexer)),
             background: Mutex::new(Vec::new()),
@@ -185,6 +198,11 @@ impl AppState {
     /// The database.
     pub fn store(&self) -> &Store {
         &self.0.store
+    }
+
+    /// What the replica monitor last found (`None`: no replication configured).
+    pub fn replica(&self) -> Option<ReplicaStatus> {
+        self.0.replica.as_ref().map(ReplicaMonitor::status)
     }
 
     /// The tiered cache.

@@ -32,6 +32,10 @@ pub struct StoreConfig {
     pub slow_query_capacity: usize,
     /// How often `PRAGMA optimize` runs in the background (default 1 h; zero turns it off).
     pub optimize_interval: Duration,
+    /// A WAL replicator (Litestream) reads the WAL and checkpoints it itself (default false).
+    /// The store's own checkpoints are then PASSIVE: a TRUNCATE checkpoint can never get
+    /// past the replicator's read lock and would hold every writer for the busy timeout.
+    pub replicated: bool,
 }
 
 impl StoreConfig {
@@ -47,6 +51,7 @@ impl StoreConfig {
             slow_query_threshold: Duration::from_millis(100),
             slow_query_capacity: 100,
             optimize_interval: Duration::from_secs(3600),
+            replicated: false,
         }
     }
 
@@ -84,6 +89,21 @@ impl StoreConfig {
     pub fn slow_query_capacity(mut self, capacity: usize) -> Self {
         self.slow_query_capacity = capacity;
         self
+    }
+
+    /// Says whether a WAL replicator owns checkpoints (see [`StoreConfig::replicated`]).
+    pub fn replicated(mut self, replicated: bool) -> Self {
+        self.replicated = replicated;
+        self
+    }
+
+    /// The checkpoint the store runs after maintenance and at shutdown.
+    pub(crate) fn checkpoint_sql(&self) -> &'static str {
+        if self.replicated {
+            "PRAGMA wal_checkpoint(PASSIVE)"
+        } else {
+            "PRAGMA wal_checkpoint(TRUNCATE)"
+        }
     }
 
     /// Sets the interval of the background `PRAGMA optimize` (zero: never).

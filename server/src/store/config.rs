@@ -120,10 +120,14 @@ impl StoreConfig {
              PRAGMA synchronous = NORMAL;
              PRAGMA cache_size = -{};
              PRAGMA temp_store = MEMORY;
-             PRAGMA mmap_size = {};",
+             PRAGMA mmap_size = {};
+             PRAGMA wal_autocheckpoint = {};",
             self.busy_timeout.as_millis(),
             self.cache_size_kib,
             self.mmap_size,
+            // With a replicator, commits past 1,000 WAL pages would each try a checkpoint
+            // that its read lock makes futile; it checkpoints on its own schedule.
+            if self.replicated { 0 } else { 1000 },
         )
     }
 }

@@ -134,3 +134,40 @@ fn refuse_existing(to: &Path) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_restore_never_writes_over_a_database_or_its_wal() {
+        let dir = std::env::temp_dir().join(format!("aion-restore-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let db = dir.join("aion.db");
+        assert!(refuse_existing(&db).is_ok());
+        std::fs::write(dir.join("aion.db-wal"), b"").expect("wal");
+        assert!(refuse_existing(&db).is_err(), "a live database's WAL");
+        std::fs::remove_file(dir.join("aion.db-wal")).expect("rm");
+        std::fs::write(&db, b"").expect("db");
+        assert!(
+            refuse_existing(&db)
+                .unwrap_err()
+                .contains("never overwrites")
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_config_quotes_what_it_is_given() {
+        let yaml = Replication {
+            db: Path::new("/data/my \"db\".db"),
+            replica_url: "s3://bucket/aion",
+            sync_interval: "1s",
+            socket: Path::new("/run/ls.sock"),
+        }
+        .config();
+        assert!(yaml.contains(r#"path: "/data/my \"db\".db""#), "{yaml}");
+        assert!(yaml.contains(r#"url: "s3://bucket/aion""#));
+        assert!(yaml.contains(r#"sync-interval: "1s""#));
+    }
+}

@@ -254,11 +254,21 @@ fn restore_times(bundle: &build::Bundle, dir: &Path) -> Result<(f64, f64, u64), 
             .arg(format!("file://{}", replica.display())))?;
         Ok(t.elapsed().as_secs_f64())
     };
-    Ok((
-        timed("plain.db", "none")?,
-        timed("checked.db", "full")?,
-        bytes,
-    ))
+    let (plain, checked) = (timed("plain.db", "none")?, timed("checked.db", "full")?);
+    // The restore holds every story (python3's sqlite3 reads it; the setup needs python3).
+    let count = Command::new("python3")
+        .arg("-c")
+        .arg("import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM stories').fetchone()[0])")
+        .arg(dir.join("checked.db"))
+        .output()
+        .map_err(|e| format!("python3: {e}"))?;
+    let count = String::from_utf8_lossy(&count.stdout).trim().to_owned();
+    if count != "100000" {
+        return Err(format!(
+            "the restored database holds {count:?} stories, not 100000"
+        ));
+    }
+    Ok((plain, checked, bytes))
 }
 
 /// User + system CPU seconds of a process so far (Linux `/proc`).

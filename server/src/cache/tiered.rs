@@ -376,6 +376,13 @@ where
                         None => Err(None),
                     },
                     None => {
+                        // A flight may have ended between this caller's miss and now. Its
+                        // value went into L1 before the flight was removed, so look there
+                        // rather than load again. (L1 only: `get` could take the tag lock,
+                        // which `invalidate` takes before this one.)
+                        if let Some(e) = self.inner.l1.get(&key) {
+                            return Ok(e.value);
+                        }
                         let (tx, rx) = watch::channel(None);
                         let stale = Arc::new(AtomicBool::new(false));
                         flights.insert(

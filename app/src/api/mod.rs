@@ -6,6 +6,7 @@ mod health;
 mod nodes;
 mod stories;
 mod tasks;
+mod vitals;
 
 pub use health::health;
 #[allow(unused_imports)] // Used by pages as they arrive.

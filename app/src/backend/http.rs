@@ -34,7 +34,11 @@ pub const BODY_LIMIT: usize = 64 * 1024 * 1024;
 /// requests and ids that name nothing never count.
 pub fn decide(method: &Method, uri: &Uri, reads: &Arc<ReadCounter>) -> CacheDecision<Policy> {
     let path = uri.path();
-    if path.starts_with("/api/admin") || path.starts_with("/api/metrics") || path == "/api/health" {
+    if path.starts_with("/api/admin")
+        || path.starts_with("/api/metrics")
+        || path == "/api/health"
+        || path == "/api/vitals"
+    {
         return CacheDecision::NoStore;
     }
     if method != Method::GET {

@@ -18,6 +18,7 @@ pub mod session;
 pub mod state;
 pub mod stories;
 pub mod time;
+pub mod vitals;
 
 pub use config::AppConfig;
 pub use state::{AppExt, AppState, StartError};

@@ -27,6 +27,7 @@ use super::{
     reads::{FLUSH_EVERY, ReadCounter},
     schema,
     search_index::SearchIndexer,
+    vitals::Vitals,
 };
 use crate::model::{ApiError, Health};
 
@@ -60,6 +61,7 @@ struct Inner {
     tasks: TaskQueue,
     live: broadcast::Sender<LiveMessage>,
     replica: Option<ReplicaMonitor>,
+    vitals: Vitals,
     started: Instant,
     indexer: Mutex<Option<SearchIndexer>>,
     background: Mutex<Vec<JoinHandle<()>>>,
@@ -117,6 +119,7 @@ impl AppState {
             tasks,
             live: broadcast::channel(1024).0,
             replica,
+            vitals: Vitals::default(),
             started: Instant::now(),
             indexer: Mutex::new(Some(indexer)),
             background: Mutex::new(Vec::new()),
@@ -198,6 +201,11 @@ impl AppState {
     /// The database.
     pub fn store(&self) -> &Store {
         &self.0.store
+    }
+
+    /// Web Vitals from browsers.
+    pub fn vitals(&self) -> &Vitals {
+        &self.0.vitals
     }
 
     /// What the replica monitor last found (`None`: no replication configured).

@@ -10,6 +10,7 @@ mod node;
 mod properties;
 mod story;
 mod task;
+mod vitals;
 
 pub use body::{BATCH_BODY_LIMIT, DEFAULT_BODY_LIMIT, JsonBody};
 pub use error::{ApiError, ErrorBody, ErrorCode};
@@ -23,4 +24,8 @@ pub use task::{
     EXPORT_FORMAT, EXPORT_VERSION, ExportRequest, ExportedNode, ExportedStory, LiveEvent, MarkRead,
     Notification, NotificationList, ReportRequest, StoryExport, TaskList, TaskStats, TaskView,
     kind_label, millis, per_second,
+};
+pub use vitals::{
+    MetricVitals, NAVIGATION_TYPES, PageVitals, VITAL_ROUTES, ValidVitals, Vital, VitalSample,
+    VitalsReport, VitalsSummary,
 };

@@ -16,3 +16,4 @@ mod replication;
 mod soak;
 mod stories;
 mod tasks;
+mod vitals;

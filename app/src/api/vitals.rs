@@ -1,0 +1,26 @@
+//! `POST /api/vitals` (a page's Web Vitals beacon) and `GET /api/vitals` (the field data
+//! per page). See `model::vitals` for the format and `backend::vitals` for the aggregation.
+
+use dioxus::prelude::*;
+
+use app::model::{ApiError, JsonBody, VitalsReport, VitalsSummary};
+
+/// Beacons are small: five numbers and two names. (The client sends no body limit.)
+#[cfg_attr(not(feature = "server"), allow(dead_code))]
+const BEACON_LIMIT: usize = 4096;
+
+/// Records one page view's measurements; `{"recorded": n}` (metrics taken).
+#[post("/api/vitals", state: app::backend::AppExt)]
+pub async fn report_vitals(
+    body: JsonBody<VitalsReport, BEACON_LIMIT>,
+) -> Result<serde_json::Value, ApiError> {
+    let valid = body.0.validate()?;
+    state.vitals().record(&valid);
+    Ok(serde_json::json!({ "recorded": valid.metrics.len() }))
+}
+
+/// p50/p75/p95, samples and the good / needs-improvement / poor split per page and metric.
+#[get("/api/vitals", state: app::backend::AppExt)]
+pub async fn vitals_summary() -> Result<VitalsSummary, ApiError> {
+    Ok(state.vitals().summary())
+}

@@ -13,7 +13,8 @@
 //! ```no_run
 //! # async fn f() {
 //! use server::replica::{ReplicaConfig, ReplicaMonitor};
-//! let monitor = ReplicaMonitor::spawn(ReplicaConfig::new("litestream", "/run/ls.sock", "data/aion.db"));
+//! let (monitor, task) =
+//!     ReplicaMonitor::spawn(ReplicaConfig::new("litestream", "/run/ls.sock", "data/aion.db"));
 //! let status = monitor.status(); // healthy, last sync, positions, errors
 //! # }
 //! ```
@@ -145,13 +146,13 @@ pub struct ReplicaMonitor {
 }
 
 impl ReplicaMonitor {
-    /// Starts checking on the current tokio runtime; the task ends when the runtime does.
-    pub fn spawn(config: ReplicaConfig) -> Self {
+    /// Starts checking on the current tokio runtime; abort the returned task to stop.
+    pub fn spawn(config: ReplicaConfig) -> (Self, tokio::task::JoinHandle<()>) {
         let monitor = Self {
             status: Arc::new(Mutex::new(ReplicaStatus::default())),
         };
         let m = monitor.clone();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             let mut tick = tokio::time::interval(config.interval);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -161,7 +162,7 @@ impl ReplicaMonitor {
                 m.record(result, started.elapsed());
             }
         });
-        monitor
+        (monitor, task)
     }
 
     /// The latest status.

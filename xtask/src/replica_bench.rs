@@ -1,5 +1,6 @@
 //! `cargo xtask bench-replica`: what continuous replication costs and gives, on the release
-//! server with the real Litestream, loopback only, bounded (about three minutes).
+//! server with the real Litestream, loopback only, bounded (about eight minutes, five of
+//! them seeding the 100,000-story database).
 //!
 //! - Write throughput of `POST /api/stories` without and with Litestream replicating, in
 //!   alternating rounds of the same length (the machine is shared: ratios, not absolutes).
@@ -302,6 +303,7 @@ pub fn run_bench(args: &[String]) -> Result<(), String> {
         _ => return Err("usage: cargo xtask bench-replica [--only writes|restore]".into()),
     };
     setup::ensure(setup::Needs::default())?;
+    litestream::ensure()?;
     let bundle = build::release()?;
     let scratch =
         Scratch(std::env::temp_dir().join(format!("aion-replica-bench-{}", std::process::id())));

@@ -27,8 +27,6 @@ pub fn ensure(needs: Needs) -> Result<(), String> {
     wasm_bindgen()?;
     npm_tool("esbuild", "esbuild")?;
     wasm_opt()?;
-    // Continuous replication (`AION_REPLICA_URL`) and its tests.
-    crate::litestream::ensure()?;
     // PDF exports set Chinese and Latin text in this font (Apache-2.0 / GPLv3 with font
     // exception), so the app needs it to run, not only to be tested.
     debian_packages(&[(

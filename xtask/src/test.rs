@@ -58,9 +58,11 @@ pub fn run_all() -> Result<(), String> {
         ]))
     })?;
     step("rust tests", &mut || {
+        // The replication tests run the real Litestream.
+        let litestream = crate::litestream::ensure()?;
         run(cargo()
             .args(["test", "--workspace", "--features", "app/server"])
-            .env("AION_TEST_LITESTREAM", crate::litestream::binary()))
+            .env("AION_TEST_LITESTREAM", litestream))
     })?;
     let mut bundle = None;
     step("release build", &mut || {

@@ -100,13 +100,15 @@ impl AppState {
         let indexer = SearchIndexer::spawn(store.clone());
         let reads = Arc::new(ReadCounter::default());
         let replica = config.litestream.as_ref().map(|ls| {
-            // Litestream's config names the database by its absolute path.
+            // Litestream's config names the database by its absolute path, as given (the
+            // project's commands write the same; symlinks are not resolved on either side).
             let db =
-                std::fs::canonicalize(&config.db_path).unwrap_or_else(|_| config.db_path.clone());
+                std::path::absolute(&config.db_path).unwrap_or_else(|_| config.db_path.clone());
             let mut replica = ReplicaConfig::new(&ls.bin, &ls.socket, db);
             replica.interval = ls.check_every;
             ReplicaMonitor::spawn(replica)
         });
+        let (replica, replica_task) = replica.unzip();
         let state = Self(Arc::new(Inner {
             response_cache: Arc::new(http::response_cache(reads.clone())),
             request_metrics: http::request_metrics(&config),
@@ -125,6 +127,14 @@ impl AppState {
             background: Mutex::new(Vec::new()),
         }));
         state.spawn_background();
+        if let Some(task) = replica_task {
+            state
+                .0
+                .background
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(task);
+        }
         state.0.tasks.start();
         Ok(state)
     }

@@ -44,12 +44,13 @@ const ROW_ESTIMATE: f64 = 34.0;
 #[component]
 pub fn NodeTree(nodes: Vec<Node>, selected: Signal<Option<String>>) -> Element {
     let depth = depths(&nodes);
-    // Titles and order decide the rows' heights: a change of either re-measures.
+    // Order, titles, kinds and depths (indentation narrows a row) decide the rows' heights:
+    // a change of any re-measures.
     let version = {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
-        for n in &nodes {
-            (&n.id, &n.title).hash(&mut h);
+        for (n, d) in nodes.iter().zip(&depth) {
+            (&n.id, &n.title, n.kind.as_str(), d).hash(&mut h);
         }
         h.finish()
     };

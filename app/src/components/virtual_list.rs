@@ -4,8 +4,9 @@
 //! so the page around it stays put: the editor's outline) or with the page
 //! (`Scroll::Window`: the library, where the whole page scrolls and a phone's address bar
 //! can collapse). Rows are laid out by [`Layout`]: fixed height, or measured as they render
-//! with `measure` (estimated until then). Measurements are dropped and taken again when
-//! `version` changes (the rows' content changed) or the window is resized (text rewraps).
+//! with `measure` (estimated until then). The rows in the DOM are measured again when
+//! `version` changes (the rows' content changed); all measurements are dropped when the
+//! window's width changes (text rewraps).
 //! `overscan` rows go beyond each edge. Rows carry `role="listitem"`, `aria-setsize` and
 //! `aria-posinset`, so assistive technology knows the real length. The server renders the
 //! first screen (with a default viewport height, which the first client render repeats so
@@ -81,13 +82,15 @@ pub fn VirtualList(
     let mut top = use_signal(|| 0.0);
     let mut viewport = use_signal(|| DEFAULT_VIEWPORT);
     let mut element = use_signal(|| None::<Rc<MountedData>>);
-    // Bumped on window resizes; with `version` it keys the rows, so a change remounts (and
-    // so re-measures) the rows in the DOM, after the old measurements are dropped.
+    // The window's width, updated on resizes. With `version` it keys the rows, so a change
+    // of either remounts (and so re-measures) the rows in the DOM. A new width drops every
+    // measurement (text rewraps everywhere); a new version keeps the others, so an edit deep
+    // in a long list does not move the view by the estimates' error over all rows above.
     let resized = use_signal(window_width);
     let epoch = version.wrapping_add(resized() << 32);
-    let mut measured_at = use_signal(|| epoch);
-    if measure && *measured_at.peek() != epoch {
-        measured_at.set(epoch);
+    let mut measured_width = use_signal(|| *resized.peek());
+    if measure && *measured_width.peek() != resized() {
+        measured_width.set(*resized.peek());
         *layout.write_unchecked() = Layout::new(count, row_height);
     }
     #[cfg(target_arch = "wasm32")]

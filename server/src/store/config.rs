@@ -33,8 +33,10 @@ pub struct StoreConfig {
     /// How often `PRAGMA optimize` runs in the background (default 1 h; zero turns it off).
     pub optimize_interval: Duration,
     /// A WAL replicator (Litestream) reads the WAL and checkpoints it itself (default false).
-    /// The store's own checkpoints are then PASSIVE: a TRUNCATE checkpoint can never get
-    /// past the replicator's read lock and would hold every writer for the busy timeout.
+    /// The store's own checkpoints are then PASSIVE (a TRUNCATE checkpoint can never get past
+    /// the replicator's read lock and would hold every writer for the busy timeout) and
+    /// SQLite's automatic checkpoint is off. Without the replicator running nothing
+    /// checkpoints, and the WAL grows until it is back.
     pub replicated: bool,
 }
 

@@ -189,4 +189,16 @@ CREATE UNIQUE INDEX notifications_one_per_task ON notifications (task_uid)
     WHERE task_uid IS NOT NULL;
 "#,
     },
+    Migration {
+        version: 7,
+        name: "web vitals minute rollups",
+        // One row per minute and page: that minute's beacons of the page as JSON (navigation
+        // counts, and per metric a DDSketch and counts per rating), kept for 7 days.
+        sql: "CREATE TABLE vitals_minutes (
+    minute INTEGER NOT NULL,
+    page INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (minute, page)
+) WITHOUT ROWID;",
+    },
 ];

@@ -99,6 +99,7 @@ impl AppState {
         let tasks = task_queue(&config, &store);
         let indexer = SearchIndexer::spawn(store.clone());
         let reads = Arc::new(ReadCounter::default());
+        let vitals = Vitals::load(&store).await?;
         let replica = config.litestream.as_ref().map(|ls| {
             // Litestream's config names the database by its absolute path, as given (the
             // project's commands write the same; symlinks are not resolved on either side).
@@ -121,7 +122,7 @@ impl AppState {
             tasks,
             live: broadcast::channel(1024).0,
             replica,
-            vitals: Vitals::default(),
+            vitals,
             started: Instant::now(),
             indexer: Mutex::new(Some(indexer)),
             background: Mutex::new(Vec::new()),
@@ -178,6 +179,17 @@ impl AppState {
                 tick.tick().await;
                 if let Err(e) = flusher.0.reads.flush(&flusher.0.store).await {
                     tracing::warn!("writing read counts failed: {e}");
+                }
+            }
+        }));
+        let vitals = self.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(super::vitals::FLUSH_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = vitals.0.vitals.flush(&vitals.0.store).await {
+                    tracing::warn!("writing web vitals failed: {e}");
                 }
             }
         }));
@@ -297,6 +309,9 @@ impl AppState {
         }
         if let Err(e) = self.0.reads.flush(&self.0.store).await {
             tracing::warn!("writing read counts at shutdown failed: {e}");
+        }
+        if let Err(e) = self.0.vitals.flush(&self.0.store).await {
+            tracing::warn!("writing web vitals at shutdown failed: {e}");
         }
         if let Err(e) = self.0.store.checkpoint().await {
             tracing::warn!("final WAL checkpoint failed: {e}");

@@ -1,12 +1,17 @@
-//! Field data from real browsers (`POST /api/vitals`), aggregated in memory per page and
-//! metric: a DDSketch (1 % relative error) for the percentiles and counts per rating.
+//! Field data from real browsers (`POST /api/vitals`), aggregated per page and metric: a
+//! DDSketch (1 % relative error, mergeable) for the percentiles and counts per rating.
 //!
 //! Memory is bounded by construction: pages are the app's route templates plus `other`,
 //! metrics are five, navigation types six; a sketch holds at most 1,024 bins whatever
-//! arrives. Since server start; persisted minute rollups come with the dashboard's history.
+//! arrives. Each minute's aggregate per page is persisted (`vitals_minutes`, one JSON row
+//! per minute and page, merged if the minute is flushed twice) every [`FLUSH_EVERY`] and at
+//! shutdown, and kept [`RETENTION_MINUTES`] (7 days); at start the summary is rebuilt from
+//! them, so a restart loses no history.
 
-use std::sync::Mutex;
+use std::{collections::HashMap, sync::Mutex, time::Duration};
 
+use serde::{Deserialize, Serialize};
+use server::store::{Store, StoreError};
 use sketches_ddsketch::{Config, DDSketch};
 
 use crate::model::{
@@ -15,48 +20,138 @@ use crate::model::{
 
 const PAGES: usize = VITAL_ROUTES.len() + 1;
 
+/// How often pending minutes are written.
+pub const FLUSH_EVERY: Duration = Duration::from_secs(10);
+
+/// How long minute rollups are kept: 7 days.
+pub const RETENTION_MINUTES: i64 = 7 * 24 * 60;
+
+#[derive(Clone, Serialize, Deserialize)]
 struct Metric {
     sketch: DDSketch,
     ratings: [u64; 3],
 }
 
-#[derive(Default)]
+#[derive(Clone, Default, Serialize, Deserialize)]
 struct Page {
     navigations: [u64; NAVIGATION_TYPES.len()],
-    metrics: [Option<Box<Metric>>; Vital::ALL.len()],
+    metrics: [Option<Metric>; Vital::ALL.len()],
 }
 
-/// Every page's vitals.
+impl Page {
+    fn add(&mut self, report: &ValidVitals) {
+        self.navigations[report.nav] += 1;
+        for &(vital, value) in &report.metrics {
+            let m = self.metrics[vital.index()].get_or_insert_with(|| Metric {
+                sketch: DDSketch::new(Config::new(0.01, 1024, 1e-3)),
+                ratings: [0; 3],
+            });
+            m.sketch.add(value);
+            m.ratings[vital.rating(value)] += 1;
+        }
+    }
+
+    fn merge(&mut self, other: &Page) {
+        for (a, b) in self.navigations.iter_mut().zip(other.navigations) {
+            *a += b;
+        }
+        for (mine, theirs) in self.metrics.iter_mut().zip(&other.metrics) {
+            match (mine.as_mut(), theirs) {
+                (_, None) => {}
+                (None, Some(t)) => *mine = Some(t.clone()),
+                (Some(m), Some(t)) => {
+                    // Same configuration on both sides, so merging cannot fail.
+                    let _ = m.sketch.merge(&t.sketch);
+                    for (a, b) in m.ratings.iter_mut().zip(t.ratings) {
+                        *a += b;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Every page's vitals: the totals, and the minutes not yet written.
 pub struct Vitals {
     pages: Mutex<Vec<Page>>,
+    pending: Mutex<HashMap<(i64, usize), Page>>,
 }
 
 impl Default for Vitals {
     fn default() -> Self {
         Self {
             pages: Mutex::new((0..PAGES).map(|_| Page::default()).collect()),
+            pending: Mutex::new(HashMap::new()),
         }
     }
 }
 
+/// The current minute since the Unix epoch.
+fn minute_now() -> i64 {
+    super::time::now_micros() / 60_000_000
+}
+
 impl Vitals {
+    /// The totals of the last 7 days' persisted minutes.
+    pub async fn load(store: &Store) -> Result<Self, StoreError> {
+        let vitals = Self::default();
+        let reader = store.read().await?;
+        let rows = reader
+            .query(
+                "vitals.load",
+                "SELECT page, data FROM vitals_minutes WHERE minute >= ?1",
+                [minute_now() - RETENTION_MINUTES],
+                |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)?)),
+            )
+            .await?;
+        drop(reader);
+        let mut pages = vitals.pages.lock().unwrap_or_else(|p| p.into_inner());
+        for (page, data) in rows {
+            let (Some(total), Ok(minute)) = (
+                usize::try_from(page).ok().and_then(|p| pages.get_mut(p)),
+                serde_json::from_str::<Page>(&data),
+            ) else {
+                tracing::warn!(page, "unreadable vitals rollup skipped");
+                continue;
+            };
+            total.merge(&minute);
+        }
+        drop(pages);
+        Ok(vitals)
+    }
+
     /// Adds one validated beacon.
     pub fn record(&self, report: &ValidVitals) {
         let mut pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
         let Some(page) = pages.get_mut(report.route) else {
             return;
         };
-        page.navigations[report.nav] += 1;
-        for &(vital, value) in &report.metrics {
-            let m = page.metrics[vital.index()].get_or_insert_with(|| {
-                Box::new(Metric {
-                    sketch: DDSketch::new(Config::new(0.01, 1024, 1e-3)),
-                    ratings: [0; 3],
-                })
-            });
-            m.sketch.add(value);
-            m.ratings[vital.rating(value)] += 1;
+        page.add(report);
+        drop(pages);
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry((minute_now(), report.route))
+            .or_default()
+            .add(report);
+    }
+
+    /// Writes the pending minutes (merged into rows already there) and drops rollups older
+    /// than the retention; on failure they stay pending for the next flush.
+    pub async fn flush(&self, store: &Store) -> Result<usize, StoreError> {
+        let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        if batch.is_empty() {
+            return Ok(0);
         }
+        let n = batch.len();
+        let result = write(store, &batch).await;
+        if result.is_err() {
+            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            for (key, page) in batch {
+                pending.entry(key).or_default().merge(&page);
+            }
+        }
+        result.map(|()| n)
     }
 
     /// Pages with samples, in route order, `other` last.
@@ -97,6 +192,42 @@ impl Vitals {
     }
 }
 
+async fn write(store: &Store, batch: &HashMap<(i64, usize), Page>) -> Result<(), StoreError> {
+    // One transaction: a failed flush writes nothing, so re-queuing it cannot count twice.
+    let mut writer = store.write().await?;
+    let tx = writer.begin().await?;
+    for (&(minute, page), data) in batch {
+        let existing = tx
+            .query_opt(
+                "vitals.read_minute",
+                "SELECT data FROM vitals_minutes WHERE minute = ?1 AND page = ?2",
+                (minute, page as i64),
+                |r| r.get::<String>(0),
+            )
+            .await?;
+        let mut merged = existing
+            .and_then(|d| serde_json::from_str::<Page>(&d).ok())
+            .unwrap_or_default();
+        merged.merge(data);
+        let Ok(json) = serde_json::to_string(&merged) else {
+            continue;
+        };
+        tx.execute(
+            "vitals.write_minute",
+            "INSERT OR REPLACE INTO vitals_minutes (minute, page, data) VALUES (?1, ?2, ?3)",
+            (minute, page as i64, json),
+        )
+        .await?;
+    }
+    tx.execute(
+        "vitals.expire",
+        "DELETE FROM vitals_minutes WHERE minute < ?1",
+        [minute_now() - RETENTION_MINUTES],
+    )
+    .await?;
+    tx.commit().await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,6 +259,33 @@ mod tests {
         assert!((lcp.p75 - 3750.0).abs() / 3750.0 < 0.03, "p75 {}", lcp.p75);
         assert_eq!((lcp.good, lcp.needs_improvement, lcp.poor), (50, 30, 20));
         assert_eq!(s.pages[0].navigations, vec![("navigate".to_owned(), 100)]);
+    }
+
+    #[tokio::test]
+    async fn a_restart_loses_no_history() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(server::store::StoreConfig::new(dir.path().join("v.db")))
+            .await
+            .expect("store");
+        store
+            .migrate(crate::backend::schema::MIGRATIONS)
+            .await
+            .expect("migrations");
+        let v = Vitals::default();
+        for i in 1..=40 {
+            v.record(&beacon("/", f64::from(i) * 100.0));
+        }
+        assert_eq!(v.flush(&store).await.expect("flush"), 1);
+        // More in the same minute: the row is merged, not replaced.
+        for i in 41..=60 {
+            v.record(&beacon("/", f64::from(i) * 100.0));
+        }
+        v.record(&beacon("/tasks", 900.0));
+        assert_eq!(v.flush(&store).await.expect("flush"), 2);
+        assert_eq!(v.flush(&store).await.expect("nothing pending"), 0);
+        let loaded = Vitals::load(&store).await.expect("load").summary();
+        assert_eq!(loaded, v.summary());
+        assert_eq!(loaded.pages[0].metrics[0].samples, 60);
     }
 
     #[test]

@@ -61,3 +61,14 @@ test('an unknown API path is a JSON 404', async ({ request }) => {
   expect(res.status()).toBe(404);
   expect((await res.json()).error.code).toBe('not_found');
 });
+
+test('/metrics reports the client bundle as served, measured from its files', async ({ request }) => {
+  const text = await (await request.get('/metrics')).text();
+  const bytes = (kind: string, encoding: string) =>
+    Number(text.match(new RegExp(`aion_client_bundle_bytes\\{kind="${kind}",encoding="${encoding}"\\} (\\d+)`))?.[1] ?? 0);
+  expect(bytes('wasm', 'br')).toBeGreaterThan(100_000);
+  expect(bytes('wasm', 'identity')).toBeGreaterThan(bytes('wasm', 'br'));
+  expect(bytes('js', 'br')).toBeGreaterThan(0);
+  expect(bytes('css', 'identity')).toBeGreaterThan(0);
+  expect(Number(text.match(/aion_http_open_connections (\d+)/)?.[1] ?? 0)).toBeGreaterThan(0);
+});

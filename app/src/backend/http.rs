@@ -148,6 +148,52 @@ pub fn request_metrics(config: &AppConfig) -> Arc<RequestMetrics> {
 /// The Prometheus text document.
 pub async fn prometheus(state: &AppState) -> String {
     let mut e = Exposition::default();
+    let process = server::metrics::process_stats();
+    e.gauge(
+        "aion_process_resident_bytes",
+        "Resident memory of the server process.",
+        &[],
+        process.rss_bytes as f64,
+    );
+    e.counter(
+        "aion_process_cpu_seconds_total",
+        "User and system CPU time of the server process.",
+        &[],
+        process.cpu_seconds,
+    );
+    e.gauge(
+        "aion_process_threads",
+        "Threads of the server process.",
+        &[],
+        process.threads as f64,
+    );
+    e.gauge(
+        "aion_process_open_fds",
+        "Open file descriptors of the server process (sockets included).",
+        &[],
+        process.open_fds as f64,
+    );
+    e.gauge(
+        "aion_http_open_connections",
+        "HTTP connections open now.",
+        &[],
+        server::http::open_connections() as f64,
+    );
+    let bundle = state.client_bundle();
+    for (kind, (raw, br)) in [
+        ("js", bundle.js),
+        ("wasm", bundle.wasm),
+        ("css", bundle.css),
+    ] {
+        for (encoding, bytes) in [("identity", raw), ("br", br)] {
+            e.gauge(
+                "aion_client_bundle_bytes",
+                "The client bundle as served, measured from its files.",
+                &[("kind", kind), ("encoding", encoding)],
+                bytes as f64,
+            );
+        }
+    }
     if let Some(replica) = state.replica() {
         replica.expose(&mut e);
     }

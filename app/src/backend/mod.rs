@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod api_errors;
+pub mod bundle;
 pub mod cache;
 pub mod config;
 pub mod demo;

@@ -62,6 +62,7 @@ struct Inner {
     live: broadcast::Sender<LiveMessage>,
     replica: Option<ReplicaMonitor>,
     vitals: Vitals,
+    bundle: std::sync::OnceLock<super::bundle::BundleSize>,
     started: Instant,
     indexer: Mutex<Option<SearchIndexer>>,
     background: Mutex<Vec<JoinHandle<()>>>,
@@ -123,6 +124,7 @@ impl AppState {
             live: broadcast::channel(1024).0,
             replica,
             vitals,
+            bundle: std::sync::OnceLock::new(),
             started: Instant::now(),
             indexer: Mutex::new(Some(indexer)),
             background: Mutex::new(Vec::new()),
@@ -223,6 +225,16 @@ impl AppState {
     /// The database.
     pub fn store(&self) -> &Store {
         &self.0.store
+    }
+
+    /// Records the client bundle being served (once, at start).
+    pub fn set_client_bundle(&self, size: super::bundle::BundleSize) {
+        let _ = self.0.bundle.set(size);
+    }
+
+    /// The client bundle being served (zeros when there is none, as in the API tests).
+    pub fn client_bundle(&self) -> super::bundle::BundleSize {
+        self.0.bundle.get().copied().unwrap_or_default()
     }
 
     /// Web Vitals from browsers.

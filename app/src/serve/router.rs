@@ -25,6 +25,9 @@ pub fn build(state: AppState) -> Router {
             ))
         }),
     );
+    if let Some(dir) = public_dir() {
+        state.set_client_bundle(app::backend::bundle::BundleSize::measure(&dir));
+    }
     let dioxus = if public_dir().is_some() {
         Router::new().serve_dioxus_application(ServeConfig::new(), crate::App)
     } else {

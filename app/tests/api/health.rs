@@ -36,3 +36,35 @@ async fn pages_are_server_rendered_and_unknown_paths_are_404() {
             .contains("Page not found")
     );
 }
+
+#[tokio::test]
+async fn metrics_show_the_process_and_its_open_connections() {
+    let app = crate::helpers::spawn_app().await;
+    assert!(app.metric("aion_process_resident_bytes").await > f64::from(1u32 << 20));
+    assert!(app.metric("aion_process_threads").await >= 1.0);
+    // Ten idle connections (no request yet) are open connections.
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let held: Vec<_> = (0..10)
+        .map(|_| std::net::TcpStream::connect(&addr).expect("connect"))
+        .collect();
+    let wait_for = |want: fn(f64) -> bool| {
+        let app = &app;
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            loop {
+                let v = app.metric("aion_http_open_connections").await;
+                if want(v) {
+                    return v;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "open connections stayed {v}"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    };
+    wait_for(|v| v >= 10.0).await;
+    drop(held);
+    wait_for(|v| v < 10.0).await;
+}

@@ -13,7 +13,12 @@
 //! within a grace period, and then we return even if a long-lived stream (server-sent
 //! events) is still open.
 
-use std::{future::Future, net::SocketAddr, time::Duration};
+use std::{
+    future::Future,
+    net::SocketAddr,
+    sync::atomic::{AtomicU64, Ordering::Relaxed},
+    time::Duration,
+};
 
 use axum::{Router, body::Body, extract::ConnectInfo};
 use hyper::body::Incoming;
@@ -41,6 +46,30 @@ pub enum ServeError {
     /// The accept loop failed.
     #[error("server stopped: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// Connections open in this process, over every listener.
+static OPEN_CONNECTIONS: AtomicU64 = AtomicU64::new(0);
+
+/// How many HTTP connections this process has open now (all listeners together).
+pub fn open_connections() -> u64 {
+    OPEN_CONNECTIONS.load(Relaxed)
+}
+
+/// Counts a connection as open until dropped.
+struct OpenConnection;
+
+impl OpenConnection {
+    fn new() -> Self {
+        OPEN_CONNECTIONS.fetch_add(1, Relaxed);
+        Self
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        OPEN_CONNECTIONS.fetch_sub(1, Relaxed);
+    }
 }
 
 /// The largest request head (and read buffer) a connection gets.
@@ -131,9 +160,11 @@ pub async fn serve(
             });
         let service = TowerToHyperService::new(service);
         let conn = graceful.watch(builder.serve_connection(TokioIo::new(tcp), service));
+        let open = OpenConnection::new();
         tokio::spawn(async move {
             // A client that goes away mid-request, or sends garbage, ends its connection.
             let _ = conn.await;
+            drop(open);
         });
     }
     drop(listener);

@@ -14,7 +14,7 @@ pub mod security;
 pub mod stack;
 pub mod timeout;
 
-pub use listener::{ServeError, ServeOptions, serve, shutdown_signal};
+pub use listener::{ServeError, ServeOptions, open_connections, serve, shutdown_signal};
 pub use stack::HttpStack;
 
 #[cfg(test)]

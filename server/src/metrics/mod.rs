@@ -1,14 +1,17 @@
 //! Measurements shared by every part of the engine room: latency histograms (HDR, so
 //! percentiles are exact to three significant digits, not averaged guesses), request metrics
-//! per route with rolling windows, a history ring for charts, and the Prometheus text format.
+//! per route with rolling windows, a history ring for charts, what the process costs the
+//! machine, and the Prometheus text format.
 
 mod histogram;
 mod history;
+mod process;
 pub mod prometheus;
 mod requests;
 
 pub use histogram::{Histogram, HistogramSnapshot};
 pub use history::History;
+pub use process::{ProcessStats, process_stats};
 pub use prometheus::Exposition;
 pub use requests::{
     RequestMetrics, RequestsSnapshot, RouteHandle, RouteSnapshot, SlowRequest, WindowStats,

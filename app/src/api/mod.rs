@@ -3,6 +3,7 @@
 
 mod admin;
 mod health;
+mod metrics;
 mod nodes;
 mod stories;
 mod tasks;

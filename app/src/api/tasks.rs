@@ -127,6 +127,12 @@ pub async fn list_tasks(
 /// The queue measured on this server.
 #[get("/api/tasks/stats", state: app::backend::AppExt)]
 pub async fn task_stats() -> Result<TaskStats, ApiError> {
+    task_stats_of(&state).await
+}
+
+/// The queue's statistics as the API shows them.
+#[cfg(feature = "server")]
+pub async fn task_stats_of(state: &app::backend::AppState) -> Result<TaskStats, ApiError> {
     let s = state.tasks().stats().await?;
     Ok(TaskStats {
         pending: s.count(Status::Pending),

@@ -16,6 +16,7 @@ pub mod reads;
 pub mod schema;
 pub mod search_index;
 pub mod session;
+mod snapshot;
 pub mod state;
 pub mod stories;
 pub mod time;

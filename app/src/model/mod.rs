@@ -8,6 +8,7 @@ mod health;
 mod node;
 #[cfg(all(test, feature = "server"))]
 mod properties;
+mod snapshot;
 mod story;
 mod task;
 mod vitals;
@@ -18,6 +19,10 @@ pub use health::Health;
 pub use node::{
     BatchNode, Deleted, MoveNode, NewNode, Node, NodeBatch, NodeBatchResult, NodeKind, NodePatch,
     StoryTree,
+};
+pub use snapshot::{
+    ApiSection, CacheSection, DatabaseSection, Latency, MetricsSnapshot, PolicyView, QueryKindView,
+    ResourcesSection, RouteLatency, SlowQueryView, SlowRequestView, TierView,
 };
 pub use story::{NewStory, Story, StoryPage, StoryPatch, StorySort, StoryStatus};
 pub use task::{

@@ -13,6 +13,7 @@ mod hostile;
 mod http_layer;
 mod nodes;
 mod replication;
+mod snapshot;
 mod soak;
 mod stories;
 mod tasks;

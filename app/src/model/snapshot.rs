@@ -1,0 +1,193 @@
+//! `GET /api/metrics/snapshot`: one typed reading of the running system for the performance
+//! pages, in six sections (API, database, caches, tasks, real-user vitals, resources). Every
+//! figure is measured by the server at the moment of the request; nothing is estimated.
+
+use serde::{Deserialize, Serialize};
+
+use super::{TaskStats, VitalsSummary};
+
+/// The whole reading.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricsSnapshot {
+    /// When it was taken (Unix milliseconds).
+    pub at_unix_ms: u64,
+    /// Seconds since the server started.
+    pub uptime_secs: u64,
+    /// HTTP.
+    pub api: ApiSection,
+    /// The store.
+    pub database: DatabaseSection,
+    /// The data cache and the response cache.
+    pub caches: Vec<CacheSection>,
+    /// The task queue.
+    pub tasks: TaskStats,
+    /// Web Vitals from browsers.
+    pub rum: VitalsSummary,
+    /// What the process costs.
+    pub resources: ResourcesSection,
+}
+
+/// Latency percentiles in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Latency {
+    /// Samples.
+    pub count: u64,
+    /// Median.
+    pub p50_ms: f64,
+    /// 95th percentile.
+    pub p95_ms: f64,
+    /// 99th percentile.
+    pub p99_ms: f64,
+}
+
+/// HTTP requests.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ApiSection {
+    /// Requests since start.
+    pub requests_total: u64,
+    /// Requests per second over the last minute.
+    pub rps_1m: f64,
+    /// Latency over the last minute.
+    pub latency_1m: Latency,
+    /// Latency since start.
+    pub latency: Latency,
+    /// Share of responses that were not errors (not 5xx), since start.
+    pub success_rate: f64,
+    /// Responses by status class: 1xx, 2xx, 3xx, 4xx, 5xx.
+    pub status_classes: [u64; 5],
+    /// The five routes with the highest p95.
+    pub slowest_routes: Vec<RouteLatency>,
+    /// The latest requests slower than the threshold.
+    pub slow_requests: Vec<SlowRequestView>,
+}
+
+/// One route's latency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RouteLatency {
+    /// Method and route template.
+    pub route: String,
+    /// Requests.
+    pub requests: u64,
+    /// Latency.
+    pub latency: Latency,
+}
+
+/// A slow request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlowRequestView {
+    /// Method and route template.
+    pub route: String,
+    /// Status.
+    pub status: u16,
+    /// How long it took.
+    pub duration_ms: f64,
+    /// When (Unix seconds).
+    pub at_unix: f64,
+}
+
+/// The store.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DatabaseSection {
+    /// Latency per kind of query.
+    pub queries: Vec<QueryKindView>,
+    /// The latest slow queries.
+    pub slow_queries: Vec<SlowQueryView>,
+    /// Reader connections in the pool.
+    pub readers: u64,
+    /// Of which in use now.
+    pub readers_in_use: u64,
+    /// The database file.
+    pub file_bytes: u64,
+    /// The write-ahead log.
+    pub wal_bytes: u64,
+}
+
+/// One kind of query.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueryKindView {
+    /// Its label, e.g. `story.get`.
+    pub kind: String,
+    /// Latency.
+    pub latency: Latency,
+    /// Errors.
+    pub errors: u64,
+}
+
+/// A slow query (its kind, never its values).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlowQueryView {
+    /// Its label.
+    pub kind: String,
+    /// How long it took.
+    pub duration_ms: f64,
+    /// Rows it returned.
+    pub rows: u64,
+    /// When (Unix seconds).
+    pub at_unix: f64,
+}
+
+/// One cache.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CacheSection {
+    /// `data` or `responses`.
+    pub name: String,
+    /// Per tier (L1, L2).
+    pub tiers: Vec<TierView>,
+    /// Per policy.
+    pub policies: Vec<PolicyView>,
+}
+
+/// One tier.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TierView {
+    /// `l1` or `l2`.
+    pub tier: String,
+    /// hits / (hits + misses).
+    pub hit_ratio: f64,
+    /// Hits.
+    pub hits: u64,
+    /// Misses.
+    pub misses: u64,
+    /// Entries held.
+    pub entries: u64,
+    /// Size held (bytes for weighed caches).
+    pub weighted_size: u64,
+    /// Capacity in the same unit.
+    pub capacity: u64,
+    /// Evicted for room.
+    pub evictions: u64,
+}
+
+/// One policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyView {
+    /// Its name.
+    pub policy: String,
+    /// hits / (hits + misses).
+    pub hit_ratio: f64,
+    /// Hits.
+    pub hits: u64,
+    /// Misses.
+    pub misses: u64,
+    /// Loads run.
+    pub loads: u64,
+}
+
+/// The process.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResourcesSection {
+    /// Resident memory.
+    pub rss_bytes: u64,
+    /// CPU time since start.
+    pub cpu_seconds: f64,
+    /// Threads.
+    pub threads: u64,
+    /// Open file descriptors.
+    pub open_fds: u64,
+    /// HTTP connections open now.
+    pub open_connections: u64,
+    /// The client bundle as served: raw bytes.
+    pub bundle_bytes: u64,
+    /// And brotli bytes (what a browser downloads).
+    pub bundle_brotli_bytes: u64,
+}

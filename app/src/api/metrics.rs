@@ -11,3 +11,9 @@ pub async fn metrics_snapshot() -> Result<MetricsSnapshot, ApiError> {
     let tasks = super::tasks::task_stats_of(&state).await?;
     state.metrics_snapshot(tasks).await
 }
+
+/// The last hour, one point per sampling interval (5 s), oldest first.
+#[get("/api/metrics/history", state: app::backend::AppExt)]
+pub async fn metrics_history() -> Result<app::model::MetricsHistory, ApiError> {
+    Ok(state.metrics_ring().history())
+}

@@ -64,6 +64,8 @@ pub struct AppConfig {
     /// commands when `AION_REPLICA_URL` is; the store then leaves checkpoints to Litestream
     /// and the replica is watched.
     pub litestream: Option<Litestream>,
+    /// Milliseconds between the dashboard's history points (`AION_HISTORY_SAMPLE_MS`, 5,000).
+    pub history_sample_ms: u64,
 }
 
 /// Where the Litestream replicating this database is.
@@ -159,6 +161,7 @@ impl AppConfig {
                     });
                 }
             },
+            history_sample_ms: env.parse("AION_HISTORY_SAMPLE_MS", 5_000)?,
             db_path,
         })
     }

@@ -7,6 +7,7 @@ pub mod bundle;
 pub mod cache;
 pub mod config;
 pub mod demo;
+pub mod history;
 pub mod http;
 pub mod jobs;
 mod library;

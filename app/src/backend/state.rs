@@ -63,6 +63,7 @@ struct Inner {
     replica: Option<ReplicaMonitor>,
     vitals: Vitals,
     bundle: std::sync::OnceLock<super::bundle::BundleSize>,
+    ring: super::history::MetricsRing,
     started: Instant,
     indexer: Mutex<Option<SearchIndexer>>,
     background: Mutex<Vec<JoinHandle<()>>>,
@@ -101,6 +102,9 @@ impl AppState {
         let indexer = SearchIndexer::spawn(store.clone());
         let reads = Arc::new(ReadCounter::default());
         let vitals = Vitals::load(&store).await?;
+        let ring = super::history::MetricsRing::new(Duration::from_millis(
+            config.history_sample_ms.max(100),
+        ));
         let replica = config.litestream.as_ref().map(|ls| {
             // Litestream's config names the database by its absolute path, as given (the
             // project's commands write the same; symlinks are not resolved on either side).
@@ -125,6 +129,7 @@ impl AppState {
             replica,
             vitals,
             bundle: std::sync::OnceLock::new(),
+            ring,
             started: Instant::now(),
             indexer: Mutex::new(Some(indexer)),
             background: Mutex::new(Vec::new()),
@@ -184,6 +189,16 @@ impl AppState {
                 }
             }
         }));
+        let sampler = self.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(sampler.0.ring.interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut prev = super::history::Previous::default();
+            loop {
+                tick.tick().await;
+                sampler.sample_history(&mut prev);
+            }
+        }));
         let vitals = self.clone();
         tasks.push(tokio::spawn(async move {
             let mut tick = tokio::time::interval(super::vitals::FLUSH_EVERY);
@@ -235,6 +250,11 @@ impl AppState {
     /// The client bundle being served (zeros when there is none, as in the API tests).
     pub fn client_bundle(&self) -> super::bundle::BundleSize {
         self.0.bundle.get().copied().unwrap_or_default()
+    }
+
+    /// The last hour of samples.
+    pub fn metrics_ring(&self) -> &super::history::MetricsRing {
+        &self.0.ring
     }
 
     /// Web Vitals from browsers.

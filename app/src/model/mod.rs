@@ -21,8 +21,9 @@ pub use node::{
     StoryTree,
 };
 pub use snapshot::{
-    ApiSection, CacheSection, DatabaseSection, Latency, MetricsSnapshot, PolicyView, QueryKindView,
-    ResourcesSection, RouteLatency, SlowQueryView, SlowRequestView, TierView,
+    ApiSection, CacheSection, DatabaseSection, HistoryPoint, Latency, MetricsHistory,
+    MetricsSnapshot, PolicyView, QueryKindView, ResourcesSection, RouteLatency, SlowQueryView,
+    SlowRequestView, TierView,
 };
 pub use story::{NewStory, Story, StoryPage, StoryPatch, StorySort, StoryStatus};
 pub use task::{

@@ -191,3 +191,33 @@ pub struct ResourcesSection {
     /// And brotli bytes (what a browser downloads).
     pub bundle_brotli_bytes: u64,
 }
+
+/// `GET /api/metrics/history`: the last hour, one point per sampling interval, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricsHistory {
+    /// Seconds between points (5 unless configured).
+    pub interval_secs: f64,
+    /// The points.
+    pub points: Vec<HistoryPoint>,
+}
+
+/// The system at one moment; rates are over the interval before it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct HistoryPoint {
+    /// When (Unix milliseconds).
+    pub at_unix_ms: u64,
+    /// HTTP requests per second.
+    pub rps: f64,
+    /// p95 latency over the last minute (rolling), milliseconds.
+    pub p95_ms: f64,
+    /// Share of 5xx responses over the last minute.
+    pub error_rate: f64,
+    /// CPU use of the server process, percent of one core.
+    pub cpu_percent: f64,
+    /// Resident memory.
+    pub rss_bytes: u64,
+    /// HTTP connections open.
+    pub open_connections: u64,
+    /// Data cache hit ratio over the interval (L1 and L2 hits over all lookups).
+    pub cache_hit_ratio: f64,
+}

@@ -65,3 +65,34 @@ async fn the_snapshot_reflects_what_the_server_just_did() {
     );
     assert!(s["uptime_secs"].as_u64().is_some() && s["at_unix_ms"].as_u64() > Some(0));
 }
+
+#[tokio::test]
+async fn the_history_holds_a_point_per_interval_with_the_traffic_in_it() {
+    let app = crate::helpers::spawn_app_with(&[("AION_HISTORY_SAMPLE_MS", "200")]).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        // Traffic while sampling: some point must have seen it.
+        for _ in 0..20 {
+            assert_eq!(app.get_json("/api/health").await.0, 200);
+        }
+        let (status, h) = app.get_json("/api/metrics/history").await;
+        assert_eq!(status, 200);
+        assert_eq!(h["interval_secs"], 0.2);
+        let points = h["points"].as_array().expect("points");
+        let busy = points.iter().any(|p| p["rps"].as_f64() > Some(0.0));
+        if points.len() >= 3 && busy {
+            let times: Vec<u64> = points
+                .iter()
+                .filter_map(|p| p["at_unix_ms"].as_u64())
+                .collect();
+            assert!(
+                times.windows(2).all(|w| w[0] <= w[1]),
+                "oldest first: {times:?}"
+            );
+            assert!(points.iter().all(|p| p["rss_bytes"].as_u64() > Some(0)));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{h}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

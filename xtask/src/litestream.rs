@@ -11,7 +11,7 @@ use std::{
     process::Command,
 };
 
-use crate::process::{output, run};
+use crate::process::{Guard, option_pairs, output, run};
 
 /// The pinned Litestream release.
 pub const VERSION: &str = "0.5.17";
@@ -82,16 +82,23 @@ impl Replication<'_> {
     }
 }
 
+/// `litestream replicate -config <config>`, stopped when the guard drops.
+pub fn replicate(config: &Path) -> Result<Guard, String> {
+    Guard::spawn(
+        "litestream",
+        Command::new(binary())
+            .arg("replicate")
+            .arg("-config")
+            .arg(config)
+            .stdout(std::process::Stdio::null()),
+    )
+}
+
 /// `cargo xtask restore --to PATH [--at RFC3339] [--from REPLICA_URL]`.
 pub fn restore(args: &[String]) -> Result<(), String> {
     let (mut to, mut at, mut from) = (None, None, std::env::var("AION_REPLICA_URL").ok());
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let value = it
-            .next()
-            .ok_or_else(|| format!("{arg} needs a value"))?
-            .clone();
-        match arg.as_str() {
+    for (name, value) in option_pairs(args)? {
+        match name {
             "--to" => to = Some(PathBuf::from(value)),
             "--at" => at = Some(value),
             "--from" => from = Some(value),

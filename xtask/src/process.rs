@@ -20,6 +20,18 @@ pub fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// `--name value` pairs of a command's arguments, in order; an option without a value is an
+/// error. Each command matches the names it knows.
+pub fn option_pairs(args: &[String]) -> Result<Vec<(&str, String)>, String> {
+    let mut pairs = Vec::new();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let value = it.next().ok_or_else(|| format!("{arg} needs a value"))?;
+        pairs.push((arg.as_str(), value.clone()));
+    }
+    Ok(pairs)
+}
+
 /// Runs `cmd`, printing it first; an error if it cannot start or exits non-zero.
 pub fn run(cmd: &mut Command) -> Result<(), String> {
     println!("$ {}", describe(cmd));

@@ -81,14 +81,7 @@ fn start(bundle: &build::Bundle, dir: &Path, replicated: bool) -> Result<Node, S
         let yml = dir.join("litestream.yml");
         std::fs::write(&yml, config(&db, &dir.join("replica"), &socket))
             .map_err(|e| e.to_string())?;
-        Some(Guard::spawn(
-            "litestream",
-            Command::new(&bin)
-                .arg("replicate")
-                .arg("-config")
-                .arg(&yml)
-                .stdout(Stdio::null()),
-        )?)
+        Some(litestream::replicate(&yml)?)
     } else {
         None
     };
@@ -223,14 +216,7 @@ fn restore_times(bundle: &build::Bundle, dir: &Path) -> Result<(f64, f64, u64), 
     std::fs::write(&yml, config(&db, &replica, &socket)).map_err(|e| e.to_string())?;
     let bin = litestream::binary();
     {
-        let mut ls = Guard::spawn(
-            "litestream",
-            Command::new(&bin)
-                .arg("replicate")
-                .arg("-config")
-                .arg(&yml)
-                .stdout(Stdio::null()),
-        )?;
+        let mut ls = litestream::replicate(&yml)?;
         let deadline = Instant::now() + Duration::from_secs(120);
         while !run_quiet(
             Command::new(&bin)

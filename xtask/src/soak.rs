@@ -6,19 +6,14 @@
 
 use std::process::Command;
 
-use crate::process::{root, run};
+use crate::process::{option_pairs, root, run};
 
 /// Runs the soak and prints its report.
 pub fn run_soak(args: &[String]) -> Result<(), String> {
     let mut seconds = "300".to_owned();
     let mut seed = "1".to_owned();
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let value = it
-            .next()
-            .ok_or_else(|| format!("{arg} needs a value"))?
-            .clone();
-        match arg.as_str() {
+    for (name, value) in option_pairs(args)? {
+        match name {
             "--seconds" => seconds = value,
             "--seed" => seed = value,
             other => return Err(format!("unknown option {other}")),

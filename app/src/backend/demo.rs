@@ -299,12 +299,7 @@ pub async fn seed(store: &Store, spec: DemoSpec) -> Result<DemoReport, ApiError>
                 )
                 .await?;
             let mut node_stmt = tx
-                .prepare(
-                    "demo.node_insert",
-                    "INSERT INTO nodes (id, story_id, parent_id, position, kind, title, content,
-                                        choice_label, word_count, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
-                )
+                .prepare("demo.node_insert", super::nodes::INSERT_NODE)
                 .await?;
             for i in done..done + chunk {
                 let created_ms = base_ms + (i as u64) * 60_000;

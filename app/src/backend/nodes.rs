@@ -24,6 +24,13 @@ macro_rules! node_columns {
 /// The columns every node query selects.
 pub const NODE_COLUMNS: &str = node_columns!();
 
+/// Inserts one node; parameters: id, story, parent, position, kind, title, content, choice
+/// label, word count, time (created and updated). Single inserts, batches and the demo seed
+/// all write nodes through it.
+pub(crate) const INSERT_NODE: &str = "INSERT INTO nodes (id, story_id, parent_id, position, kind,
+    title, content, choice_label, word_count, created_at, updated_at)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)";
+
 /// Every node of story `?1`, in storage order; [`depth_first`] puts them in tree order.
 ///
 /// Measured on a 10k-node story: a recursive CTE that walks the tree depth-first (queue
@@ -283,9 +290,7 @@ async fn insert_node(
 ) -> Result<(), ApiError> {
     tx.execute(
         "node.insert",
-        "INSERT INTO nodes (id, story_id, parent_id, position, kind, title, content, choice_label,
-                            word_count, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+        INSERT_NODE,
         params![
             id,
             story_id,

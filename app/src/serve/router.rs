@@ -25,10 +25,11 @@ pub fn build(state: AppState) -> Router {
             ))
         }),
     );
-    if let Some(dir) = public_dir() {
-        state.set_client_bundle(app::backend::bundle::BundleSize::measure(&dir));
+    let public = public_dir();
+    if let Some(dir) = &public {
+        state.set_client_bundle(app::backend::bundle::BundleSize::measure(dir));
     }
-    let dioxus = if public_dir().is_some() {
+    let dioxus = if public.is_some() {
         Router::new().serve_dioxus_application(ServeConfig::new(), crate::App)
     } else {
         // A server built by plain `cargo` (tests) has no client bundle next to it: serve the

@@ -176,10 +176,6 @@ async fn story_ids(db: &Path) -> Vec<String> {
     .expect("ids")
 }
 
-async fn create(app: &TestApp, title: &str) -> String {
-    app.create_story(title).await
-}
-
 #[tokio::test]
 async fn acknowledged_writes_survive_killing_server_and_litestream() {
     // The default check interval (5 s), so that Litestream's own 1 s sync decides the loss.
@@ -194,7 +190,7 @@ async fn acknowledged_writes_survive_killing_server_and_litestream() {
             synced_at = Some(Instant::now());
             replicator.sync();
         }
-        let id = create(&app, &format!("ledger {i}")).await;
+        let id = app.create_story(&format!("ledger {i}")).await;
         acked.push((id, Instant::now()));
         i += 1;
     }
@@ -237,12 +233,12 @@ async fn acknowledged_writes_survive_killing_server_and_litestream() {
 #[tokio::test]
 async fn point_in_time_restore_gives_the_earlier_state() {
     let (app, replicator) = replicated_app("250").await;
-    let first = create(&app, "before the moment").await;
+    let first = app.create_story("before the moment").await;
     replicator.sync();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let moment = jiff::Timestamp::now().to_string();
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let second = create(&app, "after the moment").await;
+    let second = app.create_story("after the moment").await;
     replicator.sync();
 
     let then = app.dir().join("then.db");
@@ -262,7 +258,7 @@ async fn maintenance_while_replicating_leaves_a_restorable_replica() {
     let (app, replicator) = replicated_app("250").await;
     let mut ids = Vec::new();
     for op in ["checkpoint", "optimize", "vacuum", "analyze"] {
-        ids.push(create(&app, &format!("before {op}")).await);
+        ids.push(app.create_story(&format!("before {op}")).await);
         let res = app
             .http
             .post(app.url(&format!("/api/admin/db/{op}")))
@@ -296,7 +292,7 @@ async fn maintenance_while_replicating_leaves_a_restorable_replica() {
         assert!(t["status"] != "failed" && Instant::now() < deadline, "{t}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    ids.push(create(&app, "after the backup").await);
+    ids.push(app.create_story("after the backup").await);
     replicator.sync();
     let out = app.dir().join("after-maintenance.db");
     restore(&replicator, &out, None).expect("restore");
@@ -313,7 +309,7 @@ async fn a_failing_replica_is_reported_while_the_app_keeps_serving() {
     let aside = replicator.replica.with_extension("moved");
     std::fs::rename(&replicator.replica, &aside).expect("move replica");
     std::fs::write(&replicator.replica, b"not a directory").expect("file in its place");
-    create(&app, "written while the replica fails").await;
+    app.create_story("written while the replica fails").await;
     wait_for(&app, "aion_replica_healthy", |v| v == 0.0).await;
     assert!(app.metric("aion_replica_errors_total").await >= 1.0);
     let status = app

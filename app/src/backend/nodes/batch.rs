@@ -47,14 +47,7 @@ pub async fn create_batch(
     let mut batch_next = vec![0u32; plan.len()];
     let mut words = 0i64;
     {
-        let mut insert = tx
-            .prepare(
-                "node.batch_insert",
-                "INSERT INTO nodes (id, story_id, parent_id, position, kind, title, content,
-                                    choice_label, word_count, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
-            )
-            .await?;
+        let mut insert = tx.prepare("node.batch_insert", INSERT_NODE).await?;
         for item in &plan {
             let (parent, next): (Option<&str>, &mut u32) = match &item.parent {
                 ParentRef::TopLevel => (None, &mut top_next),

@@ -1,7 +1,7 @@
 //! Assembles `GET /api/metrics/snapshot` ([`MetricsSnapshot`]) from what the server already
 //! measures: request metrics, store timings and statistics, both caches, the task queue, Web
-//! Vitals and the process. Taking one costs a few microseconds of copying and one
-//! statistics query on a reader.
+//! Vitals and the process. Taking one copies those figures and runs the store's
+//! statistics queries on a reader (not measured yet; the dashboard will poll it).
 
 use server::{
     cache::CacheStats,

@@ -1,6 +1,6 @@
 //! What this process costs the machine: resident memory, CPU time, threads and open file
-//! descriptors, read from Linux's `/proc/self` when asked (a few microseconds; nothing runs in
-//! the background). Elsewhere the figures are zero. Open HTTP connections are counted by the
+//! descriptors, read from Linux's `/proc/self` when asked (nothing runs in the
+//! background). Elsewhere the figures are zero. Open HTTP connections are counted by the
 //! listener ([`crate::http::open_connections`]).
 
 use serde::Serialize;

@@ -253,6 +253,91 @@ fn app_scenarios(bundle: &build::Bundle, seconds: f64) -> Result<(), String> {
     Ok(())
 }
 
+/// Server-rendered pages with the page cache and without (`AION_PAGE_CACHE=0`), two servers
+/// side by side in one run, next to the JSON read of the same data; then the cost of
+/// compressing an uncached page against sending it plain.
+fn pages_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), String> {
+    let cached = start(bundle, &[])?;
+    let uncached = start(bundle, &[("AION_PAGE_CACHE", "0")])?;
+    // Each server has its own demo stories: the pages of its 50 newest, round-robin.
+    let pages_of = |port: u16| -> Result<[(String, Vec<String>); 5], String> {
+        let stories = story_paths(port, "")?;
+        Ok([
+            (
+                "GET /stories/{id} (reader)".into(),
+                stories
+                    .iter()
+                    .map(|p| p.trim_start_matches("/api").to_owned())
+                    .collect(),
+            ),
+            ("GET /stories (list page)".into(), vec!["/stories".into()]),
+            ("GET /".into(), vec!["/".into()]),
+            ("GET /performance".into(), vec!["/performance".into()]),
+            ("GET /api/stories/{id} (JSON, same story)".into(), stories),
+        ])
+    };
+    let (cached_pages, uncached_pages) = (pages_of(cached.port)?, pages_of(uncached.port)?);
+    let json_list = (
+        "GET /api/stories?limit=100 (JSON, same list)".to_owned(),
+        vec!["/api/stories?limit=100".to_owned()],
+    );
+    let browser = ["--header", "accept-encoding:br, gzip"];
+    println!(
+        "\n### Server-rendered pages, cached and uncached, browser-like accept-encoding (br, gzip)\n"
+    );
+    println!("{HEADER}");
+    let mut rps = std::collections::HashMap::new();
+    for connections in [1, 50, 1000] {
+        for (i, (name, paths)) in cached_pages.iter().chain([&json_list]).enumerate() {
+            let is_json = name.contains("JSON");
+            let sides: Vec<(&str, u16, &[String])> = if is_json {
+                vec![("", cached.port, paths.as_slice())]
+            } else {
+                vec![
+                    ("cached", cached.port, paths.as_slice()),
+                    ("uncached", uncached.port, uncached_pages[i].1.as_slice()),
+                ]
+            };
+            for (label, port, paths) in sides {
+                load(port, paths, 8, 1.0, &browser)?; // warm
+                let r = load(port, paths, connections, seconds, &browser)?;
+                let label = if label.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {label}")
+                };
+                println!("{}", row(&format!("{name}{label}, {connections} conn"), &r));
+                rps.insert((i, label, connections), r["rps"].as_f64().unwrap_or(0.0));
+            }
+        }
+    }
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+    let at50 = |i: usize, label: &str| rps.get(&(i, label.to_owned(), 50)).copied().unwrap_or(0.0);
+    println!(
+        "\nat 50 connections: cached reader page / JSON story read = {:.2}; cached list page / JSON list read = {:.2} (target: at least 0.5)",
+        ratio(at50(0, ", cached"), at50(4, "")),
+        ratio(at50(1, ", cached"), at50(5, "")),
+    );
+
+    println!("\n### Compressing uncached pages: br, gzip against identity, 50 connections\n");
+    println!("{HEADER}");
+    for (name, paths) in uncached_pages.iter().take(4) {
+        let mut pair = [0.0; 2];
+        for (j, accept) in ["identity", "br, gzip"].into_iter().enumerate() {
+            let header = format!("accept-encoding:{accept}");
+            load(uncached.port, paths, 8, 1.0, &["--header", &header])?;
+            let r = load(uncached.port, paths, 50, seconds, &["--header", &header])?;
+            println!("{}", row(&format!("{name}, uncached, {accept}"), &r));
+            pair[j] = r["rps"].as_f64().unwrap_or(0.0);
+        }
+        println!(
+            "| {name}: compression costs {:.0} % of identity throughput (target: at most 30 %) | | | | | |",
+            (1.0 - ratio(pair[1], pair[0])) * 100.0
+        );
+    }
+    Ok(())
+}
+
 /// Connections that hold the server's attention without finishing a request: half send
 /// their request head a byte a second, half open and send nothing. Dropped (closed) when the
 /// value is dropped; the server itself closes them after its header timeout.
@@ -387,6 +472,9 @@ pub fn run_all(args: &[String]) -> Result<(), String> {
     }
     if want("cache") {
         cache_scenario(&bundle, seconds)?;
+    }
+    if want("pages") {
+        pages_scenario(&bundle, seconds)?;
     }
     if want("slow-clients") {
         slow_clients_scenario(&bundle, seconds)?;

@@ -23,6 +23,8 @@ pub enum Policy {
     Media,
     /// An API response (list pages, HTTP response cache): 5 min.
     ApiResponse,
+    /// A server-rendered page (HTTP response cache): 5 min; writes invalidate it by tag.
+    Page,
     /// Static files: 7 days.
     Static,
 }
@@ -34,6 +36,7 @@ impl CachePolicy for Policy {
         Self::Session,
         Self::Media,
         Self::ApiResponse,
+        Self::Page,
         Self::Static,
     ];
 
@@ -43,7 +46,7 @@ impl CachePolicy for Policy {
             Self::NodeTree => 1_800,
             Self::Session => 7_200,
             Self::Media => 86_400,
-            Self::ApiResponse => 300,
+            Self::ApiResponse | Self::Page => 300,
             Self::Static => 604_800,
         })
     }
@@ -55,6 +58,7 @@ impl CachePolicy for Policy {
             Self::Session => "session",
             Self::Media => "media",
             Self::ApiResponse => "api_response",
+            Self::Page => "page",
             Self::Static => "static",
         }
     }

@@ -31,6 +31,9 @@ pub struct AppConfig {
     pub shutdown_grace: Duration,
     /// Serve reads through the tiered cache (`AION_CACHE`, default on; off for comparisons).
     pub cache_enabled: bool,
+    /// Keep server-rendered pages in the response cache (`AION_PAGE_CACHE`, default on; off
+    /// for comparisons: pages are then rendered for every request).
+    pub page_cache: bool,
     /// Most-read stories loaded into the cache at start (`AION_CACHE_WARM_STORIES`, default 50).
     pub cache_warm_stories: usize,
     /// Header a trusted reverse proxy sets with the client address, e.g. `x-forwarded-for`
@@ -113,6 +116,7 @@ impl AppConfig {
             seed_demo: env.flag("AION_SEED_DEMO", true)?,
             shutdown_grace: Duration::from_millis(env.parse("AION_SHUTDOWN_GRACE_MS", 5_000)?),
             cache_enabled: env.flag("AION_CACHE", true)?,
+            page_cache: env.flag("AION_PAGE_CACHE", true)?,
             cache_warm_stories: env.parse("AION_CACHE_WARM_STORIES", 50)?,
             trusted_proxy_header: env
                 .get("AION_TRUSTED_PROXY_HEADER")
@@ -177,6 +181,7 @@ impl AppConfig {
             write_rate = format!("{}/min burst {}", self.write_rate_per_minute, self.write_rate_burst),
             seed_demo = self.seed_demo,
             cache = self.cache_enabled,
+            page_cache = self.page_cache,
             cache_warm_stories = self.cache_warm_stories,
             task_lease_secs = self.task_lease_secs,
             task_max_pending = self.task_max_pending,

@@ -10,7 +10,7 @@
 use std::{
     collections::HashMap,
     sync::{
-        Mutex,
+        Arc, Mutex,
         atomic::{AtomicU64, Ordering::Relaxed},
     },
     time::Duration,
@@ -34,6 +34,12 @@ pub struct ReadCounter {
 }
 
 impl ReadCounter {
+    /// A callback for the HTTP edge that counts one read of `id` when the client got it.
+    pub fn on_success(self: &Arc<Self>, id: Id) -> server::http::response_cache::OnSuccess {
+        let reads = self.clone();
+        Box::new(move || reads.record(id))
+    }
+
     /// Counts one read of story `id`.
     pub fn record(&self, id: Id) {
         let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());

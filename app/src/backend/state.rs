@@ -116,7 +116,7 @@ impl AppState {
         });
         let (replica, replica_task) = replica.unzip();
         let state = Self(Arc::new(Inner {
-            response_cache: Arc::new(http::response_cache(reads.clone())),
+            response_cache: Arc::new(http::response_cache(reads.clone(), config.page_cache)),
             request_metrics: http::request_metrics(&config),
             rate_limits: Arc::new(http::rate_limits(&config)),
             config,

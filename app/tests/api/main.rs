@@ -12,6 +12,7 @@ mod health;
 mod hostile;
 mod http_layer;
 mod nodes;
+mod pages;
 mod replication;
 mod snapshot;
 mod soak;

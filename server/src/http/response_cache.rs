@@ -1,13 +1,20 @@
-//! Response cache for GET API responses, with strong ETags and conditional requests.
+//! Response cache for GET responses (JSON and server-rendered HTML pages), with strong
+//! ETags and conditional requests.
 //!
 //! Which responses are cacheable, under which policy and tags, is the application's
 //! decision (a function of method and URI). Cached bodies live in the tiered cache, so tag
-//! invalidation on writes covers them exactly like data. Every cacheable JSON response gets
-//! a strong ETag; `If-None-Match` with it answers 304 without a body. Cache-Control says
-//! `no-cache` for cacheable API data (always revalidate: it changes on writes) and
-//! `no-store` for what must never be kept (admin). A cached body is compressed at most once
-//! per encoding, on first demand, and kept next to the plain one; each encoding has its own
-//! ETag, as a strong ETag names exact bytes.
+//! invalidation on writes covers them exactly like data. Every cached answer has a strong
+//! ETag; `If-None-Match` with it answers 304 without a body. Cache-Control says `no-cache`
+//! for cached answers (always revalidate: they change on writes) and `no-store` for what
+//! must never be kept (admin). A cached body is compressed at most once per encoding, on
+//! first demand, and kept next to the plain one; each encoding has its own ETag, as a
+//! strong ETag names exact bytes.
+//!
+//! A body that is already whole (JSON) is kept and answered with its ETag at once. A body
+//! that streams (a rendered page) still streams on a miss: it reaches the client as it is
+//! produced (compressed by [`super::compression`]) while a copy is collected, and the copy
+//! enters the cache when the body has ended, unless a write invalidated one of its tags
+//! since the lookup. Responses that set a cookie are never kept.
 
 use std::sync::{Arc, OnceLock};
 
@@ -22,7 +29,7 @@ use http_body::Body as _;
 
 use super::{
     compression::MIN_SIZE,
-    encoding::{Encoding, negotiate},
+    encoding::{Effort, Encoding, negotiate},
 };
 use crate::cache::{CachePolicy, TieredCache};
 
@@ -107,9 +114,9 @@ impl CachedResponse {
     /// The body and ETag for `encoding` (plain below the compression threshold).
     fn variant(&self, encoding: Option<Encoding>) -> (Bytes, HeaderValue, Option<Encoding>) {
         match encoding {
-            Some(enc) if self.body.len() >= usize::from(MIN_SIZE) => {
+            Some(enc) if self.body.len() >= MIN_SIZE => {
                 let (bytes, etag) = self.encoded[enc.index()].get_or_init(|| {
-                    let packed = Bytes::from(enc.compress(&self.body));
+                    let packed = Bytes::from(enc.compress(&self.body, Effort::Cached));
                     let plain = self.etag.to_str().unwrap_or("\"\"").trim_matches('"');
                     let etag = HeaderValue::from_str(&format!(
                         "\"{plain}-{}\"",
@@ -250,55 +257,165 @@ impl<P: CachePolicy> ResponseCache<P> {
         })
     }
 
-    /// Keeps a fresh 200 JSON answer (unless a tag was invalidated since the lookup) and
-    /// answers it with its ETag, in the client's encoding; anything else passes untouched.
+    /// Keeps a fresh 200 JSON or HTML answer (unless a tag was invalidated since the
+    /// lookup): a whole body is answered at once with its ETag in the client's encoding, a
+    /// streamed one passes through and is kept when it ends. Anything else passes untouched.
     pub async fn store(&self, pending: Pending<P>, res: Response) -> Response {
-        let Pending {
-            key,
-            policy,
-            tags,
-            epoch,
-            if_none_match,
-            encoding,
-        } = pending;
-        let json = res
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-        let small = res
-            .body()
-            .size_hint()
-            .exact()
-            .is_some_and(|n| n <= self.max_body);
+        let content_type = res.headers().get(header::CONTENT_TYPE);
+        let keepable_type = content_type.is_some_and(|v| {
+            let v = v.as_bytes();
+            v.starts_with(b"application/json") || v.starts_with(b"text/html")
+        });
+        let hint = res.body().size_hint();
         if res.status() != StatusCode::OK
-            || !json
-            || !small
+            || !keepable_type
+            || hint.lower() > self.max_body
             || res.headers().contains_key(header::CONTENT_ENCODING)
+            || res.headers().contains_key(header::SET_COOKIE)
         {
             return res;
+        }
+        if hint.exact().is_none() {
+            return self.keep_when_streamed(pending, res);
         }
         let (parts, body) = res.into_parts();
         let Ok(bytes) = axum::body::to_bytes(body, self.max_body as usize).await else {
             return Response::from_parts(parts, Body::empty());
         };
-        let cached = CachedResponse {
-            etag: etag_of(&bytes),
-            content_type: parts
-                .headers
-                .get(header::CONTENT_TYPE)
-                .cloned()
-                .unwrap_or(HeaderValue::from_static("application/json")),
-            body: bytes,
-            encoded: Arc::default(),
-        };
-        self.cache
-            .insert_since(key, cached.clone(), policy, &tags, epoch);
-        let mut res = answer(&cached, if_none_match.as_ref(), "MISS", encoding);
+        let cached = keep(
+            &self.cache,
+            pending.key,
+            &parts.headers,
+            bytes,
+            pending.policy,
+            &pending.tags,
+            pending.epoch,
+        );
+        let mut res = answer(
+            &cached,
+            pending.if_none_match.as_ref(),
+            "MISS",
+            pending.encoding,
+        );
         for (name, value) in parts.headers.iter() {
             if !res.headers().contains_key(name) && name != header::CONTENT_LENGTH {
                 res.headers_mut().insert(name.clone(), value.clone());
             }
         }
         res
+    }
+
+    /// Passes a streamed body through and keeps a copy once it has ended whole.
+    fn keep_when_streamed(&self, pending: Pending<P>, res: Response) -> Response {
+        let (mut parts, body) = res.into_parts();
+        let cache = self.cache.clone();
+        let headers = parts.headers.clone();
+        let Pending {
+            key,
+            policy,
+            tags,
+            epoch,
+            ..
+        } = pending;
+        let on_end: Box<dyn FnOnce(Bytes) + Send> = Box::new(move |bytes| {
+            keep(&cache, key, &headers, bytes, policy, &tags, epoch);
+        });
+        parts
+            .headers
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        parts
+            .headers
+            .insert(X_CACHE.clone(), HeaderValue::from_static("MISS"));
+        super::compression::add_vary(&mut parts.headers);
+        let body = Body::new(Tee {
+            inner: body,
+            copy: Some(bytes::BytesMut::new()),
+            limit: self.max_body as usize,
+            on_end: Some(on_end),
+        });
+        Response::from_parts(parts, body)
+    }
+}
+
+/// Inserts a finished body under `key` (unless its tags were invalidated since `epoch`).
+fn keep<P: CachePolicy>(
+    cache: &TieredCache<String, CachedResponse, P>,
+    key: String,
+    headers: &axum::http::HeaderMap,
+    bytes: Bytes,
+    policy: P,
+    tags: &[String],
+    epoch: u64,
+) -> CachedResponse {
+    let cached = CachedResponse {
+        etag: etag_of(&bytes),
+        content_type: headers
+            .get(header::CONTENT_TYPE)
+            .cloned()
+            .unwrap_or(HeaderValue::from_static("application/json")),
+        body: bytes,
+        encoded: Arc::default(),
+    };
+    cache.insert_since(key, cached.clone(), policy, tags, epoch);
+    cached
+}
+
+/// A body passed through while a copy of it is collected; the copy is handed over when the
+/// body ends whole within the limit (a body dropped half-way, or an error, keeps nothing).
+struct Tee {
+    inner: Body,
+    copy: Option<bytes::BytesMut>,
+    limit: usize,
+    on_end: Option<Box<dyn FnOnce(Bytes) + Send>>,
+}
+
+impl Tee {
+    fn hand_over(&mut self) {
+        if let (Some(copy), Some(on_end)) = (self.copy.take(), self.on_end.take()) {
+            on_end(copy.freeze());
+        }
+    }
+}
+
+impl http_body::Body for Tee {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        let this = &mut *self;
+        let poll = std::pin::Pin::new(&mut this.inner).poll_frame(cx);
+        match &poll {
+            std::task::Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    let limit = this.limit;
+                    if let Some(copy) = this.copy.as_mut() {
+                        if copy.len() + data.len() > limit {
+                            this.copy = None;
+                        } else {
+                            copy.extend_from_slice(data);
+                        }
+                    }
+                }
+                // A body that knows it has ended is not polled again.
+                if this.inner.is_end_stream() {
+                    this.hand_over();
+                }
+            }
+            std::task::Poll::Ready(Some(Err(_))) => this.copy = None,
+            std::task::Poll::Ready(None) => this.hand_over(),
+            std::task::Poll::Pending => {}
+        }
+        poll
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }

@@ -2,7 +2,7 @@
 //! routers identically.
 //!
 //! Outermost first: the edge (request id, metrics, body size, rate limit, response cache,
-//! panic guard, timeout, security headers), compression, then the router's own handlers.
+//! panic guard, timeout, security headers, compression), then the router's own handlers.
 
 use std::{sync::Arc, time::Duration};
 
@@ -31,9 +31,8 @@ pub struct HttpStack<P: CachePolicy> {
 }
 
 impl<P: CachePolicy> HttpStack<P> {
-    /// Wraps `router` in the stack: the edge (one service, see [`super::edge`]) with
-    /// compression for clients that take it, and the body limit for extractors, applied to
-    /// the router in one layer.
+    /// Wraps `router` in the stack: the edge (one service, see [`super::edge`], compression
+    /// included) and the body limit for extractors, applied to the router in one layer.
     pub fn apply(&self, router: Router) -> Router {
         let edge = Edge {
             body_limit: self.body_limit as u64,

@@ -410,3 +410,129 @@ async fn metrics_count_routes_statuses_and_bytes() {
     assert_eq!(missing.status[3], 1);
     assert_eq!(s.total.requests, 4);
 }
+
+/// A router whose `/page` streams an HTML page in two chunks, the second only after `gate`
+/// opens (when one is given), and numbers its renders.
+fn streaming_app(
+    gate: Option<Arc<tokio::sync::Notify>>,
+) -> (
+    Router,
+    Arc<ResponseCache<Kind>>,
+    Arc<std::sync::atomic::AtomicU64>,
+) {
+    let renders = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = renders.clone();
+    let router = Router::new().route(
+        "/page",
+        get(move || {
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let gate = gate.clone();
+            async move {
+                let head = format!(
+                    "<!doctype html><h1>render {n}</h1>{}",
+                    "<p>text</p>".repeat(300)
+                );
+                let stream = futures_util::stream::once(
+                    async move { Ok::<_, std::io::Error>(head) },
+                )
+                .chain(futures_util::stream::once(async move {
+                    if let Some(gate) = gate {
+                        gate.notified().await;
+                    }
+                    Ok("</html>".to_owned())
+                }));
+                (
+                    [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                    Body::from_stream(stream),
+                )
+            }
+        }),
+    );
+    let rc = Arc::new(ResponseCache::new(
+        TieredCache::builder()
+            .l1_capacity(Capacity::Entries(10))
+            .build(),
+        1 << 20,
+        |_, _| CacheDecision::Store {
+            key: "page".into(),
+            policy: Kind::Api,
+            tags: vec!["page".into()],
+            on_success: None,
+        },
+    ));
+    let stack = HttpStack {
+        metrics: Arc::new(RequestMetrics::new(Duration::from_secs(1), 10)),
+        rate_limits: None,
+        response_cache: Some(rc.clone()),
+        body_limit: 1024,
+        timeout: Duration::from_secs(5),
+    };
+    (stack.apply(router), rc, renders)
+}
+
+use futures_util::StreamExt;
+
+#[tokio::test]
+async fn a_streamed_page_streams_on_a_miss_and_is_served_from_memory_after() {
+    let (router, _, renders) = streaming_app(None);
+    let miss = router
+        .clone()
+        .oneshot(get_req("/page", "br"))
+        .await
+        .expect("response");
+    assert_eq!(miss.headers()["x-cache"], "MISS");
+    assert_eq!(miss.headers()[header::CONTENT_ENCODING], "br");
+    assert!(
+        miss.headers().get(header::ETAG).is_none(),
+        "not known before the end"
+    );
+    let miss_body = to_bytes(miss.into_body(), 1 << 20).await.expect("body");
+    for accept in ["br", "gzip", "identity"] {
+        let hit = router
+            .clone()
+            .oneshot(get_req("/page", accept))
+            .await
+            .expect("response");
+        assert_eq!(hit.headers()["x-cache"], "HIT", "{accept}");
+        assert!(hit.headers().contains_key(header::ETAG));
+        if accept == "identity" {
+            let text = to_bytes(hit.into_body(), 1 << 20).await.expect("body");
+            assert!(text.starts_with(b"<!doctype html><h1>render 0</h1>"));
+            assert!(text.ends_with(b"</html>"));
+        }
+    }
+    assert_eq!(renders.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert!(!miss_body.is_empty());
+}
+
+#[tokio::test]
+async fn a_page_invalidated_while_it_streams_is_not_kept() {
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let (router, rc, renders) = streaming_app(Some(gate.clone()));
+    let miss = router
+        .clone()
+        .oneshot(get_req("/page", "identity"))
+        .await
+        .expect("response");
+    let mut body = miss.into_body();
+    let first = http_body_util::BodyExt::frame(&mut body)
+        .await
+        .expect("first chunk")
+        .expect("data");
+    assert!(first.is_data(), "the head arrives before the page is done");
+    // A write lands while the rest of the page is still being produced.
+    rc.cache().invalidate_tag("page");
+    gate.notify_one();
+    to_bytes(body, 1 << 20).await.expect("rest");
+    let next = router
+        .clone()
+        .oneshot(get_req("/page", "identity"))
+        .await
+        .expect("response");
+    assert_eq!(
+        next.headers()["x-cache"],
+        "MISS",
+        "the older render was not kept"
+    );
+    assert_eq!(renders.load(std::sync::atomic::Ordering::SeqCst), 2);
+}

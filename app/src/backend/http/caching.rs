@@ -1,0 +1,271 @@
+//! Which GET responses the response cache keeps, under which key, policy and tags: the
+//! JSON reads and the server-rendered pages.
+//!
+//! | request | kept | key | invalidated by | Cache-Control |
+//! |---|---|---|---|---|
+//! | `GET /api/stories?…` | yes | as sent | `stories:list` | `no-cache` + ETag |
+//! | `GET /api/stories/{id}`, `…/tree` | yes | canonical id | `story:{id}` | `no-cache` + ETag |
+//! | `GET /` | yes (no data on it) | `/` | time (5 min) | `no-cache` + ETag |
+//! | `GET /stories?q&status&sort&at` | yes | known parameters, sorted, empty ones dropped | `stories:list` | `no-cache` + ETag |
+//! | `GET /stories/{id}`, `…/nodes/{node}`, `…/edit` | yes | canonical ids | `story:{id}` | `no-cache` + ETag |
+//! | `GET /performance`, `/performance-dashboard` | yes (a shell: the figures are loaded by the browser) | path | time (5 min) | `no-cache` + ETag |
+//! | `GET /tasks` | never: it lists the session's own tasks and live queue counts | | | `no-store` |
+//! | admin, metrics, health, vitals | never | | | `no-store` |
+//! | anything else (404 pages, writes, assets) | no | | | as the handler says |
+//!
+//! Pages hold nothing of the viewer (AION has no accounts; a session only owns tasks and
+//! notifications, which `/tasks` and the browser load), so one copy serves every client. A
+//! story's pages carry the story's tag and the list pages the list tag, the same tags as
+//! the JSON reads: a write invalidates both before its response is sent. Every cached
+//! answer is revalidated by the browser (`no-cache` with a strong ETag, 304 when it still
+//! matches); nothing HTML is ever `immutable`.
+//!
+//! A story id may arrive in any letter case and percent-encoded (the router decodes both);
+//! it is parsed into its one canonical form before it names a cache entry, a tag or a read,
+//! so every spelling of a story shares one entry that a write invalidates. A single-story
+//! read (API or reader page) is counted once the client got it, after the rate limit:
+//! refused requests and ids that name nothing never count.
+
+use std::sync::Arc;
+
+use axum::http::{Method, Uri};
+use server::{
+    cache::{Capacity, TieredCache},
+    http::response_cache::{CacheDecision, CachedResponse, ResponseCache},
+};
+
+use crate::backend::{
+    cache::{LIST_TAG, Policy, story_tag},
+    reads::ReadCounter,
+};
+use crate::model::fields::Id;
+
+/// Longest query string of a list page that is cached (longer ones are rendered each time).
+const MAX_LIST_QUERY: usize = 512;
+
+/// The list page's query parameters, in key order.
+const LIST_PARAMS: [&str; 4] = ["at", "q", "sort", "status"];
+
+/// What the response cache does with a request (see the module table); `pages` off
+/// renders every page (`AION_PAGE_CACHE=0`, for comparisons).
+pub fn decide(
+    method: &Method,
+    uri: &Uri,
+    reads: &Arc<ReadCounter>,
+    pages: bool,
+) -> CacheDecision<Policy> {
+    let path = uri.path();
+    if path.starts_with("/api/admin")
+        || path.starts_with("/api/metrics")
+        || path == "/api/health"
+        || path == "/api/vitals"
+    {
+        return CacheDecision::NoStore;
+    }
+    if method != Method::GET {
+        return CacheDecision::Pass;
+    }
+    if path.starts_with("/api/") {
+        return api(method, uri, reads);
+    }
+    match page(uri, reads) {
+        CacheDecision::Store { on_success, .. } if !pages => {
+            on_success.map_or(CacheDecision::Pass, CacheDecision::Notify)
+        }
+        decision => decision,
+    }
+}
+
+fn api(method: &Method, uri: &Uri, reads: &Arc<ReadCounter>) -> CacheDecision<Policy> {
+    let path = uri.path();
+    if path == "/api/stories" {
+        return store(
+            ResponseCache::<Policy>::key(method, uri),
+            Policy::ApiResponse,
+            vec![LIST_TAG.to_owned()],
+        );
+    }
+    if let Some(rest) = path.strip_prefix("/api/stories/") {
+        let (raw, tree) = match rest.strip_suffix("/tree") {
+            Some(id) => (id, true),
+            None => (rest, false),
+        };
+        // Only well-formed ids: anything else is a 400 or 404 that is not worth keeping. The
+        // query is left out of the key: these endpoints take none.
+        if let Some(id) = canonical_id(raw) {
+            let suffix = if tree { "/tree" } else { "" };
+            return CacheDecision::Store {
+                key: format!("GET /api/stories/{}{suffix}", id.as_str()),
+                policy: Policy::ApiResponse,
+                tags: vec![story_tag(id.as_str())],
+                on_success: (!tree).then(|| reads.on_success(id)),
+            };
+        }
+    }
+    CacheDecision::Pass
+}
+
+fn page(uri: &Uri, reads: &Arc<ReadCounter>) -> CacheDecision<Policy> {
+    match uri.path() {
+        "/tasks" => return CacheDecision::NoStore,
+        path @ ("/" | "/performance" | "/performance-dashboard") => {
+            return match uri.query() {
+                None => store(format!("page {path}"), Policy::Page, Vec::new()),
+                Some(_) => CacheDecision::Pass,
+            };
+        }
+        "/stories" => {
+            return match list_key(uri.query().unwrap_or("")) {
+                Some(query) => store(
+                    format!("page /stories?{query}"),
+                    Policy::Page,
+                    vec![LIST_TAG.to_owned()],
+                ),
+                None => CacheDecision::Pass,
+            };
+        }
+        _ => {}
+    }
+    let Some(rest) = uri.path().strip_prefix("/stories/") else {
+        return CacheDecision::Pass;
+    };
+    if uri.query().is_some() {
+        return CacheDecision::Pass;
+    }
+    let mut parts = rest.split('/');
+    let Some(id) = parts.next().and_then(canonical_id) else {
+        return CacheDecision::Pass;
+    };
+    let (page, counts) = match (parts.next(), parts.next(), parts.next()) {
+        (None, ..) => (String::new(), true),
+        (Some("edit"), None, _) => ("/edit".to_owned(), false),
+        (Some("nodes"), Some(node), None) => match canonical_id(node) {
+            Some(node) => (format!("/nodes/{}", node.as_str()), true),
+            None => return CacheDecision::Pass,
+        },
+        _ => return CacheDecision::Pass,
+    };
+    // A reader page rendered on the server is a read too (the client does not fetch again).
+    CacheDecision::Store {
+        key: format!("page /stories/{}{page}", id.as_str()),
+        policy: Policy::Page,
+        tags: vec![story_tag(id.as_str())],
+        on_success: counts.then(|| reads.on_success(id)),
+    }
+}
+
+fn store(key: String, policy: Policy, tags: Vec<String>) -> CacheDecision<Policy> {
+    CacheDecision::Store {
+        key,
+        policy,
+        tags,
+        on_success: None,
+    }
+}
+
+/// The list page's query in one spelling: its known parameters sorted by name, empty ones
+/// left out (the page reads a missing parameter as empty). `None` (rendered, not kept) for
+/// a parameter the page does not know, one given twice, or a query longer than
+/// [`MAX_LIST_QUERY`]: values are kept as sent, never decoded, so two spellings the router
+/// might read differently never share an entry.
+fn list_key(query: &str) -> Option<String> {
+    if query.len() > MAX_LIST_QUERY {
+        return None;
+    }
+    let mut values: [Option<&str>; 4] = [None; 4];
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let slot = LIST_PARAMS.iter().position(|p| *p == name)?;
+        if values[slot].is_some() {
+            return None;
+        }
+        values[slot] = Some(value);
+    }
+    let kept: Vec<String> = LIST_PARAMS
+        .iter()
+        .zip(values)
+        .filter_map(|(name, value)| {
+            value
+                .filter(|v| !v.is_empty())
+                .map(|v| format!("{name}={v}"))
+        })
+        .collect();
+    Some(kept.join("&"))
+}
+
+/// The id in a path segment as the router will see it (percent-decoded), in canonical form.
+pub fn canonical_id(segment: &str) -> Option<Id> {
+    let decoded = percent_encoding::percent_decode_str(segment)
+        .decode_utf8()
+        .ok()?;
+    Id::parse("id", &decoded).ok()
+}
+
+/// The response cache: up to 64 MiB of bodies in L2, 8 MiB hot in L1. A body's weight is
+/// its plain size; its compressed copies (made on demand, one per encoding) add at most
+/// about half of that again on text.
+pub fn response_cache(reads: Arc<ReadCounter>, pages: bool) -> ResponseCache<Policy> {
+    let cache = TieredCache::builder()
+        .l1_capacity(Capacity::Bytes(8 << 20))
+        .l2_capacity(Capacity::Bytes(64 << 20))
+        .weigher(|key: &String, value: &CachedResponse| key.len() as u32 + value.weight())
+        .build();
+    ResponseCache::new(cache, 4 << 20, move |m, u| decide(m, u, &reads, pages))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key_of(uri: &str) -> Option<String> {
+        let reads = Arc::new(ReadCounter::default());
+        match decide(&Method::GET, &uri.parse().expect("uri"), &reads, true) {
+            CacheDecision::Store { key, .. } => Some(key),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn every_spelling_of_a_story_page_shares_one_key() {
+        let id = "0190a6b2-7c1e-7aaa-8bbb-0123456789ab";
+        let upper = id.to_uppercase();
+        let want = format!("page /stories/{id}");
+        assert_eq!(key_of(&format!("/stories/{id}")), Some(want.clone()));
+        assert_eq!(key_of(&format!("/stories/{upper}")), Some(want));
+        assert_eq!(
+            key_of(&format!("/stories/{upper}/edit")),
+            Some(format!("page /stories/{id}/edit"))
+        );
+        assert_eq!(
+            key_of(&format!("/stories/{id}/nodes/{upper}")),
+            Some(format!("page /stories/{id}/nodes/{id}"))
+        );
+        assert_eq!(key_of("/stories/not-an-id"), None);
+        assert_eq!(key_of(&format!("/stories/{id}/other")), None);
+        assert_eq!(key_of(&format!("/stories/{id}?x=1")), None);
+    }
+
+    #[test]
+    fn list_pages_are_keyed_by_their_known_parameters_only() {
+        assert_eq!(key_of("/stories"), Some("page /stories?".into()));
+        assert_eq!(key_of("/stories?q="), Some("page /stories?".into()));
+        assert_eq!(
+            key_of("/stories?status=draft&q=fox"),
+            key_of("/stories?q=fox&status=draft")
+        );
+        assert_ne!(key_of("/stories?q=a+b"), key_of("/stories?q=a%20b"));
+        assert_eq!(key_of("/stories?utm=1"), None);
+        assert_eq!(key_of("/stories?q=a&q=b"), None);
+        assert_eq!(key_of(&format!("/stories?q={}", "x".repeat(600))), None);
+    }
+
+    #[test]
+    fn private_and_live_pages_are_never_kept() {
+        let reads = Arc::new(ReadCounter::default());
+        let tasks = decide(&Method::GET, &"/tasks".parse().expect("uri"), &reads, true);
+        assert!(matches!(tasks, CacheDecision::NoStore));
+        assert_eq!(key_of("/"), Some("page /".into()));
+        assert_eq!(key_of("/?x=1"), None);
+        assert_eq!(key_of("/nowhere"), None);
+    }
+}

@@ -1,0 +1,30 @@
+//! The rate limits as configured: reads and writes per client per minute, the header that
+//! names the client behind a trusted proxy, and the paths no limit applies to (static files
+//! and the metrics scrape).
+
+use axum::http::HeaderName;
+use server::http::rate_limit::{Limit, RateLimits};
+
+use crate::backend::AppConfig;
+
+/// Read and write limits from the configuration (0 per minute turns a limit off).
+pub fn rate_limits(config: &AppConfig) -> RateLimits {
+    RateLimits::new(
+        Limit {
+            per_minute: config.read_rate_per_minute,
+            burst: config.read_rate_burst,
+        },
+        Limit {
+            per_minute: config.write_rate_per_minute,
+            burst: config.write_rate_burst,
+        },
+        config
+            .trusted_proxy_header
+            .as_deref()
+            .and_then(|h| HeaderName::from_bytes(h.as_bytes()).ok()),
+        ["/assets/", "/wasm/", "/favicon", "/metrics"]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+    )
+}

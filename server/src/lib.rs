@@ -8,5 +8,6 @@ pub mod cache;
 pub mod http;
 pub mod metrics;
 pub mod replica;
+pub mod shared;
 pub mod store;
 pub mod tasks;

@@ -16,7 +16,7 @@ const MIN_WASM_OPT: u32 = 116;
 /// What to install beyond the build toolchain.
 #[derive(Default, Clone, Copy)]
 pub struct Needs {
-    /// Chromium, PDF tools (poppler) and the Playwright package for the tests.
+    /// Chromium, PDF tools (poppler), Redis and the Playwright package for the tests.
     pub browser: bool,
 }
 
@@ -39,6 +39,8 @@ pub fn ensure(needs: Needs) -> Result<(), String> {
             ("chromium-driver", "/usr/bin/chromedriver"),
             // `pdftotext`/`pdffonts` read exported PDFs back in the tests.
             ("poppler-utils", "/usr/bin/pdftotext"),
+            // The multi-instance tests share a Redis (started by the tests themselves).
+            ("redis-server", "/usr/bin/redis-server"),
         ])?;
         playwright()?;
     }

@@ -76,8 +76,10 @@ pub async fn admin_cache_warm() -> Result<Value, ApiError> {
 /// Empties both caches.
 #[post("/api/admin/cache/clear", state: app::backend::AppExt, _admin: app::backend::admin::Admin)]
 pub async fn admin_cache_clear() -> Result<Value, ApiError> {
-    state.cache().clear();
-    state.response_cache().cache().clear();
+    state.clear_caches();
+    if let Some(bus) = state.shared() {
+        bus.publish_clear().await;
+    }
     json(serde_json::json!({ "cleared": true }))
 }
 

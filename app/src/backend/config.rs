@@ -34,6 +34,9 @@ pub struct AppConfig {
     /// Keep server-rendered pages in the response cache (`AION_PAGE_CACHE`, default on; off
     /// for comparisons: pages are then rendered for every request).
     pub page_cache: bool,
+    /// Redis shared by several instances (`AION_REDIS_URL`, e.g. `redis://127.0.0.1:6379/`;
+    /// unset: one instance, nothing shared). See SCALING.md.
+    pub redis_url: Option<String>,
     /// Most-read stories loaded into the cache at start (`AION_CACHE_WARM_STORIES`, default 50).
     pub cache_warm_stories: usize,
     /// Header a trusted reverse proxy sets with the client address, e.g. `x-forwarded-for`
@@ -117,6 +120,7 @@ impl AppConfig {
             shutdown_grace: Duration::from_millis(env.parse("AION_SHUTDOWN_GRACE_MS", 5_000)?),
             cache_enabled: env.flag("AION_CACHE", true)?,
             page_cache: env.flag("AION_PAGE_CACHE", true)?,
+            redis_url: env.get("AION_REDIS_URL").filter(|u| !u.is_empty()),
             cache_warm_stories: env.parse("AION_CACHE_WARM_STORIES", 50)?,
             trusted_proxy_header: env
                 .get("AION_TRUSTED_PROXY_HEADER")
@@ -182,6 +186,7 @@ impl AppConfig {
             seed_demo = self.seed_demo,
             cache = self.cache_enabled,
             page_cache = self.page_cache,
+            redis = if self.redis_url.is_some() { "set" } else { "unset (one instance)" },
             cache_warm_stories = self.cache_warm_stories,
             task_lease_secs = self.task_lease_secs,
             task_max_pending = self.task_max_pending,

@@ -38,16 +38,15 @@ impl AppState {
         self.cache().get_or_load(key, policy, tags, load).await
     }
 
-    /// Invalidates what a write changed, in the data cache and the response cache.
-    fn invalidate(&self, story_id: Option<&str>) {
-        let responses = self.response_cache().cache();
-        if let Some(id) = story_id {
-            let tag = story_tag(id);
-            self.cache().invalidate_tag(&tag);
-            responses.invalidate_tag(&tag);
+    /// Invalidates what a write changed, in the data cache and the response cache, here
+    /// and (with Redis) on every other instance before the write is answered.
+    async fn invalidate(&self, story_id: Option<&str>) {
+        let story = story_id.map(story_tag);
+        let tags: Vec<&str> = story.iter().map(String::as_str).chain([LIST_TAG]).collect();
+        self.invalidate_tags(&tags);
+        if let Some(bus) = self.shared() {
+            bus.publish_tags(&tags).await;
         }
-        self.cache().invalidate_tag(LIST_TAG);
-        responses.invalidate_tag(LIST_TAG);
     }
 
     /// One story. (Reads through the API are counted by the response cache's decision, which
@@ -118,28 +117,28 @@ impl AppState {
     /// Creates a story.
     pub async fn create_story(&self, input: &NewStory) -> Result<Story, ApiError> {
         let story = stories::create(self.store(), input).await?;
-        self.invalidate(None);
+        self.invalidate(None).await;
         Ok(story)
     }
 
     /// Changes a story.
     pub async fn update_story(&self, id: &Id, patch: &StoryPatch) -> Result<Story, ApiError> {
         let story = stories::update(self.store(), id, patch).await?;
-        self.invalidate(Some(id.as_str()));
+        self.invalidate(Some(id.as_str())).await;
         Ok(story)
     }
 
     /// Deletes a story and its tree.
     pub async fn delete_story(&self, id: &Id) -> Result<Deleted, ApiError> {
         let deleted = stories::delete(self.store(), id).await?;
-        self.invalidate(Some(id.as_str()));
+        self.invalidate(Some(id.as_str())).await;
         Ok(deleted)
     }
 
     /// Adds a node.
     pub async fn create_node(&self, story_id: &Id, input: &NewNode) -> Result<Node, ApiError> {
         let node = nodes::create(self.store(), story_id, input).await?;
-        self.invalidate(Some(story_id.as_str()));
+        self.invalidate(Some(story_id.as_str())).await;
         Ok(node)
     }
 
@@ -150,7 +149,7 @@ impl AppState {
         batch: &NodeBatch,
     ) -> Result<NodeBatchResult, ApiError> {
         let created = nodes::create_batch(self.store(), story_id, batch).await?;
-        self.invalidate(Some(story_id.as_str()));
+        self.invalidate(Some(story_id.as_str())).await;
         Ok(created)
     }
 
@@ -162,21 +161,21 @@ impl AppState {
     /// Edits a node.
     pub async fn update_node(&self, id: &Id, patch: &NodePatch) -> Result<Node, ApiError> {
         let node = nodes::update(self.store(), id, patch).await?;
-        self.invalidate(Some(&node.story_id));
+        self.invalidate(Some(&node.story_id)).await;
         Ok(node)
     }
 
     /// Deletes a node and its subtree.
     pub async fn delete_node(&self, id: &Id) -> Result<Deleted, ApiError> {
         let deleted = nodes::delete(self.store(), id).await?;
-        self.invalidate(Some(&deleted.story_id));
+        self.invalidate(Some(&deleted.story_id)).await;
         Ok(deleted)
     }
 
     /// Moves a node.
     pub async fn move_node(&self, id: &Id, input: &MoveNode) -> Result<Node, ApiError> {
         let node = nodes::move_node(self.store(), id, input).await?;
-        self.invalidate(Some(&node.story_id));
+        self.invalidate(Some(&node.story_id)).await;
         Ok(node)
     }
 

@@ -13,6 +13,7 @@ use server::{
     http::{rate_limit::RateLimits, response_cache::ResponseCache},
     metrics::RequestMetrics,
     replica::{ReplicaConfig, ReplicaMonitor, ReplicaStatus},
+    shared::{Invalidation, SharedBus},
     store::{Store, StoreConfig},
     tasks::{TaskConfig, TaskQueue},
 };
@@ -43,6 +44,9 @@ pub enum StartError {
     /// Demo data could not be written.
     #[error("seeding demo data failed: {0}")]
     Seed(ApiError),
+    /// `AION_REDIS_URL` is not a Redis URL.
+    #[error("AION_REDIS_URL: {0}")]
+    Redis(#[from] server::shared::SharedError),
 }
 
 /// Cheap to clone: everything lives behind one `Arc`.
@@ -61,6 +65,7 @@ struct Inner {
     tasks: TaskQueue,
     live: broadcast::Sender<LiveMessage>,
     replica: Option<ReplicaMonitor>,
+    shared: Option<SharedBus>,
     vitals: Vitals,
     bundle: std::sync::OnceLock<super::bundle::BundleSize>,
     ring: super::history::MetricsRing,
@@ -115,6 +120,10 @@ impl AppState {
             ReplicaMonitor::spawn(replica)
         });
         let (replica, replica_task) = replica.unzip();
+        let shared = match &config.redis_url {
+            Some(url) => Some(SharedBus::new(url, "aion")?),
+            None => None,
+        };
         let state = Self(Arc::new(Inner {
             response_cache: Arc::new(http::response_cache(reads.clone(), config.page_cache)),
             request_metrics: http::request_metrics(&config),
@@ -127,6 +136,7 @@ impl AppState {
             tasks,
             live: broadcast::channel(1024).0,
             replica,
+            shared,
             vitals,
             bundle: std::sync::OnceLock::new(),
             ring,
@@ -154,6 +164,21 @@ impl AppState {
             self.0.rate_limits.spawn_sweeper(),
         ];
         tasks.push(notifications::spawn_listener(self.clone()));
+        if let Some(bus) = &self.0.shared {
+            let (data, responses) = (self.0.cache.clone(), self.0.response_cache.clone());
+            tasks.push(bus.spawn_listener(move |what| match what {
+                Invalidation::Tags(tags) => {
+                    for tag in &tags {
+                        data.invalidate_tag(tag);
+                        responses.cache().invalidate_tag(tag);
+                    }
+                }
+                Invalidation::All | Invalidation::Resync => {
+                    data.clear();
+                    responses.cache().clear();
+                }
+            }));
+        }
         let recovering = self.clone();
         tasks.push(tokio::spawn(async move {
             match notifications::recover(&recovering).await {
@@ -230,6 +255,25 @@ impl AppState {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .extend(tasks);
+    }
+
+    /// The link to the other instances, when several share a Redis.
+    pub fn shared(&self) -> Option<&SharedBus> {
+        self.0.shared.as_ref()
+    }
+
+    /// Drops entries with any of `tags` from this instance's caches.
+    pub fn invalidate_tags(&self, tags: &[&str]) {
+        for tag in tags {
+            self.0.cache.invalidate_tag(tag);
+            self.0.response_cache.cache().invalidate_tag(tag);
+        }
+    }
+
+    /// Empties this instance's caches.
+    pub fn clear_caches(&self) {
+        self.0.cache.clear();
+        self.0.response_cache.cache().clear();
     }
 
     /// The configuration the server started with.

@@ -14,6 +14,7 @@ mod http_layer;
 mod nodes;
 mod pages;
 mod replication;
+mod scale_out;
 mod snapshot;
 mod soak;
 mod stories;

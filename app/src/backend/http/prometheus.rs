@@ -57,6 +57,9 @@ pub async fn prometheus(state: &AppState) -> String {
     if let Some(replica) = state.replica() {
         replica.expose(&mut e);
     }
+    if let Some(bus) = state.shared() {
+        bus.expose(&mut e);
+    }
     let http = state.request_metrics().snapshot();
     for r in &http.routes {
         for (i, class) in ["1xx", "2xx", "3xx", "4xx", "5xx"].iter().enumerate() {

@@ -1,0 +1,208 @@
+//! Several instances on one database file sharing a real Redis (`redis-server`, started
+//! here on a Unix socket in the test's directory and stopped when the test ends): a write
+//! through one instance is never read stale through another once its invalidation has
+//! arrived, and Redis going away and coming back gives clients no errors.
+
+use std::{
+    io::{Read, Write},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{TestApp, spawn_app_with};
+
+/// A `redis-server` on a Unix socket, killed when dropped.
+struct Redis {
+    child: Child,
+    socket: PathBuf,
+}
+
+impl Redis {
+    fn start(dir: &Path) -> Self {
+        let socket = dir.join("redis.sock");
+        let bin = std::env::var("AION_TEST_REDIS").unwrap_or_else(|_| "redis-server".into());
+        let child = Command::new(&bin)
+            .args(["--port", "0", "--save", "", "--appendonly", "no"])
+            .arg("--unixsocket")
+            .arg(&socket)
+            .args(["--unixsocketperm", "700"])
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("{bin} starts (cargo xtask setup --browser installs it): {e}")
+            });
+        let redis = Self { child, socket };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !redis.ping() {
+            assert!(Instant::now() < deadline, "redis answers PING within 10 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        redis
+    }
+
+    fn ping(&self) -> bool {
+        let Ok(mut s) = std::os::unix::net::UnixStream::connect(&self.socket) else {
+            return false;
+        };
+        let mut buf = [0u8; 7];
+        s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+    }
+
+    fn url(&self) -> String {
+        format!("unix://{}", self.socket.display())
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.socket);
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Instance A (owning the database directory) and B on the same file, both on `redis`.
+async fn pair(redis: &Redis) -> (TestApp, TestApp) {
+    let url = redis.url();
+    let a = spawn_app_with(&[("AION_REDIS_URL", url.as_str())]).await;
+    let db = a.dir().join("aion.db");
+    let b = spawn_app_with(&[
+        ("AION_REDIS_URL", url.as_str()),
+        ("AION_DB_PATH", db.to_str().expect("utf-8 path")),
+    ])
+    .await;
+    for app in [&a, &b] {
+        wait_for(app, "aion_shared_connected 1").await;
+    }
+    (a, b)
+}
+
+/// Waits (at most 10 s) until `/metrics` has a line starting with `line`.
+async fn wait_for(app: &TestApp, line: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !app.metrics().await.lines().any(|l| l.starts_with(line)) {
+        assert!(Instant::now() < deadline, "{line} within 10 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Reads `path` on `app` until `fresh` holds of the body (at most 5 s); how long it took.
+async fn until_fresh(app: &TestApp, path: &str, fresh: impl Fn(&str) -> bool) -> Duration {
+    let started = Instant::now();
+    loop {
+        let res = app.http.get(app.url(path)).send().await.expect("sent");
+        assert_eq!(
+            res.status(),
+            200,
+            "{path} answers while instances share work"
+        );
+        if fresh(&res.text().await.expect("body")) {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{path} on the other instance never showed the write"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+async fn retitle(app: &TestApp, story: &str, title: &str) {
+    let (status, _) = app
+        .send(
+            Method::PATCH,
+            &format!("/api/stories/{story}"),
+            json!({"title": title}),
+        )
+        .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_through_one_instance_reaches_the_caches_of_another() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let redis = Redis::start(dir.path());
+    let (a, b) = pair(&redis).await;
+
+    let story = a.create_story("Shared 0").await;
+    a.post_ok(
+        &format!("/api/stories/{story}/nodes"),
+        json!({"kind": "scene", "title": "Start", "content": "Go."}),
+    )
+    .await;
+    let paths = [
+        format!("/api/stories/{story}"),
+        format!("/stories/{story}"),
+        "/api/stories".to_owned(),
+    ];
+    let mut slowest = Duration::ZERO;
+    for version in 1..=15 {
+        // B holds the previous version in its caches.
+        for path in &paths {
+            let previous = format!("Shared {}", version - 1);
+            until_fresh(&b, path, |body| body.contains(&previous)).await;
+        }
+        let title = format!("Shared {version}");
+        retitle(&a, &story, &title).await;
+        for path in &paths {
+            slowest = slowest.max(until_fresh(&b, path, |body| body.contains(&title)).await);
+        }
+    }
+    // C shares the database but not Redis: the control that shows what B would do alone.
+    let db = a.dir().join("aion.db");
+    let c = spawn_app_with(&[("AION_DB_PATH", db.to_str().expect("utf-8 path"))]).await;
+    until_fresh(&c, &paths[0], |body| body.contains("Shared 15")).await;
+    retitle(&a, &story, "Shared 16").await;
+    until_fresh(&b, &paths[0], |body| body.contains("Shared 16")).await;
+    let stale = c.http.get(c.url(&paths[0])).send().await.expect("sent");
+    assert!(
+        stale.text().await.expect("body").contains("Shared 15"),
+        "an instance without Redis keeps its cached copy: the test can tell"
+    );
+    assert!(b.metric("aion_shared_received_total").await >= 15.0);
+    let p99 = b
+        .metric("aion_shared_invalidation_delay_seconds{quantile=\"0.99\"}")
+        .await;
+    eprintln!(
+        "invalidation delay p99 {:.2} ms; slowest fresh read {slowest:?}",
+        p99 * 1e3
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_going_away_and_back_gives_no_client_errors_and_recovers() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut redis = Redis::start(dir.path());
+    let (a, b) = pair(&redis).await;
+    let story = a.create_story("Before the outage").await;
+    let path = format!("/api/stories/{story}");
+    until_fresh(&b, &path, |body| body.contains("Before the outage")).await;
+
+    redis.stop();
+    wait_for(&b, "aion_shared_connected 0").await;
+    // Writes and reads go on; the write's invalidation cannot be published.
+    retitle(&a, &story, "During the outage").await;
+    let during = b.http.get(b.url(&path)).send().await.expect("sent");
+    assert_eq!(during.status(), 200, "reads are served from cache or store");
+    assert!(a.metric("aion_shared_publish_errors_total").await >= 1.0);
+
+    drop(redis);
+    let redis = Redis::start(dir.path());
+    // On reconnecting, B drops what it may have kept past a missed invalidation.
+    wait_for(&b, "aion_shared_connected 1").await;
+    until_fresh(&b, &path, |body| body.contains("During the outage")).await;
+    wait_for(&a, "aion_shared_connected 1").await;
+    retitle(&a, &story, "After the outage").await;
+    until_fresh(&b, &path, |body| body.contains("After the outage")).await;
+    drop(redis);
+}

@@ -1,0 +1,316 @@
+//! Cache invalidation shared by several instances through Redis pub/sub.
+//!
+//! Each instance keeps its caches in its own memory. When one of them changes data it
+//! invalidates its own caches (read-your-writes on that instance), then publishes the tags
+//! on one channel and waits for Redis to take the message before the write is answered.
+//! Every other instance applies the tags to its own caches as the message arrives, so an
+//! acknowledged write is stale elsewhere for at most the delivery delay, which each
+//! receiver measures (the message carries its send time) and exposes as
+//! `aion_shared_invalidation_delay_seconds`.
+//!
+//! Pub/sub delivers nothing to an instance that is not connected, so whenever the listener
+//! (re)subscribes it first asks its owner to drop everything it holds
+//! ([`Invalidation::Resync`]): messages missed while disconnected cannot leave stale
+//! entries behind. While Redis is down, instances keep serving from their own caches and
+//! the store; publishing fails fast (a short timeout), is counted and logged, and the
+//! write still succeeds. The listener reconnects by itself with backoff.
+//!
+//! Built on the `redis` crate (its connection manager reconnects; its pub/sub connection
+//! is re-made here). This module knows tags, not what they name.
+
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU64, Ordering::Relaxed},
+    },
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use futures_util::StreamExt;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use sketches_ddsketch::{Config, DDSketch};
+use tokio::task::JoinHandle;
+
+use crate::metrics::Exposition;
+
+/// Longest wait for Redis to take a published invalidation.
+pub const PUBLISH_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// What another instance asked this one to drop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invalidation {
+    /// Entries carrying any of these tags.
+    Tags(Vec<String>),
+    /// Everything (an operator cleared the caches).
+    All,
+    /// Everything, because messages may have been missed (just (re)subscribed).
+    Resync,
+}
+
+/// Why the shared bus could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[error("redis: {0}")]
+pub struct SharedError(#[from] redis::RedisError);
+
+#[derive(Default)]
+struct Stats {
+    published: AtomicU64,
+    publish_errors: AtomicU64,
+    received: AtomicU64,
+    resyncs: AtomicU64,
+    connected: AtomicBool,
+    delay: Mutex<Option<DDSketch>>,
+}
+
+/// The link of one instance to the others.
+#[derive(Clone)]
+pub struct SharedBus {
+    client: redis::Client,
+    conn: ConnectionManager,
+    channel: String,
+    instance: String,
+    stats: Arc<Stats>,
+}
+
+fn now_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+impl SharedBus {
+    /// A bus on the Redis at `url` (`redis://host:port/db`), on channel
+    /// `{namespace}:invalidate`. Connects lazily: a Redis that is down now is not an error.
+    pub fn new(url: &str, namespace: &str) -> Result<Self, SharedError> {
+        let client = redis::Client::open(url)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(PUBLISH_TIMEOUT))
+            .set_response_timeout(Some(PUBLISH_TIMEOUT))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+        Ok(Self {
+            client,
+            conn,
+            channel: format!("{namespace}:invalidate"),
+            instance: uuid::Uuid::now_v7().simple().to_string(),
+            stats: Arc::default(),
+        })
+    }
+
+    /// This instance's id on the bus (messages it sent are not applied again).
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// Tells every other instance to drop entries with these tags; true once Redis has
+    /// taken the message. Failures are counted and logged, never raised: the write that
+    /// caused them has happened.
+    pub async fn publish_tags(&self, tags: &[&str]) -> bool {
+        self.publish(&tags.join("\n")).await
+    }
+
+    /// Tells every other instance to drop everything.
+    pub async fn publish_clear(&self) -> bool {
+        self.publish("*").await
+    }
+
+    async fn publish(&self, body: &str) -> bool {
+        let message = format!("{}|{}|{body}", self.instance, now_micros());
+        let mut conn = self.conn.clone();
+        let sent = tokio::time::timeout(
+            PUBLISH_TIMEOUT,
+            redis::cmd("PUBLISH")
+                .arg(&self.channel)
+                .arg(message)
+                .query_async::<i64>(&mut conn),
+        )
+        .await;
+        match sent {
+            Ok(Ok(_)) => {
+                self.stats.published.fetch_add(1, Relaxed);
+                true
+            }
+            Ok(Err(e)) => self.publish_failed(&e.to_string()),
+            Err(_) => self.publish_failed("timed out"),
+        }
+    }
+
+    fn publish_failed(&self, why: &str) -> bool {
+        let n = self.stats.publish_errors.fetch_add(1, Relaxed);
+        // One line per failure would flood the log while Redis is down.
+        if n.is_power_of_two() || n == 0 {
+            tracing::warn!(errors = n + 1, "publishing an invalidation failed: {why}");
+        }
+        false
+    }
+
+    /// Parses a message; `None` for our own and for malformed ones.
+    fn parse(&self, payload: &str) -> Option<(u64, Invalidation)> {
+        let mut parts = payload.splitn(3, '|');
+        let (from, sent, body) = (parts.next()?, parts.next()?, parts.next()?);
+        if from == self.instance {
+            return None;
+        }
+        let sent = sent.parse().ok()?;
+        let what = if body == "*" {
+            Invalidation::All
+        } else {
+            Invalidation::Tags(body.split('\n').map(str::to_owned).collect())
+        };
+        Some((sent, what))
+    }
+
+    /// Listens for other instances' invalidations until the task is aborted, calling
+    /// `apply` for each (and with [`Invalidation::Resync`] on every (re)subscription).
+    pub fn spawn_listener(
+        &self,
+        apply: impl Fn(Invalidation) + Send + Sync + 'static,
+    ) -> JoinHandle<()> {
+        let bus = self.clone();
+        tokio::spawn(async move {
+            let mut backoff = Duration::from_millis(50);
+            loop {
+                match bus.listen(&apply).await {
+                    Ok(()) => tracing::warn!("redis pub/sub connection closed; reconnecting"),
+                    Err(e) => tracing::warn!("redis pub/sub unavailable: {e}; retrying"),
+                }
+                bus.stats.connected.store(false, Relaxed);
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+                if bus.stats.connected.load(Relaxed) {
+                    backoff = Duration::from_millis(50);
+                }
+            }
+        })
+    }
+
+    async fn listen(
+        &self,
+        apply: &(impl Fn(Invalidation) + Send + Sync),
+    ) -> Result<(), SharedError> {
+        let mut pubsub =
+            tokio::time::timeout(Duration::from_secs(2), self.client.get_async_pubsub())
+                .await
+                .map_err(|_| {
+                    redis::RedisError::from((redis::ErrorKind::Io, "connect timed out"))
+                })??;
+        pubsub.subscribe(&self.channel).await?;
+        self.stats.connected.store(true, Relaxed);
+        self.stats.resyncs.fetch_add(1, Relaxed);
+        apply(Invalidation::Resync);
+        tracing::info!(channel = %self.channel, "listening for other instances' invalidations");
+        let mut messages = pubsub.into_on_message();
+        while let Some(msg) = messages.next().await {
+            let Ok(payload) = msg.get_payload::<String>() else {
+                continue;
+            };
+            let Some((sent, what)) = self.parse(&payload) else {
+                continue;
+            };
+            apply(what);
+            self.stats.received.fetch_add(1, Relaxed);
+            let delay = now_micros().saturating_sub(sent) as f64 / 1e6;
+            self.stats
+                .delay
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_or_insert_with(|| DDSketch::new(Config::defaults()))
+                .add(delay);
+        }
+        Ok(())
+    }
+
+    /// Whether the listener is subscribed now.
+    pub fn connected(&self) -> bool {
+        self.stats.connected.load(Relaxed)
+    }
+
+    /// Delivery delay quantile `q` (seconds) of the invalidations received so far.
+    pub fn delay_quantile(&self, q: f64) -> Option<f64> {
+        let delay = self.stats.delay.lock().unwrap_or_else(|p| p.into_inner());
+        delay.as_ref().and_then(|d| d.quantile(q).ok().flatten())
+    }
+
+    /// Adds the bus's counters to a `/metrics` document.
+    pub fn expose(&self, e: &mut Exposition) {
+        let s = &self.stats;
+        e.gauge(
+            "aion_shared_connected",
+            "1 while subscribed to the other instances' invalidations.",
+            &[],
+            f64::from(u8::from(s.connected.load(Relaxed))),
+        );
+        for (name, help, v) in [
+            (
+                "aion_shared_published_total",
+                "Invalidations published.",
+                &s.published,
+            ),
+            (
+                "aion_shared_publish_errors_total",
+                "Invalidations that could not be published (Redis down or slow).",
+                &s.publish_errors,
+            ),
+            (
+                "aion_shared_received_total",
+                "Invalidations received from other instances.",
+                &s.received,
+            ),
+            (
+                "aion_shared_resyncs_total",
+                "Local caches dropped on (re)subscribing.",
+                &s.resyncs,
+            ),
+        ] {
+            e.counter(name, help, &[], v.load(Relaxed) as f64);
+        }
+        let delay = s.delay.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(d) = delay.as_ref() {
+            for q in [0.5, 0.99] {
+                if let Ok(Some(v)) = d.quantile(q) {
+                    e.gauge(
+                        "aion_shared_invalidation_delay_seconds",
+                        "From publishing an invalidation to applying it here.",
+                        &[("quantile", if q == 0.5 { "0.5" } else { "0.99" })],
+                        v,
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn messages_name_their_sender_and_tags() {
+        let a = SharedBus::new("redis://127.0.0.1:1/", "t").expect("url");
+        let b = SharedBus::new("redis://127.0.0.1:1/", "t").expect("url");
+        let msg = format!("{}|{}|story:1\nstories:list", a.instance(), 42);
+        assert_eq!(a.parse(&msg), None, "own messages are skipped");
+        assert_eq!(
+            b.parse(&msg),
+            Some((
+                42,
+                Invalidation::Tags(vec!["story:1".into(), "stories:list".into()])
+            ))
+        );
+        assert_eq!(
+            b.parse(&format!("{}|1|*", a.instance())),
+            Some((1, Invalidation::All))
+        );
+        assert_eq!(b.parse("garbage"), None);
+    }
+
+    #[tokio::test]
+    async fn publishing_to_a_redis_that_is_down_fails_fast_and_is_counted() {
+        let bus = SharedBus::new("redis://127.0.0.1:1/", "t").expect("url");
+        let started = std::time::Instant::now();
+        assert!(!bus.publish_tags(&["story:1"]).await);
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(bus.stats.publish_errors.load(Relaxed), 1);
+    }
+}

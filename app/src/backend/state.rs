@@ -13,7 +13,7 @@ use server::{
     http::{rate_limit::RateLimits, response_cache::ResponseCache},
     metrics::RequestMetrics,
     replica::{ReplicaConfig, ReplicaMonitor, ReplicaStatus},
-    shared::{Invalidation, SharedBus},
+    shared::{Invalidation, SharedBus, SharedLimits},
     store::{Store, StoreConfig},
     tasks::{TaskConfig, TaskQueue},
 };
@@ -127,7 +127,10 @@ impl AppState {
         let state = Self(Arc::new(Inner {
             response_cache: Arc::new(http::response_cache(reads.clone(), config.page_cache)),
             request_metrics: http::request_metrics(&config),
-            rate_limits: Arc::new(http::rate_limits(&config)),
+            rate_limits: Arc::new(match &shared {
+                Some(bus) => http::rate_limits(&config).shared(SharedLimits::new(bus, "aion")),
+                None => http::rate_limits(&config),
+            }),
             config,
             store,
             cache,

@@ -71,16 +71,22 @@ impl Drop for Redis {
     }
 }
 
-/// Instance A (owning the database directory) and B on the same file, both on `redis`.
+/// Instance A (owning the database directory) and B on the same file, both on `redis`,
+/// with rate limits far above what the tests send (so every request takes the shared check).
 async fn pair(redis: &Redis) -> (TestApp, TestApp) {
     let url = redis.url();
-    let a = spawn_app_with(&[("AION_REDIS_URL", url.as_str())]).await;
-    let db = a.dir().join("aion.db");
-    let b = spawn_app_with(&[
+    let env = [
         ("AION_REDIS_URL", url.as_str()),
-        ("AION_DB_PATH", db.to_str().expect("utf-8 path")),
-    ])
-    .await;
+        ("AION_RATE_LIMIT_PER_MINUTE", "6000000"),
+        ("AION_RATE_LIMIT_BURST", "100000"),
+        ("AION_WRITE_RATE_LIMIT_PER_MINUTE", "6000000"),
+        ("AION_WRITE_RATE_LIMIT_BURST", "100000"),
+    ];
+    let a = spawn_app_with(&env).await;
+    let db = a.dir().join("aion.db");
+    let mut with_db = env.to_vec();
+    with_db.push(("AION_DB_PATH", db.to_str().expect("utf-8 path")));
+    let b = spawn_app_with(&with_db).await;
     for app in [&a, &b] {
         wait_for(app, "aion_shared_connected 1").await;
     }
@@ -195,6 +201,10 @@ async fn redis_going_away_and_back_gives_no_client_errors_and_recovers() {
     let during = b.http.get(b.url(&path)).send().await.expect("sent");
     assert_eq!(during.status(), 200, "reads are served from cache or store");
     assert!(a.metric("aion_shared_publish_errors_total").await >= 1.0);
+    assert!(
+        b.metric("aion_rate_limit_shared_fallbacks_total").await >= 1.0,
+        "the limit was decided locally while Redis was away"
+    );
 
     drop(redis);
     let redis = Redis::start(dir.path());
@@ -205,4 +215,56 @@ async fn redis_going_away_and_back_gives_no_client_errors_and_recovers() {
     retitle(&a, &story, "After the outage").await;
     until_fresh(&b, &path, |body| body.contains("After the outage")).await;
     drop(redis);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_write_limit_holds_across_instances() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let redis = Redis::start(dir.path());
+    let url = redis.url();
+    let limits = [
+        ("AION_REDIS_URL", url.as_str()),
+        ("AION_WRITE_RATE_LIMIT_PER_MINUTE", "6"),
+        ("AION_WRITE_RATE_LIMIT_BURST", "4"),
+    ];
+    let a = spawn_app_with(&limits).await;
+    let db = a.dir().join("aion.db");
+    let mut with_db = limits.to_vec();
+    with_db.push(("AION_DB_PATH", db.to_str().expect("utf-8 path")));
+    let b = spawn_app_with(&with_db).await;
+    // Alone, each instance would let 4 through at once: 8 between them.
+    let mut allowed = 0;
+    let mut refused = 0;
+    for i in 0..10 {
+        let app = if i % 2 == 0 { &a } else { &b };
+        let res = app
+            .http
+            .post(app.url("/api/stories"))
+            .json(&json!({"title": format!("Limited {i}")}))
+            .send()
+            .await
+            .expect("sent");
+        match res.status().as_u16() {
+            200 | 201 => allowed += 1,
+            429 => {
+                refused += 1;
+                let retry: u64 = res.headers()["retry-after"]
+                    .to_str()
+                    .expect("ascii")
+                    .parse()
+                    .expect("seconds");
+                assert!((1..=10).contains(&retry), "retry after {retry} s");
+            }
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!(
+        (allowed, refused),
+        (4, 6),
+        "one burst of 4 between both instances"
+    );
+    assert_eq!(
+        a.metric("aion_rate_limit_shared_fallbacks_total").await,
+        0.0
+    );
 }

@@ -165,7 +165,11 @@ impl<P: CachePolicy> Edge<P> {
             return self.finish(too_large(self.body_limit), None, at);
         }
 
-        let granted = match self.rate_limits.as_ref().and_then(|l| l.check(&req)) {
+        let checked = match &self.rate_limits {
+            Some(limits) => limits.check(&req).await,
+            None => None,
+        };
+        let granted = match checked {
             Some(Err(refused)) => return self.finish(refused, None, at),
             Some(Ok(g)) => Some(g),
             None => None,

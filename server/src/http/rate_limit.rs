@@ -9,6 +9,12 @@
 //! addresses whose state is indistinguishable from a fresh one are dropped every minute, and
 //! past [`MAX_CLIENTS`] tracked addresses new state is swept at once and, if still over,
 //! every request shares one overflow bucket until the sweep has room again.
+//!
+//! With several instances, [`RateLimits::shared`] moves the state to Redis
+//! ([`crate::shared::SharedLimits`]): the same GCRA, exact across instances. A check Redis
+//! cannot answer in time falls back to this instance's own limiter (counted in
+//! [`RateLimits::fallbacks`]), so a Redis outage relaxes the limit to per-instance but never
+//! fails a request.
 
 use std::{
     net::{IpAddr, Ipv6Addr, SocketAddr},
@@ -129,6 +135,8 @@ pub struct RateLimits {
     client_header: Option<HeaderName>,
     exempt: Vec<String>,
     clock: DefaultClock,
+    shared: Option<crate::shared::SharedLimits>,
+    fallbacks: AtomicU64,
 }
 
 impl RateLimits {
@@ -146,7 +154,20 @@ impl RateLimits {
             client_header,
             exempt,
             clock: DefaultClock::default(),
+            shared: None,
+            fallbacks: AtomicU64::new(0),
         }
+    }
+
+    /// Keeps the limit state in Redis, shared with every instance on it.
+    pub fn shared(mut self, shared: crate::shared::SharedLimits) -> Self {
+        self.shared = Some(shared);
+        self
+    }
+
+    /// Checks the shared limits could not make (Redis down or slow), decided locally.
+    pub fn fallbacks(&self) -> u64 {
+        self.fallbacks.load(Relaxed)
     }
 
     /// Forgets addresses whose limit state is back to fresh; returns how many remain.
@@ -224,18 +245,57 @@ impl Granted {
 impl RateLimits {
     /// `None`: not limited (exempt path, limit off, unknown client). `Some(Ok)`: allowed.
     /// `Some(Err)`: the 429 to send.
-    pub fn check(&self, req: &Request) -> Option<Result<Granted, Response>> {
+    /// (Only what the check needs is taken from `req`, so the future does not hold it.)
+    pub fn check(
+        &self,
+        req: &Request,
+    ) -> impl Future<Output = Option<Result<Granted, Response>>> + Send + '_ {
         let path = req.uri().path();
-        if self.exempt.iter().any(|p| path.starts_with(p.as_str())) {
-            return None;
+        let target = if self.exempt.iter().any(|p| path.starts_with(p.as_str())) {
+            None
+        } else {
+            let read = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+            self.client(req).map(|client| (read, client))
+        };
+        async move {
+            let (read, client) = target?;
+            self.decide(read, client).await
         }
-        let read = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    }
+
+    async fn decide(&self, read: bool, client: IpAddr) -> Option<Result<Granted, Response>> {
         let limiter = if read {
             self.read.as_ref()
         } else {
             self.write.as_ref()
         }?;
-        let ip = limiter.key(self.client(req)?);
+        let kind = if read { "read" } else { "write" };
+        if let Some(shared) = &self.shared {
+            let limit = limiter.limit;
+            match shared
+                .check(kind, client_key(client), limit.per_minute, limit.burst)
+                .await
+            {
+                Ok(d) if d.allowed => {
+                    return Some(Ok(Granted {
+                        limit: limiter.limit_header.clone(),
+                        remaining: d.remaining,
+                        reset: d.wait.as_secs_f64().ceil() as u64,
+                    }));
+                }
+                Ok(d) => return Some(Err(refusal(limiter, kind, d.wait))),
+                Err(e) => {
+                    let n = self.fallbacks.fetch_add(1, Relaxed);
+                    if n.is_power_of_two() || n == 0 {
+                        tracing::warn!(
+                            fallbacks = n + 1,
+                            "shared rate limit unavailable, deciding locally: {e}"
+                        );
+                    }
+                }
+            }
+        }
+        let ip = limiter.key(client);
         let burst = u64::from(limiter.limit.burst.max(1));
         Some(match limiter.limiter.check_key(&ip) {
             Ok(state) => {
@@ -247,29 +307,34 @@ impl RateLimits {
                     reset: refill.ceil() as u64,
                 })
             }
-            Err(not_until) => {
-                let wait = not_until.wait_time_from(self.clock.now());
-                let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-                let kind = if read { "read" } else { "write" };
-                let body = format!(
-                    r#"{{"error":{{"code":"rate_limited","message":"too many {kind} requests: at most {} per minute with bursts of {}; retry in {secs} s"}}}}"#,
-                    limiter.limit.per_minute, limiter.limit.burst
-                );
-                let mut res = Response::new(Body::from(body));
-                *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-                let h = res.headers_mut();
-                h.insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                );
-                h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
-                h.insert(LIMIT.clone(), limiter.limit_header.clone());
-                h.insert(REMAINING.clone(), HeaderValue::from_static("0"));
-                h.insert(RESET.clone(), HeaderValue::from(secs));
-                Err(res)
-            }
+            Err(not_until) => Err(refusal(
+                limiter,
+                kind,
+                not_until.wait_time_from(self.clock.now()),
+            )),
         })
     }
+}
+
+/// The 429 for a `kind` request refused by `limiter`, to be retried after `wait`.
+fn refusal(limiter: &Limiter, kind: &str, wait: Duration) -> Response {
+    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+    let body = format!(
+        r#"{{"error":{{"code":"rate_limited","message":"too many {kind} requests: at most {} per minute with bursts of {}; retry in {secs} s"}}}}"#,
+        limiter.limit.per_minute, limiter.limit.burst
+    );
+    let mut res = Response::new(Body::from(body));
+    *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    h.insert(LIMIT.clone(), limiter.limit_header.clone());
+    h.insert(REMAINING.clone(), HeaderValue::from_static("0"));
+    h.insert(RESET.clone(), HeaderValue::from(secs));
+    res
 }
 
 #[cfg(test)]

@@ -59,6 +59,12 @@ pub async fn prometheus(state: &AppState) -> String {
     }
     if let Some(bus) = state.shared() {
         bus.expose(&mut e);
+        e.counter(
+            "aion_rate_limit_shared_fallbacks_total",
+            "Rate-limit checks Redis could not answer in time, decided by this instance alone.",
+            &[],
+            state.rate_limits().fallbacks() as f64,
+        );
     }
     let http = state.request_metrics().snapshot();
     for r in &http.routes {

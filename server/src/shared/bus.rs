@@ -66,7 +66,7 @@ struct Stats {
 #[derive(Clone)]
 pub struct SharedBus {
     client: redis::Client,
-    conn: ConnectionManager,
+    pub(super) conn: ConnectionManager,
     channel: String,
     instance: String,
     stats: Arc<Stats>,

@@ -338,6 +338,109 @@ fn pages_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), String> {
     Ok(())
 }
 
+/// A `redis-server` on a Unix socket in its own temp directory, stopped when dropped.
+struct RedisServer {
+    _guard: Guard,
+    socket: PathBuf,
+    dir: PathBuf,
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl RedisServer {
+    fn start() -> Result<Self, String> {
+        let dir = std::env::temp_dir().join(format!("aion-bench-redis-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let socket = dir.join("redis.sock");
+        let mut cmd = Command::new("redis-server");
+        cmd.args([
+            "--port",
+            "0",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--unixsocket",
+        ])
+        .arg(&socket)
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::null());
+        let guard = Guard::spawn("redis-server", &mut cmd)?;
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            use std::io::{Read, Write};
+            let mut pong = [0u8; 7];
+            let ok = std::os::unix::net::UnixStream::connect(&socket).is_ok_and(|mut s| {
+                s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut pong).is_ok()
+            });
+            if ok && &pong == b"+PONG\r\n" {
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                return Err("redis-server did not answer PING within 10 s".into());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(Self {
+            _guard: guard,
+            socket,
+            dir,
+        })
+    }
+
+    fn url(&self) -> String {
+        format!("unix://{}", self.socket.display())
+    }
+}
+
+/// What Redis costs one instance: cached reads with rate limits kept locally (the default)
+/// against the same with `AION_REDIS_URL` (limits checked in Redis, invalidations
+/// listened for), three alternating rounds on two servers side by side.
+fn redis_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), String> {
+    let redis = RedisServer::start()?;
+    let url = redis.url();
+    let limits = [
+        ("AION_RATE_LIMIT_PER_MINUTE", "60000000"),
+        ("AION_RATE_LIMIT_BURST", "10000000"),
+    ];
+    let local = start(bundle, &limits)?;
+    let mut with_redis = limits.to_vec();
+    with_redis.push(("AION_REDIS_URL", url.as_str()));
+    let shared = start(bundle, &with_redis)?;
+    println!("\n### Redis on one instance: cached story reads, 50 connections, rate limits on\n");
+    println!("{HEADER}");
+    let mut rps = [Vec::new(), Vec::new()];
+    for round in 1..=3 {
+        for (i, (label, server)) in [("no Redis (default)", &local), ("AION_REDIS_URL", &shared)]
+            .into_iter()
+            .enumerate()
+        {
+            let paths = story_paths(server.port, "")?;
+            load(server.port, &paths, 8, 1.0, &[])?;
+            let r = load(server.port, &paths, 50, seconds, &[])?;
+            println!(
+                "{}",
+                row(
+                    &format!("GET /api/stories/{{id}}, {label}, round {round}"),
+                    &r
+                )
+            );
+            rps[i].push(r["rps"].as_f64().unwrap_or(0.0));
+        }
+    }
+    let mean = |v: &Vec<f64>| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    println!(
+        "\nthroughput with Redis / without: {:.2} (each request's rate-limit check is a Redis round trip)",
+        mean(&rps[1]) / mean(&rps[0]).max(1.0)
+    );
+    Ok(())
+}
+
 /// Connections that hold the server's attention without finishing a request: half send
 /// their request head a byte a second, half open and send nothing. Dropped (closed) when the
 /// value is dropped; the server itself closes them after its header timeout.
@@ -475,6 +578,9 @@ pub fn run_all(args: &[String]) -> Result<(), String> {
     }
     if want("pages") {
         pages_scenario(&bundle, seconds)?;
+    }
+    if want("redis") {
+        redis_scenario(&bundle, seconds)?;
     }
     if want("slow-clients") {
         slow_clients_scenario(&bundle, seconds)?;

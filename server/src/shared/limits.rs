@@ -30,7 +30,7 @@ local allow_at = new_tat - interval * burst
 if now < allow_at then
   return {0, 0, allow_at - now}
 end
-redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil((new_tat - now) / 1000))
+redis.call('SET', KEYS[1], new_tat, 'PX', math.max(1, math.ceil((new_tat - now) / 1000)))
 local remaining = math.floor((now - allow_at) / interval)
 return {1, remaining, new_tat - now}
 "#;
@@ -72,7 +72,7 @@ impl SharedLimits {
         per_minute: u32,
         burst: u32,
     ) -> Result<SharedDecision, SharedError> {
-        let interval_us = 60_000_000 / u64::from(per_minute.max(1));
+        let interval_us = (60_000_000 / u64::from(per_minute.max(1))).max(1);
         let key = format!("{}:rl:{kind}:{client}", self.namespace);
         let mut conn = self.bus.conn.clone();
         let answer = tokio::time::timeout(

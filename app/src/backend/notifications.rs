@@ -34,6 +34,34 @@ pub struct LiveMessage {
     pub event: LiveEvent,
 }
 
+/// A live message as it travels between instances (see `server::shared`).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Relayed {
+    owner: Option<String>,
+    event: LiveEvent,
+}
+
+/// Sends a live message to this instance's streams and, when instances share a Redis, to
+/// every other instance's, so a browser follows work wherever it runs.
+pub async fn broadcast(state: &AppState, message: LiveMessage) {
+    if let Some(bus) = state.shared() {
+        let relayed = Relayed {
+            owner: message.owner.clone(),
+            event: message.event.clone(),
+        };
+        if let Ok(json) = serde_json::to_string(&relayed) {
+            bus.publish_event(&json).await;
+        }
+    }
+    let _ = state.live().send(message);
+}
+
+/// A live message another instance relayed (`None` if it is not one).
+pub fn relayed(json: &str) -> Option<LiveMessage> {
+    let Relayed { owner, event } = serde_json::from_str(json).ok()?;
+    Some(LiveMessage { owner, event })
+}
+
 fn from_row(r: &Row) -> Result<Notification, SqlError> {
     Ok(Notification {
         id: r.get(0)?,
@@ -262,7 +290,7 @@ pub fn spawn_listener(state: AppState) -> JoinHandle<()> {
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             };
-            let _ = state.live().send(LiveMessage {
+            let message = LiveMessage {
                 owner: event.owner.clone(),
                 event: LiveEvent::Task {
                     id: event.uid.clone(),
@@ -272,7 +300,8 @@ pub fn spawn_listener(state: AppState) -> JoinHandle<()> {
                     message: event.message.clone(),
                     error: event.error.clone(),
                 },
-            });
+            };
+            broadcast(&state, message).await;
             if matches!(event.status, Status::Completed | Status::Failed)
                 && let Err(e) = notify(&state, &event).await
             {
@@ -340,12 +369,13 @@ async fn notify(state: &AppState, event: &TaskEvent) -> Result<(), ApiError> {
         return Ok(()); // made already (before a restart, or by the recovery at start)
     };
     let unread = unread_count(state.store(), owner).await?;
-    let _ = state.live().send(LiveMessage {
+    let message = LiveMessage {
         owner: event.owner.clone(),
         event: LiveEvent::Notification {
             notification: n,
             unread,
         },
-    });
+    };
+    broadcast(state, message).await;
     Ok(())
 }

@@ -13,7 +13,7 @@ use server::{
     http::{rate_limit::RateLimits, response_cache::ResponseCache},
     metrics::RequestMetrics,
     replica::{ReplicaConfig, ReplicaMonitor, ReplicaStatus},
-    shared::{Invalidation, SharedBus, SharedLimits},
+    shared::{BusMessage, SharedBus, SharedLimits},
     store::{Store, StoreConfig},
     tasks::{TaskConfig, TaskQueue},
 };
@@ -169,16 +169,22 @@ impl AppState {
         tasks.push(notifications::spawn_listener(self.clone()));
         if let Some(bus) = &self.0.shared {
             let (data, responses) = (self.0.cache.clone(), self.0.response_cache.clone());
+            let live = self.0.live.clone();
             tasks.push(bus.spawn_listener(move |what| match what {
-                Invalidation::Tags(tags) => {
+                BusMessage::Tags(tags) => {
                     for tag in &tags {
                         data.invalidate_tag(tag);
                         responses.cache().invalidate_tag(tag);
                     }
                 }
-                Invalidation::All | Invalidation::Resync => {
+                BusMessage::All | BusMessage::Resync => {
                     data.clear();
                     responses.cache().clear();
+                }
+                BusMessage::Event(json) => {
+                    if let Some(message) = notifications::relayed(&json) {
+                        let _ = live.send(message);
+                    }
                 }
             }));
         }

@@ -274,3 +274,58 @@ async fn the_write_limit_holds_across_instances() {
         0.0
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_started_on_one_instance_is_followed_live_on_both() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let redis = Redis::start(dir.path());
+    let (a, b) = pair(&redis).await;
+    let story = a.create_story("Followed everywhere").await;
+    a.post_ok(
+        &format!("/api/stories/{story}/nodes"),
+        json!({"kind": "scene", "title": "Start", "content": "Go."}),
+    )
+    .await;
+    // One browser session (one cookie jar: cookies do not tell ports apart) with a stream
+    // open on each instance; the task runs on whichever instance claims it first, so the
+    // other stream can only see it through Redis.
+    let browser = crate::helpers::client();
+    let open = |app: &TestApp| browser.get(app.url("/api/events")).send();
+    let mut on_b = open(&b).await.expect("stream on B");
+    let mut on_a = open(&a).await.expect("stream on A");
+    let res = browser
+        .post(a.url(&format!("/api/stories/{story}/exports")))
+        .json(&json!({"format": "json"}))
+        .send()
+        .await
+        .expect("export");
+    assert!(
+        res.status().is_success(),
+        "export started: {}",
+        res.status()
+    );
+    for (name, stream) in [("B", &mut on_b), ("A", &mut on_a)] {
+        let mut seen = String::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !(seen.contains("\"status\":\"completed\"")
+            && seen.contains("\"type\":\"notification\""))
+        {
+            assert!(
+                Instant::now() < deadline,
+                "stream on {name} saw no completion:\n{seen}"
+            );
+            match tokio::time::timeout(Duration::from_secs(20), stream.chunk()).await {
+                Ok(Ok(Some(chunk))) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+                other => panic!("stream on {name} ended: {other:?}\n{seen}"),
+            }
+        }
+    }
+    let relayed = a.metric("aion_shared_events_received_total").await
+        + b.metric("aion_shared_events_received_total").await;
+    assert!(
+        relayed >= 2.0,
+        "progress and the notification crossed instances: {relayed}\n{}\n{}",
+        a.metrics().await,
+        b.metrics().await
+    );
+}

@@ -1,4 +1,4 @@
-//! Cache invalidation shared by several instances through Redis pub/sub.
+//! Cache invalidation and live events shared by several instances through Redis pub/sub.
 //!
 //! Each instance keeps its caches in its own memory. When one of them changes data it
 //! invalidates its own caches (read-your-writes on that instance), then publishes the tags
@@ -10,10 +10,13 @@
 //!
 //! Pub/sub delivers nothing to an instance that is not connected, so whenever the listener
 //! (re)subscribes it first asks its owner to drop everything it holds
-//! ([`Invalidation::Resync`]): messages missed while disconnected cannot leave stale
+//! ([`BusMessage::Resync`]): messages missed while disconnected cannot leave stale
 //! entries behind. While Redis is down, instances keep serving from their own caches and
 //! the store; publishing fails fast (a short timeout), is counted and logged, and the
 //! write still succeeds. The listener reconnects by itself with backoff.
+//!
+//! Live events (task progress, notifications) travel on a second channel the same way, so a
+//! browser connected to one instance follows work that runs on another.
 //!
 //! Built on the `redis` crate (its connection manager reconnects; its pub/sub connection
 //! is re-made here). This module knows tags, not what they name.
@@ -36,15 +39,18 @@ use crate::metrics::Exposition;
 /// Longest wait for Redis to take a published invalidation.
 pub const PUBLISH_TIMEOUT: Duration = Duration::from_millis(250);
 
-/// What another instance asked this one to drop.
+/// What another instance sent this one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Invalidation {
-    /// Entries carrying any of these tags.
+pub enum BusMessage {
+    /// Drop entries carrying any of these tags.
     Tags(Vec<String>),
-    /// Everything (an operator cleared the caches).
+    /// Drop everything (an operator cleared the caches).
     All,
-    /// Everything, because messages may have been missed (just (re)subscribed).
+    /// Drop everything, because messages may have been missed (just (re)subscribed).
     Resync,
+    /// A live event (opaque text, the app's own serialisation) to pass on to this
+    /// instance's listeners.
+    Event(String),
 }
 
 /// Why the shared bus could not be set up.
@@ -57,6 +63,7 @@ struct Stats {
     published: AtomicU64,
     publish_errors: AtomicU64,
     received: AtomicU64,
+    events_received: AtomicU64,
     resyncs: AtomicU64,
     connected: AtomicBool,
     delay: Mutex<Option<DDSketch>>,
@@ -68,6 +75,7 @@ pub struct SharedBus {
     client: redis::Client,
     pub(super) conn: ConnectionManager,
     channel: String,
+    events: String,
     instance: String,
     stats: Arc<Stats>,
 }
@@ -93,6 +101,7 @@ impl SharedBus {
             client,
             conn,
             channel: format!("{namespace}:invalidate"),
+            events: format!("{namespace}:live"),
             instance: uuid::Uuid::now_v7().simple().to_string(),
             stats: Arc::default(),
         })
@@ -115,13 +124,23 @@ impl SharedBus {
         self.publish("*").await
     }
 
+    /// Passes a live event (task progress, a notification) to every other instance, whose
+    /// listeners get it as [`BusMessage::Event`]. Best effort, like invalidations.
+    pub async fn publish_event(&self, event: &str) -> bool {
+        self.send(&self.events, event).await
+    }
+
     async fn publish(&self, body: &str) -> bool {
+        self.send(&self.channel, body).await
+    }
+
+    async fn send(&self, channel: &str, body: &str) -> bool {
         let message = format!("{}|{}|{body}", self.instance, now_micros());
         let mut conn = self.conn.clone();
         let sent = tokio::time::timeout(
             PUBLISH_TIMEOUT,
             redis::cmd("PUBLISH")
-                .arg(&self.channel)
+                .arg(channel)
                 .arg(message)
                 .query_async::<i64>(&mut conn),
         )
@@ -145,8 +164,15 @@ impl SharedBus {
         false
     }
 
-    /// Parses a message; `None` for our own and for malformed ones.
-    fn parse(&self, payload: &str) -> Option<(u64, Invalidation)> {
+    /// Parses a live event message; `None` for our own and for malformed ones.
+    fn parse_event<'a>(&self, payload: &'a str) -> Option<(u64, &'a str)> {
+        let mut parts = payload.splitn(3, '|');
+        let (from, sent, body) = (parts.next()?, parts.next()?, parts.next()?);
+        (from != self.instance).then_some((sent.parse().ok()?, body))
+    }
+
+    /// Parses an invalidation message; `None` for our own and for malformed ones.
+    fn parse(&self, payload: &str) -> Option<(u64, BusMessage)> {
         let mut parts = payload.splitn(3, '|');
         let (from, sent, body) = (parts.next()?, parts.next()?, parts.next()?);
         if from == self.instance {
@@ -154,18 +180,18 @@ impl SharedBus {
         }
         let sent = sent.parse().ok()?;
         let what = if body == "*" {
-            Invalidation::All
+            BusMessage::All
         } else {
-            Invalidation::Tags(body.split('\n').map(str::to_owned).collect())
+            BusMessage::Tags(body.split('\n').map(str::to_owned).collect())
         };
         Some((sent, what))
     }
 
     /// Listens for other instances' invalidations until the task is aborted, calling
-    /// `apply` for each (and with [`Invalidation::Resync`] on every (re)subscription).
+    /// `apply` for each (and with [`BusMessage::Resync`] on every (re)subscription).
     pub fn spawn_listener(
         &self,
-        apply: impl Fn(Invalidation) + Send + Sync + 'static,
+        apply: impl Fn(BusMessage) + Send + Sync + 'static,
     ) -> JoinHandle<()> {
         let bus = self.clone();
         tokio::spawn(async move {
@@ -185,10 +211,7 @@ impl SharedBus {
         })
     }
 
-    async fn listen(
-        &self,
-        apply: &(impl Fn(Invalidation) + Send + Sync),
-    ) -> Result<(), SharedError> {
+    async fn listen(&self, apply: &(impl Fn(BusMessage) + Send + Sync)) -> Result<(), SharedError> {
         let mut pubsub =
             tokio::time::timeout(Duration::from_secs(2), self.client.get_async_pubsub())
                 .await
@@ -196,15 +219,23 @@ impl SharedBus {
                     redis::RedisError::from((redis::ErrorKind::Io, "connect timed out"))
                 })??;
         pubsub.subscribe(&self.channel).await?;
+        pubsub.subscribe(&self.events).await?;
         self.stats.connected.store(true, Relaxed);
         self.stats.resyncs.fetch_add(1, Relaxed);
-        apply(Invalidation::Resync);
+        apply(BusMessage::Resync);
         tracing::info!(channel = %self.channel, "listening for other instances' invalidations");
         let mut messages = pubsub.into_on_message();
         while let Some(msg) = messages.next().await {
             let Ok(payload) = msg.get_payload::<String>() else {
                 continue;
             };
+            if msg.get_channel_name() == self.events {
+                if let Some((_, event)) = self.parse_event(&payload) {
+                    apply(BusMessage::Event(event.to_owned()));
+                    self.stats.events_received.fetch_add(1, Relaxed);
+                }
+                continue;
+            }
             let Some((sent, what)) = self.parse(&payload) else {
                 continue;
             };
@@ -244,7 +275,7 @@ impl SharedBus {
         for (name, help, v) in [
             (
                 "aion_shared_published_total",
-                "Invalidations published.",
+                "Invalidations and live events published.",
                 &s.published,
             ),
             (
@@ -256,6 +287,11 @@ impl SharedBus {
                 "aion_shared_received_total",
                 "Invalidations received from other instances.",
                 &s.received,
+            ),
+            (
+                "aion_shared_events_received_total",
+                "Live events received from other instances.",
+                &s.events_received,
             ),
             (
                 "aion_shared_resyncs_total",
@@ -295,14 +331,20 @@ mod tests {
             b.parse(&msg),
             Some((
                 42,
-                Invalidation::Tags(vec!["story:1".into(), "stories:list".into()])
+                BusMessage::Tags(vec!["story:1".into(), "stories:list".into()])
             ))
         );
         assert_eq!(
             b.parse(&format!("{}|1|*", a.instance())),
-            Some((1, Invalidation::All))
+            Some((1, BusMessage::All))
         );
         assert_eq!(b.parse("garbage"), None);
+        let event = format!("{}|7|{{\"type\":\"task\",\"a|b\":1}}", a.instance());
+        assert_eq!(a.parse_event(&event), None);
+        assert_eq!(
+            b.parse_event(&event),
+            Some((7, "{\"type\":\"task\",\"a|b\":1}"))
+        );
     }
 
     #[tokio::test]

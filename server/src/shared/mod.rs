@@ -5,5 +5,5 @@
 mod bus;
 mod limits;
 
-pub use bus::{Invalidation, PUBLISH_TIMEOUT, SharedBus, SharedError};
+pub use bus::{BusMessage, PUBLISH_TIMEOUT, SharedBus, SharedError};
 pub use limits::{LIMIT_TIMEOUT, SharedDecision, SharedLimits};

@@ -135,6 +135,8 @@ impl AppState {
             store,
             cache,
             reads,
+            // In-process even with Redis: the one user, the warm-up, fills this instance's
+            // own cache (server::shared::RedisLocks is there for work shared across them).
             locks: Arc::new(LocalLocks::default()),
             tasks,
             live: broadcast::channel(1024).0,

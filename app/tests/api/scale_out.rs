@@ -4,70 +4,30 @@
 //! arrived, and Redis going away and coming back gives clients no errors.
 
 use std::{
-    io::{Read, Write},
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    path::Path,
     time::{Duration, Instant},
 };
 
 use reqwest::Method;
 use serde_json::json;
+use server::shared::LocalRedis;
 
 use crate::helpers::{TestApp, spawn_app_with};
 
-/// A `redis-server` on a Unix socket, killed when dropped.
-struct Redis {
-    child: Child,
-    socket: PathBuf,
-}
+/// A `redis-server` on a Unix socket in `dir`, killed when dropped.
+struct Redis(LocalRedis);
 
 impl Redis {
     fn start(dir: &Path) -> Self {
-        let socket = dir.join("redis.sock");
-        let bin = std::env::var("AION_TEST_REDIS").unwrap_or_else(|_| "redis-server".into());
-        let child = Command::new(&bin)
-            .args(["--port", "0", "--save", "", "--appendonly", "no"])
-            .arg("--unixsocket")
-            .arg(&socket)
-            .args(["--unixsocketperm", "700"])
-            .current_dir(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("{bin} starts (cargo xtask setup --browser installs it): {e}")
-            });
-        let redis = Self { child, socket };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !redis.ping() {
-            assert!(Instant::now() < deadline, "redis answers PING within 10 s");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        redis
-    }
-
-    fn ping(&self) -> bool {
-        let Ok(mut s) = std::os::unix::net::UnixStream::connect(&self.socket) else {
-            return false;
-        };
-        let mut buf = [0u8; 7];
-        s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+        Self(LocalRedis::start(dir).expect("redis-server"))
     }
 
     fn url(&self) -> String {
-        format!("unix://{}", self.socket.display())
+        self.0.url()
     }
 
     fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.socket);
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        self.stop();
+        self.0.stop();
     }
 }
 

@@ -30,6 +30,16 @@ pub struct LockGuard {
     _held: Box<dyn Send + Sync>,
 }
 
+impl LockGuard {
+    /// A guard that releases the lock when `held` is dropped (for implementations of
+    /// [`NamedLocks`] outside this module).
+    pub fn new(held: impl Send + Sync + 'static) -> Self {
+        Self {
+            _held: Box::new(held),
+        }
+    }
+}
+
 /// A set of named, mutually exclusive locks.
 pub trait NamedLocks: Send + Sync {
     /// Waits at most `wait` for the lock `name`. `lease` bounds how long a distributed lock

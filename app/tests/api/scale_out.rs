@@ -289,3 +289,123 @@ async fn an_export_started_on_one_instance_is_followed_live_on_both() {
         b.metrics().await
     );
 }
+
+/// `GET path` on `app` as an operator (every session's tasks are visible).
+async fn as_operator(app: &TestApp, path: &str) -> serde_json::Value {
+    let res = app
+        .http
+        .get(app.url(path))
+        .bearer_auth("ops-secret")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(res.status(), 200, "{path}");
+    res.json().await.expect("json")
+}
+
+/// The sum over `apps` of the first `/metrics` sample starting with `series`.
+async fn sum_metric(apps: &[&TestApp], series: &str) -> f64 {
+    let mut total = 0.0;
+    for app in apps {
+        total += app.metric(series).await;
+    }
+    total
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_on_one_file_write_without_errors_and_run_each_task_once() {
+    let ops = [
+        ("AION_ADMIN_TOKEN", "ops-secret"),
+        ("AION_TASK_LEASE_SECS", "2"),
+    ];
+    // K runs alone first and is killed with SIGKILL in the middle of a PDF export.
+    let k = spawn_app_with(&ops).await;
+    let big = crate::tasks::big_story(&k).await;
+    let task = crate::tasks::export(&k, &big, "pdf").await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let t = as_operator(&k, &format!("/api/tasks/{task}")).await;
+        if t["status"] == "running" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the export never started: {t}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let dir = k.kill();
+    let db = dir.path().join("aion.db");
+    let mut env = ops.to_vec();
+    env.push(("AION_DB_PATH", db.to_str().expect("utf-8 path")));
+    let (a, b, c) = (
+        spawn_app_with(&env).await,
+        spawn_app_with(&env).await,
+        spawn_app_with(&env).await,
+    );
+    let apps = [&a, &b, &c];
+
+    // Writers on all three at once: SQLite's busy handling, never a 500.
+    let mut writers = tokio::task::JoinSet::new();
+    for (i, app) in apps.iter().enumerate() {
+        let (http, url) = (app.http.clone(), app.url("/api/stories"));
+        writers.spawn(async move {
+            for n in 0..40 {
+                let res = http
+                    .post(&url)
+                    .json(&json!({"title": format!("Instance {i} story {n}")}))
+                    .send()
+                    .await
+                    .expect("sent");
+                assert!(
+                    res.status().is_success(),
+                    "write {n} on instance {i}: {}",
+                    res.status()
+                );
+            }
+        });
+    }
+    // Reports started through every instance while they write.
+    let mut reports = Vec::new();
+    for app in apps {
+        for _ in 0..6 {
+            let t = app.post_ok("/api/reports", json!({})).await;
+            reports.push(t["id"].as_str().expect("id").to_owned());
+        }
+    }
+    while let Some(w) = writers.join_next().await {
+        w.expect("every write succeeded");
+    }
+    // The killed instance's export comes back after its lease and is finished elsewhere.
+    for id in reports.iter().chain([&task]) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let t = as_operator(&a, &format!("/api/tasks/{id}")).await;
+            if t["status"] == "completed" {
+                let attempts = t["attempts"].as_u64().expect("attempts");
+                let want = if id == &task { 2 } else { 1 };
+                assert_eq!(attempts, want, "task {id}: {t}");
+                break;
+            }
+            assert!(
+                t["status"] != "failed" && Instant::now() < deadline,
+                "task {id} did not complete: {t}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let completed = sum_metric(&apps, "aion_tasks_finished_total{outcome=\"completed\"}").await;
+    assert_eq!(
+        completed, 19.0,
+        "18 reports and the export, each finished by one instance once"
+    );
+    let notifications = as_operator(&b, "/api/notifications").await;
+    let for_export = notifications["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|n| {
+            n["link"]
+                .as_str()
+                .is_some_and(|l| l.contains(task.as_str()))
+        })
+        .count();
+    assert_eq!(for_export, 1, "one notification for the export");
+}

@@ -35,7 +35,7 @@ async fn finished(app: &TestApp, id: &str) -> Value {
     .await
 }
 
-async fn export(app: &TestApp, story: &str, format: &str) -> String {
+pub(crate) async fn export(app: &TestApp, story: &str, format: &str) -> String {
     let task = app
         .post_ok(
             &format!("/api/stories/{story}/exports"),
@@ -439,7 +439,7 @@ async fn finished_tasks_notify_and_the_live_stream_reports_progress() {
 }
 
 /// A story big enough that its PDF takes a while: 20 chapters of 100 nodes with long text.
-async fn big_story(app: &TestApp) -> String {
+pub(crate) async fn big_story(app: &TestApp) -> String {
     let id = app.create_story("长篇 Long Story").await;
     let text = "很久很久以前，在一个遥远的王国里，住着一位勇敢的骑士。Once upon a time, in a \
                 faraway kingdom, there lived a brave knight who feared nothing at all. "

@@ -441,6 +441,54 @@ fn redis_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), String> {
     Ok(())
 }
 
+/// Cached story reads straight to one instance, then through HAProxy with 1, 2 and 3
+/// instances behind it (`cargo xtask cluster`'s setup). On 2 shared cores more instances
+/// cannot be faster: this shows what the balancer and the shared parts cost, and that the
+/// cluster answers correctly under load.
+fn cluster_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), String> {
+    crate::cluster::ensure_tools()?;
+    println!("\n### Cached story reads through HAProxy, 50 connections\n");
+    println!("{HEADER}");
+    let direct = start(bundle, &[])?;
+    let paths = story_paths(direct.port, "")?;
+    load(direct.port, &paths, 8, 1.0, &[])?;
+    let r = load(direct.port, &paths, 50, seconds, &[])?;
+    println!(
+        "{}",
+        row("one instance, direct (no Redis, no balancer)", &r)
+    );
+    drop(direct);
+    for n in 1..=3 {
+        let dir =
+            std::env::temp_dir().join(format!("aion-bench-cluster-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        // A port of our own for the balancer: the next one if it is taken.
+        let mut started = Err(String::new());
+        for port in 18_480 + 10 * n as u16..18_490 + 10 * n as u16 {
+            // Limits off, as for every server here (the load comes from one address).
+            let limits = [
+                ("AION_RATE_LIMIT_PER_MINUTE", "0"),
+                ("AION_WRITE_RATE_LIMIT_PER_MINUTE", "0"),
+            ];
+            started = crate::cluster::Cluster::start(bundle, n, port, &dir, &limits);
+            if started.is_ok() {
+                break;
+            }
+        }
+        let cluster = started?;
+        let paths = story_paths(cluster.port, "")?;
+        load(cluster.port, &paths, 8, 1.0, &[])?;
+        let r = load(cluster.port, &paths, 50, seconds, &[])?;
+        println!(
+            "{}",
+            row(&format!("{n} instance(s) behind HAProxy, Redis shared"), &r)
+        );
+        drop(cluster);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(())
+}
+
 /// Connections that hold the server's attention without finishing a request: half send
 /// their request head a byte a second, half open and send nothing. Dropped (closed) when the
 /// value is dropped; the server itself closes them after its header timeout.
@@ -581,6 +629,9 @@ pub fn run_all(args: &[String]) -> Result<(), String> {
     }
     if want("redis") {
         redis_scenario(&bundle, seconds)?;
+    }
+    if want("cluster") {
+        cluster_scenario(&bundle, seconds)?;
     }
     if want("slow-clients") {
         slow_clients_scenario(&bundle, seconds)?;

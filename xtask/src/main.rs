@@ -6,6 +6,7 @@
 
 mod build;
 mod bundle;
+mod cluster;
 mod http_bench;
 mod litestream;
 mod process;
@@ -27,7 +28,9 @@ usage: cargo xtask <command>
   build          build the release app (client + server) with dx
   bundle-size    print raw and brotli sizes of the release wasm, JS and CSS
   bench-http     HTTP load benchmarks against the release server
-                 [--seconds N per run] [--only stack|app|cache|slow-clients]
+                 [--seconds N per run] [--only stack|app|cache|pages|redis|cluster|slow-clients]
+  cluster N      N release instances sharing one database file and Redis, behind HAProxy on
+                 127.0.0.1:8080 [--port P]; Ctrl-C stops them all
   bench-client   client benchmarks in Chromium: the virtual list over 100,000 stories
                  (frames while flinging, DOM nodes, memory) and a typical session's requests
   seed ARGS      write deterministic demo data: seed --stories N [--nodes-per-story N]
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Some("seed") => build::seed(&args[1..]),
         Some("bench-client") => test::bench_client(),
         Some("bench-http") => http_bench::run_all(&args[1..]),
+        Some("cluster") => cluster::run_cluster(&args[1..]),
         Some("soak") => soak::run_soak(&args[1..]),
         Some("restore") => litestream::restore(&args[1..]),
         Some("bench-replica") => replica_bench::run_bench(&args[1..]),

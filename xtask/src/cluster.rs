@@ -30,7 +30,7 @@ pub struct Cluster {
     pub instances: Vec<u16>,
     // Dropped first: the balancer, then the instances, then Redis.
     lb: Guard,
-    _servers: Vec<Guard>,
+    servers: Vec<Guard>,
     _redis: Guard,
 }
 
@@ -106,14 +106,25 @@ impl Cluster {
             port,
             instances: ports,
             lb,
-            _servers: servers,
+            servers,
             _redis: redis,
         })
     }
 
-    /// Waits until the balancer exits (Ctrl-C reaches every process of the group).
+    /// Waits until the balancer or any instance exits, then stops the rest (on drop). Ctrl-C
+    /// reaches every process of the group; the instances exit on it (after their grace
+    /// period), HAProxy in the foreground does not, so it is stopped here.
     pub fn wait(mut self) -> Result<(), String> {
-        self.lb.wait()
+        loop {
+            if self.lb.ensure_running().is_err() {
+                return Err("haproxy exited".into());
+            }
+            if self.servers.iter_mut().any(|s| s.ensure_running().is_err()) {
+                println!("an instance stopped: stopping the cluster");
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 }
 

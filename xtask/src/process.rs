@@ -104,16 +104,6 @@ impl Guard {
         }
     }
 
-    /// Waits for the process to exit by itself.
-    pub fn wait(&mut self) -> Result<(), String> {
-        let status = self
-            .child
-            .wait()
-            .map_err(|e| format!("waiting for {}: {e}", self.name))?;
-        println!("{} exited ({status})", self.name);
-        Ok(())
-    }
-
     /// Stops the process: SIGTERM, up to 10 s to exit, then SIGKILL.
     pub fn stop(&mut self) {
         if matches!(self.child.try_wait(), Ok(Some(_))) {

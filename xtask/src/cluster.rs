@@ -128,6 +128,38 @@ impl Cluster {
     }
 }
 
+/// Starts `redis-server` on `dir/redis.sock` (creating `dir`); its guard and URL once the
+/// socket is there.
+pub fn start_redis(dir: &Path) -> Result<(Guard, String), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let socket = dir.join("redis.sock");
+    let _ = std::fs::remove_file(&socket);
+    let redis = Guard::spawn(
+        "redis-server",
+        Command::new("redis-server")
+            .args([
+                "--port",
+                "0",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--unixsocket",
+            ])
+            .arg(&socket)
+            .current_dir(dir)
+            .stdout(std::process::Stdio::null()),
+    )?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !socket.exists() {
+        if std::time::Instant::now() > deadline {
+            return Err("redis-server did not open its socket within 10 s".into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok((redis, format!("unix://{}", socket.display())))
+}
+
 fn haproxy_config(port: u16, instances: &[u16]) -> String {
     let mut cfg = format!(
         "global\n    maxconn 4000\n\ndefaults\n    mode http\n    option http-keep-alive\n    \

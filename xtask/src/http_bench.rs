@@ -13,8 +13,8 @@ use crate::{
 };
 
 /// A release server on a free port with a fresh database.
-struct Server {
-    port: u16,
+pub(crate) struct Server {
+    pub(crate) port: u16,
     _guard: Guard,
     dir: PathBuf,
 }
@@ -25,7 +25,7 @@ impl Drop for Server {
     }
 }
 
-fn start(bundle: &build::Bundle, env: &[(&str, &str)]) -> Result<Server, String> {
+pub(crate) fn start(bundle: &build::Bundle, env: &[(&str, &str)]) -> Result<Server, String> {
     static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("aion-bench-{}-{run}", std::process::id()));
@@ -56,7 +56,7 @@ fn load_bin() -> PathBuf {
 }
 
 /// One load run; returns the report as JSON.
-fn load(
+pub(crate) fn load(
     port: u16,
     paths: &[String],
     connections: usize,
@@ -83,7 +83,7 @@ fn load(
     serde_json::from_slice(&out.stdout).map_err(|e| format!("aion-load output: {e}"))
 }
 
-fn row(name: &str, r: &serde_json::Value) -> String {
+pub(crate) fn row(name: &str, r: &serde_json::Value) -> String {
     let f = |k: &str| r[k].as_f64().unwrap_or(0.0);
     format!(
         "| {name} | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
@@ -95,11 +95,11 @@ fn row(name: &str, r: &serde_json::Value) -> String {
     )
 }
 
-const HEADER: &str =
+pub(crate) const HEADER: &str =
     "| scenario | req/s | p50 ms | p95 ms | p99 ms | errors |\n|---|---:|---:|---:|---:|---:|";
 
 /// Story ids from the server's first page.
-fn story_paths(port: u16, suffix: &str) -> Result<Vec<String>, String> {
+pub(crate) fn story_paths(port: u16, suffix: &str) -> Result<Vec<String>, String> {
     let page: serde_json::Value = serde_json::from_str(&http_get(port, "/api/stories?limit=50")?)
         .map_err(|e| format!("story list: {e}"))?;
     let ids: Vec<String> = page["items"]
@@ -338,157 +338,6 @@ fn pages_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), String> {
     Ok(())
 }
 
-/// A `redis-server` on a Unix socket in its own temp directory, stopped when dropped.
-struct RedisServer {
-    _guard: Guard,
-    socket: PathBuf,
-    dir: PathBuf,
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-impl RedisServer {
-    fn start() -> Result<Self, String> {
-        let dir = std::env::temp_dir().join(format!("aion-bench-redis-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let socket = dir.join("redis.sock");
-        let mut cmd = Command::new("redis-server");
-        cmd.args([
-            "--port",
-            "0",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--unixsocket",
-        ])
-        .arg(&socket)
-        .current_dir(&dir)
-        .stdout(std::process::Stdio::null());
-        let guard = Guard::spawn("redis-server", &mut cmd)?;
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            use std::io::{Read, Write};
-            let mut pong = [0u8; 7];
-            let ok = std::os::unix::net::UnixStream::connect(&socket).is_ok_and(|mut s| {
-                s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut pong).is_ok()
-            });
-            if ok && &pong == b"+PONG\r\n" {
-                break;
-            }
-            if std::time::Instant::now() > deadline {
-                return Err("redis-server did not answer PING within 10 s".into());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Ok(Self {
-            _guard: guard,
-            socket,
-            dir,
-        })
-    }
-
-    fn url(&self) -> String {
-        format!("unix://{}", self.socket.display())
-    }
-}
-
-/// What Redis costs one instance: cached reads with rate limits kept locally (the default)
-/// against the same with `AION_REDIS_URL` (limits checked in Redis, invalidations
-/// listened for), three alternating rounds on two servers side by side.
-fn redis_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), String> {
-    let redis = RedisServer::start()?;
-    let url = redis.url();
-    let limits = [
-        ("AION_RATE_LIMIT_PER_MINUTE", "60000000"),
-        ("AION_RATE_LIMIT_BURST", "10000000"),
-    ];
-    let local = start(bundle, &limits)?;
-    let mut with_redis = limits.to_vec();
-    with_redis.push(("AION_REDIS_URL", url.as_str()));
-    let shared = start(bundle, &with_redis)?;
-    println!("\n### Redis on one instance: cached story reads, 50 connections, rate limits on\n");
-    println!("{HEADER}");
-    let mut rps = [Vec::new(), Vec::new()];
-    for round in 1..=3 {
-        for (i, (label, server)) in [("no Redis (default)", &local), ("AION_REDIS_URL", &shared)]
-            .into_iter()
-            .enumerate()
-        {
-            let paths = story_paths(server.port, "")?;
-            load(server.port, &paths, 8, 1.0, &[])?;
-            let r = load(server.port, &paths, 50, seconds, &[])?;
-            println!(
-                "{}",
-                row(
-                    &format!("GET /api/stories/{{id}}, {label}, round {round}"),
-                    &r
-                )
-            );
-            rps[i].push(r["rps"].as_f64().unwrap_or(0.0));
-        }
-    }
-    let mean = |v: &Vec<f64>| v.iter().sum::<f64>() / v.len().max(1) as f64;
-    println!(
-        "\nthroughput with Redis / without: {:.2} (each request's rate-limit check is a Redis round trip)",
-        mean(&rps[1]) / mean(&rps[0]).max(1.0)
-    );
-    Ok(())
-}
-
-/// Cached story reads straight to one instance, then through HAProxy with 1, 2 and 3
-/// instances behind it (`cargo xtask cluster`'s setup). On 2 shared cores more instances
-/// cannot be faster: this shows what the balancer and the shared parts cost, and that the
-/// cluster answers correctly under load.
-fn cluster_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), String> {
-    crate::cluster::ensure_tools()?;
-    println!("\n### Cached story reads through HAProxy, 50 connections\n");
-    println!("{HEADER}");
-    let direct = start(bundle, &[])?;
-    let paths = story_paths(direct.port, "")?;
-    load(direct.port, &paths, 8, 1.0, &[])?;
-    let r = load(direct.port, &paths, 50, seconds, &[])?;
-    println!(
-        "{}",
-        row("one instance, direct (no Redis, no balancer)", &r)
-    );
-    drop(direct);
-    for n in 1..=3 {
-        let dir =
-            std::env::temp_dir().join(format!("aion-bench-cluster-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        // A port of our own for the balancer: the next one if it is taken.
-        let mut started = Err(String::new());
-        for port in 18_480 + 10 * n as u16..18_490 + 10 * n as u16 {
-            // Limits off, as for every server here (the load comes from one address).
-            let limits = [
-                ("AION_RATE_LIMIT_PER_MINUTE", "0"),
-                ("AION_WRITE_RATE_LIMIT_PER_MINUTE", "0"),
-            ];
-            started = crate::cluster::Cluster::start(bundle, n, port, &dir, &limits);
-            if started.is_ok() {
-                break;
-            }
-        }
-        let cluster = started?;
-        let paths = story_paths(cluster.port, "")?;
-        load(cluster.port, &paths, 8, 1.0, &[])?;
-        let r = load(cluster.port, &paths, 50, seconds, &[])?;
-        println!(
-            "{}",
-            row(&format!("{n} instance(s) behind HAProxy, Redis shared"), &r)
-        );
-        drop(cluster);
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    Ok(())
-}
-
 /// Connections that hold the server's attention without finishing a request: half send
 /// their request head a byte a second, half open and send nothing. Dropped (closed) when the
 /// value is dropped; the server itself closes them after its header timeout.
@@ -628,10 +477,10 @@ pub fn run_all(args: &[String]) -> Result<(), String> {
         pages_scenario(&bundle, seconds)?;
     }
     if want("redis") {
-        redis_scenario(&bundle, seconds)?;
+        crate::scale_bench::redis_scenario(&bundle, seconds)?;
     }
     if want("cluster") {
-        cluster_scenario(&bundle, seconds)?;
+        crate::scale_bench::cluster_scenario(&bundle, seconds)?;
     }
     if want("slow-clients") {
         slow_clients_scenario(&bundle, seconds)?;

@@ -44,34 +44,7 @@ impl Cluster {
         dir: &Path,
         env: &[(&str, &str)],
     ) -> Result<Self, String> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let socket = dir.join("redis.sock");
-        let _ = std::fs::remove_file(&socket);
-        let redis = Guard::spawn(
-            "redis-server",
-            Command::new("redis-server")
-                .args([
-                    "--port",
-                    "0",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                    "--unixsocket",
-                ])
-                .arg(&socket)
-                .current_dir(dir)
-                .stdout(std::process::Stdio::null()),
-        )?;
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while !socket.exists() {
-            if std::time::Instant::now() > deadline {
-                return Err("redis-server did not open its socket within 10 s".into());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let url = format!("unix://{}", socket.display());
+        let (redis, url) = start_redis(dir)?;
         let mut servers = Vec::new();
         let mut ports = Vec::new();
         for _ in 0..n.max(1) {

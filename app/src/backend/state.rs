@@ -170,22 +170,16 @@ impl AppState {
         ];
         tasks.push(notifications::spawn_listener(self.clone()));
         if let Some(bus) = &self.0.shared {
-            let (data, responses) = (self.0.cache.clone(), self.0.response_cache.clone());
-            let live = self.0.live.clone();
+            let state = self.clone();
             tasks.push(bus.spawn_listener(move |what| match what {
                 BusMessage::Tags(tags) => {
-                    for tag in &tags {
-                        data.invalidate_tag(tag);
-                        responses.cache().invalidate_tag(tag);
-                    }
+                    let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
+                    state.invalidate_tags(&tags);
                 }
-                BusMessage::All | BusMessage::Resync => {
-                    data.clear();
-                    responses.cache().clear();
-                }
+                BusMessage::All | BusMessage::Resync => state.clear_caches(),
                 BusMessage::Event(json) => {
                     if let Some(message) = notifications::relayed(&json) {
-                        let _ = live.send(message);
+                        let _ = state.live().send(message);
                     }
                 }
             }));

@@ -39,14 +39,7 @@ async fn an_edit_is_visible_on_the_very_next_read_even_under_concurrent_readers(
 
     for version in 1..=20 {
         let title = format!("Version {version}");
-        let (status, _) = app
-            .send(
-                Method::PATCH,
-                &format!("/api/stories/{story}"),
-                json!({"title": title}),
-            )
-            .await;
-        assert_eq!(status, 200);
+        app.retitle(&story, &title).await;
         let (_, read) = app.get_json(&format!("/api/stories/{story}")).await;
         assert_eq!(
             read["title"], title,

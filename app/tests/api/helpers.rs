@@ -67,6 +67,30 @@ impl TestApp {
         story["id"].as_str().expect("id").to_owned()
     }
 
+    /// Creates a story titled `title` with one scene (so its reader page has something to
+    /// show) and returns its id.
+    pub async fn story_with_scene(&self, title: &str) -> String {
+        let story = self.create_story(title).await;
+        self.post_ok(
+            &format!("/api/stories/{story}/nodes"),
+            serde_json::json!({"kind": "scene", "title": "Opening scene", "content": "It begins."}),
+        )
+        .await;
+        story
+    }
+
+    /// Renames story `story` to `title` (asserting the write succeeded).
+    pub async fn retitle(&self, story: &str, title: &str) {
+        let (status, body) = self
+            .send(
+                reqwest::Method::PATCH,
+                &format!("/api/stories/{story}"),
+                serde_json::json!({ "title": title }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
     /// Sends `method path` with a raw body and returns status and JSON body.
     pub async fn send_raw(
         &self,

@@ -2,7 +2,7 @@
 //! encoding, from several connections at once; 304 on a matching ETag; pages with live or
 //! private content never kept.
 
-use reqwest::{Method, header};
+use reqwest::header;
 use serde_json::json;
 
 use crate::helpers::{TestApp, client, spawn_app};
@@ -57,20 +57,10 @@ fn decode(encoding: Option<&str>, raw: &[u8]) -> String {
     String::from_utf8(out).expect("utf-8 page")
 }
 
-async fn story_with_scene(app: &TestApp, title: &str) -> String {
-    let story = app.create_story(title).await;
-    app.post_ok(
-        &format!("/api/stories/{story}/nodes"),
-        json!({"kind": "scene", "title": "Opening scene", "content": "It begins."}),
-    )
-    .await;
-    story
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edit_shows_on_every_page_of_the_story_at_once_in_every_encoding() {
     let app = std::sync::Arc::new(spawn_app().await);
-    let story = story_with_scene(&app, "Edition0 of the tale").await;
+    let story = app.story_with_scene("Edition0 of the tale").await;
     let pages = [
         format!("/stories/{story}"),
         format!("/stories/{}/edit", story.to_uppercase()),
@@ -97,14 +87,7 @@ async fn an_edit_shows_on_every_page_of_the_story_at_once_in_every_encoding() {
     let mut hits = 0;
     for edition in 1..=8 {
         let title = format!("Edition{edition} of the tale");
-        let (status, _) = app
-            .send(
-                Method::PATCH,
-                &format!("/api/stories/{story}"),
-                json!({"title": title}),
-            )
-            .await;
-        assert_eq!(status, 200);
+        app.retitle(&story, &title).await;
         // Every page, every encoding, from four connections at once, right after the write.
         let mut reads = Vec::new();
         for path in &pages {
@@ -142,7 +125,7 @@ async fn an_edit_shows_on_every_page_of_the_story_at_once_in_every_encoding() {
 #[tokio::test]
 async fn a_cached_page_revalidates_with_its_etag_and_ignores_bad_ones() {
     let app = spawn_app().await;
-    let story = story_with_scene(&app, "Revalidated").await;
+    let story = app.story_with_scene("Revalidated").await;
     let path = format!("/stories/{story}");
     let (status, first, text) = page(&app.http, &app, &path, "br").await;
     assert_eq!(status, 200);

@@ -8,32 +8,19 @@ use std::{
     time::{Duration, Instant},
 };
 
-use reqwest::Method;
 use serde_json::json;
 use server::shared::LocalRedis;
 
 use crate::helpers::{TestApp, spawn_app_with};
 
 /// A `redis-server` on a Unix socket in `dir`, killed when dropped.
-struct Redis(LocalRedis);
-
-impl Redis {
-    fn start(dir: &Path) -> Self {
-        Self(LocalRedis::start(dir).expect("redis-server"))
-    }
-
-    fn url(&self) -> String {
-        self.0.url()
-    }
-
-    fn stop(&mut self) {
-        self.0.stop();
-    }
+fn redis_in(dir: &Path) -> LocalRedis {
+    LocalRedis::start(dir).expect("redis-server")
 }
 
 /// Instance A (owning the database directory) and B on the same file, both on `redis`,
 /// with rate limits far above what the tests send (so every request takes the shared check).
-async fn pair(redis: &Redis) -> (TestApp, TestApp) {
+async fn pair(redis: &LocalRedis) -> (TestApp, TestApp) {
     let url = redis.url();
     let env = [
         ("AION_REDIS_URL", url.as_str()),
@@ -84,29 +71,13 @@ async fn until_fresh(app: &TestApp, path: &str, fresh: impl Fn(&str) -> bool) ->
     }
 }
 
-async fn retitle(app: &TestApp, story: &str, title: &str) {
-    let (status, _) = app
-        .send(
-            Method::PATCH,
-            &format!("/api/stories/{story}"),
-            json!({"title": title}),
-        )
-        .await;
-    assert_eq!(status, 200);
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_through_one_instance_reaches_the_caches_of_another() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let redis = Redis::start(dir.path());
+    let redis = redis_in(dir.path());
     let (a, b) = pair(&redis).await;
 
-    let story = a.create_story("Shared 0").await;
-    a.post_ok(
-        &format!("/api/stories/{story}/nodes"),
-        json!({"kind": "scene", "title": "Start", "content": "Go."}),
-    )
-    .await;
+    let story = a.story_with_scene("Shared 0").await;
     let paths = [
         format!("/api/stories/{story}"),
         format!("/stories/{story}"),
@@ -120,7 +91,7 @@ async fn a_write_through_one_instance_reaches_the_caches_of_another() {
             until_fresh(&b, path, |body| body.contains(&previous)).await;
         }
         let title = format!("Shared {version}");
-        retitle(&a, &story, &title).await;
+        a.retitle(&story, &title).await;
         for path in &paths {
             slowest = slowest.max(until_fresh(&b, path, |body| body.contains(&title)).await);
         }
@@ -129,7 +100,7 @@ async fn a_write_through_one_instance_reaches_the_caches_of_another() {
     let db = a.dir().join("aion.db");
     let c = spawn_app_with(&[("AION_DB_PATH", db.to_str().expect("utf-8 path"))]).await;
     until_fresh(&c, &paths[0], |body| body.contains("Shared 15")).await;
-    retitle(&a, &story, "Shared 16").await;
+    a.retitle(&story, "Shared 16").await;
     until_fresh(&b, &paths[0], |body| body.contains("Shared 16")).await;
     let stale = c.http.get(c.url(&paths[0])).send().await.expect("sent");
     assert!(
@@ -154,7 +125,7 @@ async fn a_write_through_one_instance_reaches_the_caches_of_another() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_going_away_and_back_gives_no_client_errors_and_recovers() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut redis = Redis::start(dir.path());
+    let mut redis = redis_in(dir.path());
     let (a, b) = pair(&redis).await;
     let story = a.create_story("Before the outage").await;
     let path = format!("/api/stories/{story}");
@@ -163,7 +134,7 @@ async fn redis_going_away_and_back_gives_no_client_errors_and_recovers() {
     redis.stop();
     wait_for(&b, "aion_shared_connected 0").await;
     // Writes and reads go on; the write's invalidation cannot be published.
-    retitle(&a, &story, "During the outage").await;
+    a.retitle(&story, "During the outage").await;
     let during = b.http.get(b.url(&path)).send().await.expect("sent");
     assert_eq!(during.status(), 200, "reads are served from cache or store");
     assert!(a.metric("aion_shared_publish_errors_total").await >= 1.0);
@@ -173,12 +144,12 @@ async fn redis_going_away_and_back_gives_no_client_errors_and_recovers() {
     );
 
     drop(redis);
-    let redis = Redis::start(dir.path());
+    let redis = redis_in(dir.path());
     // On reconnecting, B drops what it may have kept past a missed invalidation.
     wait_for(&b, "aion_shared_connected 1").await;
     until_fresh(&b, &path, |body| body.contains("During the outage")).await;
     wait_for(&a, "aion_shared_connected 1").await;
-    retitle(&a, &story, "After the outage").await;
+    a.retitle(&story, "After the outage").await;
     until_fresh(&b, &path, |body| body.contains("After the outage")).await;
     drop(redis);
 }
@@ -186,7 +157,7 @@ async fn redis_going_away_and_back_gives_no_client_errors_and_recovers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_write_limit_holds_across_instances() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let redis = Redis::start(dir.path());
+    let redis = redis_in(dir.path());
     let url = redis.url();
     let limits = [
         ("AION_REDIS_URL", url.as_str()),
@@ -238,14 +209,9 @@ async fn the_write_limit_holds_across_instances() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_export_started_on_one_instance_is_followed_live_on_both() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let redis = Redis::start(dir.path());
+    let redis = redis_in(dir.path());
     let (a, b) = pair(&redis).await;
-    let story = a.create_story("Followed everywhere").await;
-    a.post_ok(
-        &format!("/api/stories/{story}/nodes"),
-        json!({"kind": "scene", "title": "Start", "content": "Go."}),
-    )
-    .await;
+    let story = a.story_with_scene("Followed everywhere").await;
     // One browser session (one cookie jar: cookies do not tell ports apart) with a stream
     // open on each instance; the task runs on whichever instance claims it first, so the
     // other stream can only see it through Redis.

@@ -80,12 +80,14 @@ pub fn worth_compressing(res: &Response) -> bool {
     }
     let content_type = h
         .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .trim_start()
-        .to_ascii_lowercase();
-    content_type.starts_with("image/svg+xml")
-        || !SKIPPED_TYPES.iter().any(|t| content_type.starts_with(t))
+        .map_or(&b""[..], |v| v.as_bytes())
+        .trim_ascii_start();
+    let is = |prefix: &str| {
+        content_type
+            .get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
+    };
+    is("image/svg+xml") || !SKIPPED_TYPES.iter().any(|t| is(t))
 }
 
 /// `res` compressed in `encoding` if it is worth it (see [`worth_compressing`]), else as is.
@@ -100,14 +102,8 @@ pub fn compress(res: Response, encoding: Encoding) -> Response {
     h.insert(header::CONTENT_ENCODING, encoding.header());
     add_vary(h);
     // A strong ETag names exact bytes: the encoded ones get their own.
-    if let Some(etag) = h.get(header::ETAG).and_then(|v| v.to_str().ok())
-        && let Some(plain) = etag.strip_prefix('"').and_then(|e| e.strip_suffix('"'))
-        && let Ok(v) = HeaderValue::from_str(&format!(
-            "\"{plain}-{}\"",
-            encoding.header().to_str().unwrap_or("")
-        ))
-    {
-        h.insert(header::ETAG, v);
+    if let Some(etag) = h.get(header::ETAG).and_then(|v| encoding.etag(v)) {
+        h.insert(header::ETAG, etag);
     }
     Response::from_parts(parts, Body::new(Compressing::new(body, encoding)))
 }
@@ -154,10 +150,12 @@ impl Compressing {
     /// Moves what was collected into the streaming encoder (made on first use) and returns
     /// what it has produced, flushed if `flush`.
     fn stream_out(&mut self, flush: bool) -> io::Result<Bytes> {
-        let encoding = self.encoding;
-        let stream = self
-            .stream
-            .get_or_insert_with(|| StreamEncoder::new(encoding));
+        if self.stream.is_none() {
+            self.stream = Some(StreamEncoder::new(self.encoding)?);
+        }
+        let Some(stream) = self.stream.as_mut() else {
+            unreachable!("made above")
+        };
         if !self.collected.is_empty() {
             stream.write(&self.collected)?;
             self.collected.clear();
@@ -178,7 +176,7 @@ impl Compressing {
                 stream.finish()
             }
             None => Ok(Bytes::from(
-                self.encoding.compress(&self.collected, Effort::Live),
+                self.encoding.compress(&self.collected, Effort::Live)?,
             )),
         }
     }
@@ -261,20 +259,19 @@ enum StreamEncoder {
 }
 
 impl StreamEncoder {
-    fn new(encoding: Encoding) -> Self {
-        match encoding {
+    fn new(encoding: Encoding) -> io::Result<Self> {
+        Ok(match encoding {
             Encoding::Br => Self::Br(Box::new(brotli::CompressorWriter::with_params(
                 Vec::new(),
                 16 * 1024,
                 &Encoding::brotli_params(None, Effort::Live),
             ))),
-            Encoding::Zstd => match zstd::stream::write::Encoder::new(Vec::new(), 1) {
-                Ok(e) => Self::Zstd(e),
-                // Only fails when zstd cannot allocate its context; gzip needs no context.
-                Err(_) => Self::Gzip(gzip_stream()),
-            },
-            Encoding::Gzip => Self::Gzip(gzip_stream()),
-        }
+            Encoding::Zstd => Self::Zstd(zstd::stream::write::Encoder::new(Vec::new(), 1)?),
+            Encoding::Gzip => Self::Gzip(flate2::write::GzEncoder::new(
+                Vec::new(),
+                flate2::Compression::new(2),
+            )),
+        })
     }
 
     fn write(&mut self, data: &[u8]) -> io::Result<()> {
@@ -308,10 +305,6 @@ impl StreamEncoder {
             Self::Gzip(w) => w.finish()?,
         }))
     }
-}
-
-fn gzip_stream() -> flate2::write::GzEncoder<Vec<u8>> {
-    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(2))
 }
 
 #[cfg(test)]

@@ -54,27 +54,23 @@ impl Encoding {
 
     /// Compresses a whole `body` in one call, with the window and tables fitted to its
     /// length (see [`Effort`] for the levels and why).
-    pub fn compress(self, body: &[u8], effort: Effort) -> Vec<u8> {
+    pub fn compress(self, body: &[u8], effort: Effort) -> std::io::Result<Vec<u8>> {
         match self {
             Self::Br => {
                 let mut out = Vec::with_capacity(body.len() / 4 + 64);
                 let params = Self::brotli_params(Some(body.len()), effort);
-                match brotli::BrotliCompress(&mut &body[..], &mut out, &params) {
-                    Ok(_) => out,
-                    // Writing to a Vec cannot fail; keep the contract anyway.
-                    Err(_) => body.to_vec(),
-                }
+                brotli::BrotliCompress(&mut &body[..], &mut out, &params)?;
+                Ok(out)
             }
             Self::Zstd => ZSTD.with(|cell| {
                 let mut contexts = cell.borrow_mut();
-                let level = effort.zstd_level();
                 let slot = &mut contexts[effort as usize];
                 if slot.is_none() {
-                    *slot = zstd::bulk::Compressor::new(level).ok();
+                    *slot = Some(zstd::bulk::Compressor::new(effort.zstd_level())?);
                 }
                 match slot.as_mut() {
-                    Some(c) => c.compress(body).unwrap_or_else(|_| body.to_vec()),
-                    None => zstd::bulk::compress(body, level).unwrap_or_else(|_| body.to_vec()),
+                    Some(c) => c.compress(body),
+                    None => unreachable!("the context was just made"),
                 }
             }),
             Self::Gzip => {
@@ -82,10 +78,18 @@ impl Encoding {
                     Vec::with_capacity(body.len() / 4 + 64),
                     flate2::Compression::new(effort.gzip_level()),
                 );
-                let _ = w.write_all(body);
-                w.finish().unwrap_or_else(|_| body.to_vec())
+                w.write_all(body)?;
+                w.finish()
             }
         }
+    }
+
+    /// The strong ETag of the body in this encoding, from the plain body's (`"x"` becomes
+    /// `"x-br"`): a strong ETag names exact bytes. `None` for a weak or malformed one.
+    pub fn etag(self, plain: &HeaderValue) -> Option<HeaderValue> {
+        let inner = plain.to_str().ok()?.strip_prefix('"')?.strip_suffix('"')?;
+        let name = self.header();
+        HeaderValue::from_str(&format!("\"{inner}-{}\"", name.to_str().ok()?)).ok()
     }
 
     /// Brotli parameters for a body of `len` bytes (unknown: a stream).
@@ -236,7 +240,7 @@ mod tests {
         let body = "故事 story ".repeat(500);
         for enc in [Encoding::Br, Encoding::Zstd, Encoding::Gzip] {
             for effort in [Effort::Cached, Effort::Live] {
-                let packed = enc.compress(body.as_bytes(), effort);
+                let packed = enc.compress(body.as_bytes(), effort).expect("compresses");
                 assert!(packed.len() < body.len() / 3, "{enc:?}");
                 let unpacked = match enc {
                     Encoding::Zstd => zstd::bulk::decompress(&packed, body.len()).expect("zstd"),

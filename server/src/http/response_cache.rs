@@ -95,14 +95,17 @@ pub struct Pending<P> {
     encoding: Option<Encoding>,
 }
 
+/// A body in one encoding and its ETag.
+type Encoded = (Bytes, HeaderValue);
+
 /// A cached response body with what is needed to answer again.
 #[derive(Clone)]
 pub struct CachedResponse {
     body: Bytes,
     content_type: HeaderValue,
     etag: HeaderValue,
-    /// The body compressed per encoding, made on first request.
-    encoded: Arc<[OnceLock<(Bytes, HeaderValue)>; 3]>,
+    /// The body compressed per encoding, made on first request (`None`: the encoder failed).
+    encoded: Arc<[OnceLock<Option<Encoded>>; 3]>,
 }
 
 impl CachedResponse {
@@ -115,17 +118,15 @@ impl CachedResponse {
     fn variant(&self, encoding: Option<Encoding>) -> (Bytes, HeaderValue, Option<Encoding>) {
         match encoding {
             Some(enc) if self.body.len() >= MIN_SIZE => {
-                let (bytes, etag) = self.encoded[enc.index()].get_or_init(|| {
-                    let packed = Bytes::from(enc.compress(&self.body, Effort::Cached));
-                    let plain = self.etag.to_str().unwrap_or("\"\"").trim_matches('"');
-                    let etag = HeaderValue::from_str(&format!(
-                        "\"{plain}-{}\"",
-                        enc.header().to_str().unwrap_or("")
-                    ))
-                    .unwrap_or_else(|_| self.etag.clone());
-                    (packed, etag)
+                let packed = self.encoded[enc.index()].get_or_init(|| {
+                    let bytes = enc.compress(&self.body, Effort::Cached).ok()?;
+                    Some((Bytes::from(bytes), enc.etag(&self.etag)?))
                 });
-                (bytes.clone(), etag.clone(), Some(enc))
+                match packed {
+                    Some((bytes, etag)) => (bytes.clone(), etag.clone(), Some(enc)),
+                    // The encoder failed: the plain body is always right.
+                    None => (self.body.clone(), self.etag.clone(), None),
+                }
             }
             _ => (self.body.clone(), self.etag.clone(), None),
         }

@@ -198,15 +198,16 @@ impl SharedBus {
             let mut backoff = Duration::from_millis(50);
             loop {
                 match bus.listen(&apply).await {
-                    Ok(()) => tracing::warn!("redis pub/sub connection closed; reconnecting"),
+                    // It was subscribed: a new outage starts from the shortest wait.
+                    Ok(()) => {
+                        tracing::warn!("redis pub/sub connection closed; reconnecting");
+                        backoff = Duration::from_millis(50);
+                    }
                     Err(e) => tracing::warn!("redis pub/sub unavailable: {e}; retrying"),
                 }
                 bus.stats.connected.store(false, Relaxed);
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(2));
-                if bus.stats.connected.load(Relaxed) {
-                    backoff = Duration::from_millis(50);
-                }
             }
         })
     }

@@ -219,6 +219,16 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_body_compresses_in_every_encoding() {
+        for enc in [Encoding::Br, Encoding::Zstd, Encoding::Gzip] {
+            for effort in [Effort::Cached, Effort::Live] {
+                let packed = enc.compress(b"", effort);
+                assert!(packed.is_ok_and(|p| !p.is_empty()), "{enc:?} {effort:?}");
+            }
+        }
+    }
+
+    #[test]
     fn live_answers_take_the_cheapest_of_equal_q_values() {
         let live = |accept: &str| {
             let mut h = HeaderMap::new();

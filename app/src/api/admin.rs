@@ -76,10 +76,11 @@ pub async fn admin_cache_warm() -> Result<Value, ApiError> {
 /// Empties both caches.
 #[post("/api/admin/cache/clear", state: app::backend::AppExt, _admin: app::backend::admin::Admin)]
 pub async fn admin_cache_clear() -> Result<Value, ApiError> {
-    state.clear_caches();
+    // The shared tier first, as for writes (see `AppState::invalidate`).
     if let Some(bus) = state.shared() {
         bus.publish_clear().await;
     }
+    state.clear_caches();
     json(serde_json::json!({ "cleared": true }))
 }
 

@@ -37,6 +37,10 @@ pub struct AppConfig {
     /// Redis shared by several instances (`AION_REDIS_URL`, e.g. `redis://127.0.0.1:6379/`;
     /// unset: one instance, nothing shared). See SCALING.md.
     pub redis_url: Option<String>,
+    /// With Redis, keep a cache tier there that every instance reads and fills
+    /// (`AION_SHARED_CACHE`, default on; off for comparisons: then only invalidations, rate
+    /// limits and live events are shared).
+    pub shared_cache: bool,
     /// Most-read stories loaded into the cache at start (`AION_CACHE_WARM_STORIES`, default 50).
     pub cache_warm_stories: usize,
     /// Header a trusted reverse proxy sets with the client address, e.g. `x-forwarded-for`
@@ -121,6 +125,7 @@ impl AppConfig {
             cache_enabled: env.flag("AION_CACHE", true)?,
             page_cache: env.flag("AION_PAGE_CACHE", true)?,
             redis_url: env.get("AION_REDIS_URL").filter(|u| !u.is_empty()),
+            shared_cache: env.flag("AION_SHARED_CACHE", true)?,
             cache_warm_stories: env.parse("AION_CACHE_WARM_STORIES", 50)?,
             trusted_proxy_header: env
                 .get("AION_TRUSTED_PROXY_HEADER")
@@ -187,6 +192,7 @@ impl AppConfig {
             cache = self.cache_enabled,
             page_cache = self.page_cache,
             redis = if self.redis_url.is_some() { "set" } else { "unset (one instance)" },
+            shared_cache = self.redis_url.is_some() && self.shared_cache,
             cache_warm_stories = self.cache_warm_stories,
             task_lease_secs = self.task_lease_secs,
             task_max_pending = self.task_max_pending,

@@ -43,10 +43,12 @@ impl AppState {
     async fn invalidate(&self, story_id: Option<&str>) {
         let story = story_id.map(story_tag);
         let tags: Vec<&str> = story.iter().map(String::as_str).chain([LIST_TAG]).collect();
-        self.invalidate_tags(&tags);
+        // The shared tier first: a miss here between the two steps would otherwise bring
+        // the old value back from it into this instance's caches.
         if let Some(bus) = self.shared() {
             bus.publish_tags(&tags).await;
         }
+        self.invalidate_tags(&tags);
     }
 
     /// One story. (Reads through the API are counted by the response cache's decision, which

@@ -9,11 +9,11 @@ use std::{
 };
 
 use server::{
-    cache::{LocalLocks, NamedLocks},
+    cache::{LocalLocks, NamedLocks, Shared},
     http::{rate_limit::RateLimits, response_cache::ResponseCache},
     metrics::RequestMetrics,
     replica::{ReplicaConfig, ReplicaMonitor, ReplicaStatus},
-    shared::{BusMessage, SharedBus, SharedLimits},
+    shared::{BusMessage, RedisLocks, RedisTier, SharedBus, SharedLimits},
     store::{Store, StoreConfig},
     tasks::{TaskConfig, TaskQueue},
 };
@@ -21,7 +21,7 @@ use tokio::{sync::broadcast, task::JoinHandle};
 
 use super::{
     AppConfig,
-    cache::{AppCache, Policy},
+    cache::{AppCache, Policy, SharedValues},
     demo, http,
     jobs::{self, JobEnv},
     notifications::{self, LiveMessage},
@@ -62,6 +62,8 @@ struct Inner {
     rate_limits: Arc<RateLimits>,
     reads: Arc<ReadCounter>,
     locks: Arc<dyn NamedLocks>,
+    /// Locks of work one instance does for all (Redis when shared, else in-process).
+    singletons: Arc<dyn NamedLocks>,
     tasks: TaskQueue,
     live: broadcast::Sender<LiveMessage>,
     replica: Option<ReplicaMonitor>,
@@ -102,7 +104,21 @@ impl AppState {
                 );
             }
         }
-        let cache = AppCache::builder().build();
+        let shared = match &config.redis_url {
+            Some(url) => Some(SharedBus::new(url, "aion")?),
+            None => None,
+        };
+        let mut cache = AppCache::builder();
+        if let (Some(bus), true) = (&shared, config.shared_cache) {
+            // Cross-instance locks so a cold key is loaded by one instance while the
+            // others wait for its value.
+            cache = cache.shared(Shared::new(
+                Arc::new(RedisTier::new(bus)),
+                Arc::new(SharedValues),
+                Some(Arc::new(RedisLocks::new(bus, "aion"))),
+            ));
+        }
+        let cache = cache.build();
         let tasks = task_queue(&config, &store);
         let indexer = SearchIndexer::spawn(store.clone());
         let reads = Arc::new(ReadCounter::default());
@@ -120,10 +136,6 @@ impl AppState {
             ReplicaMonitor::spawn(replica)
         });
         let (replica, replica_task) = replica.unzip();
-        let shared = match &config.redis_url {
-            Some(url) => Some(SharedBus::new(url, "aion")?),
-            None => None,
-        };
         let state = Self(Arc::new(Inner {
             response_cache: Arc::new(http::response_cache(reads.clone(), config.page_cache)),
             request_metrics: http::request_metrics(&config),
@@ -138,6 +150,10 @@ impl AppState {
             // In-process even with Redis: the one user, the warm-up, fills this instance's
             // own cache (server::shared::RedisLocks is there for work shared across them).
             locks: Arc::new(LocalLocks::default()),
+            singletons: match &shared {
+                Some(bus) => Arc::new(RedisLocks::new(bus, "aion")),
+                None => Arc::new(LocalLocks::default()),
+            },
             tasks,
             live: broadcast::channel(1024).0,
             replica,
@@ -186,7 +202,10 @@ impl AppState {
         }
         let recovering = self.clone();
         tasks.push(tokio::spawn(async move {
-            match notifications::recover(&recovering).await {
+            let recovered = recovering.singleton("recover-notifications", async {
+                notifications::recover(&recovering).await
+            });
+            match recovered.await.unwrap_or(Ok(0)) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(
                     notifications = n,
@@ -197,12 +216,16 @@ impl AppState {
         }));
         let files = self.0.config.files_dir.clone();
         let retention = Duration::from_secs(self.0.config.task_retention_secs);
+        let sweeper = self.clone();
         tasks.push(tokio::spawn(async move {
-            // Files of tasks the queue has cleaned up (same retention, checked as often).
+            // Files of tasks the queue has cleaned up (same retention, checked as often),
+            // by one instance at a time: they share the directory.
             let mut tick = tokio::time::interval(Duration::from_secs(300));
             loop {
                 tick.tick().await;
-                let removed = jobs::sweep_files(&files, retention + Duration::from_secs(300));
+                let sweep =
+                    async { jobs::sweep_files(&files, retention + Duration::from_secs(300)) };
+                let removed = sweeper.singleton("sweep-files", sweep).await.unwrap_or(0);
                 if removed > 0 {
                     tracing::info!(files = removed, "old export files removed");
                 }
@@ -341,7 +364,20 @@ impl AppState {
         &self.0.reads
     }
 
-    /// Named locks (in-process now; a distributed implementation fits the same trait).
+    /// Runs `work` here unless another instance sharing this Redis is running the work
+    /// `name` now (see `server::cache::run_exclusive`); alone, it always runs.
+    pub async fn singleton<T>(&self, name: &str, work: impl Future<Output = T>) -> Option<T> {
+        server::cache::run_exclusive(
+            &*self.0.singletons,
+            &format!("singleton:{name}"),
+            Duration::from_secs(30),
+            work,
+        )
+        .await
+    }
+
+    /// Named locks within this instance (the cache warm-up fills this instance's own cache,
+    /// so instances do not exclude each other from it).
     pub fn locks(&self) -> &dyn NamedLocks {
         &*self.0.locks
     }

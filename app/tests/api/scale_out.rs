@@ -21,6 +21,13 @@ fn redis_in(dir: &Path) -> LocalRedis {
 /// Instance A (owning the database directory) and B on the same file, both on `redis`,
 /// with rate limits far above what the tests send (so every request takes the shared check).
 async fn pair(redis: &LocalRedis) -> (TestApp, TestApp) {
+    let mut apps = instances(redis, 2).await;
+    let b = apps.pop().expect("two");
+    (apps.pop().expect("two"), b)
+}
+
+/// `n` instances on one database file (the first owns its directory) sharing `redis`.
+async fn instances(redis: &LocalRedis, n: usize) -> Vec<TestApp> {
     let url = redis.url();
     let env = [
         ("AION_REDIS_URL", url.as_str()),
@@ -30,15 +37,18 @@ async fn pair(redis: &LocalRedis) -> (TestApp, TestApp) {
         ("AION_WRITE_RATE_LIMIT_PER_MINUTE", "6000000"),
         ("AION_WRITE_RATE_LIMIT_BURST", "100000"),
     ];
-    let a = spawn_app_with(&env).await;
-    let db = a.dir().join("aion.db");
+    let first = spawn_app_with(&env).await;
+    let db = first.dir().join("aion.db");
     let mut with_db = env.to_vec();
     with_db.push(("AION_DB_PATH", db.to_str().expect("utf-8 path")));
-    let b = spawn_app_with(&with_db).await;
-    for app in [&a, &b] {
+    let mut apps = vec![first];
+    for _ in 1..n {
+        apps.push(spawn_app_with(&with_db).await);
+    }
+    for app in &apps {
         wait_for(app, "aion_shared_connected 1").await;
     }
-    (a, b)
+    apps
 }
 
 /// Waits (at most 10 s) until `/metrics` has a line starting with `line`.
@@ -120,6 +130,40 @@ async fn a_write_through_one_instance_reaches_the_caches_of_another() {
         "invalidation delay p99 {:.2} ms; slowest fresh read {slowest:?}",
         p99 * 1e3
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cold_story_asked_for_on_three_instances_at_once_is_loaded_from_the_store_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let redis = redis_in(dir.path());
+    let apps = instances(&redis, 3).await;
+    let all: Vec<&TestApp> = apps.iter().collect();
+    let loads = "aion_cache_policy_loads_total{cache=\"data\",policy=\"story\"}";
+    for round in 0..5 {
+        // Made after the instances started: cold on all three (and in the shared tier).
+        let title = format!("Cold {round}");
+        let story = apps[0].create_story(&title).await;
+        let path = format!("/api/stories/{story}");
+        let before = sum_metric(&all, loads).await;
+        let get = |app: &TestApp| app.http.get(app.url(&path)).send();
+        let (a, b, c) = tokio::join!(get(&apps[0]), get(&apps[1]), get(&apps[2]));
+        for res in [a, b, c] {
+            let res = res.expect("sent");
+            assert_eq!(res.status(), 200);
+            assert!(res.text().await.expect("body").contains(&title));
+        }
+        assert_eq!(
+            sum_metric(&all, loads).await - before,
+            1.0,
+            "round {round}: one store load across the three instances"
+        );
+    }
+    let answered_by_others = sum_metric(
+        &all,
+        "aion_cache_hits_total{cache=\"data\",tier=\"shared\"}",
+    )
+    .await;
+    assert!(answered_by_others >= 10.0, "{answered_by_others}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

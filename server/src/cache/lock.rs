@@ -52,6 +52,33 @@ pub trait NamedLocks: Send + Sync {
     ) -> Pin<Box<dyn Future<Output = Result<LockGuard, LockError>> + Send + 'a>>;
 }
 
+/// Runs `work` unless someone else holds the lock `name` now (the holder is doing the same
+/// work): singleton work on several instances, such as a sweep of shared files. Returns
+/// `None` when skipped. A lock service that cannot answer does not stop the work, which
+/// must therefore be safe to repeat: it runs here, as it would on a single instance.
+pub async fn run_exclusive<T>(
+    locks: &dyn NamedLocks,
+    name: &str,
+    lease: Duration,
+    work: impl Future<Output = T>,
+) -> Option<T> {
+    match locks.acquire(name, lease, Duration::ZERO).await {
+        Ok(held) => {
+            let out = work.await;
+            drop(held);
+            Some(out)
+        }
+        Err(LockError::Timeout { .. }) => None,
+        Err(LockError::Unavailable(why)) => {
+            tracing::warn!(
+                lock = name,
+                "lock service unavailable ({why}); running here"
+            );
+            Some(work.await)
+        }
+    }
+}
+
 /// Locks within this process.
 ///
 /// ```

@@ -84,6 +84,8 @@ pub struct CacheStats {
     pub tag_invalidations: u64,
     /// Loads in flight now.
     pub loads_in_flight: u64,
+    /// The tier shared with other instances, when there is one.
+    pub shared: Option<super::SharedStats>,
 }
 
 pub(crate) fn ratio(hits: u64, misses: u64) -> f64 {

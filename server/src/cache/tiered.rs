@@ -22,7 +22,8 @@ use moka::{Expiry, notification::RemovalCause, sync::Cache};
 use tokio::sync::watch;
 
 use super::{
-    CachePolicy, CacheStats,
+    CachePolicy, CacheStats, Shared,
+    shared::{Asked, SharedCounters},
     stats::{PolicyCounters, TierCounters},
     tags::{ALL, TagIndex},
 };
@@ -95,6 +96,8 @@ struct Inner<K, V, P: CachePolicy> {
     tags: Mutex<TagIndex<K>>,
     flights: Mutex<HashMap<K, Flight>>,
     tag_invalidations: AtomicU64,
+    shared: Option<Shared<K, V>>,
+    shared_counters: SharedCounters,
 }
 
 /// A tiered cache from `K` to `V`, with entries typed by policy `P`.
@@ -144,6 +147,7 @@ pub struct TieredCacheBuilder<K, V, P> {
     l2_ttl: Duration,
     ttls: HashMap<P, Duration>,
     weigher: Option<Weigher<K, V>>,
+    shared: Option<Shared<K, V>>,
 }
 
 impl<K, V, P> TieredCacheBuilder<K, V, P>
@@ -180,6 +184,13 @@ where
     /// Weighs entries (in bytes) for [`Capacity::Bytes`].
     pub fn weigher(mut self, w: impl Fn(&K, &V) -> u32 + Send + Sync + 'static) -> Self {
         self.weigher = Some(Arc::new(w));
+        self
+    }
+
+    /// Puts a tier shared with other instances behind L2: misses ask it before loading,
+    /// and loads fill it (see [`super::SharedTier`]).
+    pub fn shared(mut self, shared: Shared<K, V>) -> Self {
+        self.shared = Some(shared);
         self
     }
 
@@ -226,6 +237,8 @@ where
                 tags: Mutex::new(TagIndex::new()),
                 flights: Mutex::new(HashMap::new()),
                 tag_invalidations: AtomicU64::new(0),
+                shared: self.shared,
+                shared_counters: SharedCounters::default(),
             }),
         }
     }
@@ -265,6 +278,7 @@ where
             l2_ttl: Duration::from_secs(3_600),
             ttls: HashMap::new(),
             weigher: None,
+            shared: None,
         }
     }
 
@@ -325,11 +339,7 @@ where
             return;
         }
         index.register(&key, &tags);
-        let ttl = inner
-            .ttls
-            .get(&policy)
-            .copied()
-            .unwrap_or_else(|| policy.ttl());
+        let ttl = self.ttl_of(policy);
         let entry = Entry {
             value,
             policy,
@@ -422,8 +432,7 @@ where
                         key: key.clone(),
                         stale: stale.clone(),
                     });
-                    self.policy(policy).loads.fetch_add(1, Relaxed);
-                    let result = load().await;
+                    let result = self.load_through(&key, policy, tags, load).await;
                     match &result {
                         Ok(v) => {
                             let stale = leader.as_ref().is_some_and(|(_, s)| s.load(Relaxed));
@@ -443,6 +452,51 @@ where
                 }
             }
         }
+    }
+
+    fn ttl_of(&self, policy: P) -> Duration {
+        self.inner
+            .ttls
+            .get(&policy)
+            .copied()
+            .unwrap_or_else(|| policy.ttl())
+    }
+
+    /// Runs `load` for a leader, through the shared tier when there is one: its value if it
+    /// has one, else (after at most one instance's load, with its locks) `load`'s, stored.
+    async fn load_through<E, F, Fut>(
+        &self,
+        key: &K,
+        policy: P,
+        tags: &[String],
+        load: F,
+    ) -> Result<V, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V, E>>,
+    {
+        let inner = &*self.inner;
+        let asked = match &inner.shared {
+            Some(shared) => shared.ask(key, tags, &inner.shared_counters).await,
+            None => Asked::Bypass,
+        };
+        let stored = match asked {
+            Asked::Hit(v) => return Ok(v),
+            Asked::Bypass => None,
+            Asked::Load(shared_key, stamp, guard) => Some((shared_key, stamp, guard)),
+        };
+        self.policy(policy).loads.fetch_add(1, Relaxed);
+        let result = load().await;
+        if let (Ok(v), Some((shared_key, stamp, guard)), Some(shared)) =
+            (&result, stored, &inner.shared)
+        {
+            let ttl = self.ttl_of(policy);
+            shared
+                .store(&shared_key, v, ttl, tags, &stamp, &inner.shared_counters)
+                .await;
+            drop(guard);
+        }
+        result
     }
 
     /// Removes one key from both tiers.
@@ -557,6 +611,10 @@ where
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .len() as u64,
+            shared: inner
+                .shared
+                .as_ref()
+                .map(|_| inner.shared_counters.snapshot()),
         }
     }
 }

@@ -39,6 +39,26 @@ use crate::metrics::Exposition;
 /// Longest wait for Redis to take a published invalidation.
 pub const PUBLISH_TIMEOUT: Duration = Duration::from_millis(250);
 
+/// Bumps the versions of tags (KEYS[1..n]), deletes the shared tier's entries in their
+/// tag sets (KEYS[n+1..2n]) and publishes ARGV[2] on channel ARGV[1], atomically; ARGV[3]:
+/// how long a version is kept (ms), longer than any entry lives.
+const INVALIDATE: &str = r#"
+local n = #KEYS / 2
+for i = 1, n do
+  redis.call('INCR', KEYS[i])
+  redis.call('PEXPIRE', KEYS[i], ARGV[3])
+  local members = redis.call('SMEMBERS', KEYS[n + i])
+  for _, k in ipairs(members) do redis.call('DEL', k) end
+  redis.call('DEL', KEYS[n + i])
+end
+return redis.call('PUBLISH', ARGV[1], ARGV[2])
+"#;
+
+/// How long a tag's version is kept after its last change: longer than any shared entry
+/// lives ([`super::tier::MAX_TTL`]), so a stamp can never match a version that was forgotten
+/// and counted again from zero.
+const VERSION_TTL: Duration = Duration::from_secs(8 * 86_400);
+
 /// What another instance sent this one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BusMessage {
@@ -74,9 +94,11 @@ struct Stats {
 pub struct SharedBus {
     client: redis::Client,
     pub(super) conn: ConnectionManager,
+    namespace: String,
     channel: String,
     events: String,
     instance: String,
+    invalidate: Arc<redis::Script>,
     stats: Arc<Stats>,
 }
 
@@ -100,9 +122,11 @@ impl SharedBus {
         Ok(Self {
             client,
             conn,
+            namespace: namespace.to_owned(),
             channel: format!("{namespace}:invalidate"),
             events: format!("{namespace}:live"),
             instance: uuid::Uuid::now_v7().simple().to_string(),
+            invalidate: Arc::new(redis::Script::new(INVALIDATE)),
             stats: Arc::default(),
         })
     }
@@ -112,16 +136,24 @@ impl SharedBus {
         &self.instance
     }
 
-    /// Tells every other instance to drop entries with these tags; true once Redis has
-    /// taken the message. Failures are counted and logged, never raised: the write that
-    /// caused them has happened.
-    pub async fn publish_tags(&self, tags: &[&str]) -> bool {
-        self.publish(&tags.join("\n")).await
+    /// `name` in this bus's namespace.
+    pub(super) fn key(&self, name: &str) -> String {
+        format!("{}:{name}", self.namespace)
     }
 
-    /// Tells every other instance to drop everything.
+    /// Drops the shared tier's entries with these tags and tells every other instance to
+    /// drop theirs, in one step; true once Redis has done it. Call it before invalidating
+    /// this instance's own caches, so a local miss in between cannot bring the old value
+    /// back from the shared tier. Failures are counted and logged, never raised: the write
+    /// that caused them has happened.
+    pub async fn publish_tags(&self, tags: &[&str]) -> bool {
+        self.publish(tags, &tags.join("\n")).await
+    }
+
+    /// Drops every entry of the shared tier and tells every other instance to drop
+    /// everything.
     pub async fn publish_clear(&self) -> bool {
-        self.publish("*").await
+        self.publish(&["*"], "*").await
     }
 
     /// Passes a live event (task progress, a notification) to every other instance, whose
@@ -130,21 +162,42 @@ impl SharedBus {
         self.send(&self.events, event).await
     }
 
-    async fn publish(&self, body: &str) -> bool {
-        self.send(&self.channel, body).await
+    async fn publish(&self, tags: &[&str], body: &str) -> bool {
+        let mut invocation = self.invalidate.prepare_invoke();
+        for tag in tags {
+            invocation.key(self.key(&format!("tv:{tag}")));
+        }
+        for tag in tags {
+            invocation.key(self.key(&format!("ts:{tag}")));
+        }
+        invocation
+            .arg(&self.channel)
+            .arg(self.message(body))
+            .arg(VERSION_TTL.as_millis() as u64);
+        let mut conn = self.conn.clone();
+        let sent =
+            tokio::time::timeout(PUBLISH_TIMEOUT, invocation.invoke_async::<i64>(&mut conn)).await;
+        self.sent(sent)
+    }
+
+    fn message(&self, body: &str) -> String {
+        format!("{}|{}|{body}", self.instance, now_micros())
     }
 
     async fn send(&self, channel: &str, body: &str) -> bool {
-        let message = format!("{}|{}|{body}", self.instance, now_micros());
         let mut conn = self.conn.clone();
         let sent = tokio::time::timeout(
             PUBLISH_TIMEOUT,
             redis::cmd("PUBLISH")
                 .arg(channel)
-                .arg(message)
+                .arg(self.message(body))
                 .query_async::<i64>(&mut conn),
         )
         .await;
+        self.sent(sent)
+    }
+
+    fn sent(&self, sent: Result<redis::RedisResult<i64>, tokio::time::error::Elapsed>) -> bool {
         match sent {
             Ok(Ok(_)) => {
                 self.stats.published.fetch_add(1, Relaxed);

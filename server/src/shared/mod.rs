@@ -1,5 +1,6 @@
 //! What several instances share through Redis: cache invalidations and live events
-//! ([`SharedBus`]), rate limits ([`SharedLimits`]) and named locks ([`RedisLocks`]). Each part works without Redis too, falling back to what one
+//! ([`SharedBus`]), a cache tier ([`RedisTier`]), rate limits ([`SharedLimits`]) and named
+//! locks ([`RedisLocks`]). Each part works without Redis too, falling back to what one
 //! instance can do alone, so a Redis outage never reaches clients as an error.
 
 mod bus;
@@ -8,8 +9,10 @@ mod local_redis;
 mod locks;
 #[cfg(test)]
 mod tests;
+mod tier;
 
 pub use bus::{BusMessage, PUBLISH_TIMEOUT, SharedBus, SharedError};
 pub use limits::{LIMIT_TIMEOUT, SharedDecision, SharedLimits};
 pub use local_redis::LocalRedis;
 pub use locks::RedisLocks;
+pub use tier::{MAX_TTL, RedisTier, TIER_BACKOFF, TIER_TIMEOUT};

@@ -193,6 +193,9 @@ pub async fn prometheus(state: &AppState) -> String {
                 t.weighted_size as f64,
             );
         }
+        if let Some(shared) = &stats.shared {
+            shared_tier(&mut e, cache_name, shared);
+        }
         for p in &stats.policies {
             let l = [("cache", cache_name), ("policy", p.policy)];
             e.counter(
@@ -260,4 +263,52 @@ pub async fn prometheus(state: &AppState) -> String {
         Err(err) => tracing::warn!("task stats for /metrics failed: {err}"),
     }
     e.finish()
+}
+
+/// The shared (Redis) tier as this instance sees it: hits and misses with the other tiers,
+/// the rest under its own names.
+fn shared_tier(e: &mut Exposition, cache: &str, s: &server::cache::SharedStats) {
+    let l = [("cache", cache), ("tier", "shared")];
+    e.counter(
+        "aion_cache_hits_total",
+        "Cache hits by tier.",
+        &l,
+        s.hits as f64,
+    );
+    e.counter(
+        "aion_cache_misses_total",
+        "Cache misses by tier.",
+        &l,
+        s.misses as f64,
+    );
+    let l = [("cache", cache)];
+    for (name, help, v) in [
+        (
+            "aion_cache_shared_stores_total",
+            "Values this instance put in the shared tier.",
+            s.stores,
+        ),
+        (
+            "aion_cache_shared_stale_stores_total",
+            "Loaded values kept out of the shared tier: a tag changed while they loaded.",
+            s.stale_stores,
+        ),
+        (
+            "aion_cache_shared_errors_total",
+            "Shared tier calls that failed or timed out (the store answered instead).",
+            s.errors,
+        ),
+        (
+            "aion_cache_shared_lock_waits_total",
+            "Misses that waited for another instance loading the same key.",
+            s.lock_waits,
+        ),
+        (
+            "aion_cache_shared_lock_timeouts_total",
+            "Waits for another instance's load that gave up and loaded here.",
+            s.lock_timeouts,
+        ),
+    ] {
+        e.counter(name, help, &l, v as f64);
+    }
 }

@@ -5,9 +5,10 @@
 //! `stories:list`; a write invalidates exactly the tags of what it changed.
 //!
 //! With several instances, [`SharedValues`] is how entries cross to the shared (Redis)
-//! tier: JSON compressed with zstd at level 1, a kind byte first. A demo story's tree is
-//! 5.1 KB that way against 21.8 KB of JSON (see the test below), and one encode or decode
-//! of it takes tens of microseconds, against a store load of a millisecond.
+//! tier: JSON compressed with zstd at level 1, a kind byte first. Measured on the demo
+//! library (the API's JSON through `zstd -1`): a list page 17,937 → 3,857 bytes, a tree
+//! 4,817 → 1,191, one story 354 → 329. JSON rather than a binary format because the model
+//! types use `skip_serializing_if`, which positional formats cannot read back.
 
 use std::{hash::Hasher, sync::Arc, time::Duration};
 

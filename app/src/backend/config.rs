@@ -11,8 +11,14 @@ use std::{net::IpAddr, net::SocketAddr, path::PathBuf, time::Duration};
 pub struct AppConfig {
     /// Where to listen (`IP`, `PORT`; default 127.0.0.1:8080).
     pub addr: SocketAddr,
-    /// The libsql database file (`AION_DB_PATH`, default `data/aion.db`).
+    /// The libsql database file (`AION_DB_PATH`, default `data/aion.db`); with
+    /// `AION_DB_URL`, the local copy of the server's database.
     pub db_path: PathBuf,
+    /// A libsql server that owns the database, for instances on several hosts
+    /// (`AION_DB_URL`, `http(s)://` or `libsql://`; `AION_DB_AUTH_TOKEN`; `AION_DB_SYNC_MS`,
+    /// default 1,000, how often the local copy pulls other hosts' writes, 0 = only after
+    /// this instance's own). Unset: the file is the database. See SCALING.md.
+    pub db_primary: Option<server::store::Primary>,
     /// Token for `/api/admin/*` (`AION_ADMIN_TOKEN`); admin endpoints are closed without one.
     pub admin_token: Option<String>,
     /// Background task workers (`AION_WORKERS`, default 4).
@@ -175,6 +181,30 @@ impl AppConfig {
                 }
             },
             history_sample_ms: env.parse("AION_HISTORY_SAMPLE_MS", 5_000)?,
+            db_primary: match env.get("AION_DB_URL").filter(|u| !u.is_empty()) {
+                None => None,
+                Some(url) => {
+                    let mut primary = server::store::Primary::parse(
+                        &url,
+                        env.get("AION_DB_AUTH_TOKEN").as_deref(),
+                    )
+                    .map_err(|why| ConfigError {
+                        name: "AION_DB_URL",
+                        value: url.clone(),
+                        why,
+                    })?;
+                    let sync_ms: u64 = env.parse("AION_DB_SYNC_MS", 1_000)?;
+                    primary.sync_interval = (sync_ms > 0).then(|| Duration::from_millis(sync_ms));
+                    if env.get("AION_LITESTREAM_BIN").is_some() {
+                        return Err(ConfigError {
+                            name: "AION_DB_URL",
+                            value: url,
+                            why: "a replica of a libsql server is backed up by that server, not by Litestream (unset AION_LITESTREAM_BIN)".into(),
+                        });
+                    }
+                    Some(primary)
+                }
+            },
             db_path,
         })
     }
@@ -184,6 +214,7 @@ impl AppConfig {
         tracing::info!(
             addr = %self.addr,
             db_path = %self.db_path.display(),
+            db_primary = self.db_primary.as_ref().map_or("none (the file is the database)", |p| p.url()),
             admin_token = if self.admin_token.is_some() { "set" } else { "unset (admin endpoints closed)" },
             workers = self.workers,
             read_rate = format!("{}/min burst {}", self.read_rate_per_minute, self.read_rate_burst),
@@ -294,5 +325,29 @@ mod tests {
         assert_eq!(c.db_path, PathBuf::from("/tmp/x.db"));
         assert!(!c.seed_demo);
         assert_eq!(c.admin_token.as_deref(), Some("s3cret"));
+        assert!(c.db_primary.is_none());
+    }
+
+    #[test]
+    fn a_libsql_server_is_named_by_url_with_its_token_kept_out_of_logs() {
+        let c = config(&[
+            ("AION_DB_URL", "libsql://aion.example.org"),
+            ("AION_DB_AUTH_TOKEN", "tok-123"),
+            ("AION_DB_SYNC_MS", "250"),
+        ])
+        .expect("valid");
+        let primary = c.db_primary.as_ref().expect("set");
+        assert_eq!(primary.url(), "libsql://aion.example.org");
+        assert_eq!(primary.sync_interval, Some(Duration::from_millis(250)));
+        assert!(!format!("{c:?}").contains("tok-123"));
+        let err = config(&[("AION_DB_URL", "mysql://db")]).expect_err("unsupported");
+        assert!(err.to_string().contains("AION_DB_URL"), "{err}");
+        let err = config(&[
+            ("AION_DB_URL", "http://127.0.0.1:8081"),
+            ("AION_LITESTREAM_BIN", "litestream"),
+            ("AION_LITESTREAM_SOCKET", "ls.sock"),
+        ])
+        .expect_err("two owners of backups");
+        assert!(err.to_string().contains("Litestream"), "{err}");
     }
 }

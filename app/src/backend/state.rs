@@ -83,9 +83,12 @@ impl AppState {
     /// Opens the database, applies migrations, seeds demo data into an empty database and
     /// starts the background work (search indexer, cache sweeper and warm-up, read counts).
     pub async fn start(config: AppConfig) -> Result<Self, StartError> {
-        let store =
-            Store::open(StoreConfig::new(&config.db_path).replicated(config.litestream.is_some()))
-                .await?;
+        let mut store_config =
+            StoreConfig::new(&config.db_path).replicated(config.litestream.is_some());
+        if let Some(primary) = &config.db_primary {
+            store_config = store_config.primary(primary.clone());
+        }
+        let store = Store::open(store_config).await?;
         store.migrate(schema::MIGRATIONS).await?;
         if config.seed_demo {
             let conn = store.read().await?;

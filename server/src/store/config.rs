@@ -38,6 +38,83 @@ pub struct StoreConfig {
     /// SQLite's automatic checkpoint is off. Without the replicator running nothing
     /// checkpoints, and the WAL grows until it is back.
     pub replicated: bool,
+    /// A libsql server this store is an embedded replica of (default none: the file is the
+    /// database). See [`Primary`].
+    pub primary: Option<Primary>,
+}
+
+/// A libsql server (`sqld`, or a hosted one) that owns the database when instances run on
+/// several hosts. The store is then an embedded replica of it: `path` holds a local copy
+/// that reads are served from, writes go to the server, and the copy is synced after each
+/// write (read-your-writes) and every `sync_interval`. SQLite settings (WAL, PRAGMAs) are
+/// the server's business and are not applied to the copy.
+///
+/// ```
+/// use server::store::Primary;
+/// let p = Primary::parse("https://db.example.org", Some("secret")).unwrap();
+/// assert_eq!(p.url(), "https://db.example.org");
+/// assert!(!format!("{p:?}").contains("secret"), "the token is never printed");
+/// assert!(Primary::parse("ftp://db", None).is_err());
+/// ```
+#[derive(Clone)]
+pub struct Primary {
+    url: String,
+    auth_token: String,
+    /// How often the copy pulls changes made by other hosts (default 1 s; `None`: only after
+    /// this host's own writes and at start).
+    pub sync_interval: Option<Duration>,
+}
+
+impl Primary {
+    /// A server at `url` (`http://`, `https://` or `libsql://`, which is HTTPS), with the
+    /// token it expects, if any. The error says what is wrong with the URL.
+    pub fn parse(url: &str, auth_token: Option<&str>) -> Result<Self, String> {
+        let url = url.trim();
+        let Some((scheme, rest)) = url.split_once("://") else {
+            return Err(format!(
+                "{url:?} is not a URL (expected http://, https:// or libsql://)"
+            ));
+        };
+        if !matches!(scheme, "http" | "https" | "libsql") {
+            return Err(format!(
+                "scheme {scheme:?} is not supported (expected http, https or libsql)"
+            ));
+        }
+        if rest.is_empty() || rest.starts_with('/') {
+            return Err(format!("{url:?} names no host"));
+        }
+        Ok(Self {
+            url: url.to_owned(),
+            auth_token: auth_token.unwrap_or_default().to_owned(),
+            sync_interval: Some(Duration::from_secs(1)),
+        })
+    }
+
+    /// The server's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub(crate) fn auth_token(&self) -> &str {
+        &self.auth_token
+    }
+}
+
+impl std::fmt::Debug for Primary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Primary")
+            .field("url", &self.url)
+            .field(
+                "auth_token",
+                &if self.auth_token.is_empty() {
+                    "none"
+                } else {
+                    "set"
+                },
+            )
+            .field("sync_interval", &self.sync_interval)
+            .finish()
+    }
 }
 
 impl StoreConfig {
@@ -54,7 +131,14 @@ impl StoreConfig {
             slow_query_capacity: 100,
             optimize_interval: Duration::from_secs(3600),
             replicated: false,
+            primary: None,
         }
+    }
+
+    /// Makes the store an embedded replica of a libsql server (see [`Primary`]).
+    pub fn primary(mut self, primary: Primary) -> Self {
+        self.primary = Some(primary);
+        self
     }
 
     /// Sets the number of reader connections (at least 1).

@@ -16,7 +16,7 @@ mod timing;
 
 use std::{sync::Arc, time::Duration};
 
-pub use config::StoreConfig;
+pub use config::{Primary, StoreConfig};
 pub use conn::{Conn, Prepared};
 pub use error::StoreError;
 pub use libsql::{Error as SqlError, Row, Value, ValueType, params, params::IntoParams};
@@ -28,6 +28,37 @@ pub use pool::{Reader, WriteTx, Writer};
 pub use timing::{QueryKindSnapshot, SlowQuery};
 
 use pool::ReaderPool;
+
+/// Longest wait for a primary's first sync when a replica opens.
+pub const PRIMARY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An embedded replica of `primary` at `path`, synced once before it is used (so a server
+/// that cannot be reached fails the start, not the first request).
+async fn open_replica(
+    path: &std::path::Path,
+    primary: &Primary,
+) -> Result<libsql::Database, libsql::Error> {
+    let mut builder = libsql::Builder::new_remote_replica(
+        path,
+        primary.url().to_owned(),
+        primary.auth_token().to_owned(),
+    )
+    .read_your_writes(true);
+    if let Some(every) = primary.sync_interval {
+        builder = builder.sync_interval(every);
+    }
+    let db = builder.build().await?;
+    match tokio::time::timeout(PRIMARY_TIMEOUT, db.sync()).await {
+        Ok(synced) => synced.map(|_| db),
+        Err(_) => Err(libsql::Error::Sync(
+            format!(
+                "no answer from {} within {PRIMARY_TIMEOUT:?}",
+                primary.url()
+            )
+            .into(),
+        )),
+    }
+}
 use timing::QueryTimings;
 
 /// A handle to the database; cheap to clone.
@@ -75,10 +106,11 @@ impl Store {
             std::fs::create_dir_all(dir)
                 .map_err(|e| open_err(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let db = libsql::Builder::new_local(&config.path)
-            .build()
-            .await
-            .map_err(|e| open_err(e.to_string()))?;
+        let db = match &config.primary {
+            None => libsql::Builder::new_local(&config.path).build().await,
+            Some(primary) => open_replica(&config.path, primary).await,
+        }
+        .map_err(|e| open_err(e.to_string()))?;
         let timings = Arc::new(QueryTimings::new(
             config.slow_query_threshold,
             config.slow_query_capacity,
@@ -90,29 +122,35 @@ impl Store {
             })
         };
 
+        // A replica's settings are its server's: PRAGMAs there would be sent to it.
+        let local = config.primary.is_none();
         let writer = connect()?;
         // page_size only takes effect on a new, empty file; journal_mode=WAL is persistent.
-        writer
-            .execute_batch(
-                "store.open",
-                &format!(
-                    "PRAGMA page_size = {}; PRAGMA journal_mode = WAL; {} PRAGMA optimize = 0x10002;",
-                    config.page_size,
-                    config.connection_pragmas()
-                ),
-            )
-            .await
-            .map_err(|e| open_err(e.to_string()))?;
-        let mut readers = Vec::with_capacity(config.readers);
-        for _ in 0..config.readers {
-            let reader = connect()?;
-            reader
+        if local {
+            writer
                 .execute_batch(
                     "store.open",
-                    &format!("{} PRAGMA query_only = ON;", config.connection_pragmas()),
+                    &format!(
+                        "PRAGMA page_size = {}; PRAGMA journal_mode = WAL; {} PRAGMA optimize = 0x10002;",
+                        config.page_size,
+                        config.connection_pragmas()
+                    ),
                 )
                 .await
                 .map_err(|e| open_err(e.to_string()))?;
+        }
+        let mut readers = Vec::with_capacity(config.readers);
+        for _ in 0..config.readers {
+            let reader = connect()?;
+            if local {
+                reader
+                    .execute_batch(
+                        "store.open",
+                        &format!("{} PRAGMA query_only = ON;", config.connection_pragmas()),
+                    )
+                    .await
+                    .map_err(|e| open_err(e.to_string()))?;
+            }
             readers.push(reader);
         }
         let store = Self {
@@ -127,6 +165,11 @@ impl Store {
         };
         store.spawn_optimizer();
         Ok(store)
+    }
+
+    /// Whether this store is an embedded replica of a libsql server.
+    pub fn is_replica(&self) -> bool {
+        self.inner.config.primary.is_some()
     }
 
     /// A reader connection; waits if all are in use.

@@ -355,3 +355,46 @@ async fn with_a_replicator_checkpoints_leave_the_wal_in_place() {
         store.vacuum().await.expect("vacuum");
     }
 }
+
+#[tokio::test]
+async fn a_replica_of_a_server_that_cannot_be_reached_fails_to_open_with_its_url_and_no_token() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A port nothing listens on: the connection is refused at once.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let url = format!("http://{closed}");
+    let primary = super::Primary::parse(&url, Some("do-not-print")).expect("valid");
+    let config = StoreConfig::new(dir.path().join("replica.db")).primary(primary);
+    let started = std::time::Instant::now();
+    let err = Store::open(config)
+        .await
+        .err()
+        .expect("no server: no store");
+    let message = err.to_string();
+    assert!(started.elapsed() < super::PRIMARY_TIMEOUT + Duration::from_secs(2));
+    assert!(message.contains("replica.db"), "{message}");
+    assert!(!message.contains("do-not-print"), "{message}");
+}
+
+#[test]
+fn primary_urls_are_checked_before_anything_is_opened() {
+    use super::Primary;
+    for good in [
+        "http://127.0.0.1:8080",
+        "https://db.internal",
+        "libsql://aion-db.example.org",
+    ] {
+        assert_eq!(Primary::parse(good, None).expect(good).url(), good);
+    }
+    for (bad, why) in [
+        ("db.internal", "not a URL"),
+        ("file:///data/aion.db", "scheme \"file\""),
+        ("https://", "names no host"),
+        ("postgres://db", "scheme \"postgres\""),
+    ] {
+        let err = Primary::parse(bad, None).expect_err(bad);
+        assert!(err.contains(why), "{bad}: {err}");
+    }
+}

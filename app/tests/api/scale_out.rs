@@ -152,10 +152,14 @@ async fn a_cold_story_asked_for_on_three_instances_at_once_is_loaded_from_the_st
             assert_eq!(res.status(), 200);
             assert!(res.text().await.expect("body").contains(&title));
         }
+        let errors = sum_metric(&all, "aion_cache_shared_errors_total").await;
+        let waits = sum_metric(&all, "aion_cache_shared_lock_timeouts_total").await;
+        let stale = sum_metric(&all, "aion_cache_shared_stale_stores_total").await;
+        let lock_waits = sum_metric(&all, "aion_cache_shared_lock_waits_total").await;
         assert_eq!(
             sum_metric(&all, loads).await - before,
             1.0,
-            "round {round}: one store load across the three instances"
+            "round {round}: one store load across the three instances (tier errors {errors}, lock timeouts {waits}, stale stores {stale}, lock waits {lock_waits})"
         );
     }
     let answered_by_others = sum_metric(

@@ -22,7 +22,7 @@ use std::{
 
 use serde::Serialize;
 
-use super::NamedLocks;
+use super::{LockError, NamedLocks};
 
 /// What a [`SharedTier`] call returns.
 pub type TierFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, TierError>> + Send + 'a>>;
@@ -194,8 +194,8 @@ impl<K, V> Shared<K, V> {
         }
     }
 
-    /// Looks `key` up; on a miss takes the fill lock, and looks again if another instance
-    /// held it (its value is then there).
+    /// Looks `key` up; on a miss takes the fill lock (waiting while another instance loads
+    /// it) and looks again, so only the first instance to take the lock loads.
     pub(crate) async fn ask(
         &self,
         key: &K,
@@ -218,20 +218,23 @@ impl<K, V> Shared<K, V> {
             return Asked::Load(key, stamp, None);
         };
         let name = format!("fill:{key}");
-        // Free at once: nobody else is loading it.
-        if let Ok(guard) = locks.acquire(&name, self.lock_lease, Duration::ZERO).await {
-            counters.misses.fetch_add(1, Relaxed);
-            return Asked::Load(key, stamp, Some(guard));
-        }
-        counters.lock_waits.fetch_add(1, Relaxed);
-        let guard = match locks.acquire(&name, self.lock_lease, self.lock_wait).await {
+        let guard = match locks.acquire(&name, self.lock_lease, Duration::ZERO).await {
             Ok(guard) => Some(guard),
-            Err(_) => {
-                counters.lock_timeouts.fetch_add(1, Relaxed);
-                None
+            Err(LockError::Timeout { .. }) => {
+                // Another instance is loading it: wait for its value.
+                counters.lock_waits.fetch_add(1, Relaxed);
+                match locks.acquire(&name, self.lock_lease, self.lock_wait).await {
+                    Ok(guard) => Some(guard),
+                    Err(_) => {
+                        counters.lock_timeouts.fetch_add(1, Relaxed);
+                        None
+                    }
+                }
             }
+            Err(LockError::Unavailable(_)) => None,
         };
-        // The other loader stored its value (or failed, or its value raced a write).
+        // Looked up again under the lock: a loader that held it since the first lookup has
+        // stored its value (unless it failed or its value raced a write).
         match self.lookup(&key, tags, counters).await {
             None => Asked::Bypass,
             Some(Ok(v)) => {

@@ -4,9 +4,10 @@
 //!
 //! Redis (Debian's `redis-server`) listens on a Unix socket in the cluster's directory;
 //! each instance listens on a port of its own choosing (port 0, reported in its log);
-//! HAProxy (Debian's 2.6) balances round-robin, checks `/api/health` every second, passes
+//! HAProxy (Debian's 2.6) runs the project's `deploy/haproxy.cfg`: round-robin, checks
+//! `/api/health` every second, retries a refused connection on another instance, passes
 //! the client address in `X-Forwarded-For` (the instances trust it for rate limits) and
-//! streams server-sent events unbuffered (`timeout tunnel` keeps them open). Everything is
+//! streams server-sent events unbuffered. Everything is
 //! stopped when the command ends, on Ctrl-C or on failure. The benchmark through it is
 //! `cargo xtask bench-http --only cluster`.
 
@@ -133,21 +134,17 @@ pub fn start_redis(dir: &Path) -> Result<(Guard, String), String> {
     Ok((redis, format!("unix://{}", socket.display())))
 }
 
+/// The project's HAProxy configuration (`deploy/haproxy.cfg`, also used by the tests) with
+/// its frontend on 127.0.0.1:`port` and one server per instance.
 fn haproxy_config(port: u16, instances: &[u16]) -> String {
-    let mut cfg = format!(
-        "global\n    maxconn 4000\n\ndefaults\n    mode http\n    option http-keep-alive\n    \
-         option forwardfor\n    timeout connect 2s\n    timeout client 60s\n    \
-         timeout server 60s\n    timeout tunnel 1h\n\nfrontend aion\n    bind 127.0.0.1:{port}\n    \
-         default_backend instances\n\nbackend instances\n    balance roundrobin\n    \
-         option httpchk GET /api/health\n    http-check expect status 200\n"
-    );
-    for (i, p) in instances.iter().enumerate() {
-        cfg.push_str(&format!(
-            "    server instance{} 127.0.0.1:{p} check inter 1s\n",
-            i + 1
-        ));
-    }
-    cfg
+    let servers: Vec<String> = instances
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("    server instance{} 127.0.0.1:{p} check inter 1s", i + 1))
+        .collect();
+    include_str!("../../deploy/haproxy.cfg")
+        .replace("{bind}", &format!("127.0.0.1:{port}"))
+        .replace("{servers}", &servers.join("\n"))
 }
 
 /// Installs Redis and HAProxy if missing.

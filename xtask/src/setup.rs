@@ -16,7 +16,7 @@ const MIN_WASM_OPT: u32 = 116;
 /// What to install beyond the build toolchain.
 #[derive(Default, Clone, Copy)]
 pub struct Needs {
-    /// Chromium, PDF tools (poppler), Redis and the Playwright package for the tests.
+    /// Chromium, PDF tools (poppler), Redis, HAProxy and the Playwright package for the tests.
     pub browser: bool,
 }
 
@@ -39,8 +39,10 @@ pub fn ensure(needs: Needs) -> Result<(), String> {
             ("chromium-driver", "/usr/bin/chromedriver"),
             // `pdftotext`/`pdffonts` read exported PDFs back in the tests.
             ("poppler-utils", "/usr/bin/pdftotext"),
-            // The multi-instance tests share a Redis (started by the tests themselves).
+            // The multi-instance tests share a Redis and go through HAProxy (both started
+            // by the tests themselves on a socket or a free loopback port).
             ("redis-server", "/usr/bin/redis-server"),
+            ("haproxy", "/usr/sbin/haproxy"),
         ])?;
         playwright()?;
     }

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod bad_input;
+mod balancer;
 mod cache;
 mod defects;
 mod disk;

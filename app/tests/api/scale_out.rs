@@ -27,7 +27,7 @@ async fn pair(redis: &LocalRedis) -> (TestApp, TestApp) {
 }
 
 /// `n` instances on one database file (the first owns its directory) sharing `redis`.
-async fn instances(redis: &LocalRedis, n: usize) -> Vec<TestApp> {
+pub(crate) async fn instances(redis: &LocalRedis, n: usize) -> Vec<TestApp> {
     let url = redis.url();
     let env = [
         ("AION_REDIS_URL", url.as_str()),

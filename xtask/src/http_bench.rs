@@ -482,6 +482,9 @@ pub fn run_all(args: &[String]) -> Result<(), String> {
     if want("cluster") {
         crate::scale_bench::cluster_scenario(&bundle, seconds)?;
     }
+    if want("shared") {
+        crate::scale_bench::shared_scenario(&bundle, seconds)?;
+    }
     if want("slow-clients") {
         slow_clients_scenario(&bundle, seconds)?;
     }

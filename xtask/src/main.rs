@@ -29,7 +29,7 @@ usage: cargo xtask <command>
   build          build the release app (client + server) with dx
   bundle-size    print raw and brotli sizes of the release wasm, JS and CSS
   bench-http     HTTP load benchmarks against the release server
-                 [--seconds N per run] [--only stack|app|cache|pages|redis|cluster|slow-clients]
+                 [--seconds N per run] [--only stack|app|cache|pages|redis|cluster|shared|slow-clients]
   cluster N      N release instances sharing one database file and Redis, behind HAProxy on
                  127.0.0.1:8080 [--port P]; Ctrl-C stops them all
   bench-client   client benchmarks in Chromium: the virtual list over 100,000 stories

@@ -216,10 +216,33 @@ pub fn wait_for_http(
 
 /// `GET path` on 127.0.0.1:`port`; the response body (HTTP/1.0, so no chunking).
 pub fn http_get(port: u16, path: &str) -> Result<String, String> {
+    match http_request(port, "GET", path, None)? {
+        (200, body) => Ok(body),
+        (status, _) => Err(format!("GET {path}: status {status}")),
+    }
+}
+
+/// `method path` on 127.0.0.1:`port` with an optional JSON body; status and body (HTTP/1.0,
+/// so no chunking).
+pub fn http_request(
+    port: u16,
+    method: &str,
+    path: &str,
+    json: Option<&str>,
+) -> Result<(u16, String), String> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))
         .map_err(|e| format!("cannot connect to port {port}: {e}"))?;
-    let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+    let body = json.unwrap_or("");
+    let kind = if json.is_some() {
+        "Content-Type: application/json\r\n"
+    } else {
+        ""
+    };
+    let request = format!(
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{kind}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
     stream
         .write_all(request.as_bytes())
         .map_err(|e| e.to_string())?;
@@ -227,15 +250,13 @@ pub fn http_get(port: u16, path: &str) -> Result<String, String> {
     stream
         .read_to_string(&mut reply)
         .map_err(|e| e.to_string())?;
-    match reply.split_once("\r\n\r\n") {
-        Some((head, body))
-            if head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200") =>
-        {
-            Ok(body.to_owned())
-        }
-        _ => Err(format!(
-            "GET {path}: {}",
-            reply.lines().next().unwrap_or("no answer")
-        )),
-    }
+    let (head, body) = reply
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("{method} {path}: no answer on port {port}"))?;
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("{method} {path}: {}", head.lines().next().unwrap_or("")))?;
+    Ok((status, body.to_owned()))
 }

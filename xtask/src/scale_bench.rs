@@ -1,11 +1,24 @@
 //! `cargo xtask bench-http --only redis|cluster`: what sharing costs. One instance with and
 //! without Redis side by side, and cached reads through HAProxy with 1, 2 and 3 instances
-//! (the setup of `cargo xtask cluster`). Everything started here is stopped when its
-//! scenario ends, also on failure.
+//! (the setup of `cargo xtask cluster`), and (`--only shared`) three instances under read
+//! load and writes with the shared cache tier off and on: store loads, hit ratio and how
+//! long a write stays stale anywhere. Everything started here is stopped when its scenario
+//! ends, also on failure.
+
+use std::{
+    path::Path,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
 
 use crate::{
     build,
+    cluster::Cluster,
     http_bench::{HEADER, load, row, start, story_paths},
+    process::{http_get, http_request},
 };
 
 /// What Redis costs one instance: cached reads with rate limits kept locally (the default)
@@ -73,21 +86,7 @@ pub fn cluster_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), Stri
     for n in 1..=3 {
         let dir =
             std::env::temp_dir().join(format!("aion-bench-cluster-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        // A port of our own for the balancer: the next one if it is taken.
-        let mut started = Err(String::new());
-        for port in 18_480 + 10 * n as u16..18_490 + 10 * n as u16 {
-            // Limits off, as for every server here (the load comes from one address).
-            let limits = [
-                ("AION_RATE_LIMIT_PER_MINUTE", "0"),
-                ("AION_WRITE_RATE_LIMIT_PER_MINUTE", "0"),
-            ];
-            started = crate::cluster::Cluster::start(bundle, n, port, &dir, &limits);
-            if started.is_ok() {
-                break;
-            }
-        }
-        let cluster = started?;
+        let cluster = start_cluster(bundle, n, &dir, &[])?;
         let paths = story_paths(cluster.port, "")?;
         load(cluster.port, &paths, 8, 1.0, &[])?;
         let r = load(cluster.port, &paths, 50, seconds, &[])?;
@@ -97,6 +96,174 @@ pub fn cluster_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), Stri
         );
         drop(cluster);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(())
+}
+
+/// `n` instances behind HAProxy in `dir` (made fresh), rate limits off (the load comes from
+/// one address), plus `env`; the balancer on a port of our own, the next one if taken.
+fn start_cluster(
+    bundle: &build::Bundle,
+    n: usize,
+    dir: &Path,
+    env: &[(&str, &str)],
+) -> Result<Cluster, String> {
+    let _ = std::fs::remove_dir_all(dir);
+    let mut env = env.to_vec();
+    env.extend([
+        ("AION_RATE_LIMIT_PER_MINUTE", "0"),
+        ("AION_WRITE_RATE_LIMIT_PER_MINUTE", "0"),
+    ]);
+    let mut started = Err(String::new());
+    for port in 18_480 + 10 * n as u16..18_490 + 10 * n as u16 {
+        started = Cluster::start(bundle, n, port, dir, &env);
+        if started.is_ok() {
+            break;
+        }
+    }
+    started
+}
+
+/// The sum of every sample on `port`'s `/metrics` whose line starts with `prefix`.
+fn metric_sum(port: u16, prefix: &str) -> Result<f64, String> {
+    Ok(http_get(port, "/metrics")?
+        .lines()
+        .filter(|l| l.starts_with(prefix))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum())
+}
+
+/// Data-cache counters summed over a cluster's instances.
+#[derive(Default, Clone, Copy)]
+struct DataCache {
+    lookups: f64,
+    loads: f64,
+    shared_hits: f64,
+}
+
+impl DataCache {
+    fn read(cluster: &Cluster) -> Result<Self, String> {
+        let mut c = Self::default();
+        for &port in &cluster.instances {
+            c.lookups += metric_sum(port, "aion_cache_hits_total{cache=\"data\",tier=\"l1\"}")?
+                + metric_sum(port, "aion_cache_misses_total{cache=\"data\",tier=\"l1\"}")?;
+            c.loads += metric_sum(port, "aion_cache_policy_loads_total{cache=\"data\"")?;
+            c.shared_hits += metric_sum(
+                port,
+                "aion_cache_hits_total{cache=\"data\",tier=\"shared\"}",
+            )?;
+        }
+        Ok(c)
+    }
+}
+
+/// Retitles stories through the balancer ten times a second until `stop`; after each
+/// acknowledged write, reads the story on every instance directly until all show it. How
+/// long each write stayed stale somewhere.
+fn writer(
+    cluster: &Cluster,
+    ids: Vec<String>,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<Result<Vec<Duration>, String>> {
+    let (lb, instances) = (cluster.port, cluster.instances.clone());
+    std::thread::spawn(move || {
+        let mut stale = Vec::new();
+        for i in 0.. {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let id = &ids[i % ids.len()];
+            let path = format!("/api/stories/{id}");
+            let title = format!("Shared bench {i}");
+            let body = serde_json::json!({ "title": title }).to_string();
+            let (status, reply) = http_request(lb, "PATCH", &path, Some(&body))?;
+            if status != 200 {
+                return Err(format!("PATCH {path}: {status} {reply}"));
+            }
+            let acked = Instant::now();
+            for &port in &instances {
+                while !http_get(port, &path)?.contains(&title) {
+                    if acked.elapsed() > Duration::from_secs(5) {
+                        return Err(format!("{path} stale on port {port} 5 s after the write"));
+                    }
+                }
+            }
+            stale.push(acked.elapsed());
+            // A pace, not a wait for anything: ten writes a second.
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(stale)
+    })
+}
+
+/// Three instances behind HAProxy, 50 connections reading demo stories while a writer
+/// retitles some of them through the balancer, with the shared tier off and on, two
+/// alternating rounds. Each run starts cold (the first reads on every instance miss).
+pub fn shared_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), String> {
+    crate::cluster::ensure_tools()?;
+    println!(
+        "\n### Three instances behind HAProxy: reads with ten writes a second, shared tier off and on\n"
+    );
+    println!(
+        "| shared tier, round | reads/s | read p99 ms | errors | data-cache lookups | store loads | hit ratio | shared-tier hits | writes | stale anywhere p50 ms | p99 ms | max ms | bus delay p50 ms | p99 ms |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let dir = std::env::temp_dir().join(format!("aion-bench-shared-{}", std::process::id()));
+    for round in 1..=2 {
+        for (label, flag) in [("off", "0"), ("on", "1")] {
+            let cluster = start_cluster(bundle, 3, &dir, &[("AION_SHARED_CACHE", flag)])?;
+            let paths = story_paths(cluster.port, "")?;
+            let ids: Vec<String> = paths
+                .iter()
+                .take(5)
+                .filter_map(|p| p.rsplit('/').next().map(str::to_owned))
+                .collect();
+            let before = DataCache::read(&cluster)?;
+            let stop = Arc::new(AtomicBool::new(false));
+            let writes = writer(&cluster, ids, stop.clone());
+            let r = load(cluster.port, &paths, 50, seconds, &[]);
+            stop.store(true, Ordering::Relaxed);
+            let mut stale = writes.join().map_err(|_| "the writer panicked")??;
+            let r = r?;
+            let after = DataCache::read(&cluster)?;
+            // The highest of the instances' own quantiles.
+            let (mut bus_p50, mut bus_p99) = (0.0f64, 0.0f64);
+            for &port in &cluster.instances {
+                let q = |q: &str| {
+                    metric_sum(
+                        port,
+                        &format!("aion_shared_invalidation_delay_seconds{{quantile=\"{q}\"}}"),
+                    )
+                };
+                bus_p50 = bus_p50.max(q("0.5")?);
+                bus_p99 = bus_p99.max(q("0.99")?);
+            }
+            stale.sort();
+            let ms = |q: f64| {
+                stale
+                    .get(((stale.len() as f64 - 1.0) * q).round() as usize)
+                    .map_or(0.0, |d| d.as_secs_f64() * 1e3)
+            };
+            let lookups = after.lookups - before.lookups;
+            let loads = after.loads - before.loads;
+            let f = |k: &str| r[k].as_f64().unwrap_or(0.0);
+            println!(
+                "| {label}, {round} | {:.0} | {:.2} | {} | {lookups:.0} | {loads:.0} | {:.4} | {:.0} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
+                f("rps"),
+                f("p99_ms"),
+                r["errors"].as_u64().unwrap_or(0),
+                1.0 - loads / lookups.max(1.0),
+                after.shared_hits - before.shared_hits,
+                stale.len(),
+                ms(0.5),
+                ms(0.99),
+                ms(1.0),
+                bus_p50 * 1e3,
+                bus_p99 * 1e3,
+            );
+            drop(cluster);
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
     Ok(())
 }

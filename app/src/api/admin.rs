@@ -1,5 +1,6 @@
 //! Admin endpoints (`Authorization: Bearer <AION_ADMIN_TOKEN>`): database statistics and
-//! maintenance, cache statistics, warm-up and clear. Answers are plain JSON documents.
+//! maintenance, cache statistics, warm-up and clear, backups, alert thresholds. Answers are
+//! plain JSON documents.
 
 use dioxus::prelude::*;
 use serde_json::Value;
@@ -112,4 +113,15 @@ pub async fn admin_task_stats() -> Result<Value, ApiError> {
         "stats": state.tasks().stats().await?,
         "kinds": state.tasks().kinds(),
     }))
+}
+
+/// Sets dashboard alert thresholds, `{"api_p95_ms": 50, "cache_hit_ratio": 0.9}` (kept in
+/// the store); answers every rule as it stands. Unknown rules and bad numbers are a 400
+/// naming the rule, and change nothing.
+#[put("/api/admin/alerts", state: app::backend::AppExt, _admin: app::backend::admin::Admin)]
+pub async fn admin_set_alerts(
+    body: app::model::JsonBody<serde_json::Map<String, Value>, 4096>,
+) -> Result<Vec<app::model::AlertView>, ApiError> {
+    let changes = app::backend::alerts::parse_thresholds(&body.0)?;
+    state.set_alert_thresholds(&changes).await
 }

@@ -5,7 +5,10 @@
 
 use std::time::{Duration, Instant};
 
-use server::metrics::{History, process_stats};
+use server::{
+    metrics::{History, process_stats},
+    tasks::Status,
+};
 
 use super::AppState;
 use crate::model::{HistoryPoint, MetricsHistory};
@@ -21,6 +24,7 @@ pub(crate) struct Previous {
     cpu_seconds: f64,
     hits: u64,
     lookups: u64,
+    finished: u64,
 }
 
 /// The ring.
@@ -38,18 +42,28 @@ impl MetricsRing {
         }
     }
 
-    /// The points, oldest first.
-    pub fn history(&self) -> MetricsHistory {
+    /// The points taken after `since_ms` (Unix milliseconds; 0 for all), oldest first: a
+    /// dashboard asks for the whole hour once and then only for what is new.
+    pub fn history(&self, since_ms: u64) -> MetricsHistory {
+        let mut points = self.ring.points();
+        points.retain(|p| p.at_unix_ms > since_ms);
         MetricsHistory {
             interval_secs: self.interval.as_secs_f64(),
-            points: self.ring.points(),
+            points,
         }
     }
 }
 
 impl AppState {
     /// Takes one sample into the ring (the background task calls it every interval).
-    pub(crate) fn sample_history(&self, prev: &mut Previous) {
+    pub(crate) async fn sample_history(&self, prev: &mut Previous) {
+        let queries = self.store().drain_recent_timings();
+        let wal_bytes = self.store().stats().await.map_or(0, |s| s.wal_bytes);
+        let tasks = self.tasks().stats().await.ok();
+        let pending = tasks.as_ref().map_or(0, |t| t.count(Status::Pending));
+        let finished = tasks
+            .as_ref()
+            .map_or(prev.finished, |t| t.completed_total + t.failed_total);
         let now = Instant::now();
         let http = self.request_metrics().snapshot();
         let process = process_stats();
@@ -58,6 +72,7 @@ impl AppState {
             let l2_hits = cache.tiers.get(1).map_or(0, |t| t.hits);
             (l1.hits + l2_hits, l1.hits + l1.misses)
         });
+        let prev_lookups = prev.lookups;
         let point = prev.at.map(|at| {
             let secs = now.duration_since(at).as_secs_f64().max(1e-3);
             let looked = lookups.saturating_sub(prev.lookups);
@@ -74,6 +89,10 @@ impl AppState {
                 } else {
                     hits.saturating_sub(prev.hits) as f64 / looked as f64
                 },
+                db_p95_ms: queries.p95_us / 1000.0,
+                wal_bytes,
+                tasks_pending: pending,
+                tasks_per_min: finished.saturating_sub(prev.finished) as f64 * 60.0 / secs,
             }
         });
         *prev = Previous {
@@ -82,9 +101,26 @@ impl AppState {
             cpu_seconds: process.cpu_seconds,
             hits,
             lookups,
+            finished,
         };
-        if let Some(p) = point {
-            self.metrics_ring().ring.push(p);
-        }
+        let Some(p) = point else { return };
+        self.metrics_ring().ring.push(p);
+        let minute = &http.total.last_1m;
+        let traffic = minute.requests > 0;
+        let [lcp, inp, cls, fcp] = self.worst_vitals();
+        let brotli = self.client_bundle().total().1;
+        let readings = [
+            traffic.then_some(p.p95_ms),
+            traffic.then_some(1.0 - p.error_rate),
+            (queries.count > 0).then_some(p.db_p95_ms),
+            (lookups > prev_lookups).then_some(p.cache_hit_ratio),
+            lcp,
+            inp,
+            cls,
+            fcp,
+            Some(p.rss_bytes as f64 / 1_048_576.0),
+            (brotli > 0).then_some(brotli as f64 / 1024.0),
+        ];
+        self.evaluate_alerts(&readings, p.at_unix_ms).await;
     }
 }

@@ -2,6 +2,7 @@
 //! stories and nodes, demo data, and the HTTP glue that gives API errors their shape.
 
 pub mod admin;
+pub mod alerts;
 pub mod api_errors;
 pub mod bundle;
 pub mod cache;

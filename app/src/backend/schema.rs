@@ -201,4 +201,13 @@ CREATE UNIQUE INDEX notifications_one_per_task ON notifications (task_uid)
     PRIMARY KEY (minute, page)
 ) WITHOUT ROWID;",
     },
+    Migration {
+        version: 8,
+        name: "alert thresholds",
+        // Thresholds an operator changed (`PUT /api/admin/alerts`); the rest are defaults.
+        sql: "CREATE TABLE alert_thresholds (
+    name TEXT PRIMARY KEY,
+    threshold REAL NOT NULL
+) WITHOUT ROWID;",
+    },
 ];

@@ -139,6 +139,7 @@ impl AppState {
             ],
             tasks,
             rum: self.vitals().summary(),
+            alerts: self.alerts().views(),
             resources: ResourcesSection {
                 rss_bytes: process.rss_bytes,
                 cpu_seconds: process.cpu_seconds,

@@ -69,6 +69,7 @@ struct Inner {
     replica: Option<ReplicaMonitor>,
     shared: Option<SharedBus>,
     vitals: Vitals,
+    alerts: super::alerts::Alerts,
     bundle: std::sync::OnceLock<super::bundle::BundleSize>,
     ring: super::history::MetricsRing,
     started: Instant,
@@ -126,6 +127,7 @@ impl AppState {
         let indexer = SearchIndexer::spawn(store.clone());
         let reads = Arc::new(ReadCounter::default());
         let vitals = Vitals::load(&store).await?;
+        let alerts = super::alerts::Alerts::load(&store).await?;
         let ring = super::history::MetricsRing::new(Duration::from_millis(
             config.history_sample_ms.max(100),
         ));
@@ -162,6 +164,7 @@ impl AppState {
             replica,
             shared,
             vitals,
+            alerts,
             bundle: std::sync::OnceLock::new(),
             ring,
             started: Instant::now(),
@@ -252,7 +255,7 @@ impl AppState {
             let mut prev = super::history::Previous::default();
             loop {
                 tick.tick().await;
-                sampler.sample_history(&mut prev);
+                sampler.sample_history(&mut prev).await;
             }
         }));
         let vitals = self.clone();
@@ -335,6 +338,11 @@ impl AppState {
     /// Web Vitals from browsers.
     pub fn vitals(&self) -> &Vitals {
         &self.0.vitals
+    }
+
+    /// The dashboard's alert rules and their states.
+    pub fn alerts(&self) -> &super::alerts::Alerts {
+        &self.0.alerts
     }
 
     /// What the replica monitor last found (`None`: no replication configured).

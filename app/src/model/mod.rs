@@ -21,7 +21,7 @@ pub use node::{
     StoryTree,
 };
 pub use snapshot::{
-    ApiSection, CacheSection, DatabaseSection, HistoryPoint, Latency, MetricsHistory,
+    AlertView, ApiSection, CacheSection, DatabaseSection, HistoryPoint, Latency, MetricsHistory,
     MetricsSnapshot, PolicyView, QueryKindView, ResourcesSection, RouteLatency, SlowQueryView,
     SlowRequestView, TierView,
 };

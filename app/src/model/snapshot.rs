@@ -25,6 +25,8 @@ pub struct MetricsSnapshot {
     pub rum: VitalsSummary,
     /// What the process costs.
     pub resources: ResourcesSection,
+    /// Every alert rule and where it stands.
+    pub alerts: Vec<AlertView>,
 }
 
 /// Latency percentiles in milliseconds.
@@ -192,7 +194,8 @@ pub struct ResourcesSection {
     pub bundle_brotli_bytes: u64,
 }
 
-/// `GET /api/metrics/history`: the last hour, one point per sampling interval, oldest first.
+/// `GET /api/metrics/history`: the last hour (or what came after `since_ms`), one point per
+/// sampling interval, oldest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricsHistory {
     /// Seconds between points (5 unless configured).
@@ -220,4 +223,29 @@ pub struct HistoryPoint {
     pub open_connections: u64,
     /// Data cache hit ratio over the interval (L1 and L2 hits over all lookups).
     pub cache_hit_ratio: f64,
+    /// p95 of every store query in the interval, milliseconds (0 when none ran).
+    pub db_p95_ms: f64,
+    /// The write-ahead log's size.
+    pub wal_bytes: u64,
+    /// Tasks waiting to run.
+    pub tasks_pending: u64,
+    /// Tasks finished (completed or failed) per minute over the interval.
+    pub tasks_per_min: f64,
+}
+
+/// One alert as the dashboard shows it (see `server::metrics::alerts` for the states).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertView {
+    /// Its key, e.g. `api_p95_ms` (what `PUT /api/admin/alerts` names).
+    pub name: String,
+    /// `normal`, `pending`, `firing` or `resolved`.
+    pub state: String,
+    /// `true`: the value must stay below the threshold; `false`: above it.
+    pub below: bool,
+    /// The threshold, in the metric's unit.
+    pub threshold: f64,
+    /// The latest value measured (none yet: nothing to measure).
+    pub value: Option<f64>,
+    /// When it entered its state (Unix milliseconds; 0 if it never left normal).
+    pub since_unix_ms: u64,
 }

@@ -1,8 +1,9 @@
 //! Measurements shared by every part of the engine room: latency histograms (HDR, so
 //! percentiles are exact to three significant digits, not averaged guesses), request metrics
-//! per route with rolling windows, a history ring for charts, what the process costs the
-//! machine, and the Prometheus text format.
+//! per route with rolling windows, a history ring for charts, threshold alerts with
+//! hysteresis, what the process costs the machine, and the Prometheus text format.
 
+pub mod alerts;
 mod histogram;
 mod history;
 mod process;

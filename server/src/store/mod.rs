@@ -59,6 +59,7 @@ async fn open_replica(
         )),
     }
 }
+use crate::metrics::HistogramSnapshot;
 use timing::QueryTimings;
 
 /// A handle to the database; cheap to clone.
@@ -201,6 +202,11 @@ impl Store {
     /// Latency percentiles, error and row counts per query kind.
     pub fn query_timings(&self) -> Vec<QueryKindSnapshot> {
         self.inner.timings.snapshot()
+    }
+
+    /// Latency of every query since the previous call (one reader of it: a sampler).
+    pub fn drain_recent_timings(&self) -> HistogramSnapshot {
+        self.inner.timings.drain_recent()
     }
 
     /// The slowest recent queries, newest first.

@@ -54,9 +54,10 @@ pub struct QueryKindSnapshot {
     pub rows: u64,
 }
 
-/// Histograms per kind and the slow log.
+/// Histograms per kind, one of every query since it was last drained, and the slow log.
 pub(crate) struct QueryTimings {
     kinds: RwLock<HashMap<&'static str, Arc<KindStats>>>,
+    recent: Histogram,
     slow: Mutex<VecDeque<SlowQuery>>,
     threshold: Duration,
     capacity: usize,
@@ -66,6 +67,7 @@ impl QueryTimings {
     pub fn new(threshold: Duration, capacity: usize) -> Self {
         Self {
             kinds: RwLock::default(),
+            recent: Histogram::new(),
             slow: Mutex::new(VecDeque::with_capacity(capacity.min(1024))),
             threshold,
             capacity,
@@ -93,6 +95,7 @@ impl QueryTimings {
     pub fn record(&self, kind: &'static str, sql: &str, took: Duration, rows: u64, ok: bool) {
         let stats = self.kind(kind);
         stats.latency.record(took);
+        self.recent.record(took);
         stats.rows.fetch_add(rows, Ordering::Relaxed);
         if !ok {
             stats.errors.fetch_add(1, Ordering::Relaxed);
@@ -130,6 +133,11 @@ impl QueryTimings {
             .collect();
         out.sort_by_key(|k| k.kind);
         out
+    }
+
+    /// Every query since the previous call, of all kinds (the dashboard's trend).
+    pub fn drain_recent(&self) -> HistogramSnapshot {
+        self.recent.drain().0
     }
 
     /// The slow log, newest first.

@@ -10,6 +10,7 @@ mod tasks;
 mod vitals;
 
 pub use health::health;
+pub use metrics::metrics_dashboard;
 #[allow(unused_imports)] // Used by pages as they arrive.
 pub use nodes::*;
 #[allow(unused_imports)]

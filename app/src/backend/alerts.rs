@@ -165,6 +165,8 @@ impl Alerts {
             .zip(&RULES)
             .map(|(a, r)| AlertView {
                 name: r.name.to_owned(),
+                label: r.label.to_owned(),
+                unit: r.unit.to_owned(),
                 state: a.state().as_str().to_owned(),
                 below: r.direction == Direction::Below,
                 threshold: a.threshold,

@@ -58,7 +58,7 @@ impl AppState {
     /// Takes one sample into the ring (the background task calls it every interval).
     pub(crate) async fn sample_history(&self, prev: &mut Previous) {
         let queries = self.store().drain_recent_timings();
-        let wal_bytes = self.store().stats().await.map_or(0, |s| s.wal_bytes);
+        let wal_bytes = self.store().file_sizes().1;
         let tasks = self.tasks().stats().await.ok();
         let pending = tasks.as_ref().map_or(0, |t| t.count(Status::Pending));
         let finished = tasks

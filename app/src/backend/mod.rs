@@ -23,6 +23,7 @@ pub mod state;
 pub mod stories;
 pub mod time;
 pub mod vitals;
+pub mod vitals_score;
 
 pub use config::AppConfig;
 pub use state::{AppExt, AppState, StartError};

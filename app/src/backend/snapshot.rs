@@ -1,7 +1,7 @@
 //! Assembles `GET /api/metrics/snapshot` ([`MetricsSnapshot`]) from what the server already
 //! measures: request metrics, store timings and statistics, both caches, the task queue, Web
-//! Vitals and the process. Taking one copies those figures and runs the store's
-//! statistics queries on a reader (not measured yet; the dashboard will poll it).
+//! Vitals and the process. Taking one copies those figures and reads two file sizes: no
+//! query of its own beyond the task counts, so a dashboard may poll it every second.
 
 use server::{
     cache::CacheStats,
@@ -75,7 +75,8 @@ impl AppState {
         routes.truncate(5);
         let total = &http.total;
         let store = self.store();
-        let db = store.stats().await?;
+        let (file_bytes, wal_bytes) = store.file_sizes();
+        let (readers_in_use, readers) = store.readers_in_use();
         let process = process_stats();
         let (bundle_bytes, bundle_brotli_bytes) = self.client_bundle().total();
         Ok(MetricsSnapshot {
@@ -128,10 +129,10 @@ impl AppState {
                         at_unix: q.at_unix,
                     })
                     .collect(),
-                readers: db.readers as u64,
-                readers_in_use: db.readers_in_use as u64,
-                file_bytes: db.file_bytes,
-                wal_bytes: db.wal_bytes,
+                readers: readers as u64,
+                readers_in_use: readers_in_use as u64,
+                file_bytes,
+                wal_bytes,
             },
             caches: vec![
                 cache("data", self.cache().stats()),

@@ -161,31 +161,36 @@ impl Vitals {
             .iter()
             .enumerate()
             .filter(|(_, p)| p.navigations.iter().any(|n| *n > 0))
-            .map(|(i, p)| PageVitals {
-                route: VITAL_ROUTES.get(i).copied().unwrap_or("other").to_owned(),
-                navigations: NAVIGATION_TYPES
-                    .iter()
-                    .zip(p.navigations)
-                    .filter(|(_, n)| *n > 0)
-                    .map(|(t, n)| ((*t).to_owned(), n))
-                    .collect(),
-                metrics: Vital::ALL
-                    .iter()
-                    .filter_map(|v| {
-                        let m = p.metrics[v.index()].as_ref()?;
-                        let q = |x: f64| m.sketch.quantile(x).ok().flatten().unwrap_or(0.0);
-                        Some(MetricVitals {
-                            name: v.as_str().to_owned(),
-                            samples: m.sketch.count() as u64,
-                            p50: q(0.5),
-                            p75: q(0.75),
-                            p95: q(0.95),
-                            good: m.ratings[0],
-                            needs_improvement: m.ratings[1],
-                            poor: m.ratings[2],
+            .map(|(i, p)| {
+                let mut page = PageVitals {
+                    route: VITAL_ROUTES.get(i).copied().unwrap_or("other").to_owned(),
+                    navigations: NAVIGATION_TYPES
+                        .iter()
+                        .zip(p.navigations)
+                        .filter(|(_, n)| *n > 0)
+                        .map(|(t, n)| ((*t).to_owned(), n))
+                        .collect(),
+                    metrics: Vital::ALL
+                        .iter()
+                        .filter_map(|v| {
+                            let m = p.metrics[v.index()].as_ref()?;
+                            let q = |x: f64| m.sketch.quantile(x).ok().flatten().unwrap_or(0.0);
+                            Some(MetricVitals {
+                                name: v.as_str().to_owned(),
+                                samples: m.sketch.count() as u64,
+                                p50: q(0.5),
+                                p75: q(0.75),
+                                p95: q(0.95),
+                                good: m.ratings[0],
+                                needs_improvement: m.ratings[1],
+                                poor: m.ratings[2],
+                            })
                         })
-                    })
-                    .collect(),
+                        .collect(),
+                    score: None,
+                };
+                page.score = super::vitals_score::page_score(&page.metrics);
+                page
             })
             .collect();
         VitalsSummary { pages }

@@ -1,5 +1,9 @@
 //! Reusable UI pieces with typed props.
 
+#[cfg(feature = "server")]
+pub mod chart;
+#[cfg(feature = "server")]
+pub mod dashboard;
 mod export_panel;
 mod field_error;
 mod health_panel;

@@ -1,6 +1,7 @@
 //! The few browser events the hooks listen to, as guards that remove their listener when
 //! dropped: window `focus` / `online` (revalidate the request cache) and leaving the page
-//! (`visibilitychange` to hidden, `pagehide`: flush batched changes), and the window's
+//! (`visibilitychange` to hidden, `pagehide`: flush batched changes), the page's visibility
+//! either way (live refresh pauses while hidden), and the window's
 //! scroll position over a virtual list that scrolls with the page. WASM only.
 
 use wasm_bindgen::{JsCast, closure::Closure};
@@ -61,6 +62,23 @@ pub fn on_page_leave(f: impl Fn() + Clone + 'static) -> Vec<Listener> {
     }
     out.extend(listen(window.into(), "pagehide", f));
     out
+}
+
+/// Whether the page is hidden now (a background tab, a minimised window).
+pub fn page_hidden() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Hidden)
+}
+
+/// Calls `f` with [`page_hidden`] whenever the page's visibility changes.
+pub fn on_visibility(mut f: impl FnMut(bool) + 'static) -> Option<Listener> {
+    let document = web_sys::window()?.document()?;
+    listen(
+        document.into(),
+        "visibilitychange",
+        move || f(page_hidden()),
+    )
 }
 
 /// Where the page's viewport is over `element` (scrolled with the window): the offset of

@@ -238,6 +238,11 @@ pub struct HistoryPoint {
 pub struct AlertView {
     /// Its key, e.g. `api_p95_ms` (what `PUT /api/admin/alerts` names).
     pub name: String,
+    /// What it watches, for people.
+    pub label: String,
+    /// The unit of its values: `ms`, `MB`, `KB`, `%` (a ratio 0-1 shown as a percentage) or
+    /// nothing.
+    pub unit: String,
     /// `normal`, `pending`, `firing` or `resolved`.
     pub state: String,
     /// `true`: the value must stay below the threshold; `false`: above it.

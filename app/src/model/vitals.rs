@@ -218,6 +218,9 @@ pub struct PageVitals {
     pub navigations: Vec<(String, u64)>,
     /// Metrics with samples.
     pub metrics: Vec<MetricVitals>,
+    /// 0-100 from the p75s, in the style of Lighthouse's performance score (see
+    /// `backend::vitals_score`); `None` without samples.
+    pub score: Option<u8>,
 }
 
 /// One metric on one page.

@@ -1,14 +1,123 @@
-//! The Performance dashboard page.
+//! `/performance-dashboard`: the running system, live. The panels (six sections and the
+//! alerts) are rendered by the server from the metrics snapshot and the last hour of
+//! history (`GET /api/metrics/dashboard`; why there: `components::dashboard`), fetched at
+//! the chosen rate by the live-refresh hook, which stops while the user has paused or the
+//! tab is hidden. Each panel is its own element whose HTML is replaced only when it
+//! changed, so an update touches what moved, not the page. This tab's own memory is
+//! measured here, in the browser.
 
 use dioxus::prelude::*;
+
+use crate::{
+    api,
+    components::MemoryPanel,
+    hooks::live_refresh::{RATES_SECS, use_live_refresh},
+};
+
+/// The panels in the page's order (the server sends the same ids).
+const PANELS: [&str; 7] = [
+    "alerts",
+    "api",
+    "database",
+    "caches",
+    "tasks",
+    "rum",
+    "resources",
+];
+
+/// The percentiles the latency figures can show.
+const PERCENTILES: [&str; 3] = ["p50", "p95", "p99"];
 
 /// Live numbers from the running server.
 #[component]
 pub fn Dashboard() -> Element {
+    let mut every_secs = use_signal(|| 5u32);
+    let mut paused = use_signal(|| false);
+    let live = use_live_refresh(every_secs.into(), paused.into());
+    let mut percentile = use_signal(|| "p95".to_owned());
+    let mut panels = use_signal(|| vec![String::new(); PANELS.len()]);
+    let mut error = use_signal(|| None::<String>);
+    let mut fetches = use_signal(|| 0u64);
+
+    let refresh = move || {
+        spawn(async move {
+            let answer = api::metrics_dashboard(Some(percentile.peek().clone())).await;
+            fetches += 1;
+            match answer {
+                Ok(v) => {
+                    let fresh = v["panels"].as_array().cloned().unwrap_or_default();
+                    let mut shown = panels.write();
+                    for pair in fresh {
+                        let (Some(id), Some(html)) = (pair[0].as_str(), pair[1].as_str()) else {
+                            continue;
+                        };
+                        if let Some(i) = PANELS.iter().position(|p| *p == id)
+                            && shown[i] != html
+                        {
+                            shown[i] = html.to_owned();
+                        }
+                    }
+                    error.set(None);
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    };
+    use_effect(move || {
+        if live.tick() > 0 {
+            refresh();
+        }
+    });
+
+    let state = if live.hidden() {
+        "paused while this tab is hidden"
+    } else if paused() {
+        "paused"
+    } else {
+        "live"
+    };
     rsx! {
         section { class: "card",
-            h1 { "Performance dashboard" }
-            p { class: "lead", "Live numbers from the running server." }
+            div { class: "page-head",
+                div {
+                    h1 { "Performance dashboard" }
+                    p { class: "lead", "The running server, measured: refreshed every few seconds while this tab is visible." }
+                }
+                div { class: "row dash-controls",
+                    label { "Refresh "
+                        select { "data-testid": "refresh-rate",
+                            value: "{every_secs}",
+                            onchange: move |e| every_secs.set(e.value().parse().unwrap_or(5)),
+                            for s in RATES_SECS { option { key: "{s}", value: "{s}", "every {s} s" } }
+                        }
+                    }
+                    label { "Percentile "
+                        select { "data-testid": "percentile",
+                            value: "{percentile}",
+                            onchange: move |e| {
+                                percentile.set(e.value());
+                                refresh();
+                            },
+                            for q in PERCENTILES { option { key: "{q}", value: "{q}", "{q}" } }
+                        }
+                    }
+                    button { class: "btn", "data-testid": "pause",
+                        onclick: move |_| paused.toggle(),
+                        if paused() { "Resume" } else { "Pause" }
+                    }
+                }
+            }
+            p { class: "muted", "data-testid": "refresh-state", "data-fetches": "{fetches}", "{state}" }
+            if let Some(e) = error() { p { class: "error", "Could not refresh: {e}" } }
+        }
+        div { class: "dash",
+            if fetches() == 0 {
+                section { class: "card", p { class: "muted", "Loading the first reading from this server…" } }
+            }
+            for (i, id) in PANELS.iter().enumerate() {
+                div { key: "{id}", "data-panel": "{id}", dangerous_inner_html: "{panels.read()[i]}" }
+            }
+            MemoryPanel {}
         }
     }
 }

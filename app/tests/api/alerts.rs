@@ -185,5 +185,9 @@ async fn the_history_since_a_point_holds_only_newer_points() {
     assert!(newer.iter().all(|p| p["at_unix_ms"].as_u64() > Some(since)));
     assert!(newer[0].get("db_p95_ms").is_some() && newer[0].get("tasks_per_min").is_some());
     let (status, err) = app.get_json("/api/metrics/history?since_ms=soon").await;
-    assert_eq!((status, &err["error"]["field"]), (400, &json!("since_ms")), "{err}");
+    assert_eq!(
+        (status, &err["error"]["field"]),
+        (400, &json!("since_ms")),
+        "{err}"
+    );
 }

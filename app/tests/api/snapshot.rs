@@ -96,3 +96,55 @@ async fn the_history_holds_a_point_per_interval_with_the_traffic_in_it() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn the_dashboard_panels_are_rendered_from_the_measurements() {
+    let app = crate::helpers::spawn_app_with(&[("AION_HISTORY_SAMPLE_MS", "200")]).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let d = loop {
+        app.get_json("/api/health").await;
+        let (status, d) = app.get_json("/api/metrics/dashboard?percentile=p99").await;
+        assert_eq!(status, 200, "{d}");
+        // Once the history has points, the charts have lines.
+        if d["panels"][1][1]
+            .as_str()
+            .is_some_and(|h| h.contains("<polyline"))
+        {
+            break d;
+        }
+        assert!(std::time::Instant::now() < deadline, "{d}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let ids: Vec<&str> = d["panels"]
+        .as_array()
+        .expect("panels")
+        .iter()
+        .filter_map(|p| p[0].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "alerts",
+            "api",
+            "database",
+            "caches",
+            "tasks",
+            "rum",
+            "resources"
+        ]
+    );
+    let api = d["panels"][1][1].as_str().expect("html");
+    assert!(
+        api.contains("Requests per second") && api.contains("p99 "),
+        "{api}"
+    );
+    assert!(
+        api.contains("GET /api/health"),
+        "the routes it served: {api}"
+    );
+    let (status, err) = app.get_json("/api/metrics/dashboard?percentile=p42").await;
+    assert_eq!(
+        (status, &err["error"]["field"]),
+        (400, &serde_json::json!("percentile"))
+    );
+}

@@ -106,6 +106,13 @@ pub struct BackupReport {
 }
 
 impl Store {
+    /// The database file's and the WAL's sizes in bytes, from the file system (no query:
+    /// cheap enough for a dashboard's every refresh, unlike [`Store::stats`]'s row counts).
+    pub fn file_sizes(&self) -> (u64, u64) {
+        let path = &self.config().path;
+        (file_len(path), file_len(&wal_path(path)))
+    }
+
     /// Statistics of the database file, its settings and its tables.
     pub async fn stats(&self) -> Result<DbStats, StoreError> {
         let conn = self.read().await?;

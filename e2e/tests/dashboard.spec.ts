@@ -1,0 +1,87 @@
+// The performance dashboard: six sections of figures measured on the running server, which
+// move when the server does; a refresh that stops while paused or while the tab is hidden
+// and comes back at once on resume. The browser's clock is Playwright's, so "no refresh for
+// ten seconds" is ten seconds of timers run at once, not a wait.
+import { test, expect, Page } from '@playwright/test';
+import { recordApi, waitForHydration } from './helpers';
+
+const SECTIONS = ['api', 'database', 'caches', 'tasks', 'rum', 'resources'];
+
+async function open(page: Page) {
+  await page.clock.install();
+  await page.goto('/performance-dashboard');
+  await waitForHydration(page);
+  await expect(page.getByTestId('section-api')).toBeVisible();
+}
+
+/** The number at the start of a metric's value (`12.3` of `12.3 ms`). */
+async function figure(page: Page, testid: string) {
+  const text = await page.getByTestId(testid).locator('.metric-value').textContent();
+  return Number((text ?? '').replace(/^p\d\d /, '').split(' ')[0]);
+}
+
+test('six sections of server figures, which move when the server does', async ({ page }) => {
+  await open(page);
+  for (const id of SECTIONS) {
+    await expect(page.getByTestId(`section-${id}`)).toBeVisible();
+  }
+  await expect(page.getByTestId('alerts')).toContainText('API p95 latency');
+  // Charts are drawn from the server's history; figures are real: the bundle it serves.
+  await expect(page.getByTestId('res-bundle').locator('.metric-value')).toContainText('KiB brotli');
+  await expect(page.getByTestId('slowest-routes')).toContainText('GET /api/metrics/dashboard');
+
+  const before = await figure(page, 'api-rps');
+  const requestsBefore = await page.getByTestId('slowest-routes').textContent();
+  for (let i = 0; i < 60; i++) {
+    expect((await page.request.get('/api/stories?limit=5')).ok()).toBe(true);
+  }
+  // Next refresh (5 s by default): more requests per second, and the list route appears.
+  await page.clock.runFor(5_000);
+  await expect.poll(() => figure(page, 'api-rps')).toBeGreaterThan(before);
+  await expect(page.getByTestId('slowest-routes')).not.toHaveText(requestsBefore ?? '');
+  expect(await figure(page, 'api-latency')).toBeGreaterThan(0);
+});
+
+test('pausing stops the refreshes, resuming brings one at once, and a hidden tab refreshes nothing', async ({ page }) => {
+  await open(page);
+  const fetches = recordApi(page, (u) => u.pathname === '/api/metrics/dashboard');
+  await page.getByTestId('refresh-rate').selectOption('1');
+  await page.clock.runFor(3_000);
+  await expect.poll(() => fetches.length).toBeGreaterThanOrEqual(3);
+
+  await page.getByTestId('pause').click();
+  await expect(page.getByTestId('refresh-state')).toHaveText('paused');
+  const paused = fetches.length;
+  await page.clock.runFor(10_000);
+  // The memory panel's own 5 s timer ran meanwhile: time did pass in the page.
+  expect(fetches.length).toBe(paused);
+
+  await page.getByTestId('pause').click();
+  await expect.poll(() => fetches.length).toBe(paused + 1);
+  await page.clock.runFor(2_000);
+  await expect.poll(() => fetches.length).toBeGreaterThanOrEqual(paused + 3);
+
+  // The tab goes to the background: no refresh; back in front: one at once.
+  await page.evaluate(() => {
+    Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  await expect(page.getByTestId('refresh-state')).toHaveText('paused while this tab is hidden');
+  const hidden = fetches.length;
+  await page.clock.runFor(10_000);
+  expect(fetches.length).toBe(hidden);
+  await page.evaluate(() => {
+    Object.defineProperty(document, 'visibilityState', { value: 'visible', configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  await expect(page.getByTestId('refresh-state')).toHaveText('live');
+  await expect.poll(() => fetches.length).toBe(hidden + 1);
+});
+
+test('the percentile selector asks the server for that percentile', async ({ page }) => {
+  await open(page);
+  const fetches = recordApi(page, (u) => u.pathname === '/api/metrics/dashboard');
+  await page.getByTestId('percentile').selectOption('p99');
+  await expect.poll(() => fetches.at(-1)).toContain('percentile=p99');
+  await expect(page.getByTestId('api-latency').locator('.metric-value')).toContainText('p99');
+});

@@ -33,6 +33,21 @@ pub enum Route {
 }
 
 impl Route {
+    /// The route's template, as Web Vitals are tagged (`model::VITAL_ROUTES`).
+    pub fn template(&self) -> &'static str {
+        match self {
+            Route::Home {} => "/",
+            Route::Stories { .. } => "/stories",
+            Route::Reader { .. } => "/stories/:id",
+            Route::ReaderNode { .. } => "/stories/:id/nodes/:node",
+            Route::Editor { .. } => "/stories/:id/edit",
+            Route::Tasks {} => "/tasks",
+            Route::Performance {} => "/performance",
+            Route::Dashboard {} => "/performance-dashboard",
+            Route::NotFound { .. } => "/:..segments",
+        }
+    }
+
     /// The story list without filters.
     pub fn stories() -> Self {
         Self::Stories {

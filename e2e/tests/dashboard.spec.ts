@@ -85,3 +85,38 @@ test('the percentile selector asks the server for that percentile', async ({ pag
   await expect.poll(() => fetches.at(-1)).toContain('percentile=p99');
   await expect(page.getByTestId('api-latency').locator('.metric-value')).toContainText('p99');
 });
+
+test('a real page visit beacons its Web Vitals, which then show for its route', async ({ page }) => {
+  await page.goto('/tasks');
+  await waitForHydration(page);
+  await page.getByTestId('library-report').click();
+  const beacon = page.waitForRequest((r) => r.url().endsWith('/api/vitals') && r.method() === 'POST');
+  // The tab goes to the background: the view's measurements are sent.
+  await page.evaluate(() => {
+    Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  const sent = JSON.parse((await beacon).postData() ?? '{}');
+  expect(sent.route).toBe('/tasks');
+  expect(sent.nav).toBe('navigate');
+  const names = sent.metrics.map((m: { name: string }) => m.name);
+  for (const name of ['TTFB', 'FCP', 'LCP', 'CLS']) expect(names).toContain(name);
+  expect(names).not.toContain('FID');
+
+  await expect.poll(async () => {
+    const snapshot = await (await page.request.get('/api/metrics/snapshot')).json();
+    const tasks = snapshot.rum.pages.find((p: { route: string }) => p.route === '/tasks');
+    return tasks?.metrics.find((m: { name: string }) => m.name === 'LCP')?.samples ?? 0;
+  }).toBeGreaterThan(0);
+});
+
+test('a route change inside the app beacons the view it ends as its own route', async ({ page }) => {
+  await page.goto('/performance');
+  await waitForHydration(page);
+  const beacon = page.waitForRequest((r) => r.url().endsWith('/api/vitals') && r.method() === 'POST');
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Tasks' }).click();
+  await expect(page).toHaveURL(/\/tasks$/);
+  const sent = JSON.parse((await beacon).postData() ?? '{}');
+  expect(sent.route).toBe('/performance');
+  expect(sent.nav).toBe('navigate');
+});

@@ -19,6 +19,7 @@ pub fn Shell() -> Element {
     let mut hydrated = use_signal(|| false);
     use_effect(move || hydrated.set(true));
     use_live_provider();
+    crate::hooks::vitals::use_vitals(use_route::<Route>().template());
     rsx! {
         header { class: "topbar",
             Link { class: "brand", to: Route::Home {}, "AION" }

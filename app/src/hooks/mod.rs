@@ -14,3 +14,4 @@ pub mod prefetch;
 pub mod query;
 pub mod throttle;
 pub mod virtual_list;
+pub mod vitals;

@@ -16,7 +16,10 @@ use app::model::{ApiError, Node, Story, StoryPage, StoryTree};
 use crate::{
     api,
     components::ListFilters,
-    hooks::query::{Query, QueryClient},
+    hooks::{
+        hydrated::Hydrated,
+        query::{Query, QueryClient},
+    },
 };
 
 /// Stories per page of the list.
@@ -78,13 +81,16 @@ pub type StoryAndTree = (Arc<Story>, Arc<StoryTree>);
 /// Loader of a page showing a story and its tree: re-runs when the cache changes, and puts
 /// the server-rendered pair into the cache on hydration.
 #[allow(clippy::result_large_err)]
-pub fn use_story_with_tree(id: ReadSignal<String>) -> Result<Loader<StoryAndTree>, Loading> {
+pub fn use_story_with_tree(
+    id: ReadSignal<String>,
+) -> Result<Loader<Hydrated<StoryAndTree>>, Loading> {
     let client = QueryClient::get();
     let data = use_loader(move || {
         client.subscribe();
-        story_with_tree(client, id())
+        let load = story_with_tree(client, id());
+        async move { load.await.map(Hydrated) }
     })?;
-    let (s, t) = data();
+    let Hydrated((s, t)) = data();
     client.seed(&format!("story/{}", s.id), s.clone());
     client.seed(&format!("tree/{}", s.id), t);
     Ok(data)

@@ -8,6 +8,7 @@ pub mod browser;
 pub mod clock;
 pub mod debounce;
 pub mod draft;
+pub mod hydrated;
 pub mod live_refresh;
 pub mod memory;
 pub mod prefetch;

@@ -35,6 +35,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use app::model::{ApiError, ErrorCode};
 
 use super::clock::{self, Millis};
+use super::hydrated::Hydrated;
 
 /// How many values the cache keeps at most.
 pub const MAX_ENTRIES: usize = 500;
@@ -449,9 +450,12 @@ pub fn use_query_provider() -> QueryClient {
     client
 }
 
-/// The value of `query`, through the cache; see the module documentation.
+/// The value of `query`, through the cache; see the module documentation. The loader holds
+/// it as [`Hydrated`] (JSON in the hydration data), which derefs to the value.
 #[allow(clippy::result_large_err)]
-pub fn use_query<T>(mut query: impl FnMut() -> Query<T> + 'static) -> Result<Loader<T>, Loading>
+pub fn use_query<T>(
+    mut query: impl FnMut() -> Query<T> + 'static,
+) -> Result<Loader<Hydrated<T>>, Loading>
 where
     T: Clone + PartialEq + Serialize + DeserializeOwned + 'static,
 {
@@ -463,10 +467,11 @@ where
         // again (instantly when fresh).
         client.subscribe();
         *key.write_unchecked() = q.key.clone();
-        client.fetch(q)
+        let fetch = client.fetch(q);
+        async move { fetch.await.map(Hydrated) }
     })?;
     // On hydration the loader holds the server's value without having asked the cache.
-    client.seed(&key.read_unchecked(), loader.cloned());
+    client.seed(&key.read_unchecked(), loader.cloned().0);
     Ok(loader)
 }
 

@@ -25,9 +25,6 @@ const PANELS: [&str; 7] = [
     "resources",
 ];
 
-/// The percentiles the latency figures can show.
-const PERCENTILES: [&str; 3] = ["p50", "p95", "p99"];
-
 /// Live numbers from the running server.
 #[component]
 pub fn Dashboard() -> Element {
@@ -87,8 +84,14 @@ pub fn Dashboard() -> Element {
                     label { "Refresh "
                         select { "data-testid": "refresh-rate",
                             value: "{every_secs}",
-                            onchange: move |e| every_secs.set(e.value().parse().unwrap_or(5)),
-                            for s in RATES_SECS { option { key: "{s}", value: "{s}", "every {s} s" } }
+                            onchange: move |e| {
+                                let secs = e.value().parse().ok().filter(|s| RATES_SECS.contains(s));
+                                every_secs.set(secs.unwrap_or(5));
+                            },
+                            option { value: "1", "every 1 s" }
+                            option { value: "5", "every 5 s" }
+                            option { value: "10", "every 10 s" }
+                            option { value: "30", "every 30 s" }
                         }
                     }
                     label { "Percentile "
@@ -98,7 +101,9 @@ pub fn Dashboard() -> Element {
                                 percentile.set(e.value());
                                 refresh();
                             },
-                            for q in PERCENTILES { option { key: "{q}", value: "{q}", "{q}" } }
+                            option { value: "p50", "p50" }
+                            option { value: "p95", "p95" }
+                            option { value: "p99", "p99" }
                         }
                     }
                     button { class: "btn", "data-testid": "pause",

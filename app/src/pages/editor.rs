@@ -24,7 +24,7 @@ use crate::{
 pub fn Editor(id: ReadSignal<String>) -> Element {
     let data = queries::use_story_with_tree(id)?;
     let mut selected = use_signal(|| None::<String>);
-    let (story, tree) = data();
+    let (story, tree) = data().0;
     let current = selected
         .read()
         .as_ref()

@@ -27,7 +27,7 @@ pub fn ReaderNode(id: ReadSignal<String>, node: ReadSignal<String>) -> Element {
 fn StoryReader(id: ReadSignal<String>, node: Option<String>) -> Element {
     // Through the request cache: a prefetched (hovered) story opens with no request.
     let data = queries::use_story_with_tree(id)?;
-    let (story, tree) = data();
+    let (story, tree) = data().0;
     let nodes = &tree.nodes;
     let current = match &node {
         Some(n) => nodes.iter().find(|x| &x.id == n),

@@ -147,7 +147,7 @@ pub fn Stories(
             button { class: "btn", r#type: "submit", "Go" }
         }
         // Keyed by the filters: a new search starts a fresh list.
-        {rsx! { StoryList { key: "{key}", first: page(), filters: f, jump } }}
+        {rsx! { StoryList { key: "{key}", first: page().0, filters: f, jump } }}
     }
 }
 

@@ -11,6 +11,7 @@ use app::model::{ApiError, JsonBody, ReportRequest, TaskList, TaskStats, millis,
 use crate::{
     api,
     components::{TaskRow, use_live},
+    hooks::hydrated::Hydrated,
 };
 
 async fn load_list(status: String) -> Result<TaskList, ApiError> {
@@ -27,13 +28,15 @@ pub fn Tasks() -> Element {
     let list = use_loader(move || {
         // Read so that a finished task reloads the list and the statistics.
         let _ = (live.finished)();
-        load_list(status())
+        let load = load_list(status());
+        async move { load.await.map(Hydrated) }
     })?;
     let stats = use_loader(move || {
         let _ = (live.finished)();
-        api::task_stats()
+        let load = api::task_stats();
+        async move { load.await.map(Hydrated) }
     })?;
-    let (list, stats): (TaskList, TaskStats) = (list(), stats());
+    let (list, stats): (TaskList, TaskStats) = (list().0, stats().0);
     let mut error = use_signal(|| None::<String>);
     let mut extra = use_signal(Vec::new);
     let start_report = move |_| {

@@ -2,13 +2,15 @@
 //! bounded in time, each next to its baseline, printed as Markdown tables for BENCHMARKS.md.
 //!
 //! Each server runs from a fresh temp directory with demo data and rate limits off, and is
-//! stopped when its scenario ends (also on failure).
+//! stopped when its scenario ends (also on failure). What each scenario prints is also
+//! recorded in `benchmarks/results.json` (see `results`).
 
 use std::{path::PathBuf, process::Command, time::Duration};
 
 use crate::{
     build,
     process::{Guard, http_get, root, run, wait_for_http},
+    results::out,
     setup,
 };
 
@@ -120,8 +122,8 @@ pub(crate) fn story_paths(port: u16, suffix: &str) -> Result<Vec<String>, String
 
 /// Story reads through the HTTP API with the cache on and off, side by side.
 fn cache_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), String> {
-    println!("\n### Story reads through the HTTP API, cache on vs off\n");
-    println!("{HEADER}");
+    out!("\n### Story reads through the HTTP API, cache on vs off\n");
+    out!("{HEADER}");
     for (label, cache) in [("cache off (AION_CACHE=0)", "0"), ("cache on", "1")] {
         let server = start(bundle, &[("AION_CACHE", cache)])?;
         for (what, suffix) in [("story", ""), ("tree", "/tree")] {
@@ -129,7 +131,7 @@ fn cache_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), String> {
             load(server.port, &paths, 8, 1.0, &[])?; // warm both (page cache, or the cache)
             for connections in [1, 50] {
                 let r = load(server.port, &paths, connections, seconds, &[])?;
-                println!(
+                out!(
                     "{}",
                     row(&format!("GET {what}, {connections} conn, {label}"), &r)
                 );
@@ -142,8 +144,8 @@ fn cache_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), String> {
 /// The same route bare and through the full middleware stack, alternating three times so drift
 /// on a shared machine hits both sides.
 fn stack_scenario(seconds: f64) -> Result<(), String> {
-    println!("\n### Middleware cost: GET /hello (600-byte JSON), 50 connections\n");
-    println!("{HEADER}");
+    out!("\n### Middleware cost: GET /hello (600-byte JSON), 50 connections\n");
+    out!("{HEADER}");
     let mut rps = [Vec::new(), Vec::new()];
     for round in 1..=3 {
         for (i, mode) in ["bare", "full"].into_iter().enumerate() {
@@ -161,12 +163,12 @@ fn stack_scenario(seconds: f64) -> Result<(), String> {
             } else {
                 "full AION stack"
             };
-            println!("{}", row(&format!("{name}, round {round}"), &r));
+            out!("{}", row(&format!("{name}, round {round}"), &r));
         }
     }
     let mean = |v: &Vec<f64>| v.iter().sum::<f64>() / v.len().max(1) as f64;
     let (bare, full) = (mean(&rps[0]), mean(&rps[1]));
-    println!(
+    out!(
         "\nthroughput: bare {bare:.0} req/s, full stack {full:.0} req/s: the stack costs {:.1} % (target: at most 15 %)",
         (1.0 - full / bare) * 100.0
     );
@@ -179,10 +181,8 @@ fn app_scenarios(bundle: &build::Bundle, seconds: f64) -> Result<(), String> {
     let server = start(bundle, &[])?;
     let stories = story_paths(server.port, "")?;
     let first = stories[0].trim_start_matches("/api");
-    println!(
-        "\n### Server-rendered pages, 1 keep-alive connection, browser-like accept-encoding\n"
-    );
-    println!("{HEADER}");
+    out!("\n### Server-rendered pages, 1 keep-alive connection, browser-like accept-encoding\n");
+    out!("{HEADER}");
     for path in ["/", "/stories", first] {
         let r = load(
             server.port,
@@ -191,7 +191,7 @@ fn app_scenarios(bundle: &build::Bundle, seconds: f64) -> Result<(), String> {
             seconds,
             &["--header", "accept-encoding:br, gzip"],
         )?;
-        println!(
+        out!(
             "{}",
             row(
                 &format!(
@@ -206,18 +206,18 @@ fn app_scenarios(bundle: &build::Bundle, seconds: f64) -> Result<(), String> {
             )
         );
     }
-    println!("\n### Cached reads at 1,000 concurrent connections\n");
-    println!("{HEADER}");
+    out!("\n### Cached reads at 1,000 concurrent connections\n");
+    out!("{HEADER}");
     load(server.port, &stories, 50, 1.0, &[])?;
     let r = load(server.port, &stories, 1000, seconds, &[])?;
-    println!(
+    out!(
         "{}",
         row("GET /api/stories/{id} (data cache), 1,000 conn", &r)
     );
     let trees = story_paths(server.port, "/tree")?;
     load(server.port, &trees, 50, 1.0, &[])?;
     let r = load(server.port, &trees, 1000, seconds, &[])?;
-    println!(
+    out!(
         "{}",
         row(
             "GET /api/stories/{id}/tree (response cache), 1,000 conn",
@@ -225,8 +225,8 @@ fn app_scenarios(bundle: &build::Bundle, seconds: f64) -> Result<(), String> {
         )
     );
 
-    println!("\n### Response bytes by Accept-Encoding\n");
-    println!("| response | identity | gzip | br | zstd |\n|---|---:|---:|---:|---:|");
+    out!("\n### Response bytes by Accept-Encoding\n");
+    out!("| response | identity | gzip | br | zstd |\n|---|---:|---:|---:|---:|");
     for (name, path) in [
         ("story page (HTML)", first.to_owned()),
         ("story list page (HTML)", "/stories".to_owned()),
@@ -248,7 +248,7 @@ fn app_scenarios(bundle: &build::Bundle, seconds: f64) -> Result<(), String> {
                 r["mean_body_bytes"].as_f64().unwrap_or(0.0)
             ));
         }
-        println!("| {name} | {} |", cells.join(" | "));
+        out!("| {name} | {} |", cells.join(" | "));
     }
     Ok(())
 }
@@ -282,10 +282,10 @@ fn pages_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), String> {
         vec!["/api/stories?limit=100".to_owned()],
     );
     let browser = ["--header", "accept-encoding:br, gzip"];
-    println!(
+    out!(
         "\n### Server-rendered pages, cached and uncached, browser-like accept-encoding (br, gzip)\n"
     );
-    println!("{HEADER}");
+    out!("{HEADER}");
     let mut rps = std::collections::HashMap::new();
     for connections in [1, 50, 1000] {
         for (i, (name, paths)) in cached_pages.iter().chain([&json_list]).enumerate() {
@@ -306,31 +306,31 @@ fn pages_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), String> {
                 } else {
                     format!(", {label}")
                 };
-                println!("{}", row(&format!("{name}{label}, {connections} conn"), &r));
+                out!("{}", row(&format!("{name}{label}, {connections} conn"), &r));
                 rps.insert((i, label, connections), r["rps"].as_f64().unwrap_or(0.0));
             }
         }
     }
     let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
     let at50 = |i: usize, label: &str| rps.get(&(i, label.to_owned(), 50)).copied().unwrap_or(0.0);
-    println!(
+    out!(
         "\nat 50 connections: cached reader page / JSON story read = {:.2}; cached list page / JSON list read = {:.2} (target: at least 0.5)",
         ratio(at50(0, ", cached"), at50(4, "")),
         ratio(at50(1, ", cached"), at50(5, "")),
     );
 
-    println!("\n### Compressing uncached pages: br, gzip against identity, 50 connections\n");
-    println!("{HEADER}");
+    out!("\n### Compressing uncached pages: br, gzip against identity, 50 connections\n");
+    out!("{HEADER}");
     for (name, paths) in uncached_pages.iter().take(4) {
         let mut pair = [0.0; 2];
         for (j, accept) in ["identity", "br, gzip"].into_iter().enumerate() {
             let header = format!("accept-encoding:{accept}");
             load(uncached.port, paths, 8, 1.0, &["--header", &header])?;
             let r = load(uncached.port, paths, 50, seconds, &["--header", &header])?;
-            println!("{}", row(&format!("{name}, uncached, {accept}"), &r));
+            out!("{}", row(&format!("{name}, uncached, {accept}"), &r));
             pair[j] = r["rps"].as_f64().unwrap_or(0.0);
         }
-        println!(
+        out!(
             "| {name}: compression costs {:.0} % of identity throughput (target: at most 30 %) | | | | | |",
             (1.0 - ratio(pair[1], pair[0])) * 100.0
         );
@@ -397,8 +397,8 @@ impl Drop for Hanging {
 /// Cached story reads at 50 connections, alone and while 400 slow or silent connections
 /// hang on (within the server's 10 s header timeout), alternating so drift hits both.
 fn slow_clients_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), String> {
-    println!("\n### Normal reads while 400 connections send their head slowly or not at all\n");
-    println!("{HEADER}");
+    out!("\n### Normal reads while 400 connections send their head slowly or not at all\n");
+    out!("{HEADER}");
     let server = start(bundle, &[])?;
     let stories = story_paths(server.port, "")?;
     load(server.port, &stories, 50, 1.0, &[])?;
@@ -409,7 +409,7 @@ fn slow_clients_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), Str
     for round in 1..=3 {
         let r = load(server.port, &stories, 50, run_for, &[])?;
         p95[0].push(r["p95_ms"].as_f64().unwrap_or(0.0));
-        println!(
+        out!(
             "{}",
             row(
                 &format!("GET /api/stories/{{id}}, alone, round {round}"),
@@ -420,7 +420,7 @@ fn slow_clients_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), Str
         let r = load(server.port, &stories, 50, run_for, &[])?;
         drop(hanging);
         p95[1].push(r["p95_ms"].as_f64().unwrap_or(0.0));
-        println!(
+        out!(
             "{}",
             row(
                 &format!("GET /api/stories/{{id}}, 400 hanging, round {round}"),
@@ -429,7 +429,7 @@ fn slow_clients_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), Str
         );
     }
     let mean = |v: &Vec<f64>| v.iter().sum::<f64>() / v.len().max(1) as f64;
-    println!(
+    out!(
         "\np95 of normal reads: alone {:.2} ms, with 400 hanging connections {:.2} ms (ratio {:.2})",
         mean(&p95[0]),
         mean(&p95[1]),
@@ -464,29 +464,26 @@ pub fn run_all(args: &[String]) -> Result<(), String> {
         .and_then(|i| args.get(i + 1))
         .cloned();
     let want = |name: &str| only.as_deref().is_none_or(|o| o == name);
-    if want("stack") {
-        stack_scenario(seconds)?;
-    }
-    if want("app") {
-        app_scenarios(&bundle, seconds)?;
-    }
-    if want("cache") {
-        cache_scenario(&bundle, seconds)?;
-    }
-    if want("pages") {
-        pages_scenario(&bundle, seconds)?;
-    }
-    if want("redis") {
-        crate::scale_bench::redis_scenario(&bundle, seconds)?;
-    }
-    if want("cluster") {
-        crate::scale_bench::cluster_scenario(&bundle, seconds)?;
-    }
-    if want("shared") {
-        crate::scale_bench::shared_scenario(&bundle, seconds)?;
-    }
-    if want("slow-clients") {
-        slow_clients_scenario(&bundle, seconds)?;
-    }
+    let scenario = |name: &str, f: &dyn Fn() -> Result<(), String>| {
+        if !want(name) {
+            return Ok(());
+        }
+        let command = format!("cargo xtask bench-http --only {name} --seconds {seconds}");
+        crate::results::record(name, &command, f)
+    };
+    scenario("stack", &|| stack_scenario(seconds))?;
+    scenario("app", &|| app_scenarios(&bundle, seconds))?;
+    scenario("cache", &|| cache_scenario(&bundle, seconds))?;
+    scenario("pages", &|| pages_scenario(&bundle, seconds))?;
+    scenario("redis", &|| {
+        crate::scale_bench::redis_scenario(&bundle, seconds)
+    })?;
+    scenario("cluster", &|| {
+        crate::scale_bench::cluster_scenario(&bundle, seconds)
+    })?;
+    scenario("shared", &|| {
+        crate::scale_bench::shared_scenario(&bundle, seconds)
+    })?;
+    scenario("slow-clients", &|| slow_clients_scenario(&bundle, seconds))?;
     Ok(())
 }

@@ -11,6 +11,7 @@ mod http_bench;
 mod litestream;
 mod process;
 mod replica_bench;
+mod results;
 mod scale_bench;
 mod setup;
 mod soak;

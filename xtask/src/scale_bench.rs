@@ -19,6 +19,7 @@ use crate::{
     cluster::Cluster,
     http_bench::{HEADER, load, row, start, story_paths},
     process::{http_get, http_request},
+    results::out,
 };
 
 /// What Redis costs one instance: cached reads with rate limits kept locally (the default)
@@ -35,8 +36,8 @@ pub fn redis_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), String
     let mut with_redis = limits.to_vec();
     with_redis.push(("AION_REDIS_URL", url.as_str()));
     let shared = start(bundle, &with_redis)?;
-    println!("\n### Redis on one instance: cached story reads, 50 connections, rate limits on\n");
-    println!("{HEADER}");
+    out!("\n### Redis on one instance: cached story reads, 50 connections, rate limits on\n");
+    out!("{HEADER}");
     let mut rps = [Vec::new(), Vec::new()];
     for round in 1..=3 {
         for (i, (label, server)) in [("no Redis (default)", &local), ("AION_REDIS_URL", &shared)]
@@ -46,7 +47,7 @@ pub fn redis_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), String
             let paths = story_paths(server.port, "")?;
             load(server.port, &paths, 8, 1.0, &[])?;
             let r = load(server.port, &paths, 50, seconds, &[])?;
-            println!(
+            out!(
                 "{}",
                 row(
                     &format!("GET /api/stories/{{id}}, {label}, round {round}"),
@@ -57,7 +58,7 @@ pub fn redis_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), String
         }
     }
     let mean = |v: &Vec<f64>| v.iter().sum::<f64>() / v.len().max(1) as f64;
-    println!(
+    out!(
         "\nthroughput with Redis / without: {:.2} (each request's rate-limit check is a Redis round trip)",
         mean(&rps[1]) / mean(&rps[0]).max(1.0)
     );
@@ -72,13 +73,13 @@ pub fn redis_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), String
 /// cluster answers correctly under load.
 pub fn cluster_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), String> {
     crate::cluster::ensure_tools()?;
-    println!("\n### Cached story reads through HAProxy, 50 connections\n");
-    println!("{HEADER}");
+    out!("\n### Cached story reads through HAProxy, 50 connections\n");
+    out!("{HEADER}");
     let direct = start(bundle, &[])?;
     let paths = story_paths(direct.port, "")?;
     load(direct.port, &paths, 8, 1.0, &[])?;
     let r = load(direct.port, &paths, 50, seconds, &[])?;
-    println!(
+    out!(
         "{}",
         row("one instance, direct (no Redis, no balancer)", &r)
     );
@@ -90,7 +91,7 @@ pub fn cluster_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), Stri
         let paths = story_paths(cluster.port, "")?;
         load(cluster.port, &paths, 8, 1.0, &[])?;
         let r = load(cluster.port, &paths, 50, seconds, &[])?;
-        println!(
+        out!(
             "{}",
             row(&format!("{n} instance(s) behind HAProxy, Redis shared"), &r)
         );
@@ -201,13 +202,13 @@ fn writer(
 /// alternating rounds. Each run starts cold (the first reads on every instance miss).
 pub fn shared_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), String> {
     crate::cluster::ensure_tools()?;
-    println!(
+    out!(
         "\n### Three instances behind HAProxy: reads with ten writes a second, shared tier off and on\n"
     );
-    println!(
+    out!(
         "| shared tier, round | reads/s | read p99 ms | errors | data-cache lookups | store loads | hit ratio | shared-tier hits | writes | stale anywhere p50 ms | p99 ms | max ms | bus delay p50 ms | p99 ms |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    out!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let dir = std::env::temp_dir().join(format!("aion-bench-shared-{}", std::process::id()));
     for round in 1..=2 {
         for (label, flag) in [("off", "0"), ("on", "1")] {
@@ -247,7 +248,7 @@ pub fn shared_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), Strin
             let lookups = after.lookups - before.lookups;
             let loads = after.loads - before.loads;
             let f = |k: &str| r[k].as_f64().unwrap_or(0.0);
-            println!(
+            out!(
                 "| {label}, {round} | {:.0} | {:.2} | {} | {lookups:.0} | {loads:.0} | {:.4} | {:.0} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
                 f("rps"),
                 f("p99_ms"),

@@ -272,7 +272,10 @@ fn pages_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), String> {
             ),
             ("GET /stories (list page)".into(), vec!["/stories".into()]),
             ("GET /".into(), vec!["/".into()]),
-            ("GET /performance".into(), vec!["/performance".into()]),
+            (
+                "GET /performance-dashboard".into(),
+                vec!["/performance-dashboard".into()],
+            ),
             ("GET /api/stories/{id} (JSON, same story)".into(), stories),
         ])
     };
@@ -449,14 +452,7 @@ pub fn run_all(args: &[String]) -> Result<(), String> {
     setup::ensure(setup::Needs::default())?;
     let bundle = build::release()?;
     run(Command::new("cargo")
-        .args([
-            "build",
-            "--release",
-            "--package",
-            "server",
-            "--bin",
-            "aion-load",
-        ])
+        .args(["build", "--release", "--package", "aion-load"])
         .current_dir(root()))?;
     let only = args
         .iter()

@@ -1,12 +1,11 @@
 //! HTTP infrastructure: the listener that serves a router, the tower layers every request
-//! passes through (compression, response cache, rate limits, metrics, security headers), and
-//! a load generator for benchmarks.
+//! passes through (compression, response cache, rate limits, metrics, security headers). The
+//! load generator of the benchmarks is its own crate (`load/`).
 
 pub mod compression;
 pub mod edge;
 pub mod encoding;
 mod listener;
-pub mod load;
 pub mod measure;
 pub mod rate_limit;
 pub mod response_cache;

@@ -18,12 +18,14 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod client;
+
 use axum::{Router, http::header, routing::get};
+use client::{LoadSpec, run};
 use server::{
     cache::{CachePolicy, TieredCache},
     http::{
         HttpStack,
-        load::{LoadSpec, run},
         rate_limit::{Limit, RateLimits},
         response_cache::{CacheDecision, ResponseCache},
     },

@@ -1,5 +1,15 @@
-//! The Prometheus text exposition format (version 0.0.4), written by hand: a few counters,
-//! gauges and summaries do not need a metrics framework.
+//! The Prometheus text exposition format (version 0.0.4), written by hand.
+//!
+//! Why not `prometheus-client` (the well-kept OpenMetrics crate): AION's latencies are
+//! mergeable sketches whose quantiles are exposed as summaries, and `prometheus-client`
+//! 0.24 has no summary type (its `MetricType` is counter, gauge, histogram, info and
+//! unknown; summary is listed as not supported), so adopting it would mean re-encoding
+//! every latency as fixed-bucket histograms and recording twice on the request path. Every
+//! figure here is read at scrape time from the part that owns it (request metrics, store
+//! timings, cache and task statistics), which its registry model would also have to copy
+//! into collector families per scrape. What is left is escaping label values, one
+//! `# HELP`/`# TYPE` per family and number formatting, ~90 lines with a parser the tests
+//! check every document with.
 
 use std::{collections::HashSet, fmt::Write};
 

@@ -113,6 +113,15 @@ impl Store {
         (file_len(path), file_len(&wal_path(path)))
     }
 
+    /// When the WAL was last checkpointed (Unix milliseconds): by [`Store::checkpoint`],
+    /// a vacuum, or SQLite's automatic checkpoint as seen now in the log's header (see
+    /// `checkpoints`); `None` if none since start.
+    pub fn last_checkpoint_unix_ms(&self) -> Option<u64> {
+        let watch = &self.inner.checkpoints;
+        watch.observe(&wal_path(&self.config().path));
+        watch.last()
+    }
+
     /// Statistics of the database file, its settings and its tables.
     pub async fn stats(&self) -> Result<DbStats, StoreError> {
         let conn = self.read().await?;
@@ -202,6 +211,7 @@ impl Store {
         writer
             .execute_batch("maintenance.checkpoint", checkpoint)
             .await?;
+        self.inner.checkpoints.ran();
         Ok(VacuumReport {
             bytes_before,
             bytes_after: file_len(&path),
@@ -221,6 +231,9 @@ impl Store {
             })
             .await?
             .unwrap_or_default();
+        if busy == 0 {
+            self.inner.checkpoints.ran();
+        }
         Ok(CheckpointReport {
             busy,
             log_frames,

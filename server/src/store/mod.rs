@@ -6,6 +6,7 @@
 //! The store knows nothing about what it stores: the application supplies its migrations and
 //! its SQL, labelled with a query kind for the timings.
 
+mod checkpoints;
 mod config;
 mod conn;
 mod error;
@@ -93,6 +94,7 @@ struct Inner {
     timings: Arc<QueryTimings>,
     config: StoreConfig,
     commits: tokio::sync::watch::Sender<u64>,
+    checkpoints: checkpoints::CheckpointWatch,
 }
 
 impl Store {
@@ -162,6 +164,7 @@ impl Store {
                 timings,
                 config,
                 commits: tokio::sync::watch::Sender::new(0),
+                checkpoints: Default::default(),
             }),
         };
         store.spawn_optimizer();

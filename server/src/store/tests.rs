@@ -275,8 +275,46 @@ async fn maintenance_operations_run() {
     store.optimize().await.expect("optimize");
     let cp = store.checkpoint().await.expect("checkpoint");
     assert_eq!(cp.busy, 0);
+    assert!(
+        store.last_checkpoint_unix_ms().is_some(),
+        "a checkpoint the store ran is dated"
+    );
     store.vacuum().await.expect("vacuum");
     assert_eq!(store.integrity_check().await.expect("check"), "ok");
+}
+
+#[tokio::test]
+async fn a_checkpoint_the_store_did_not_run_is_dated_when_the_log_shows_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir).await;
+    store.migrate(&[NOTES]).await.expect("migrates");
+    assert_eq!(store.last_checkpoint_unix_ms(), None, "none since start");
+    let w = store.write().await.expect("writer");
+    let insert = |body: &'static str| {
+        w.execute(
+            "t.insert",
+            "INSERT INTO notes (body) VALUES (?1)",
+            params![body],
+        )
+    };
+    insert("before").await.expect("insert");
+    // As SQLite's automatic checkpoint does it: not through the store.
+    w.query_opt("t.checkpoint", "PRAGMA wal_checkpoint(TRUNCATE)", (), |r| {
+        r.get::<i64>(0)
+    })
+    .await
+    .expect("checkpoint");
+    assert_eq!(
+        store.last_checkpoint_unix_ms(),
+        None,
+        "the log has not restarted yet"
+    );
+    insert("after").await.expect("insert");
+    drop(w);
+    assert!(
+        store.last_checkpoint_unix_ms().is_some(),
+        "the restarted log shows it"
+    );
 }
 
 #[tokio::test]

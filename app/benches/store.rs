@@ -187,7 +187,7 @@ impl Latencies {
 fn report(group: &str, rows: &[(&str, &Arc<Latencies>)]) {
     println!("\n{group}: single-operation latency");
     for (name, l) in rows {
-        println!("  {}", l.line(name));
+        println!("- {}", l.line(name));
     }
 }
 

@@ -102,6 +102,7 @@ test('a real page visit beacons its Web Vitals, which then show for its route', 
   const names = sent.metrics.map((m: { name: string }) => m.name);
   for (const name of ['TTFB', 'FCP', 'LCP', 'CLS']) expect(names).toContain(name);
   expect(names).not.toContain('FID');
+  expect(sent.wasm_memory_bytes).toBeGreaterThan(1 << 20);
 
   await expect.poll(async () => {
     const snapshot = await (await page.request.get('/api/metrics/snapshot')).json();
@@ -119,4 +120,54 @@ test('a route change inside the app beacons the view it ends as its own route', 
   const sent = JSON.parse((await beacon).postData() ?? '{}');
   expect(sent.route).toBe('/performance');
   expect(sent.nav).toBe('navigate');
+});
+
+test('/performance explains five layers next to their live figures, which move, and their benchmark runs', async ({ page }) => {
+  await page.clock.install();
+  await page.goto('/performance');
+  await waitForHydration(page);
+  for (const id of ['http', 'store', 'cache', 'tasks', 'client']) {
+    await expect(page.getByTestId(`layer-${id}`)).toContainText('Targets');
+    await expect(page.getByTestId(`bench-${id}`)).toContainText('cargo xtask ');
+  }
+  await expect(page.getByTestId('live-client-bundle').locator('.metric-value')).toContainText('KiB brotli');
+  // Every recorded run in the page names the command that wrote it.
+  for (const run of await page.locator('.bench-run').all()) {
+    await expect(run.locator('code').first()).toContainText('cargo xtask ');
+  }
+
+  const before = await figure(page, 'live-http-rps');
+  for (let i = 0; i < 60; i++) {
+    expect((await page.request.get('/api/stories?limit=5')).ok()).toBe(true);
+  }
+  await page.clock.runFor(5_000);
+  await expect.poll(() => figure(page, 'live-http-rps')).toBeGreaterThan(before);
+  await expect(page.getByTestId('wasm-memory')).toContainText('MiB');
+});
+
+test('an operator unlocks admin actions with the token and follows maintenance and a backup to their end', async ({ page }) => {
+  const token = process.env.ADMIN_TOKEN;
+  test.skip(!token, 'the server under test has no admin token');
+  await page.goto('/performance-dashboard');
+  await waitForHydration(page);
+  const panel = page.getByTestId('admin-panel');
+  await panel.getByTestId('admin-token').fill('not the token');
+  await panel.getByTestId('admin-unlock').click();
+  await expect(panel.getByTestId('admin-error')).toContainText('does not match');
+  await expect(panel.getByTestId('admin-checkpoint')).toHaveCount(0);
+
+  await panel.getByTestId('admin-token').fill(token ?? '');
+  await panel.getByTestId('admin-unlock').click();
+  await panel.getByTestId('admin-checkpoint').click();
+  const checkpoint = panel.getByTestId('task').first();
+  await expect(checkpoint).toHaveAttribute('data-status', 'completed');
+  await expect(checkpoint).toContainText('frames moved');
+
+  const before = await panel.getByTestId('backups').locator('tr').count();
+  await panel.getByTestId('admin-backup').click();
+  await expect(panel.getByTestId('task').first()).toHaveAttribute('data-status', 'completed', { timeout: 60_000 });
+  await expect(panel.getByTestId('backups').locator('tr')).toHaveCount(before + 1);
+
+  await panel.getByTestId('admin-lock').click();
+  await expect(panel.getByTestId('admin-token')).toBeVisible();
 });

@@ -5,7 +5,7 @@
 
 use std::{io::Write, path::Path};
 
-use crate::build;
+use crate::{build, results::out};
 
 /// Prints a table of the release bundle's wasm, JS and CSS files with totals.
 pub fn report() -> Result<(), String> {
@@ -19,8 +19,8 @@ pub fn report() -> Result<(), String> {
     let mut files = Vec::new();
     collect(&public, &mut files)?;
     files.sort();
-    println!("| file | kind | raw bytes | brotli bytes |");
-    println!("|---|---|---:|---:|");
+    out!("| file | kind | raw bytes | brotli bytes |");
+    out!("|---|---|---:|---:|");
     let (mut raw_total, mut br_total) = (0usize, 0usize);
     for path in &files {
         let kind = match path.extension().and_then(|e| e.to_str()) {
@@ -34,10 +34,10 @@ pub fn report() -> Result<(), String> {
         raw_total += bytes.len();
         br_total += br;
         let name = path.strip_prefix(&public).unwrap_or(path).display();
-        println!("| {name} | {kind} | {} | {br} |", bytes.len());
+        out!("| {name} | {kind} | {} | {br} |", bytes.len());
     }
-    println!("| **total** | | **{raw_total}** | **{br_total}** |");
-    println!(
+    out!("| **total** | | **{raw_total}** | **{br_total}** |");
+    out!(
         "\ninitial JS+WASM+CSS: {:.1} KB raw, {:.1} KB brotli",
         raw_total as f64 / 1024.0,
         br_total as f64 / 1024.0

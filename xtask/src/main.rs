@@ -8,11 +8,13 @@ mod build;
 mod bundle;
 mod cluster;
 mod http_bench;
+mod lighthouse;
 mod litestream;
 mod process;
 mod replica_bench;
 mod results;
 mod scale_bench;
+mod server_bench;
 mod setup;
 mod soak;
 mod test;
@@ -29,10 +31,15 @@ usage: cargo xtask <command>
   setup          install the toolchain only (add --browser for Chromium and Playwright)
   build          build the release app (client + server) with dx
   bundle-size    print raw and brotli sizes of the release wasm, JS and CSS
+                 (bench-*, bundle-size record what they print in benchmarks/results.json)
   bench-http     HTTP load benchmarks against the release server
                  [--seconds N per run] [--only stack|app|cache|pages|redis|cluster|shared|slow-clients]
   cluster N      N release instances sharing one database file and Redis, behind HAProxy on
                  127.0.0.1:8080 [--port P]; Ctrl-C stops them all
+  bench-server   in-process benchmarks of the task queue, the cache and the store (the store's
+                 builds a 100,000-story database once, ~4 min) [--only tasks|cache-hits|store]
+  lighthouse     Lighthouse 12 performance audits (desktop and mobile) of /, /stories, a
+                 reader page and the dashboard against the release server
   bench-client   client benchmarks in Chromium: the virtual list over 100,000 stories
                  (frames while flinging, DOM nodes, memory) and a typical session's requests
   seed ARGS      write deterministic demo data: seed --stories N [--nodes-per-story N]
@@ -58,9 +65,11 @@ fn main() -> ExitCode {
         Some("build") => {
             setup::ensure(setup::Needs::default()).and_then(|()| build::release().map(|_| ()))
         }
-        Some("bundle-size") => bundle::report(),
+        Some("bundle-size") => results::record("bundle", "cargo xtask bundle-size", bundle::report),
         Some("seed") => build::seed(&args[1..]),
         Some("bench-client") => test::bench_client(),
+        Some("lighthouse") => lighthouse::run_all(),
+        Some("bench-server") => server_bench::run_all(&args[1..]),
         Some("bench-http") => http_bench::run_all(&args[1..]),
         Some("cluster") => cluster::run_cluster(&args[1..]),
         Some("soak") => soak::run_soak(&args[1..]),

@@ -4,7 +4,11 @@
 //! through [`out!`], which also keeps the line; a finished scenario replaces its previous
 //! entry in the file (the others stay, so runs of single scenarios accumulate).
 
-use std::{process::Command, sync::Mutex};
+use std::{
+    io::{BufRead, BufReader},
+    process::{Command, Stdio},
+    sync::Mutex,
+};
 
 use serde_json::{Value, json};
 
@@ -26,6 +30,34 @@ pub(crate) use out;
 /// Keeps a printed line.
 pub fn keep(line: String) {
     LINES.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+}
+
+/// Runs `cmd` (a benchmark binary that prints its own tables), printing and keeping each
+/// line of its standard output; criterion's progress lines are printed only.
+pub fn run_printing(cmd: &mut Command) -> Result<(), String> {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {:?}: {e}", cmd.get_program()))?;
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines() {
+            let line = line.map_err(|e| e.to_string())?;
+            let progress = ["Benchmarking ", "Gnuplot ", "Found ", "  "]
+                .iter()
+                .any(|p| line.starts_with(p));
+            if progress {
+                println!("{line}");
+            } else {
+                out!("{line}");
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{:?} failed ({status})", cmd.get_program()))
+    }
 }
 
 /// Runs scenario `name` (its `command` as a user would type it), then records what it

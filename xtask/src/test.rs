@@ -100,12 +100,17 @@ const E2E_WRITE_LIMIT: [(&str, &str); 2] = [
     ("AION_WRITE_RATE_LIMIT_BURST", "1000"),
 ];
 
+/// The admin token of the server the browser tests run against (a temp server on loopback;
+/// the tests unlock the dashboard's admin actions with it).
+const E2E_ADMIN_TOKEN: &str = "e2e-admin-token";
+
 fn browser_tests(bundle: &build::Bundle) -> Result<(), String> {
     with_library_server(bundle, |port| {
         run(Command::new("npx")
             .args(["playwright", "test"])
             .current_dir(root().join("e2e"))
-            .env("BASE_URL", format!("http://127.0.0.1:{port}")))
+            .env("BASE_URL", format!("http://127.0.0.1:{port}"))
+            .env("ADMIN_TOKEN", E2E_ADMIN_TOKEN))
     })
 }
 
@@ -154,6 +159,7 @@ fn with_library_server(
                 .env("PORT", "0")
                 .env("AION_DB_PATH", data.join("aion.db"))
                 .envs(E2E_WRITE_LIMIT)
+                .env("AION_ADMIN_TOKEN", E2E_ADMIN_TOKEN)
                 .env("RUST_LOG", "warn,app::serve=info"),
             Duration::from_secs(60),
         )?;

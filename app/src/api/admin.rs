@@ -125,3 +125,66 @@ pub async fn admin_set_alerts(
     let changes = app::backend::alerts::parse_thresholds(&body.0)?;
     state.set_alert_thresholds(&changes).await
 }
+
+/// Whether admin actions are open on this server (`configured`: it has an admin token) and
+/// whether this request is an operator's (`admin`: the token, or a session unlocked with
+/// it). Open to anyone: it tells nothing but whether to show the unlock form.
+#[get("/api/admin/session", state: app::backend::AppExt, headers: axum::http::HeaderMap)]
+pub async fn admin_session() -> Result<Value, ApiError> {
+    Ok(serde_json::json!({
+        "configured": state.config().admin_token.is_some(),
+        "admin": app::backend::admin::is_admin(&headers, &state),
+    }))
+}
+
+/// Unlocks this browser's session for admin actions with the admin token (`{"token"}`), for
+/// 12 hours or until `DELETE`; a wrong token is a 401 naming `token` and unlocks nothing.
+#[post("/api/admin/session", state: app::backend::AppExt, session: app::backend::session::Session)]
+pub async fn admin_unlock(
+    body: app::model::JsonBody<app::model::AdminUnlock, 1024>,
+) -> Result<Value, ApiError> {
+    use app::model::ErrorCode;
+    if state.config().admin_token.is_none() {
+        return Err(ApiError::new(
+            ErrorCode::Unauthorized,
+            "admin actions are closed: the server has no AION_ADMIN_TOKEN",
+        ));
+    }
+    if !app::backend::admin::is_token(&body.0.token, &state) {
+        let mut e = ApiError::new(ErrorCode::Unauthorized, "the admin token does not match");
+        e.error.field = Some("token".into());
+        return Err(e);
+    }
+    state.admin_sessions().grant(session.owner().as_str());
+    Ok(serde_json::json!({ "configured": true, "admin": true }))
+}
+
+/// Locks this browser's session again.
+#[delete("/api/admin/session", state: app::backend::AppExt, session: app::backend::session::Session)]
+pub async fn admin_lock() -> Result<Value, ApiError> {
+    state.admin_sessions().revoke(session.owner().as_str());
+    Ok(serde_json::json!({ "configured": state.config().admin_token.is_some(), "admin": false }))
+}
+
+/// Starts a maintenance run as a task (`analyze`, `optimize`, `vacuum`, `checkpoint`,
+/// `integrity-check`, `cache-warm`, `cache-clear`), owned by the caller's session too, so
+/// the browser that started it follows its progress.
+#[post("/api/admin/maintenance/{operation}", state: app::backend::AppExt, _admin: app::backend::admin::Admin, session: app::backend::session::Session)]
+pub async fn admin_start_maintenance(operation: String) -> Result<app::model::TaskView, ApiError> {
+    use app::backend::jobs::{Maintenance, MaintenancePayload, Operation};
+    use server::tasks::{EnqueueOptions, Priority};
+    let operation = Operation::named(&operation).ok_or_else(|| {
+        ApiError::invalid(
+            "operation",
+            format!("operation must be one of {}", Operation::ALL.join(", ")),
+        )
+    })?;
+    let id = state
+        .tasks()
+        .enqueue::<Maintenance>(
+            &MaintenancePayload { operation },
+            EnqueueOptions::priority(Priority::High).owned_by(session.owner().as_str()),
+        )
+        .await?;
+    state.task_view(id).await
+}

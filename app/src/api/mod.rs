@@ -9,8 +9,12 @@ mod stories;
 mod tasks;
 mod vitals;
 
+pub use admin::{
+    admin_list_backups, admin_lock, admin_session, admin_start_backup, admin_start_maintenance,
+    admin_unlock,
+};
 pub use health::health;
-pub use metrics::metrics_dashboard;
+pub use metrics::{metrics_dashboard, metrics_layers};
 #[allow(unused_imports)] // Used by pages as they arrive.
 pub use nodes::*;
 #[allow(unused_imports)]

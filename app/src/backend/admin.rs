@@ -1,8 +1,20 @@
-//! The admin gate: `/api/admin/*` requires `Authorization: Bearer <AION_ADMIN_TOKEN>`.
+//! The admin gate: `/api/admin/*` requires `Authorization: Bearer <AION_ADMIN_TOKEN>`, or
+//! a browser session an operator unlocked with the token (`POST /api/admin/session`).
 //!
 //! Without a configured token every admin endpoint answers 401, so a fresh install exposes
 //! no maintenance operations by accident. The comparison (`subtle`, over SHA-256 digests)
 //! takes the same time however much of the token matches.
+//!
+//! Unlocked sessions ([`AdminSessions`]) live in memory only: at most [`MAX_SESSIONS`], each
+//! for [`SESSION_TTL`], all gone at a restart. The session cookie is `HttpOnly` and
+//! `SameSite=Lax`, so another site can neither read it nor make a browser send it with a
+//! cross-site POST; admin GETs change nothing.
+
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
 
 use axum::{
     extract::FromRequestParts,
@@ -39,7 +51,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Admin {
     }
 }
 
-/// Whether `headers` carry the configured admin token (never, if none is configured).
+/// Whether `headers` carry the configured admin token, or the cookie of a session unlocked
+/// with it (never, if no token is configured).
 pub fn is_admin(headers: &HeaderMap, state: &AppState) -> bool {
     let Some(expected) = state.config().admin_token.as_deref() else {
         return false;
@@ -47,9 +60,66 @@ pub fn is_admin(headers: &HeaderMap, state: &AppState) -> bool {
     let given = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    tokens_match(given, expected)
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        Some(token) => tokens_match(token, expected),
+        None => super::session::owner_in(headers)
+            .is_some_and(|owner| state.admin_sessions().contains(owner.as_str())),
+    }
+}
+
+/// Whether `given` is the configured admin token.
+pub fn is_token(given: &str, state: &AppState) -> bool {
+    state
+        .config()
+        .admin_token
+        .as_deref()
+        .is_some_and(|expected| tokens_match(given, expected))
+}
+
+/// Unlocked sessions kept at most.
+pub const MAX_SESSIONS: usize = 64;
+/// How long an unlocked session stays unlocked.
+pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
+
+/// Sessions an operator unlocked with the admin token, by owner (the hash of the session
+/// secret), with when.
+#[derive(Default)]
+pub struct AdminSessions(Mutex<HashMap<String, Instant>>);
+
+impl AdminSessions {
+    /// Unlocks `owner`; when full, expired sessions go first, then the oldest.
+    pub fn grant(&self, owner: &str) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, at| at.elapsed() < SESSION_TTL);
+        if map.len() >= MAX_SESSIONS
+            && !map.contains_key(owner)
+            && let Some(oldest) = map
+                .iter()
+                .min_by_key(|(_, at)| **at)
+                .map(|(k, _)| k.clone())
+        {
+            map.remove(&oldest);
+        }
+        map.insert(owner.to_owned(), Instant::now());
+    }
+
+    /// Locks `owner` again.
+    pub fn revoke(&self, owner: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(owner);
+    }
+
+    /// Whether `owner` is unlocked now.
+    pub fn contains(&self, owner: &str) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(owner)
+            .is_some_and(|at| at.elapsed() < SESSION_TTL)
+    }
 }
 
 /// Compares digests rather than the tokens themselves, so neither the bytes nor the length
@@ -62,6 +132,21 @@ fn tokens_match(given: &str, expected: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn unlocked_sessions_are_bounded_and_can_be_locked_again() {
+        let sessions = super::AdminSessions::default();
+        for i in 0..super::MAX_SESSIONS + 10 {
+            sessions.grant(&format!("owner-{i}"));
+        }
+        let held = sessions.0.lock().map(|m| m.len()).unwrap_or_default();
+        assert_eq!(held, super::MAX_SESSIONS);
+        assert!(!sessions.contains("owner-0"), "the oldest made room");
+        let last = format!("owner-{}", super::MAX_SESSIONS + 9);
+        assert!(sessions.contains(&last));
+        sessions.revoke(&last);
+        assert!(!sessions.contains(&last));
+    }
+
     #[test]
     fn tokens_compare_exactly() {
         use super::tokens_match as eq;

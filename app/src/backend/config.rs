@@ -82,6 +82,9 @@ pub struct AppConfig {
     pub litestream: Option<Litestream>,
     /// Milliseconds between the dashboard's history points (`AION_HISTORY_SAMPLE_MS`, 5,000).
     pub history_sample_ms: u64,
+    /// Milliseconds per persisted history point, kept 7 days (`AION_HISTORY_ROLLUP_MS`,
+    /// 60,000).
+    pub history_rollup_ms: u64,
 }
 
 /// Where the Litestream replicating this database is.
@@ -181,6 +184,7 @@ impl AppConfig {
                 }
             },
             history_sample_ms: env.parse("AION_HISTORY_SAMPLE_MS", 5_000)?,
+            history_rollup_ms: env.parse("AION_HISTORY_ROLLUP_MS", 60_000)?,
             db_primary: match env.get("AION_DB_URL").filter(|u| !u.is_empty()) {
                 None => None,
                 Some(url) => {

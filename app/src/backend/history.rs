@@ -1,5 +1,6 @@
 //! The last hour of the system's vital signs, one [`HistoryPoint`] per interval (5 s by
-//! default, `AION_HISTORY_SAMPLE_MS`), in a ring of 720 points, for the dashboard's charts.
+//! default, `AION_HISTORY_SAMPLE_MS`), in a ring of 720 points, for the dashboard's charts; each
+//! minute is also rolled up into the store for 7 days (`history_days`).
 //! A background task samples; rates are differences between consecutive samples, so a point
 //! says what happened in its interval, not since start.
 
@@ -25,6 +26,8 @@ pub(crate) struct Previous {
     hits: u64,
     lookups: u64,
     finished: u64,
+    /// The rollup period of the last point (its start / the period).
+    period: Option<u64>,
 }
 
 /// The ring.
@@ -55,10 +58,29 @@ impl MetricsRing {
 }
 
 impl AppState {
+    /// When the point at `at` (Unix ms) opens a new rollup period, keeps the rollup of the
+    /// period before it in the store (`history_days`).
+    async fn roll_up(&self, at: u64, period: &mut Option<u64>) {
+        let every = self.config().history_rollup_ms.max(1_000);
+        let Some(done) = period.replace(at / every).filter(|d| *d != at / every) else {
+            return;
+        };
+        let start = done * every;
+        let mut points = self.metrics_ring().ring.points();
+        points.retain(|q| (start..start + every).contains(&q.at_unix_ms));
+        if let Some(minute) = super::history_days::rollup(start, &points)
+            && let Err(e) = super::history_days::save(self.store(), &minute).await
+        {
+            tracing::warn!("keeping the history's minute failed: {e}");
+        }
+    }
+
     /// Takes one sample into the ring (the background task calls it every interval).
     pub(crate) async fn sample_history(&self, prev: &mut Previous) {
         let queries = self.store().drain_recent_timings();
         let wal_bytes = self.store().file_sizes().1;
+        // Looks at the log, so that automatic checkpoints are dated to this interval.
+        let _ = self.store().last_checkpoint_unix_ms();
         let tasks = self.tasks().stats().await.ok();
         let pending = tasks.as_ref().map_or(0, |t| t.count(Status::Pending));
         let finished = tasks
@@ -102,9 +124,11 @@ impl AppState {
             hits,
             lookups,
             finished,
+            period: prev.period,
         };
         let Some(p) = point else { return };
         self.metrics_ring().ring.push(p);
+        self.roll_up(p.at_unix_ms, &mut prev.period).await;
         let minute = &http.total.last_1m;
         let traffic = minute.requests > 0;
         let [lcp, inp, cls, fcp] = self.worst_vitals();

@@ -9,6 +9,7 @@ pub mod cache;
 pub mod config;
 pub mod demo;
 pub mod history;
+pub mod history_days;
 pub mod http;
 pub mod jobs;
 mod library;

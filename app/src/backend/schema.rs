@@ -210,4 +210,14 @@ CREATE UNIQUE INDEX notifications_one_per_task ON notifications (task_uid)
     threshold REAL NOT NULL
 ) WITHOUT ROWID;",
     },
+    Migration {
+        version: 9,
+        name: "metrics history minutes",
+        // One row per minute: the dashboard's history point rolled up over that minute, as
+        // JSON, kept for 7 days (`backend::history_days`).
+        sql: "CREATE TABLE metrics_minutes (
+    at_unix_ms INTEGER PRIMARY KEY,
+    point TEXT NOT NULL
+);",
+    },
 ];

@@ -141,6 +141,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
     }
 }
 
+/// The owner of the session whose cookie `headers` carry, if any.
+pub fn owner_in(headers: &HeaderMap) -> Option<Owner> {
+    secret_in(headers).map(Owner::of_secret)
+}
+
 /// The session secret in the request's cookies, if it has the right form (32 hex digits).
 fn secret_in(headers: &HeaderMap) -> Option<&str> {
     headers

@@ -79,6 +79,8 @@ impl AppState {
         let (readers_in_use, readers) = store.readers_in_use();
         let process = process_stats();
         let (bundle_bytes, bundle_brotli_bytes) = self.client_bundle().total();
+        let (client_memory_samples, client_memory_p75_bytes, client_memory_max_bytes) =
+            self.vitals().client_memory();
         Ok(MetricsSnapshot {
             at_unix_ms: super::time::now_micros().max(0) as u64 / 1000,
             uptime_secs: self.health().uptime_secs,
@@ -133,6 +135,7 @@ impl AppState {
                 readers_in_use: readers_in_use as u64,
                 file_bytes,
                 wal_bytes,
+                last_checkpoint_unix_ms: store.last_checkpoint_unix_ms(),
             },
             caches: vec![
                 cache("data", self.cache().stats()),
@@ -149,6 +152,9 @@ impl AppState {
                 open_connections: server::http::open_connections(),
                 bundle_bytes,
                 bundle_brotli_bytes,
+                client_memory_samples,
+                client_memory_p75_bytes,
+                client_memory_max_bytes,
             },
         })
     }

@@ -75,6 +75,19 @@ struct Inner {
     started: Instant,
     indexer: Mutex<Option<SearchIndexer>>,
     background: Mutex<Vec<JoinHandle<()>>>,
+    admin_sessions: super::admin::AdminSessions,
+}
+
+/// An [`AppState`] that does not keep it alive: for the task handlers, which the state
+/// owns through its queue.
+#[derive(Clone)]
+pub struct WeakState(std::sync::Weak<Inner>);
+
+impl WeakState {
+    /// The state, while the server runs.
+    pub fn upgrade(&self) -> Option<AppState> {
+        self.0.upgrade().map(AppState)
+    }
 }
 
 /// The extractor server functions use: `#[get("/api/x", state: AppExt)]`.
@@ -123,7 +136,7 @@ impl AppState {
             ));
         }
         let cache = cache.build();
-        let tasks = task_queue(&config, &store);
+        let (tasks, job_env) = task_queue(&config, &store);
         let indexer = SearchIndexer::spawn(store.clone());
         let reads = Arc::new(ReadCounter::default());
         let vitals = Vitals::load(&store).await?;
@@ -170,7 +183,9 @@ impl AppState {
             started: Instant::now(),
             indexer: Mutex::new(Some(indexer)),
             background: Mutex::new(Vec::new()),
+            admin_sessions: Default::default(),
         }));
+        let _ = job_env.app.set(WeakState(Arc::downgrade(&state.0)));
         state.spawn_background();
         if let Some(task) = replica_task {
             state
@@ -315,6 +330,11 @@ impl AppState {
         &self.0.config
     }
 
+    /// Browser sessions an operator unlocked with the admin token.
+    pub fn admin_sessions(&self) -> &super::admin::AdminSessions {
+        &self.0.admin_sessions
+    }
+
     /// The database.
     pub fn store(&self) -> &Store {
         &self.0.store
@@ -448,15 +468,16 @@ impl AppState {
 }
 
 /// The task queue with the app's handlers, configured from the environment.
-fn task_queue(config: &AppConfig, store: &Store) -> TaskQueue {
+fn task_queue(config: &AppConfig, store: &Store) -> (TaskQueue, Arc<JobEnv>) {
     let env = Arc::new(JobEnv {
         store: store.clone(),
         files_dir: config.files_dir.clone(),
         backup_dir: config.backup_dir.clone(),
         backup_keep: config.backup_keep.max(1),
         pdf_font: config.pdf_font.clone(),
+        app: std::sync::OnceLock::new(),
     });
-    TaskQueue::builder(store.clone())
+    let queue = TaskQueue::builder(store.clone())
         .config(TaskConfig {
             workers: config.workers.max(1),
             lease: Duration::from_secs(config.task_lease_secs.max(1)),
@@ -467,6 +488,8 @@ fn task_queue(config: &AppConfig, store: &Store) -> TaskQueue {
         .register(jobs::ExportJson(env.clone()))
         .register(jobs::ExportPdf(env.clone()))
         .register(jobs::Report(env.clone()))
-        .register(jobs::Backup(env))
-        .build()
+        .register(jobs::Backup(env.clone()))
+        .register(jobs::Maintenance(env.clone()))
+        .build();
+    (queue, env)
 }

@@ -71,10 +71,12 @@ impl Page {
     }
 }
 
-/// Every page's vitals: the totals, and the minutes not yet written.
+/// Every page's vitals: the totals, and the minutes not yet written; and the WASM memory
+/// pages reported when they were left (since start, not kept).
 pub struct Vitals {
     pages: Mutex<Vec<Page>>,
     pending: Mutex<HashMap<(i64, usize), Page>>,
+    memory: Mutex<DDSketch>,
 }
 
 impl Default for Vitals {
@@ -82,9 +84,13 @@ impl Default for Vitals {
         Self {
             pages: Mutex::new((0..PAGES).map(|_| Page::default()).collect()),
             pending: Mutex::new(HashMap::new()),
+            memory: Mutex::new(DDSketch::new(Config::new(0.01, 1024, 1.0))),
         }
     }
 }
+
+/// The WASM memory browsers reported: `(samples, p75 bytes, max bytes)`.
+pub type ClientMemory = (u64, u64, u64);
 
 /// The current minute since the Unix epoch.
 fn minute_now() -> i64 {
@@ -120,8 +126,25 @@ impl Vitals {
         Ok(vitals)
     }
 
+    /// The WASM memory pages reported when left, since start.
+    pub fn client_memory(&self) -> ClientMemory {
+        let sketch = self.memory.lock().unwrap_or_else(|p| p.into_inner());
+        let q = |x: f64| sketch.quantile(x).ok().flatten().unwrap_or(0.0) as u64;
+        (
+            sketch.count() as u64,
+            q(0.75),
+            sketch.max().unwrap_or(0.0) as u64,
+        )
+    }
+
     /// Adds one validated beacon.
     pub fn record(&self, report: &ValidVitals) {
+        if let Some(bytes) = report.wasm_memory_bytes {
+            self.memory
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .add(bytes as f64);
+        }
         let mut pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
         let Some(page) = pages.get_mut(report.route) else {
             return;
@@ -246,6 +269,7 @@ mod tests {
                 name: "LCP".into(),
                 value: lcp,
             }],
+            wasm_memory_bytes: None,
         }
         .validate()
         .expect("valid")

@@ -102,8 +102,9 @@ pub fn TaskRow(task: TaskView, show_story: bool) -> Element {
     let mut cancel_error = use_signal(|| None::<String>);
     let id = task.id.clone();
     let cancellable = matches!(status.as_str(), "pending" | "running");
-    let download = (status == "completed" && task.kind != "db.backup")
-        .then(|| format!("/api/tasks/{}/result", task.id));
+    let download = (status == "completed"
+        && !matches!(task.kind.as_str(), "db.backup" | "maintenance"))
+    .then(|| format!("/api/tasks/{}/result", task.id));
     rsx! {
         li { class: "task-row task-{status}", "data-testid": "task", "data-status": "{status}",
             div { class: "task-head",

@@ -1,5 +1,6 @@
 //! Reusable UI pieces with typed props.
 
+mod admin_panel;
 #[cfg(feature = "server")]
 pub mod chart;
 #[cfg(feature = "server")]
@@ -15,6 +16,7 @@ mod story_card;
 mod story_list;
 mod virtual_list;
 
+pub use admin_panel::AdminPanel;
 pub use export_panel::{ExportPanel, TaskRow};
 pub use field_error::{FieldError, FormError, textarea_text};
 pub use health_panel::HealthPanel;

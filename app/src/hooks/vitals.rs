@@ -143,8 +143,9 @@ impl Vitals {
             .map(|(_, d)| *d)
     }
 
-    /// The beacon for this view, if anything was measured.
-    pub fn report(&self) -> Option<VitalsReport> {
+    /// The beacon for this view, if anything was measured, with the page's WASM memory
+    /// now (`wasm_memory_bytes`, from the memory hook).
+    pub fn report(&self, wasm_memory_bytes: Option<u64>) -> Option<VitalsReport> {
         let metrics: Vec<VitalSample> = [
             ("LCP", self.lcp),
             ("INP", self.inp()),
@@ -164,6 +165,7 @@ impl Vitals {
             route: self.route.to_owned(),
             nav: self.nav.clone(),
             metrics,
+            wasm_memory_bytes: wasm_memory_bytes.filter(|b| *b > 0),
         })
     }
 }
@@ -199,7 +201,8 @@ mod browser {
             if self.sent {
                 return;
             }
-            let Some(report) = self.view.report() else {
+            let memory = crate::hooks::memory::sample().map(|m| m.wasm_bytes);
+            let Some(report) = self.view.report(memory) else {
                 return;
             };
             let (Some(window), Ok(body)) = (web_sys::window(), serde_json::to_string(&report))
@@ -410,11 +413,12 @@ mod tests {
         v.lcp(700.0); // the last counts
         v.shifts_observed();
         v.interaction(3, 24.0);
-        let r = v.report().expect("report");
+        let r = v.report(Some(1 << 20)).expect("report");
         assert_eq!(
             (r.route.as_str(), r.nav.as_str()),
             ("/stories/:id", "navigate")
         );
+        assert_eq!(r.wasm_memory_bytes, Some(1 << 20));
         assert_eq!(value(&r, "TTFB"), Some(120.0));
         assert_eq!(value(&r, "FCP"), Some(300.0));
         assert_eq!(value(&r, "LCP"), Some(700.0));
@@ -426,9 +430,9 @@ mod tests {
         soft.lcp(100.0);
         soft.fcp(100.0);
         soft.ttfb(10.0);
-        assert_eq!(soft.report(), None, "nothing a soft view measures yet");
+        assert_eq!(soft.report(None), None, "nothing a soft view measures yet");
         soft.shifts_observed();
-        let r = soft.report().expect("report");
+        let r = soft.report(None).expect("report");
         assert_eq!(r.metrics.len(), 1);
         assert_eq!(value(&r, "CLS"), Some(0.0));
     }

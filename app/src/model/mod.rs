@@ -27,9 +27,9 @@ pub use snapshot::{
 };
 pub use story::{NewStory, Story, StoryPage, StoryPatch, StorySort, StoryStatus};
 pub use task::{
-    EXPORT_FORMAT, EXPORT_VERSION, ExportRequest, ExportedNode, ExportedStory, LiveEvent, MarkRead,
-    Notification, NotificationList, ReportRequest, StoryExport, TaskList, TaskStats, TaskView,
-    kind_label, millis, per_second,
+    AdminUnlock, EXPORT_FORMAT, EXPORT_VERSION, ExportRequest, ExportedNode, ExportedStory,
+    LiveEvent, MarkRead, Notification, NotificationList, ReportRequest, StoryExport, TaskList,
+    TaskStats, TaskView, kind_label, millis, per_second,
 };
 pub use vitals::{
     MetricVitals, NAVIGATION_TYPES, PageVitals, VITAL_ROUTES, ValidVitals, Vital, VitalSample,

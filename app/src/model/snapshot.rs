@@ -102,6 +102,10 @@ pub struct DatabaseSection {
     pub file_bytes: u64,
     /// The write-ahead log.
     pub wal_bytes: u64,
+    /// When the log was last checkpointed into the file (Unix ms; automatic checkpoints
+    /// dated to within a sampling interval); `None` if none since start.
+    #[serde(default)]
+    pub last_checkpoint_unix_ms: Option<u64>,
 }
 
 /// One kind of query.
@@ -192,6 +196,16 @@ pub struct ResourcesSection {
     pub bundle_bytes: u64,
     /// And brotli bytes (what a browser downloads).
     pub bundle_brotli_bytes: u64,
+    /// Page views that reported their WASM memory when left (the memory hook, with the
+    /// vitals beacon), since start.
+    #[serde(default)]
+    pub client_memory_samples: u64,
+    /// The 75th percentile of those readings, bytes.
+    #[serde(default)]
+    pub client_memory_p75_bytes: u64,
+    /// The largest, bytes.
+    #[serde(default)]
+    pub client_memory_max_bytes: u64,
 }
 
 /// `GET /api/metrics/history`: the last hour (or what came after `since_ms`), one point per

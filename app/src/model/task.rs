@@ -56,6 +56,7 @@ pub fn kind_label(kind: &str) -> &'static str {
         "story.export_pdf" => "PDF export",
         "report" => "Report",
         "db.backup" => "Database backup",
+        "maintenance" => "Maintenance",
         _ => "Task",
     }
 }
@@ -75,6 +76,14 @@ pub struct TaskList {
 pub struct ExportRequest {
     /// `json` or `pdf`.
     pub format: String,
+}
+
+/// Body of `POST /api/admin/session`: the admin token, to unlock this browser's session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminUnlock {
+    /// `AION_ADMIN_TOKEN`.
+    pub token: String,
 }
 
 /// Body of `POST /api/reports`.

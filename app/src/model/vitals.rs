@@ -43,7 +43,14 @@ pub struct VitalsReport {
     pub nav: String,
     /// One to five metrics, each at most once.
     pub metrics: Vec<VitalSample>,
+    /// The page's WASM linear memory when it was left (the memory hook's reading), at
+    /// most 4 GiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wasm_memory_bytes: Option<u64>,
 }
+
+/// The most WASM memory a beacon may report: 4 GiB, wasm32's whole address space.
+pub const MAX_WASM_MEMORY: u64 = 1 << 32;
 
 /// One metric's value: milliseconds, except CLS (a unitless score).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -131,6 +138,8 @@ pub struct ValidVitals {
     pub nav: usize,
     /// The metrics.
     pub metrics: Vec<(Vital, f64)>,
+    /// The page's WASM memory, bytes.
+    pub wasm_memory_bytes: Option<u64>,
 }
 
 impl VitalsReport {
@@ -194,10 +203,20 @@ impl VitalsReport {
             }
             metrics.push((vital, m.value));
         }
+        if self
+            .wasm_memory_bytes
+            .is_some_and(|b| b == 0 || b > MAX_WASM_MEMORY)
+        {
+            return Err(ApiError::invalid(
+                "wasm_memory_bytes",
+                "wasm_memory_bytes must be between 1 and 4294967296",
+            ));
+        }
         Ok(ValidVitals {
             route,
             nav,
             metrics,
+            wasm_memory_bytes: self.wasm_memory_bytes,
         })
     }
 }
@@ -259,6 +278,7 @@ mod tests {
                     value: *v,
                 })
                 .collect(),
+            wasm_memory_bytes: None,
         }
     }
 
@@ -313,6 +333,11 @@ mod tests {
             field(report("/", "navigate", &[])).as_deref(),
             Some("metrics")
         );
+        for bytes in [0, MAX_WASM_MEMORY + 1] {
+            let mut r = report("/", "navigate", &[("LCP", 1.0)]);
+            r.wasm_memory_bytes = Some(bytes);
+            assert_eq!(field(r).as_deref(), Some("wasm_memory_bytes"));
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ use dioxus::prelude::*;
 
 use crate::{
     api,
-    components::MemoryPanel,
+    components::{AdminPanel, MemoryPanel},
     hooks::live_refresh::{RATES_SECS, use_live_refresh},
 };
 
@@ -32,13 +32,15 @@ pub fn Dashboard() -> Element {
     let mut paused = use_signal(|| false);
     let live = use_live_refresh(every_secs.into(), paused.into());
     let mut percentile = use_signal(|| "p95".to_owned());
+    let mut range = use_signal(|| "hour".to_owned());
     let mut panels = use_signal(|| vec![String::new(); PANELS.len()]);
     let mut error = use_signal(|| None::<String>);
     let mut fetches = use_signal(|| 0u64);
 
     let refresh = move || {
         spawn(async move {
-            let answer = api::metrics_dashboard(Some(percentile.peek().clone())).await;
+            let (p, r) = (percentile.peek().clone(), range.peek().clone());
+            let answer = api::metrics_dashboard(Some(p), Some(r)).await;
             fetches += 1;
             match answer {
                 Ok(v) => {
@@ -106,6 +108,17 @@ pub fn Dashboard() -> Element {
                             option { value: "p99", "p99" }
                         }
                     }
+                    label { "Charts "
+                        select { "data-testid": "range",
+                            value: "{range}",
+                            onchange: move |e| {
+                                range.set(e.value());
+                                refresh();
+                            },
+                            option { value: "hour", "last hour" }
+                            option { value: "week", "last 7 days" }
+                        }
+                    }
                     button { class: "btn", "data-testid": "pause",
                         onclick: move |_| paused.toggle(),
                         if paused() { "Resume" } else { "Pause" }
@@ -123,6 +136,7 @@ pub fn Dashboard() -> Element {
                 div { key: "{id}", "data-panel": "{id}", dangerous_inner_html: "{panels.read()[i]}" }
             }
             MemoryPanel {}
+            AdminPanel {}
         }
     }
 }

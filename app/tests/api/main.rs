@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod admin;
 mod alerts;
 mod bad_input;
 mod balancer;

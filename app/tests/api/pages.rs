@@ -190,3 +190,45 @@ async fn the_tasks_page_with_live_counts_is_never_kept() {
         "the page shows the task started after the first view"
     );
 }
+
+#[tokio::test]
+async fn the_performance_page_shows_each_layer_with_figures_measured_now_and_is_never_kept() {
+    let app = spawn_app().await;
+    let (status, headers, first) = page(&app.http, &app, "/performance", "br").await;
+    assert_eq!(status, 200);
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    for layer in ["http", "store", "cache", "tasks", "client"] {
+        assert!(
+            first.contains(&format!("data-testid=\"live-{layer}\"")),
+            "{layer} in {first}"
+        );
+    }
+    assert!(first.contains("Latest benchmark results"));
+    // A story written now shows in the store's query count at the next view.
+    let count = |html: &str| -> u64 {
+        let at = html
+            .find("live-store-queries")
+            .expect("store queries figure");
+        let value = &html[at..];
+        let start = value.find("metric-value\">").expect("value") + "metric-value\">".len();
+        value[start..]
+            .split('<')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .expect("a count")
+    };
+    let before = count(&first);
+    app.create_story("Counted").await;
+    let (_, _, second) = page(&app.http, &app, "/performance", "br").await;
+    assert!(count(&second) > before, "{before} then {}", count(&second));
+
+    let (status, layers) = app.get_json("/api/metrics/layers").await;
+    assert_eq!(status, 200, "{layers}");
+    let live = layers["layers"]["http"]["live"].as_str().expect("html");
+    assert!(live.contains("Requests per second"), "{live}");
+    let bench = layers["layers"]["store"]["bench"].as_str().expect("html");
+    assert!(
+        bench.contains("cargo xtask bench-server --only store"),
+        "{bench}"
+    );
+}

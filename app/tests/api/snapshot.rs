@@ -148,3 +148,48 @@ async fn the_dashboard_panels_are_rendered_from_the_measurements() {
         (400, &serde_json::json!("percentile"))
     );
 }
+
+#[tokio::test]
+async fn the_kept_history_survives_a_restart() {
+    let env = [
+        ("AION_HISTORY_SAMPLE_MS", "200"),
+        ("AION_HISTORY_ROLLUP_MS", "1000"),
+    ];
+    let app = crate::helpers::spawn_app_with(&env).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let kept = loop {
+        app.get_json("/api/health").await;
+        let (status, h) = app.get_json("/api/metrics/history?range=week").await;
+        assert_eq!(status, 200, "{h}");
+        if h["points"].as_array().is_some_and(|p| p.len() >= 2) {
+            assert_eq!(h["interval_secs"], 1.0);
+            break h["points"].as_array().cloned().unwrap_or_default();
+        }
+        assert!(std::time::Instant::now() < deadline, "{h}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(
+        kept.iter().any(|p| p["rps"].as_f64() > Some(0.0)),
+        "the requests made show in the minutes: {kept:?}"
+    );
+    let dir = app.kill();
+    let app = crate::helpers::spawn_app_in(dir, &env).await;
+    let (_, after) = app.get_json("/api/metrics/history?range=week").await;
+    let after = after["points"].as_array().cloned().unwrap_or_default();
+    for point in &kept {
+        assert!(after.contains(point), "{point} kept over the restart");
+    }
+    let (status, d) = app.get_json("/api/metrics/dashboard?range=week").await;
+    assert_eq!(status, 200, "{d}");
+    for bad in [
+        "/api/metrics/history?range=year",
+        "/api/metrics/dashboard?range=year",
+    ] {
+        let (status, err) = app.get_json(bad).await;
+        assert_eq!(
+            (status, &err["error"]["field"]),
+            (400, &serde_json::json!("range")),
+            "{bad}"
+        );
+    }
+}

@@ -85,3 +85,40 @@ async fn beacons_aggregate_per_page_and_bad_ones_change_nothing() {
     assert_eq!(pages[1]["route"], "other");
     assert_eq!(pages[1]["navigations"], json!([["soft", 50]]));
 }
+
+#[tokio::test]
+async fn pages_report_their_wasm_memory_and_bad_readings_change_nothing() {
+    let app = spawn_app().await;
+    for mib in [8u64, 10, 12, 40] {
+        let (status, body) = app
+            .send(
+                Method::POST,
+                "/api/vitals",
+                json!({"route": "/", "nav": "navigate", "metrics": [{"name": "TTFB", "value": 20}],
+                       "wasm_memory_bytes": mib << 20}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (_, before) = app.get_json("/api/metrics/snapshot").await;
+    let res = &before["resources"];
+    assert_eq!(res["client_memory_samples"], 4, "{res}");
+    let p75 = res["client_memory_p75_bytes"].as_u64().unwrap_or(0) as f64;
+    assert!((p75 / (12u64 << 20) as f64 - 1.0).abs() < 0.02, "{res}");
+    let max = res["client_memory_max_bytes"].as_u64().unwrap_or(0) as f64;
+    assert!((max / (40u64 << 20) as f64 - 1.0).abs() < 0.02, "{res}");
+    for bad in [json!(0), json!(1u64 << 33), json!(-1), json!("8 MiB")] {
+        let (status, err) = app
+            .send(
+                Method::POST,
+                "/api/vitals",
+                json!({"route": "/", "nav": "navigate", "metrics": [{"name": "TTFB", "value": 20}],
+                       "wasm_memory_bytes": bad}),
+            )
+            .await;
+        assert_eq!(status, 400, "{err}");
+        assert_eq!(err["error"]["field"], "wasm_memory_bytes", "{err}");
+    }
+    let (_, after) = app.get_json("/api/metrics/snapshot").await;
+    assert_eq!(after["resources"]["client_memory_samples"], 4);
+}

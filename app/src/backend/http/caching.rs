@@ -8,8 +8,8 @@
 //! | `GET /` | yes (no data on it) | `/` | time (5 min) | `no-cache` + ETag |
 //! | `GET /stories?q&status&sort&at` | yes | known parameters, sorted, empty ones dropped | `stories:list` | `no-cache` + ETag |
 //! | `GET /stories/{id}`, `…/nodes/{node}`, `…/edit` | yes | canonical ids | `story:{id}` | `no-cache` + ETag |
-//! | `GET /performance`, `/performance-dashboard` | yes (a shell: the figures are loaded by the browser) | path | time (5 min) | `no-cache` + ETag |
-//! | `GET /tasks` | never: it lists the session's own tasks and live queue counts | | | `no-store` |
+//! | `GET /performance-dashboard` | yes (a shell: the figures are loaded by the browser) | path | time (5 min) | `no-cache` + ETag |
+//! | `GET /tasks`, `/performance` | never: the session's own tasks and live queue counts; the live figures of each layer | | | `no-store` |
 //! | admin, metrics, health, vitals | never | | | `no-store` |
 //! | anything else (404 pages, writes, assets) | no | | | as the handler says |
 //!
@@ -107,8 +107,8 @@ fn api(method: &Method, uri: &Uri, reads: &Arc<ReadCounter>) -> CacheDecision<Po
 
 fn page(uri: &Uri, reads: &Arc<ReadCounter>) -> CacheDecision<Policy> {
     match uri.path() {
-        "/tasks" => return CacheDecision::NoStore,
-        path @ ("/" | "/performance" | "/performance-dashboard") => {
+        "/tasks" | "/performance" => return CacheDecision::NoStore,
+        path @ ("/" | "/performance-dashboard") => {
             return match uri.query() {
                 None => store(format!("page {path}"), Policy::Page, Vec::new()),
                 Some(_) => CacheDecision::Pass,
@@ -264,6 +264,13 @@ mod tests {
         let reads = Arc::new(ReadCounter::default());
         let tasks = decide(&Method::GET, &"/tasks".parse().expect("uri"), &reads, true);
         assert!(matches!(tasks, CacheDecision::NoStore));
+        let figures = decide(
+            &Method::GET,
+            &"/performance".parse().expect("uri"),
+            &reads,
+            true,
+        );
+        assert!(matches!(figures, CacheDecision::NoStore));
         assert_eq!(key_of("/"), Some("page /".into()));
         assert_eq!(key_of("/?x=1"), None);
         assert_eq!(key_of("/nowhere"), None);

@@ -1,5 +1,5 @@
-//! The app's background work on the durable task queue: story exports (JSON, PDF), reports
-//! and database backups, plus the views the API and pages show of tasks.
+//! The app's background work on the durable task queue: story exports (JSON, PDF), reports,
+//! database backups and maintenance, plus the views the API and pages show of tasks.
 //!
 //! Handlers hold only what they need (the store and directories), not the app state, so
 //! the queue can be built before the state exists. Files are written under a temporary
@@ -8,6 +8,7 @@
 
 mod backup;
 mod export_json;
+mod maintenance;
 mod pdf;
 mod report;
 
@@ -25,6 +26,7 @@ use server::{
 
 pub use backup::{Backup, BackupPayload, list_backups};
 pub use export_json::{ExportJson, build_export, import_story};
+pub use maintenance::{Maintenance, MaintenancePayload, Operation};
 pub use pdf::ExportPdf;
 pub use report::{Report, ReportPayload};
 
@@ -73,6 +75,8 @@ pub struct JobEnv {
     pub backup_keep: usize,
     /// The PDF font file.
     pub pdf_font: PathBuf,
+    /// The app, for maintenance that works on its caches; set once the state exists.
+    pub app: std::sync::OnceLock<super::state::WeakState>,
 }
 
 /// Shared by every handler.

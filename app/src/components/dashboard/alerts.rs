@@ -5,7 +5,7 @@ use dioxus::prelude::*;
 
 use serde_json::Value;
 
-use super::{fixed, int, num, pct, text};
+use super::{ago, fixed, int, num, pct, text};
 
 /// A value in the alert's unit.
 fn shown(unit: &str, v: f64) -> String {
@@ -28,16 +28,6 @@ fn value(a: &Value) -> String {
     match a.get("value").and_then(Value::as_f64) {
         Some(v) => shown(text(a, "unit"), v),
         None => "no data".to_owned(),
-    }
-}
-
-/// `at` (Unix ms) as how long before `now` (Unix ms).
-fn ago(now: u64, at: u64) -> String {
-    let s = now.saturating_sub(at) / 1000;
-    match s {
-        s if s < 60 => format!("{s} s ago"),
-        s if s < 3600 => format!("{} min ago", s / 60),
-        s => format!("{} h {} min ago", s / 3600, (s % 3600) / 60),
     }
 }
 

@@ -103,6 +103,12 @@ pub fn resources_panel(res: &Value, points: &[Value]) -> Element {
             "CPU time used per interval, as a percentage of one core.")}
         {metric("Open connections", "res-connections", int(res, "open_connections").to_string(), Some(series(points, "open_connections")),
             "HTTP connections held open now (keep-alive and event streams included).")}
+        {metric("Client WASM memory p75 / max", "res-client-memory",
+            match int(res, "client_memory_samples") {
+                0 => "no reports yet".to_owned(),
+                n => format!("{} / {} ({n} views)", bytes(int(res, "client_memory_p75_bytes")), bytes(int(res, "client_memory_max_bytes"))),
+            }, None,
+            "The WebAssembly memory of visitors' pages when they left them, reported with the vitals (this tab's is below).")}
         {metric("Client bundle", "res-bundle", format!("{} brotli", bytes(int(res, "bundle_brotli_bytes"))), None,
             "What a browser downloads on first load (WASM, JS, CSS), measured from the files being served.")}
     };

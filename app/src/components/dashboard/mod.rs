@@ -15,6 +15,8 @@
 
 mod alerts;
 mod client_panels;
+pub mod layers;
+mod results;
 mod server_panels;
 
 use std::rc::Rc;
@@ -142,17 +144,13 @@ pub fn render(snapshot: &Value, points: &[Value], p: Percentile) -> Vec<(&'stati
     let now = int(snapshot, "at_unix_ms");
     let s = |key: &str| snapshot.get(key).cloned().unwrap_or(Value::Null);
     let points: Rc<[Value]> = points.into();
-    let panel = |f: Rc<dyn Fn() -> Element>| {
-        let mut dom = VirtualDom::new_with_props(|f: Rc<dyn Fn() -> Element>| f(), f);
-        dom.rebuild_in_place();
-        dioxus::ssr::render(&dom)
-    };
+    let panel = |f: Rc<dyn Fn() -> Element>| to_html(move || f());
     let (alerts, api, db, caches) = (s("alerts"), s("api"), s("database"), s("caches"));
     let (tasks, rum, res) = (s("tasks"), s("rum"), s("resources"));
     let pts = points.clone();
     let api_html = panel(Rc::new(move || api_panel(&api, &pts, p)));
     let pts = points.clone();
-    let db_html = panel(Rc::new(move || database_panel(&db, &pts, p)));
+    let db_html = panel(Rc::new(move || database_panel(&db, &pts, p, now)));
     let pts = points.clone();
     let cache_html = panel(Rc::new(move || cache_panel(&caches, &pts)));
     let pts = points.clone();
@@ -167,6 +165,24 @@ pub fn render(snapshot: &Value, points: &[Value], p: Percentile) -> Vec<(&'stati
         ("rum", panel(Rc::new(move || rum_panel(&rum)))),
         ("resources", res_html),
     ]
+}
+
+/// `at` (Unix ms) as how long before `now` (Unix ms).
+pub fn ago(now: u64, at: u64) -> String {
+    let s = now.saturating_sub(at) / 1000;
+    match s {
+        s if s < 60 => format!("{s} s ago"),
+        s if s < 3600 => format!("{} min ago", s / 60),
+        s => format!("{} h {} min ago", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// What `f` renders, as HTML.
+pub fn to_html(f: impl Fn() -> Element + 'static) -> String {
+    let f: Rc<dyn Fn() -> Element> = Rc::new(f);
+    let mut dom = VirtualDom::new_with_props(|f: Rc<dyn Fn() -> Element>| f(), f);
+    dom.rebuild_in_place();
+    dioxus::ssr::render(&dom)
 }
 
 /// The history's `key` (e.g. `rps`), oldest first.

@@ -5,7 +5,9 @@
 use dioxus::prelude::*;
 use serde_json::Value;
 
-use super::{Percentile, bytes, fixed, int, list, metric, ms, num, pct, section, series, text};
+use super::{
+    Percentile, ago, bytes, fixed, int, list, metric, ms, num, pct, section, series, text,
+};
 
 /// Requests per second, latency at the chosen percentile, success rate, errors by status
 /// class, the slowest routes and the slow-request log.
@@ -63,13 +65,17 @@ fn slow_log(entries: &[Value], none: &str, line: impl Fn(&Value) -> String) -> E
 }
 
 /// Query latency per kind, slow queries, readers, WAL and file sizes.
-pub fn database_panel(db: &Value, points: &[Value], p: Percentile) -> Element {
+pub fn database_panel(db: &Value, points: &[Value], p: Percentile, now: u64) -> Element {
     let queries = list(db, "queries");
     let worst = queries
         .iter()
         .map(|q| p.of(&q["latency"]))
         .fold(0.0, f64::max);
     let (readers, busy) = (int(db, "readers"), int(db, "readers_in_use"));
+    let checkpoint = match int(db, "last_checkpoint_unix_ms") {
+        0 => "none since start".to_owned(),
+        at => ago(now, at),
+    };
     let body = rsx! {
         {metric("Query latency, slowest kind", "db-latency", format!("{} {}", p.as_str(), ms(worst)), Some(series(points, "db_p95_ms")),
             "The slowest query kind at the chosen percentile since start; the chart is the p95 of every query per interval.")}
@@ -79,6 +85,8 @@ pub fn database_panel(db: &Value, points: &[Value], p: Percentile) -> Element {
             "Changes not yet checkpointed into the database file; it shrinks at each checkpoint.")}
         {metric("Database file", "db-file", bytes(int(db, "file_bytes")), None,
             "The database file on disk (without the WAL).")}
+        {metric("Last checkpoint", "db-checkpoint", checkpoint, None,
+            "When the log was last moved into the file, by SQLite on its own (seen within a sampling interval) or by maintenance.")}
         h3 { "Per kind ({p.as_str()})" }
         table { class: "dash-table", "data-testid": "query-kinds",
             thead { tr { th { "kind" } th { "queries" } th { "{p.as_str()}" } th { "errors" } } }

@@ -1,0 +1,114 @@
+//! `cargo xtask lighthouse`: Lighthouse's performance audit of the release app on `/`,
+//! `/stories`, a reader page and the dashboard, with the desktop and the mobile preset,
+//! printed as a table for BENCHMARKS.md and recorded in `benchmarks/results.json`.
+//!
+//! Lighthouse 12.2.3 is the last major that runs on the machine's Node 20; it is installed
+//! into the target directory (`tools/lighthouse`) the first time, not by the test command,
+//! and drives Debian's Chromium (`CHROME_PATH`) headless with background networking off (the
+//! machine has no network beyond loopback). The server runs from a temp directory with demo
+//! data and is stopped afterwards, also on failure.
+
+use std::{path::PathBuf, process::Command};
+
+use serde_json::Value;
+
+use crate::{
+    build,
+    http_bench::{start, story_paths},
+    process::run,
+    results::{out, record},
+    setup,
+};
+
+const VERSION: &str = "12.2.3";
+
+fn install() -> Result<PathBuf, String> {
+    let dir = build::target_dir().join("tools/lighthouse");
+    let bin = dir.join("node_modules/.bin/lighthouse");
+    let installed = dir.join("node_modules/lighthouse/package.json");
+    let have = std::fs::read_to_string(&installed).unwrap_or_default();
+    if bin.exists() && have.contains(&format!("\"version\": \"{VERSION}\"")) {
+        return Ok(bin);
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    run(Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--no-save"])
+        .arg(format!("lighthouse@{VERSION}"))
+        .current_dir(&dir))?;
+    Ok(bin)
+}
+
+/// One audit: the report as JSON.
+fn audit(bin: &PathBuf, url: &str, desktop: bool) -> Result<Value, String> {
+    let report = std::env::temp_dir().join(format!("aion-lighthouse-{}.json", std::process::id()));
+    let mut cmd = Command::new(bin);
+    cmd.arg(url)
+        .args(["--only-categories=performance", "--output=json", "--quiet"])
+        .arg(format!("--output-path={}", report.display()))
+        .arg(
+            "--chrome-flags=--headless=new --no-sandbox --disable-gpu --disable-quic \
+             --no-first-run --disable-background-networking --disable-component-update \
+             --disable-sync",
+        )
+        .env("CHROME_PATH", "/usr/bin/chromium");
+    if desktop {
+        cmd.arg("--preset=desktop");
+    }
+    run(&mut cmd)?;
+    let text =
+        std::fs::read_to_string(&report).map_err(|e| format!("{}: {e}", report.display()))?;
+    let _ = std::fs::remove_file(&report);
+    serde_json::from_str(&text).map_err(|e| format!("lighthouse report: {e}"))
+}
+
+/// The score and the figures the targets are set on, as a table row.
+fn row(page: &str, preset: &str, r: &Value) -> String {
+    let score = r["categories"]["performance"]["score"]
+        .as_f64()
+        .unwrap_or(0.0)
+        * 100.0;
+    let ms = |audit: &str| {
+        r["audits"][audit]["numericValue"]
+            .as_f64()
+            .unwrap_or(f64::NAN)
+    };
+    format!(
+        "| {page} | {preset} | {score:.0} | {:.0} | {:.0} | {:.3} | {:.0} | {:.0} |",
+        ms("first-contentful-paint"),
+        ms("largest-contentful-paint"),
+        ms("cumulative-layout-shift"),
+        ms("total-blocking-time"),
+        ms("speed-index"),
+    )
+}
+
+/// Runs every audit and records the table.
+pub fn run_all() -> Result<(), String> {
+    setup::ensure(setup::Needs { browser: true })?;
+    let bin = install()?;
+    let bundle = build::release()?;
+    record("lighthouse", "cargo xtask lighthouse", || {
+        let server = start(&bundle, &[])?;
+        let story = story_paths(server.port, "")?[0]
+            .trim_start_matches("/api")
+            .to_owned();
+        out!("\n### Lighthouse {VERSION}, performance category, release build on loopback\n");
+        out!(
+            "| page | preset | score | FCP ms | LCP ms | CLS | TBT ms | Speed Index ms |\n\
+             |---|---|---:|---:|---:|---:|---:|---:|"
+        );
+        for (name, path) in [
+            ("/", "/"),
+            ("/stories", "/stories"),
+            ("reader", story.as_str()),
+            ("/performance-dashboard", "/performance-dashboard"),
+        ] {
+            let url = format!("http://127.0.0.1:{}{path}", server.port);
+            for (preset, desktop) in [("desktop", true), ("mobile", false)] {
+                let report = audit(&bin, &url, desktop)?;
+                out!("{}", row(name, preset, &report));
+            }
+        }
+        Ok(())
+    })
+}

@@ -28,17 +28,19 @@ test('six sections of server figures, which move when the server does', async ({
   await expect(page.getByTestId('alerts')).toContainText('API p95 latency');
   // Charts are drawn from the server's history; figures are real: the bundle it serves.
   await expect(page.getByTestId('res-bundle').locator('.metric-value')).toContainText('KiB brotli');
-  await expect(page.getByTestId('slowest-routes')).toContainText('GET /api/metrics/dashboard');
+  // Which routes are slowest depends on the machine; that there are measured ones does not.
+  await expect(page.getByTestId('slowest-routes').locator('tbody tr').first()).toContainText('GET ');
 
   const before = await figure(page, 'api-rps');
-  const requestsBefore = await page.getByTestId('slowest-routes').textContent();
+  const ok = page.locator('[data-testid=section-api] .status-classes dd').nth(1);
+  const okBefore = Number(await ok.textContent());
   for (let i = 0; i < 60; i++) {
     expect((await page.request.get('/api/stories?limit=5')).ok()).toBe(true);
   }
-  // Next refresh (5 s by default): more requests per second, and the list route appears.
+  // Next refresh (5 s by default): more requests per second.
   await page.clock.runFor(5_000);
   await expect.poll(() => figure(page, 'api-rps')).toBeGreaterThan(before);
-  await expect(page.getByTestId('slowest-routes')).not.toHaveText(requestsBefore ?? '');
+  await expect.poll(async () => Number(await ok.textContent())).toBeGreaterThanOrEqual(okBefore + 60);
   expect(await figure(page, 'api-latency')).toBeGreaterThan(0);
 });
 

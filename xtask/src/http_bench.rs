@@ -260,7 +260,7 @@ fn pages_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), String> {
     let cached = start(bundle, &[])?;
     let uncached = start(bundle, &[("AION_PAGE_CACHE", "0")])?;
     // Each server has its own demo stories: the pages of its 50 newest, round-robin.
-    let pages_of = |port: u16| -> Result<[(String, Vec<String>); 5], String> {
+    let pages_of = |port: u16| -> Result<[(String, Vec<String>); 4], String> {
         let stories = story_paths(port, "")?;
         Ok([
             (
@@ -272,10 +272,6 @@ fn pages_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), String> {
             ),
             ("GET /stories (list page)".into(), vec!["/stories".into()]),
             ("GET /".into(), vec!["/".into()]),
-            (
-                "GET /performance-dashboard".into(),
-                vec!["/performance-dashboard".into()],
-            ),
             ("GET /api/stories/{id} (JSON, same story)".into(), stories),
         ])
     };

@@ -1,7 +1,7 @@
 //! This tab's memory, read by the memory hook every few seconds: the WASM client's linear
 //! memory, the JavaScript heap where the browser reports it, and how many values the
-//! request cache holds. Measured in the browser; the server-rendered page says so until
-//! the first reading arrives.
+//! request cache holds. Measured in the browser; the server-rendered page has the same
+//! rows, saying so, until the first reading arrives (no layout shift).
 
 use dioxus::prelude::*;
 
@@ -13,6 +13,9 @@ fn mib(bytes: u64) -> String {
     format!("{}.{} MiB", tenths / 10, tenths % 10)
 }
 
+/// What a figure says until the browser has measured it.
+const PENDING: &str = "measured once the page has loaded";
+
 /// The panel.
 #[component]
 pub fn MemoryPanel() -> Element {
@@ -21,18 +24,19 @@ pub fn MemoryPanel() -> Element {
     rsx! {
         section { class: "card", "data-testid": "memory-panel",
             h2 { "This tab" }
-            match sample() {
-                None => rsx! { p { class: "muted", "Measured in your browser once the page has loaded." } },
-                Some(m) => rsx! {
-                    dl { class: "figures",
-                        dt { "WASM memory" }
-                        dd { "data-testid": "wasm-memory", "{mib(m.wasm_bytes)}" }
-                        dt { "JS heap used" }
-                        dd { {m.js_heap_used.map_or("not reported by this browser".to_owned(), mib)} }
-                        dt { "Request cache" }
-                        dd { "{client.len()} entries" }
-                    }
-                },
+            // The same rows before and after the first reading, so nothing below moves.
+            dl { class: "figures",
+                dt { "WASM memory" }
+                dd { "data-testid": "wasm-memory", {sample().map_or(PENDING.to_owned(), |m| mib(m.wasm_bytes))} }
+                dt { "JS heap used" }
+                dd {
+                    {match sample() {
+                        None => PENDING.to_owned(),
+                        Some(m) => m.js_heap_used.map_or("not reported by this browser".to_owned(), mib),
+                    }}
+                }
+                dt { "Request cache" }
+                dd { {sample().map_or(PENDING.to_owned(), |_| format!("{} entries", client.len()))} }
             }
         }
     }

@@ -11,7 +11,10 @@ use dioxus::prelude::*;
 use crate::{
     api,
     components::{AdminPanel, MemoryPanel},
-    hooks::live_refresh::{RATES_SECS, use_live_refresh},
+    hooks::{
+        hydrated::Hydrated,
+        live_refresh::{RATES_SECS, use_live_refresh},
+    },
 };
 
 /// The panels in the page's order (the server sends the same ids).
@@ -25,6 +28,20 @@ const PANELS: [&str; 7] = [
     "resources",
 ];
 
+/// Puts the panels of a `GET /api/metrics/dashboard` answer that changed into `shown`.
+fn merge(shown: &mut [String], answer: &serde_json::Value) {
+    for pair in answer["panels"].as_array().into_iter().flatten() {
+        let (Some(id), Some(html)) = (pair[0].as_str(), pair[1].as_str()) else {
+            continue;
+        };
+        if let Some(i) = PANELS.iter().position(|p| *p == id)
+            && shown[i] != html
+        {
+            shown[i] = html.to_owned();
+        }
+    }
+}
+
 /// Live numbers from the running server.
 #[component]
 pub fn Dashboard() -> Element {
@@ -33,7 +50,18 @@ pub fn Dashboard() -> Element {
     let live = use_live_refresh(every_secs.into(), paused.into());
     let mut percentile = use_signal(|| "p95".to_owned());
     let mut range = use_signal(|| "hour".to_owned());
-    let mut panels = use_signal(|| vec![String::new(); PANELS.len()]);
+    // The first reading is rendered with the page (its hydration data carries it), so the
+    // panels are there from the first paint and nothing below them moves when the refresh
+    // starts; later readings replace only the panels that changed.
+    let first = use_loader(|| {
+        let load = api::metrics_dashboard(None, None);
+        async move { load.await.map(Hydrated) }
+    })?;
+    let mut panels = use_signal(move || {
+        let mut shown = vec![String::new(); PANELS.len()];
+        merge(&mut shown, &first.read().0);
+        shown
+    });
     let mut error = use_signal(|| None::<String>);
     let mut fetches = use_signal(|| 0u64);
 
@@ -44,18 +72,7 @@ pub fn Dashboard() -> Element {
             fetches += 1;
             match answer {
                 Ok(v) => {
-                    let fresh = v["panels"].as_array().cloned().unwrap_or_default();
-                    let mut shown = panels.write();
-                    for pair in fresh {
-                        let (Some(id), Some(html)) = (pair[0].as_str(), pair[1].as_str()) else {
-                            continue;
-                        };
-                        if let Some(i) = PANELS.iter().position(|p| *p == id)
-                            && shown[i] != html
-                        {
-                            shown[i] = html.to_owned();
-                        }
-                    }
+                    merge(&mut panels.write(), &v);
                     error.set(None);
                 }
                 Err(e) => error.set(Some(e.to_string())),
@@ -129,9 +146,6 @@ pub fn Dashboard() -> Element {
             if let Some(e) = error() { p { class: "error", "Could not refresh: {e}" } }
         }
         div { class: "dash",
-            if fetches() == 0 {
-                section { class: "card", p { class: "muted", "Loading the first reading from this server…" } }
-            }
             for (i, id) in PANELS.iter().enumerate() {
                 div { key: "{id}", "data-panel": "{id}", dangerous_inner_html: "{panels.read()[i]}" }
             }

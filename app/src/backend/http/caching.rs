@@ -8,8 +8,7 @@
 //! | `GET /` | yes (no data on it) | `/` | time (5 min) | `no-cache` + ETag |
 //! | `GET /stories?q&status&sort&at` | yes | known parameters, sorted, empty ones dropped | `stories:list` | `no-cache` + ETag |
 //! | `GET /stories/{id}`, `…/nodes/{node}`, `…/edit` | yes | canonical ids | `story:{id}` | `no-cache` + ETag |
-//! | `GET /performance-dashboard` | yes (a shell: the figures are loaded by the browser) | path | time (5 min) | `no-cache` + ETag |
-//! | `GET /tasks`, `/performance` | never: the session's own tasks and live queue counts; the live figures of each layer | | | `no-store` |
+//! | `GET /tasks`, `/performance`, `/performance-dashboard` | never: the session's own tasks and live queue counts; the live figures of each layer; the dashboard's first reading | | | `no-store` |
 //! | admin, metrics, health, vitals | never | | | `no-store` |
 //! | anything else (404 pages, writes, assets) | no | | | as the handler says |
 //!
@@ -107,8 +106,8 @@ fn api(method: &Method, uri: &Uri, reads: &Arc<ReadCounter>) -> CacheDecision<Po
 
 fn page(uri: &Uri, reads: &Arc<ReadCounter>) -> CacheDecision<Policy> {
     match uri.path() {
-        "/tasks" | "/performance" => return CacheDecision::NoStore,
-        path @ ("/" | "/performance-dashboard") => {
+        "/tasks" | "/performance" | "/performance-dashboard" => return CacheDecision::NoStore,
+        path @ "/" => {
             return match uri.query() {
                 None => store(format!("page {path}"), Policy::Page, Vec::new()),
                 Some(_) => CacheDecision::Pass,

@@ -84,6 +84,7 @@ async fn library() -> (Store, PathBuf, String) {
                 stories: STORIES,
                 nodes_per_story: NODES_PER_STORY,
                 seed: 7,
+                covers: 0,
             },
         )
         .await

@@ -40,6 +40,8 @@ pub(crate) fn start(bundle: &build::Bundle, env: &[(&str, &str)]) -> Result<Serv
         .env("AION_DB_PATH", dir.join("aion.db"))
         .env("AION_RATE_LIMIT_PER_MINUTE", "0")
         .env("AION_WRITE_RATE_LIMIT_PER_MINUTE", "0")
+        // No cover encoding beside the load (callers may turn it back on).
+        .env("AION_DEMO_COVERS", "0")
         .env("RUST_LOG", "warn,app::serve=info");
     for (k, v) in env {
         cmd.env(k, v);

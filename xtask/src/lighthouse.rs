@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::{
     build,
     http_bench::{start, story_paths},
-    process::run,
+    process::{http_get, run},
     results::{out, record},
     setup,
 };
@@ -97,7 +97,15 @@ pub fn run_all() -> Result<(), String> {
     let bin = install()?;
     let bundle = build::release()?;
     record("lighthouse", "cargo xtask lighthouse", || {
-        let server = start(&bundle, &[])?;
+        // With the demo covers, audited once every variant exists (no encoding meanwhile).
+        let server = start(&bundle, &[("AION_DEMO_COVERS", "24")])?;
+        let ready = std::time::Instant::now();
+        while http_get(server.port, "/api/stories?limit=100")?.contains("\"cover_pending\":true") {
+            if ready.elapsed() > std::time::Duration::from_secs(300) {
+                return Err("the demo covers were not ready within 5 minutes".into());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
         let story = story_paths(server.port, "")?[0]
             .trim_start_matches("/api")
             .to_owned();

@@ -37,7 +37,7 @@ usage: cargo xtask <command>
   cluster N      N release instances sharing one database file and Redis, behind HAProxy on
                  127.0.0.1:8080 [--port P]; Ctrl-C stops them all
   bench-server   in-process benchmarks of the task queue, the cache and the store (the store's
-                 builds a 100,000-story database once, ~4 min) [--only tasks|cache-hits|store]
+                 builds a 100,000-story database once, ~4 min) [--only tasks|cache-hits|store|covers]
   lighthouse     Lighthouse 12 performance audits (desktop and mobile) of /, /stories, a
                  reader page and the dashboard against the release server
   bench-client   client benchmarks in Chromium: the virtual list over 100,000 stories

@@ -114,6 +114,7 @@ fn start_cluster(
     env.extend([
         ("AION_RATE_LIMIT_PER_MINUTE", "0"),
         ("AION_WRITE_RATE_LIMIT_PER_MINUTE", "0"),
+        ("AION_DEMO_COVERS", "0"),
     ]);
     let mut started = Err(String::new());
     for port in 18_480 + 10 * n as u16..18_490 + 10 * n as u16 {

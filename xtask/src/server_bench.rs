@@ -11,10 +11,11 @@ use crate::{
 };
 
 /// Name, package, bench target and the features it needs.
-const BENCHES: [(&str, &str, &str, &[&str]); 3] = [
+const BENCHES: [(&str, &str, &str, &[&str]); 4] = [
     ("tasks", "server", "tasks", &[]),
     ("cache-hits", "server", "cache", &[]),
     ("store", "app", "store", &["--features", "server"]),
+    ("covers", "app", "covers", &["--features", "server"]),
 ];
 
 /// Runs every benchmark, or the one named by `--only`.
@@ -28,7 +29,7 @@ pub fn run_all(args: &[String]) -> Result<(), String> {
         && !BENCHES.iter().any(|(name, ..)| name == o)
     {
         return Err(format!(
-            "--only takes tasks, cache-hits or store, not {o:?}"
+            "--only takes tasks, cache-hits, store or covers, not {o:?}"
         ));
     }
     for (name, package, bench, features) in BENCHES {

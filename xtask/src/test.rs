@@ -149,7 +149,16 @@ fn with_library_server(
         run(without_cargo_env(&mut Command::new(bundle.server()))
             .current_dir(&data)
             .env("AION_DB_PATH", data.join("aion.db"))
-            .args(["seed", "--stories", "100000", "--nodes-per-story", "2"]))?;
+            // The 24 most recently updated get covers (the browser tests of lazy images).
+            .args([
+                "seed",
+                "--stories",
+                "100000",
+                "--nodes-per-story",
+                "2",
+                "--covers",
+                "24",
+            ]))?;
         println!("seeded 100,000 stories in {:.1?}", seeded.elapsed());
         let (mut server, port) = Guard::spawn_server(
             "release server",

@@ -209,9 +209,9 @@ pub async fn live_events() -> Result<ServerEvents<LiveEvent>, ApiError> {
 }
 
 /// Creates a new story from a JSON export (format `aion.story`, version 1): all or nothing.
-#[post("/api/stories/import", state: app::backend::AppExt)]
+#[post("/api/stories/import", state: app::backend::AppExt, session: Session)]
 pub async fn import_story(
     body: JsonBody<StoryExport, BATCH_BODY_LIMIT>,
 ) -> Result<Story, ApiError> {
-    jobs::import_story(&state, &body.0).await
+    jobs::import_story(&state, &body.0, session.owner().as_str()).await
 }

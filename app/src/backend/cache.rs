@@ -80,6 +80,8 @@ pub enum CacheKey {
     Tree(String),
     /// A list page by the hash of its parameters.
     StoryPage(u64),
+    /// A cover variant by its canonical file name (`{hash}-{width}.{ext}`).
+    Media(String),
 }
 
 impl CacheKey {
@@ -103,6 +105,8 @@ pub enum Cached {
     Tree(Arc<StoryTree>),
     /// A list page.
     Page(Arc<StoryPage>),
+    /// A cover variant's bytes (immutable: its name is its content).
+    Media(Arc<Vec<u8>>),
 }
 
 /// The app's cache.
@@ -116,12 +120,17 @@ pub fn story_tag(id: &str) -> String {
 /// Tag of every list page.
 pub const LIST_TAG: &str = "stories:list";
 
+/// Tag of every cached cover variant: invalidated when media may have been deleted (a
+/// story or its cover removed), which is rare, so the whole set goes.
+pub const MEDIA_TAG: &str = "media";
+
 /// Keys and values of the app's cache as the shared tier keeps them.
 pub struct SharedValues;
 
 const STORY: u8 = 1;
 const TREE: u8 = 2;
 const PAGE: u8 = 3;
+const MEDIA: u8 = 4;
 
 fn packed<T: serde::Serialize>(kind: u8, value: &T) -> Option<Vec<u8>> {
     let json = serde_json::to_vec(value).ok()?;
@@ -142,6 +151,7 @@ impl SharedCodec<CacheKey, Cached> for SharedValues {
             CacheKey::Story(id) => format!("story:{id}"),
             CacheKey::Tree(id) => format!("tree:{id}"),
             CacheKey::StoryPage(hash) => format!("list:{hash:016x}"),
+            CacheKey::Media(name) => format!("media:{name}"),
         })
     }
 
@@ -150,6 +160,8 @@ impl SharedCodec<CacheKey, Cached> for SharedValues {
             Cached::Story(s) => packed(STORY, &**s),
             Cached::Tree(t) => packed(TREE, &**t),
             Cached::Page(p) => packed(PAGE, &**p),
+            // Already compressed: stored as is.
+            Cached::Media(m) => Some([&[MEDIA][..], m].concat()),
         }
     }
 
@@ -159,6 +171,7 @@ impl SharedCodec<CacheKey, Cached> for SharedValues {
             STORY => unpacked(rest).map(|s| Cached::Story(Arc::new(s))),
             TREE => unpacked(rest).map(|t| Cached::Tree(Arc::new(t))),
             PAGE => unpacked(rest).map(|p| Cached::Page(Arc::new(p))),
+            MEDIA => Some(Cached::Media(Arc::new(rest.to_vec()))),
             _ => None,
         }
     }

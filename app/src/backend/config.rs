@@ -33,6 +33,9 @@ pub struct AppConfig {
     pub write_rate_burst: u32,
     /// Seed demo stories into an empty database (`AION_SEED_DEMO`, default on).
     pub seed_demo: bool,
+    /// How many demo stories get a generated cover (`AION_DEMO_COVERS`, default 24; the
+    /// benchmarks set 0 so that no encoding runs beside their load).
+    pub demo_covers: usize,
     /// How long in-flight requests may run after a shutdown signal (`AION_SHUTDOWN_GRACE_MS`).
     pub shutdown_grace: Duration,
     /// Serve reads through the tiered cache (`AION_CACHE`, default on; off for comparisons).
@@ -130,6 +133,7 @@ impl AppConfig {
             write_rate_per_minute: env.parse("AION_WRITE_RATE_LIMIT_PER_MINUTE", 60)?,
             write_rate_burst: env.parse("AION_WRITE_RATE_LIMIT_BURST", 10)?,
             seed_demo: env.flag("AION_SEED_DEMO", true)?,
+            demo_covers: env.parse("AION_DEMO_COVERS", 24)?,
             shutdown_grace: Duration::from_millis(env.parse("AION_SHUTDOWN_GRACE_MS", 5_000)?),
             cache_enabled: env.flag("AION_CACHE", true)?,
             page_cache: env.flag("AION_PAGE_CACHE", true)?,
@@ -224,6 +228,7 @@ impl AppConfig {
             read_rate = format!("{}/min burst {}", self.read_rate_per_minute, self.read_rate_burst),
             write_rate = format!("{}/min burst {}", self.write_rate_per_minute, self.write_rate_burst),
             seed_demo = self.seed_demo,
+            demo_covers = self.demo_covers,
             cache = self.cache_enabled,
             page_cache = self.page_cache,
             redis = if self.redis_url.is_some() { "set" } else { "unset (one instance)" },

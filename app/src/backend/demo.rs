@@ -17,6 +17,9 @@ pub struct DemoSpec {
     pub nodes_per_story: usize,
     /// Generator seed.
     pub seed: u64,
+    /// How many of the most recently updated stories get a generated cover (their variants
+    /// are made by the task queue once the server runs).
+    pub covers: usize,
 }
 
 impl Default for DemoSpec {
@@ -25,6 +28,7 @@ impl Default for DemoSpec {
             stories: 200,
             nodes_per_story: 12,
             seed: 42,
+            covers: 24,
         }
     }
 }
@@ -361,6 +365,46 @@ pub async fn seed(store: &Store, spec: DemoSpec) -> Result<DemoReport, ApiError>
         done += chunk;
     }
     Ok(report)
+}
+
+/// Gives the `n` most recently updated stories a generated cover each, as pending uploads
+/// (see [`super::media`]); how many. The picture of a story depends on its id only.
+pub async fn seed_covers(store: &Store, n: usize) -> Result<usize, ApiError> {
+    use super::media::{Upload, art, content_hash, insert_original};
+    let ids: Vec<String> = {
+        let conn = store.read().await?;
+        conn.query(
+            "demo.cover_targets",
+            "SELECT id FROM stories ORDER BY updated_at DESC, id DESC LIMIT ?1",
+            [n as i64],
+            |r| r.get::<String>(0),
+        )
+        .await?
+    };
+    let uploads = tokio::task::spawn_blocking(move || {
+        ids.into_iter()
+            .map(|id| {
+                let seed = u64::from_str_radix(&content_hash(id.as_bytes()), 16).unwrap_or(0);
+                let file = art::jpeg(seed, art::WIDTH, art::HEIGHT);
+                Upload::check(file, Some("image/jpeg")).map(|u| (id, u))
+            })
+            .collect::<Result<Vec<_>, ApiError>>()
+    })
+    .await
+    .map_err(|_| ApiError::internal())??;
+    let mut writer = store.write().await?;
+    let tx = writer.begin().await?;
+    for (id, upload) in &uploads {
+        insert_original(&tx, upload).await?;
+        tx.execute(
+            "demo.cover_pending",
+            "UPDATE stories SET cover_pending = ?2 WHERE id = ?1",
+            params![id.as_str(), upload.hash.as_str()],
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(uploads.len())
 }
 
 #[cfg(test)]

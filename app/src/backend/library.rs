@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::{
     AppState,
-    cache::{CacheKey, Cached, LIST_TAG, Policy, story_tag},
+    cache::{CacheKey, Cached, LIST_TAG, MEDIA_TAG, Policy, story_tag},
     nodes,
     stories::{self, StoryQuery},
 };
@@ -41,14 +41,30 @@ impl AppState {
     /// Invalidates what a write changed, in the data cache and the response cache, here
     /// and (with Redis) on every other instance before the write is answered.
     async fn invalidate(&self, story_id: Option<&str>) {
+        self.invalidate_with(story_id, &[]).await;
+    }
+
+    /// [`Self::invalidate`] plus `extra` tags.
+    async fn invalidate_with(&self, story_id: Option<&str>, extra: &[&str]) {
         let story = story_id.map(story_tag);
-        let tags: Vec<&str> = story.iter().map(String::as_str).chain([LIST_TAG]).collect();
+        let tags: Vec<&str> = story
+            .iter()
+            .map(String::as_str)
+            .chain([LIST_TAG])
+            .chain(extra.iter().copied())
+            .collect();
         // The shared tier first: a miss here between the two steps would otherwise bring
         // the old value back from it into this instance's caches.
         if let Some(bus) = self.shared() {
             bus.publish_tags(&tags).await;
         }
         self.invalidate_tags(&tags);
+    }
+
+    /// After a story's cover changed: its cached forms and the list pages, here and on
+    /// every other instance.
+    pub async fn cover_changed(&self, story_id: &str) {
+        self.invalidate_with(Some(story_id), &[MEDIA_TAG]).await;
     }
 
     /// One story. (Reads through the API are counted by the response cache's decision, which
@@ -133,7 +149,8 @@ impl AppState {
     /// Deletes a story and its tree.
     pub async fn delete_story(&self, id: &Id) -> Result<Deleted, ApiError> {
         let deleted = stories::delete(self.store(), id).await?;
-        self.invalidate(Some(id.as_str())).await;
+        // Its cover's variants may have gone with it.
+        self.invalidate_with(Some(id.as_str()), &[MEDIA_TAG]).await;
         Ok(deleted)
     }
 

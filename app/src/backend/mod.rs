@@ -13,6 +13,7 @@ pub mod history_days;
 pub mod http;
 pub mod jobs;
 mod library;
+pub mod media;
 pub mod nodes;
 pub mod notifications;
 pub mod reads;

@@ -220,4 +220,36 @@ CREATE UNIQUE INDEX notifications_one_per_task ON notifications (task_uid)
     point TEXT NOT NULL
 );",
     },
+    Migration {
+        version: 10,
+        name: "story covers",
+        // Uploaded originals by content hash (kept for re-encoding and exports, never
+        // served) and their variants, in the database so that backups and replication
+        // carry them and a story's delete removes them in one transaction. `cover_hash`
+        // is the cover shown; `cover_pending` the upload whose variants are being made.
+        sql: "CREATE TABLE media (
+    seq INTEGER PRIMARY KEY,
+    hash TEXT NOT NULL UNIQUE,
+    content_type TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    color TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    original BLOB NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE media_variants (
+    seq INTEGER PRIMARY KEY,
+    hash TEXT NOT NULL REFERENCES media (hash) ON DELETE CASCADE,
+    width INTEGER NOT NULL,
+    format TEXT NOT NULL CHECK (format IN ('avif', 'webp', 'jpeg')),
+    data BLOB NOT NULL,
+    encode_ms REAL NOT NULL,
+    UNIQUE (hash, width, format)
+);
+ALTER TABLE stories ADD COLUMN cover_hash TEXT;
+ALTER TABLE stories ADD COLUMN cover_pending TEXT;
+CREATE INDEX stories_by_cover ON stories (cover_hash) WHERE cover_hash IS NOT NULL;
+CREATE INDEX stories_by_cover_pending ON stories (cover_pending) WHERE cover_pending IS NOT NULL;",
+    },
 ];

@@ -125,20 +125,26 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
                 operator,
             });
         }
-        let secret = uuid::Uuid::new_v4().simple().to_string();
-        let cookie =
-            format!("{COOKIE}={secret}; Path=/; Max-Age={MAX_AGE_SECS}; HttpOnly; SameSite=Lax");
+        let (owner, cookie) = new_session();
         // Server functions (and server rendering) send the headers collected here with the
-        // response; a plain axum handler has no context and must not need a new session.
-        match (FullstackContext::current(), HeaderValue::from_str(&cookie)) {
-            (Some(ctx), Ok(value)) => ctx.add_response_header(header::SET_COOKIE, value),
+        // response; a plain axum handler has no context and uses `new_session` itself.
+        match (FullstackContext::current(), cookie) {
+            (Some(ctx), Some(value)) => ctx.add_response_header(header::SET_COOKIE, value),
             _ => tracing::warn!("a session was made where no cookie can be sent"),
         }
-        Ok(Self {
-            owner: Owner::of_secret(&secret),
-            operator,
-        })
+        Ok(Self { owner, operator })
     }
+}
+
+/// A new session: its owner and the `Set-Cookie` value that gives the client its secret.
+pub fn new_session() -> (Owner, Option<HeaderValue>) {
+    let secret = uuid::Uuid::new_v4().simple().to_string();
+    let cookie =
+        format!("{COOKIE}={secret}; Path=/; Max-Age={MAX_AGE_SECS}; HttpOnly; SameSite=Lax");
+    (
+        Owner::of_secret(&secret),
+        HeaderValue::from_str(&cookie).ok(),
+    )
 }
 
 /// The owner of the session whose cookie `headers` carry, if any.

@@ -111,7 +111,9 @@ impl AppState {
                 .await?;
             drop(conn);
             if stories == 0 {
-                let report = demo::seed(&store, demo::DemoSpec::default())
+                let spec = demo::DemoSpec::default();
+                let report = demo::seed(&store, spec).await.map_err(StartError::Seed)?;
+                demo::seed_covers(&store, config.demo_covers)
                     .await
                     .map_err(StartError::Seed)?;
                 tracing::info!(
@@ -196,6 +198,7 @@ impl AppState {
                 .push(task);
         }
         state.0.tasks.start();
+        state.resume_covers();
         Ok(state)
     }
 
@@ -490,6 +493,7 @@ fn task_queue(config: &AppConfig, store: &Store) -> (TaskQueue, Arc<JobEnv>) {
         .register(jobs::Report(env.clone()))
         .register(jobs::Backup(env.clone()))
         .register(jobs::Maintenance(env.clone()))
+        .register(jobs::CoverVariants(env.clone()))
         .build();
     (queue, env)
 }

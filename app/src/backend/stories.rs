@@ -11,12 +11,18 @@ use server::store::{Conn, Row, SqlError, Store, Value, WriteTx, params};
 
 use super::time::{next_after, now_micros, parse_rfc3339, to_rfc3339};
 use crate::model::{
-    ApiError, Deleted, NewStory, Story, StoryPage, StoryPatch, StorySort, StoryStatus,
+    ApiError, Cover, Deleted, NewStory, Story, StoryPage, StoryPatch, StorySort, StoryStatus,
     fields::{Id, Limit, Offset, SearchTerm, ShortText, Tags, Title},
 };
 
 /// The columns every story query selects, in [`story_from_row`]'s order.
-pub const STORY_COLUMNS: &str = "s.id, s.title, s.summary, s.status, s.tags, s.node_count, s.word_count, s.created_at, s.updated_at";
+/// The cover comes from `media` by primary key (a subquery, so that every query keeps its
+/// single-table plan).
+pub const STORY_COLUMNS: &str = "s.id, s.title, s.summary, s.status, s.tags, s.node_count, s.word_count, s.created_at, s.updated_at, \
+    (SELECT json_array(m.hash, m.width, m.height, m.color) FROM media m WHERE m.hash = s.cover_hash), s.cover_pending IS NOT NULL";
+
+/// How many columns [`STORY_COLUMNS`] selects.
+pub const STORY_COLUMN_COUNT: i32 = 11;
 
 /// Maps a row selected with [`STORY_COLUMNS`].
 pub fn story_from_row(r: &Row) -> Result<Story, SqlError> {
@@ -32,6 +38,23 @@ pub fn story_from_row(r: &Row) -> Result<Story, SqlError> {
         word_count: r.get(6)?,
         created_at: to_rfc3339(r.get(7)?),
         updated_at: to_rfc3339(r.get(8)?),
+        cover: match r.get::<Option<String>>(9)? {
+            Some(json) => Some(cover_from_json(&json).ok_or(SqlError::InvalidColumnType)?),
+            None => None,
+        },
+        cover_pending: r.get(10)?,
+    })
+}
+
+/// A cover from the `[hash, width, height, color]` array [`STORY_COLUMNS`] selects.
+fn cover_from_json(json: &str) -> Option<Cover> {
+    let (hash, width, height, color): (String, u32, u32, String) =
+        serde_json::from_str(json).ok()?;
+    Some(Cover {
+        hash,
+        width,
+        height,
+        color,
     })
 }
 
@@ -252,7 +275,7 @@ pub async fn list(store: &Store, query: &StoryQuery) -> Result<StoryPage, ApiErr
     let conn = store.read().await?;
     let mut rows = conn
         .query(kind, &sql, args, |r| {
-            Ok((story_from_row(r)?, r.get_value(9)?))
+            Ok((story_from_row(r)?, r.get_value(STORY_COLUMN_COUNT)?))
         })
         .await?;
     // The total makes a virtual list's scrollbar honest; it is counted for pages that
@@ -324,6 +347,8 @@ pub async fn create(store: &Store, input: &NewStory) -> Result<Story, ApiError> 
         word_count: 0,
         created_at: to_rfc3339(now),
         updated_at: to_rfc3339(now),
+        cover: None,
+        cover_pending: false,
     })
 }
 
@@ -461,6 +486,7 @@ pub async fn delete(store: &Store, id: &Id) -> Result<Deleted, ApiError> {
         [id.as_str()],
     )
     .await?;
+    super::media::collect_unused(&tx).await?;
     tx.commit().await?;
     Ok(Deleted {
         id: id.as_str().to_owned(),
@@ -491,6 +517,8 @@ mod tests {
             word_count: 0,
             created_at: String::new(),
             updated_at: String::new(),
+            cover: None,
+            cover_pending: false,
         };
         let c = encode_cursor(StorySort::UpdatedDesc, &story, &Value::Integer(42));
         let (key, id) = decode_cursor(StorySort::UpdatedDesc, &c).expect("round trip");

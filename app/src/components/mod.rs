@@ -3,6 +3,8 @@
 mod admin_panel;
 #[cfg(feature = "server")]
 pub mod chart;
+mod cover_editor;
+mod cover_image;
 #[cfg(feature = "server")]
 pub mod dashboard;
 mod export_panel;
@@ -17,6 +19,8 @@ mod story_list;
 mod virtual_list;
 
 pub use admin_panel::AdminPanel;
+pub use cover_editor::CoverEditor;
+pub use cover_image::CoverImage;
 pub use export_panel::{ExportPanel, TaskRow};
 pub use field_error::{FieldError, FormError, textarea_text};
 pub use health_panel::HealthPanel;

@@ -6,7 +6,7 @@ use dioxus::prelude::*;
 
 use app::model::Story;
 
-use crate::{hooks::prefetch::prefetch_on_intent, queries, routes::Route};
+use crate::{components::CoverImage, hooks::prefetch::prefetch_on_intent, queries, routes::Route};
 
 /// A story's card.
 #[component]
@@ -23,6 +23,14 @@ pub fn StoryCard(story: Story) -> Element {
                 move |_| intent()
             },
             onfocusin: move |_| intent(),
+            // A fixed box whether or not the story has a cover, so rows line up and a cover
+            // arriving later moves nothing.
+            match story.cover.clone() {
+                Some(cover) => rsx! {
+                    CoverImage { cover, sizes: "128px", class: "cover-thumb", alt: "" }
+                },
+                None => rsx! { div { class: "cover cover-thumb cover-none" } },
+            }
             div { class: "story-card-head",
                 Link { class: "story-title", to: Route::Reader { id: story.id.clone() }, "{story.title}" }
                 span { class: "status status-{story.status.as_str()}", "{story.status.label()}" }

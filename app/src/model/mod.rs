@@ -2,6 +2,7 @@
 //! input into types that cannot hold invalid values.
 
 mod body;
+mod cover;
 mod error;
 pub mod fields;
 mod health;
@@ -14,6 +15,7 @@ mod task;
 mod vitals;
 
 pub use body::{BATCH_BODY_LIMIT, DEFAULT_BODY_LIMIT, JsonBody};
+pub use cover::{COVER_WIDTHS, Cover, MediaFormat, media_url, scaled_height, variant_widths};
 pub use error::{ApiError, ErrorBody, ErrorCode};
 pub use health::Health;
 pub use node::{
@@ -27,9 +29,9 @@ pub use snapshot::{
 };
 pub use story::{NewStory, Story, StoryPage, StoryPatch, StorySort, StoryStatus};
 pub use task::{
-    AdminUnlock, EXPORT_FORMAT, EXPORT_VERSION, ExportRequest, ExportedNode, ExportedStory,
-    LiveEvent, MarkRead, Notification, NotificationList, ReportRequest, StoryExport, TaskList,
-    TaskStats, TaskView, kind_label, millis, per_second,
+    AdminUnlock, EXPORT_FORMAT, EXPORT_VERSION, ExportRequest, ExportedCover, ExportedNode,
+    ExportedStory, LiveEvent, MarkRead, Notification, NotificationList, ReportRequest, StoryExport,
+    TaskList, TaskStats, TaskView, kind_label, millis, per_second,
 };
 pub use vitals::{
     MetricVitals, NAVIGATION_TYPES, PageVitals, VITAL_ROUTES, ValidVitals, Vital, VitalSample,

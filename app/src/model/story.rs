@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Cover;
+
 /// Where a story is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -51,7 +53,7 @@ impl StoryStatus {
     }
 }
 
-/// A story: `{"id","title","summary","status","tags","node_count","word_count","created_at","updated_at"}`.
+/// A story: `{"id","title","summary","status","tags","node_count","word_count","created_at","updated_at","cover"?,"cover_pending"?}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Story {
     /// Opaque, sortable id (UUIDv7).
@@ -72,6 +74,13 @@ pub struct Story {
     pub created_at: String,
     /// RFC 3339; changes on every edit of the story or its nodes.
     pub updated_at: String,
+    /// The cover shown, once its variants exist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cover: Option<Cover>,
+    /// A new cover was uploaded and its variants are being made; until then `cover` is
+    /// the previous one (or none).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cover_pending: bool,
 }
 
 /// One page of stories: `{"items":[Story...],"next_cursor":string|null,"total"?:number}`.

@@ -197,6 +197,20 @@ pub struct ExportedStory {
     pub created_at: String,
     /// RFC 3339.
     pub updated_at: String,
+    /// The cover as it was uploaded; absent when the story has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cover: Option<ExportedCover>,
+}
+
+/// A story's cover in an export: the uploaded file, so that an import makes its variants
+/// again from the original.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportedCover {
+    /// `image/jpeg`, `image/png` or `image/webp`.
+    pub content_type: String,
+    /// The file, base64 (standard alphabet, padded).
+    pub data: String,
 }
 
 /// A node of an export; `ref`/`parent_ref` are the ids it had where it was exported.

@@ -13,7 +13,7 @@ use app::model::{ApiError, JsonBody, NewNode, NodeKind, Story, StoryPatch, Story
 use super::node_editor::NodeEditor;
 use crate::{
     api,
-    components::{FieldError, FormError, NodeTree, textarea_text},
+    components::{CoverEditor, FieldError, FormError, NodeTree, textarea_text},
     hooks::query::QueryClient,
     queries,
     routes::Route,
@@ -46,6 +46,13 @@ pub fn Editor(id: ReadSignal<String>) -> Element {
                 key: "{story.id}",
                 story: (*story).clone(),
                 on_saved: move |_| queries::after_story_write(&id()),
+            }
+        }}
+        {rsx! {
+            CoverEditor {
+                key: "cover-{story.id}",
+                story: (*story).clone(),
+                on_changed: move |_| queries::after_story_write(&id()),
             }
         }}
         div { class: "editor",

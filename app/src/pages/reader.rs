@@ -9,7 +9,11 @@ use dioxus::prelude::*;
 
 use app::model::Node;
 
-use crate::{components::ExportPanel, queries, routes::Route};
+use crate::{
+    components::{CoverImage, ExportPanel},
+    queries,
+    routes::Route,
+};
 
 /// The story's start.
 #[component]
@@ -78,6 +82,15 @@ fn StoryReader(id: ReadSignal<String>, node: Option<String>) -> Element {
                 for step in path.iter() {
                     span { " › " }
                     Link { to: Route::ReaderNode { id: story.id.clone(), node: step.id.clone() }, "{step.title}" }
+                }
+            }
+            if node.is_none() && let Some(cover) = story.cover.clone() {
+                CoverImage {
+                    cover,
+                    sizes: "(max-width: 860px) calc(100vw - 2rem), 800px",
+                    eager: true,
+                    class: "cover-hero",
+                    alt: "Cover of {story.title}",
                 }
             }
             h1 { "data-testid": "node-title", "{current.title}" }

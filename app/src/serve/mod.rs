@@ -4,6 +4,7 @@
 //! `main` owns the runtime and the listener (instead of `dioxus::serve`) so that it can set
 //! TCP_NODELAY, add axum routes and tower layers, and shut down gracefully.
 
+mod media;
 mod router;
 mod seed;
 

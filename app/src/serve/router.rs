@@ -41,7 +41,8 @@ pub fn build(state: AppState) -> Router {
     };
     let metrics = Router::new()
         .route("/metrics", get(prometheus))
-        .route("/api/tasks/{id}/result", get(task_result));
+        .route("/api/tasks/{id}/result", get(task_result))
+        .merge(super::media::routes());
     let stack = http::stack(&state);
     stack.apply(
         api_fallback

@@ -1,16 +1,18 @@
 //! `app seed`: writes deterministic demo data into the database named by `AION_DB_PATH`.
 //!
 //! ```text
-//! app seed --stories 100000 [--nodes-per-story 10] [--seed 42]
+//! app seed --stories 100000 [--nodes-per-story 10] [--seed 42] [--covers 0]
 //! ```
+//! `--covers N` gives the N most recently updated stories a generated cover (default none:
+//! their variants are encoded by the server's task queue once it runs, which would weigh on
+//! a benchmark started right after).
 //! The same arguments always produce the same stories (ids included). Node text is indexed
 //! for search before the command returns.
 
 use app::backend::{AppConfig, demo, schema, search_index};
 use server::store::{Store, StoreConfig};
 
-const USAGE: &str =
-    "usage: app seed --stories N [--nodes-per-story N] [--seed N]  (database: AION_DB_PATH)";
+const USAGE: &str = "usage: app seed --stories N [--nodes-per-story N] [--seed N] [--covers N]  (database: AION_DB_PATH)";
 
 /// Runs the command; returns the process exit code.
 pub fn main(args: &[String]) -> i32 {
@@ -38,6 +40,9 @@ pub fn main(args: &[String]) -> i32 {
             let store = Store::open(StoreConfig::new(&config.db_path)).await?;
             store.migrate(schema::MIGRATIONS).await?;
             let report = demo::seed(&store, spec).await.map_err(|e| e.to_string())?;
+            demo::seed_covers(&store, spec.covers)
+                .await
+                .map_err(|e| e.to_string())?;
             let indexed = search_index::drain(&store).await?;
             store.analyze().await?;
             Ok::<_, Box<dyn std::error::Error>>((report, indexed))
@@ -63,7 +68,10 @@ pub fn main(args: &[String]) -> i32 {
 }
 
 fn parse(args: &[String]) -> Result<demo::DemoSpec, String> {
-    let mut spec = demo::DemoSpec::default();
+    let mut spec = demo::DemoSpec {
+        covers: 0,
+        ..demo::DemoSpec::default()
+    };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -74,6 +82,7 @@ fn parse(args: &[String]) -> Result<demo::DemoSpec, String> {
             "--stories" => spec.stories = n as usize,
             "--nodes-per-story" => spec.nodes_per_story = n as usize,
             "--seed" => spec.seed = n,
+            "--covers" => spec.covers = n as usize,
             other => return Err(format!("unknown option {other}")),
         }
     }

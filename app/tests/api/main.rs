@@ -8,6 +8,7 @@ mod alerts;
 mod bad_input;
 mod balancer;
 mod cache;
+mod covers;
 mod defects;
 mod disk;
 mod errors;

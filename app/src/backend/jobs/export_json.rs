@@ -4,11 +4,18 @@ use serde_json::{Value, json};
 use server::tasks::{Handler, TaskContext, TaskError};
 
 use super::{Env, FileResult, StoryPayload, load_story, slug, write_file};
+use base64::{Engine, engine::general_purpose::STANDARD};
+
 use crate::{
-    backend::{AppState, time::now_micros, time::to_rfc3339},
+    backend::{
+        AppState,
+        media::{self, Upload},
+        time::now_micros,
+        time::to_rfc3339,
+    },
     model::{
-        ApiError, BatchNode, EXPORT_FORMAT, EXPORT_VERSION, ExportedNode, ExportedStory, NewStory,
-        NodeBatch, Story, StoryExport, StoryTree,
+        ApiError, BatchNode, EXPORT_FORMAT, EXPORT_VERSION, ExportedCover, ExportedNode,
+        ExportedStory, NewStory, NodeBatch, Story, StoryExport, StoryTree,
         fields::{BATCH_MAX_NODES, Id},
     },
 };
@@ -27,6 +34,7 @@ pub fn build_export(story: &Story, tree: &StoryTree) -> StoryExport {
             tags: story.tags.clone(),
             created_at: story.created_at.clone(),
             updated_at: story.updated_at.clone(),
+            cover: None,
         },
         nodes: tree
             .nodes
@@ -54,7 +62,15 @@ impl Handler for ExportJson {
     async fn run(&self, p: StoryPayload, ctx: TaskContext) -> Result<Value, TaskError> {
         let (story, tree) = load_story(&self.0.store, &p.story_id, &ctx).await?;
         ctx.progress(60, format!("writing {} nodes", tree.nodes.len()));
-        let doc = build_export(&story, &tree);
+        let mut doc = build_export(&story, &tree);
+        if let Some(cover) = &story.cover
+            && let Some((content_type, data)) = media::original(&self.0.store, &cover.hash).await?
+        {
+            doc.story.cover = Some(ExportedCover {
+                content_type,
+                data: STANDARD.encode(data),
+            });
+        }
         let bytes = serde_json::to_vec_pretty(&doc).map_err(|e| {
             TaskError::permanent("the export could not be encoded")
                 .detail(format_args!("encoding the export: {e}"))
@@ -73,8 +89,14 @@ impl Handler for ExportJson {
     }
 }
 
-/// Creates a new story from an export document: all of it or nothing.
-pub async fn import_story(state: &AppState, doc: &StoryExport) -> Result<Story, ApiError> {
+/// Creates a new story from an export document: all of it or nothing. A cover is checked
+/// like an upload before anything is written, and its variants are made by a task owned
+/// by `owner`.
+pub async fn import_story(
+    state: &AppState,
+    doc: &StoryExport,
+    owner: &str,
+) -> Result<Story, ApiError> {
     if doc.format != EXPORT_FORMAT {
         return Err(ApiError::invalid(
             "format",
@@ -105,6 +127,20 @@ pub async fn import_story(state: &AppState, doc: &StoryExport) -> Result<Story, 
             ));
         }
     }
+    let cover = match &doc.story.cover {
+        None => None,
+        Some(c) => {
+            let bytes = STANDARD.decode(&c.data).map_err(|_| {
+                ApiError::invalid("story.cover.data", "data must be the file in base64")
+            })?;
+            let declared = c.content_type.clone();
+            let checked =
+                tokio::task::spawn_blocking(move || Upload::check(bytes, Some(&declared)))
+                    .await
+                    .map_err(|_| ApiError::internal())?;
+            Some(checked.map_err(|e| prefix(e, "story.cover."))?)
+        }
+    };
     let story = state
         .create_story(&NewStory {
             title: doc.story.title.clone(),
@@ -115,7 +151,14 @@ pub async fn import_story(state: &AppState, doc: &StoryExport) -> Result<Story, 
         .await
         .map_err(|e| prefix(e, "story."))?;
     let id = Id::parse("id", &story.id)?;
-    match import_nodes(state, &id, &doc.nodes).await {
+    let written = async {
+        import_nodes(state, &id, &doc.nodes).await?;
+        if let Some(upload) = cover {
+            state.set_cover(&id, upload, owner).await?;
+        }
+        Ok::<_, ApiError>(())
+    };
+    match written.await {
         Ok(()) => state.story(&id).await.map(|s| (*s).clone()),
         Err(e) => {
             // All or nothing: the story goes again with whatever part of its tree was written.
@@ -262,6 +305,7 @@ mod tests {
                         tags: tags.into_iter().collect(),
                         created_at: "2026-12-02T00:00:00.000000Z".into(),
                         updated_at: "2026-12-02T00:00:00.000000Z".into(),
+                        cover: None,
                     },
                     nodes: order
                         .iter()
@@ -313,7 +357,7 @@ mod tests {
             .expect("the app starts");
         proptest!(ProptestConfig::with_cases(48), |(doc in documents())| {
             let back = runtime.block_on(async {
-                let story = import_story(&state, &doc).await?;
+                let story = import_story(&state, &doc, "test").await?;
                 let id = Id::parse("id", &story.id)?;
                 let tree = crate::backend::nodes::tree(state.store(), &id).await?;
                 Ok::<_, ApiError>(build_export(&story, &tree))

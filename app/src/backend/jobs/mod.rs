@@ -1,5 +1,5 @@
 //! The app's background work on the durable task queue: story exports (JSON, PDF), reports,
-//! database backups and maintenance, plus the views the API and pages show of tasks.
+//! cover variants, database backups and maintenance, plus the views the API and pages show of tasks.
 //!
 //! Handlers hold only what they need (the store and directories), not the app state, so
 //! the queue can be built before the state exists. Files are written under a temporary
@@ -7,6 +7,7 @@
 //! and a rerun simply overwrites its own `task-{id}` file.
 
 mod backup;
+mod cover;
 mod export_json;
 mod maintenance;
 mod pdf;
@@ -25,6 +26,7 @@ use server::{
 };
 
 pub use backup::{Backup, BackupPayload, list_backups};
+pub use cover::{CoverPayload, CoverVariants};
 pub use export_json::{ExportJson, build_export, import_story};
 pub use maintenance::{Maintenance, MaintenancePayload, Operation};
 pub use pdf::ExportPdf;

@@ -1,0 +1,113 @@
+//! `cover.variants`: makes every variant of an uploaded cover (AVIF, WebP, JPEG at each
+//! width), one at a time with progress per variant, then shows the new cover in place of
+//! the old one. Variants already stored are skipped, so a task that was interrupted (or
+//! runs twice for one upload) resumes where it stopped.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use server::tasks::{Handler, TaskContext, TaskError};
+
+use super::Env;
+use crate::{
+    backend::media::{self, decode, encode},
+    model::{MediaFormat, variant_widths},
+};
+
+/// Payload: which story waits for which upload.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CoverPayload {
+    /// The story.
+    pub story_id: String,
+    /// The upload's content hash.
+    pub hash: String,
+}
+
+/// The handler.
+pub struct CoverVariants(pub Env);
+
+fn blocking_failed(e: tokio::task::JoinError) -> TaskError {
+    TaskError::retryable("encoding stopped unexpectedly").detail(e)
+}
+
+impl Handler for CoverVariants {
+    const KIND: &'static str = "cover.variants";
+    type Payload = CoverPayload;
+
+    async fn run(&self, payload: CoverPayload, ctx: TaskContext) -> Result<Value, TaskError> {
+        let store = &self.0.store;
+        let hash = payload.hash;
+        ctx.progress(1, "reading the uploaded image");
+        let Some((content_type, original)) = media::original(store, &hash).await? else {
+            // Replaced or removed before its variants were made: nothing to do.
+            return Ok(json!({ "hash": hash, "skipped": "the upload was replaced or removed" }));
+        };
+        let original_bytes = original.len();
+        let pixels = tokio::task::spawn_blocking(move || {
+            decode::decode(&original, Some(content_type.as_str()))
+                .map(|d| encode::flatten(&d.image))
+        })
+        .await
+        .map_err(blocking_failed)??;
+        let pixels = std::sync::Arc::new(pixels);
+        let made = media::made(store, &hash).await?;
+        let widths = variant_widths(pixels.width());
+        let jobs: Vec<(u32, MediaFormat)> = widths
+            .iter()
+            .flat_map(|&w| MediaFormat::ALL.map(|f| (w, f)))
+            .collect();
+        let mut results = Vec::new();
+        for (i, &(width, format)) in jobs.iter().enumerate() {
+            if ctx.is_cancelled() {
+                return Err(TaskError::permanent("cancelled"));
+            }
+            if made.contains(&(width, format)) {
+                continue;
+            }
+            let src = pixels.clone();
+            let limit = (width == src.width()).then_some(original_bytes);
+            let v =
+                tokio::task::spawn_blocking(move || encode::variant(&src, width, format, limit))
+                    .await
+                    .map_err(blocking_failed)?
+                    .map_err(|e| {
+                        TaskError::permanent("the image could not be encoded").detail(e)
+                    })?;
+            if !media::put_variant(store, &hash, width, format, &v.data, v.encode_ms).await? {
+                return Ok(
+                    json!({ "hash": hash, "skipped": "the upload was replaced or removed" }),
+                );
+            }
+            let done = (i + 1) * 98 / jobs.len();
+            ctx.progress(
+                (1 + done) as u8,
+                format!(
+                    "{} {width} px: {} bytes in {:.0} ms",
+                    format.ext(),
+                    v.data.len(),
+                    v.encode_ms
+                ),
+            );
+            results.push(json!({
+                "format": format.ext(), "width": width, "height": v.height,
+                "bytes": v.data.len(), "encode_ms": v.encode_ms,
+            }));
+        }
+        let shown = media::promote(store, &payload.story_id, &hash).await?;
+        if let Some(app) = self.0.app.get().and_then(|w| w.upgrade()) {
+            app.cover_changed(&payload.story_id).await;
+        }
+        let summary = if shown {
+            format!("{} variants made; the cover is shown", results.len())
+        } else {
+            "the cover was replaced meanwhile".to_owned()
+        };
+        ctx.progress(100, summary);
+        Ok(json!({
+            "hash": hash,
+            "story_id": payload.story_id,
+            "original_bytes": original_bytes,
+            "shown": shown,
+            "variants": results,
+        }))
+    }
+}

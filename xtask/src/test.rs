@@ -92,12 +92,17 @@ fn cargo() -> Command {
     cmd
 }
 
-/// Write limits of the server the browser tests run against: the tests create stories and
-/// nodes faster than a person would, so the limit is set here, explicitly, well above what
-/// one run sends (about 150 writes), rather than left to the default burst of 10.
-const E2E_WRITE_LIMIT: [(&str, &str); 2] = [
+/// Rate limits of the server the browser tests run against: the tests are one client
+/// address that creates stories and nodes faster than a person would and makes bursts of
+/// reads to move the dashboard's figures (60 at a time, several tests within a minute), so
+/// the limits are set here, explicitly, well above what one run sends (about 150 writes and
+/// 600 reads), rather than left to the defaults (bursts of 10 writes and 100 reads). The
+/// limits themselves are tested by the API tests.
+const E2E_RATE_LIMITS: [(&str, &str); 4] = [
     ("AION_WRITE_RATE_LIMIT_PER_MINUTE", "6000"),
     ("AION_WRITE_RATE_LIMIT_BURST", "1000"),
+    ("AION_RATE_LIMIT_PER_MINUTE", "12000"),
+    ("AION_RATE_LIMIT_BURST", "2000"),
 ];
 
 /// The admin token of the server the browser tests run against (a temp server on loopback;
@@ -167,7 +172,7 @@ fn with_library_server(
                 .env("IP", "127.0.0.1")
                 .env("PORT", "0")
                 .env("AION_DB_PATH", data.join("aion.db"))
-                .envs(E2E_WRITE_LIMIT)
+                .envs(E2E_RATE_LIMITS)
                 .env("AION_ADMIN_TOKEN", E2E_ADMIN_TOKEN)
                 .env("RUST_LOG", "warn,app::serve=info"),
             Duration::from_secs(60),

@@ -109,8 +109,12 @@ impl AppState {
     /// One page of the story list.
     pub async fn stories_page(&self, query: &StoryQuery) -> Result<Arc<StoryPage>, ApiError> {
         let limit = query.limit.map_or(0, |l| l.get()).to_string();
+        let offset = query.offset.get().to_string();
+        // Every parameter that changes the answer is in the key (a jump's offset once was
+        // not, and its page was served for the first page for five minutes).
         let key = CacheKey::story_page(&[
             &limit,
+            &offset,
             query.cursor.as_deref().unwrap_or(""),
             query.status.map_or("", |s| s.as_str()),
             query.tag.as_deref().unwrap_or(""),

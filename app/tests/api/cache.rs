@@ -131,3 +131,20 @@ async fn admin_endpoints_need_the_token_and_show_cache_hits() {
         .expect("sent");
     assert_eq!(res.status(), 400);
 }
+
+#[tokio::test]
+async fn a_jump_and_the_first_page_are_cached_apart() {
+    let app = spawn_app().await;
+    for title in ["Oldest", "Middle", "Newest"] {
+        app.create_story(title).await;
+    }
+    // A jump first (the virtual list's "go to"), then the first page of the same size: the
+    // first page must not be the jump's, from the cache.
+    let (status, jumped) = app.get_json("/api/stories?limit=1&offset=2").await;
+    assert_eq!(status, 200, "{jumped}");
+    assert_eq!(jumped["items"][0]["title"], "Oldest");
+    let (_, first) = app.get_json("/api/stories?limit=1").await;
+    assert_eq!(first["items"][0]["title"], "Newest");
+    let (_, first) = app.get_json("/api/stories?limit=1&sort=updated_desc").await;
+    assert_eq!(first["items"][0]["title"], "Newest");
+}

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, spawn_app, spawn_app_with};
 
 /// A photograph-like test image `w`×`h` (gradients and grain) with an alpha-free JPEG body.
 fn picture(w: u32, h: u32) -> image::RgbImage {
@@ -320,4 +320,52 @@ async fn an_export_and_its_import_carry_the_cover() {
     let again = shown_cover(&app, id).await;
     // The same file: the same content hash, so the same variants.
     assert_eq!(again, cover);
+}
+
+#[tokio::test]
+async fn a_backup_carries_the_covers() {
+    let app = spawn_app_with(&[("AION_ADMIN_TOKEN", "secret")]).await;
+    let story = app.create_story("Backed up with a cover").await;
+    put_cover(&app, &story, png(&picture(400, 300)), "image/png").await;
+    shown_cover(&app, &story).await;
+    let admin = |m: Method, path: &str| {
+        app.http
+            .request(m, app.url(path))
+            .header("authorization", "Bearer secret")
+    };
+    let task: Value = admin(Method::POST, "/api/admin/backups")
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    let id = task["id"].as_str().expect("task id");
+    let start = Instant::now();
+    while app.get_json(&format!("/api/tasks/{id}")).await.1["status"] != "completed" {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "backup never finished"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let list: Value = admin(Method::GET, "/api/admin/backups")
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    let tables = &list[0]["tables"];
+    let rows = |name: &str| {
+        tables
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|t| t["name"] == name)
+            .map(|t| t["rows"].clone())
+    };
+    assert_eq!(list[0]["integrity"], "ok", "{list}");
+    assert_eq!(rows("media"), Some(json!(1)), "{list}");
+    assert_eq!(rows("media_variants"), Some(json!(6)), "{list}");
 }

@@ -105,8 +105,9 @@ pub enum Cached {
     Tree(Arc<StoryTree>),
     /// A list page.
     Page(Arc<StoryPage>),
-    /// A cover variant's bytes (immutable: its name is its content).
-    Media(Arc<Vec<u8>>),
+    /// A cover variant's bytes (immutable: its name is its content); `Bytes`, so a hit
+    /// becomes a response body without a copy.
+    Media(axum::body::Bytes),
 }
 
 /// The app's cache.
@@ -171,7 +172,7 @@ impl SharedCodec<CacheKey, Cached> for SharedValues {
             STORY => unpacked(rest).map(|s| Cached::Story(Arc::new(s))),
             TREE => unpacked(rest).map(|t| Cached::Tree(Arc::new(t))),
             PAGE => unpacked(rest).map(|p| Cached::Page(Arc::new(p))),
-            MEDIA => Some(Cached::Media(Arc::new(rest.to_vec()))),
+            MEDIA => Some(Cached::Media(axum::body::Bytes::copy_from_slice(rest))),
             _ => None,
         }
     }

@@ -21,7 +21,7 @@ fn wrong_kind() -> ApiError {
 
 impl AppState {
     /// Loads through the cache (or straight from the store when the cache is off).
-    async fn cached<F, Fut>(
+    pub(super) async fn cached<F, Fut>(
         &self,
         key: CacheKey,
         policy: Policy,

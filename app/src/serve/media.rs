@@ -17,6 +17,7 @@ use axum::{
     routing::{get, put},
 };
 use serde_json::json;
+use server::http::response_cache::etag_matches;
 
 use app::{
     backend::{
@@ -104,20 +105,18 @@ async fn serve(
         }
         Err(e) => return api_errors::respond(&e),
     };
-    let etag = format!("\"{name}\"");
     let format = name
         .rsplit_once('.')
         .and_then(|(_, ext)| MediaFormat::from_ext(ext))
         .unwrap_or(MediaFormat::Jpeg);
-    let matches = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-    let mut response = if matches {
+    let Ok(etag) = HeaderValue::from_str(&format!("\"{name}\"")) else {
+        return api_errors::respond(&ApiError::internal());
+    };
+    let mut response = if etag_matches(headers.get(header::IF_NONE_MATCH), &etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         let len = data.len();
-        let mut r = Body::from(Vec::clone(&data)).into_response();
+        let mut r = Body::from(data).into_response();
         r.headers_mut()
             .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
         r.headers_mut().insert(
@@ -131,8 +130,6 @@ async fn serve(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=31536000, immutable"),
     );
-    if let Ok(v) = HeaderValue::from_str(&etag) {
-        h.insert(header::ETAG, v);
-    }
+    h.insert(header::ETAG, etag);
     response
 }

@@ -170,7 +170,9 @@ pub fn etag_of(body: &[u8]) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{h:016x}\"")).expect("hex is a valid header value")
 }
 
-fn matches(if_none_match: Option<&HeaderValue>, etag: &HeaderValue) -> bool {
+/// Whether an `If-None-Match` header names `etag` (weak comparison, as RFC 9110 asks for
+/// this header, or `*`): the request can be answered with a 304.
+pub fn etag_matches(if_none_match: Option<&HeaderValue>, etag: &HeaderValue) -> bool {
     let Some(inm) = if_none_match.and_then(|v| v.to_str().ok()) else {
         return false;
     };
@@ -188,7 +190,7 @@ fn answer(
     encoding: Option<Encoding>,
 ) -> Response {
     let (body, etag, encoded) = cached.variant(encoding);
-    let not_modified = matches(if_none_match, &etag);
+    let not_modified = etag_matches(if_none_match, &etag);
     let mut res = if not_modified {
         Response::new(Body::empty())
     } else {

@@ -1,7 +1,8 @@
 //! `cover.variants`: makes every variant of an uploaded cover (AVIF, WebP, JPEG at each
 //! width), one at a time with progress per variant, then shows the new cover in place of
-//! the old one. Variants already stored are skipped, so a task that was interrupted (or
-//! runs twice for one upload) resumes where it stopped.
+//! the old one. Variants already stored are skipped, so a task that was interrupted resumes
+//! where it stopped, and a second task for one upload (asked for again at start) finds
+//! every variant made and only shows the cover, without decoding it.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -37,9 +38,20 @@ impl Handler for CoverVariants {
         let store = &self.0.store;
         let hash = payload.hash;
         ctx.progress(1, "reading the uploaded image");
-        let Some((content_type, original)) = media::original(store, &hash).await? else {
+        let gone = || json!({ "hash": hash, "skipped": "the upload was replaced or removed" });
+        match media::complete(store, &hash).await? {
             // Replaced or removed before its variants were made: nothing to do.
-            return Ok(json!({ "hash": hash, "skipped": "the upload was replaced or removed" }));
+            None => return Ok(gone()),
+            // Made by an earlier task for the same upload: only show it.
+            Some(true) => {
+                return self
+                    .finish(&payload.story_id, &hash, 0, Vec::new(), &ctx)
+                    .await;
+            }
+            Some(false) => {}
+        }
+        let Some((content_type, original)) = media::original(store, &hash).await? else {
+            return Ok(gone());
         };
         let original_bytes = original.len();
         let pixels = tokio::task::spawn_blocking(move || {
@@ -92,9 +104,24 @@ impl Handler for CoverVariants {
                 "bytes": v.data.len(), "encode_ms": v.encode_ms,
             }));
         }
-        let shown = media::promote(store, &payload.story_id, &hash).await?;
+        self.finish(&payload.story_id, &hash, original_bytes, results, &ctx)
+            .await
+    }
+}
+
+impl CoverVariants {
+    /// Shows the cover whose variants all exist (if it is still the one waiting) and reports.
+    async fn finish(
+        &self,
+        story_id: &str,
+        hash: &str,
+        original_bytes: usize,
+        results: Vec<Value>,
+        ctx: &TaskContext,
+    ) -> Result<Value, TaskError> {
+        let shown = media::promote(&self.0.store, story_id, hash).await?;
         if let Some(app) = self.0.app.get().and_then(|w| w.upgrade()) {
-            app.cover_changed(&payload.story_id).await;
+            app.cover_changed(story_id).await;
         }
         let summary = if shown {
             format!("{} variants made; the cover is shown", results.len())
@@ -104,7 +131,7 @@ impl Handler for CoverVariants {
         ctx.progress(100, summary);
         Ok(json!({
             "hash": hash,
-            "story_id": payload.story_id,
+            "story_id": story_id,
             "original_bytes": original_bytes,
             "shown": shown,
             "variants": results,

@@ -6,28 +6,12 @@
 
 use image::{Rgb, RgbImage};
 
+use crate::backend::demo::Rng;
+
 /// Width of a demo cover.
 pub const WIDTH: u32 = 960;
 /// Height of a demo cover (16:9).
 pub const HEIGHT: u32 = 540;
-
-/// A small deterministic generator (SplitMix64).
-struct Mix(u64);
-
-impl Mix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    fn unit(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 24) as f32
-    }
-}
 
 /// HSL (hue in turns) to RGB.
 fn hsl(h: f32, s: f32, l: f32) -> [f32; 3] {
@@ -52,7 +36,7 @@ fn mix(a: [f32; 3], b: [f32; 3], t: f32) -> [f32; 3] {
 
 /// The picture for `seed`, `width`×`height` pixels.
 pub fn render(seed: u64, width: u32, height: u32) -> RgbImage {
-    let mut rng = Mix(seed ^ 0xA10E_C0DE);
+    let mut rng = Rng(seed ^ 0xA10E_C0DE);
     let hue = rng.unit();
     let night = rng.unit() < 0.3;
     let (top, horizon) = if night {

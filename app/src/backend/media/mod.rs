@@ -16,8 +16,7 @@ pub mod art;
 pub mod decode;
 pub mod encode;
 
-use std::sync::Arc;
-
+use axum::body::Bytes;
 use server::{
     store::{Conn, Store, WriteTx, params},
     tasks::{EnqueueOptions, Priority},
@@ -71,29 +70,24 @@ impl AppState {
     }
 
     /// A variant by canonical name, through the cache (`Media` policy: immutable bytes).
-    pub async fn media(&self, name: &str) -> Result<Option<Arc<Vec<u8>>>, ApiError> {
+    pub async fn media(&self, name: &str) -> Result<Option<Bytes>, ApiError> {
         let Some((hash, width, format)) = parse_media_name(name) else {
             return Ok(None);
         };
         let store = self.store().clone();
-        let load = || async move {
-            match variant(&store, &hash, width, format).await? {
-                Some(data) => Ok(Cached::Media(Arc::new(data))),
-                None => Err(ApiError::not_found("media file", name)),
-            }
-        };
-        let found = if self.config().cache_enabled {
-            self.cache()
-                .get_or_load(
-                    CacheKey::Media(name.to_owned()),
-                    Policy::Media,
-                    &[MEDIA_TAG.to_owned()],
-                    load,
-                )
-                .await
-        } else {
-            load().await
-        };
+        let found = self
+            .cached(
+                CacheKey::Media(name.to_owned()),
+                Policy::Media,
+                &[MEDIA_TAG.to_owned()],
+                || async move {
+                    match variant(&store, &hash, width, format).await? {
+                        Some(data) => Ok(Cached::Media(Bytes::from(data))),
+                        None => Err(ApiError::not_found("media file", name)),
+                    }
+                },
+            )
+            .await;
         match found {
             Ok(Cached::Media(data)) => Ok(Some(data)),
             Ok(_) => Err(ApiError::internal()),
@@ -265,6 +259,24 @@ async fn variants_complete(conn: &Conn, hash: &str, width: u32) -> Result<bool, 
         .await?;
     let want = crate::model::variant_widths(width).len() * MediaFormat::ALL.len();
     Ok(have as usize >= want)
+}
+
+/// Whether every variant of stored image `hash` exists; `None` once it is deleted. Lets a
+/// second task for one upload (asked for again at start) finish without decoding it.
+pub async fn complete(store: &Store, hash: &str) -> Result<Option<bool>, ApiError> {
+    let conn = store.read().await?;
+    let width = conn
+        .query_opt(
+            "media.width",
+            "SELECT width FROM media WHERE hash = ?1",
+            [hash],
+            |r| r.get::<u32>(0),
+        )
+        .await?;
+    Ok(match width {
+        Some(w) => Some(variants_complete(&conn, hash, w).await?),
+        None => None,
+    })
 }
 
 /// Removes `story`'s cover and any upload still being processed; 404 for an unknown story.

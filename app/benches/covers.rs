@@ -7,7 +7,10 @@
 use std::time::Instant;
 
 use app::{
-    backend::media::{Upload, art, decode, encode},
+    backend::{
+        demo::art,
+        media::{Upload, decode, encode},
+    },
     model::{MediaFormat, variant_widths},
 };
 

@@ -19,7 +19,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use app::backend::{demo, nodes, schema, search_index, stories};
+use app::backend::{
+    demo,
+    library::{nodes, search_index, stories, story_list},
+    schema,
+};
 use app::model::{BatchNode, NodeBatch, NodeKind, StorySort, fields::Id, fields::Limit};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use server::store::{Store, StoreConfig, params};
@@ -265,12 +269,12 @@ fn point_reads_and_pages(c: &mut Criterion) {
     // A 50-row page at cursors spread over the whole list.
     let cursors: Vec<Option<String>> = rt.block_on(async {
         let mut out = vec![None];
-        let mut q = stories::StoryQuery {
+        let mut q = story_list::StoryQuery {
             limit: Some(Limit::parse(Some("200")).expect("limit")),
             ..Default::default()
         };
         while out.len() < 100 {
-            let page = stories::list(&store, &q).await.expect("page");
+            let page = story_list::list(&store, &q).await.expect("page");
             let Some(next) = page.next_cursor else { break };
             out.push(Some(next.clone()));
             q.cursor = Some(next);
@@ -283,12 +287,12 @@ fn point_reads_and_pages(c: &mut Criterion) {
             keys.push(match c {
                 None => None,
                 Some(_) => {
-                    let q = stories::StoryQuery {
+                    let q = story_list::StoryQuery {
                         cursor: c.clone(),
                         limit: Some(Limit::parse(Some("1")).expect("limit")),
                         ..Default::default()
                     };
-                    let page = stories::list(&store, &q).await.expect("page");
+                    let page = story_list::list(&store, &q).await.expect("page");
                     let s = &page.items[0];
                     let r = store.read().await.expect("reader");
                     let at = r
@@ -313,13 +317,13 @@ fn point_reads_and_pages(c: &mut Criterion) {
             rt.block_on(async {
                 let start = Instant::now();
                 for i in 0..iters {
-                    let q = stories::StoryQuery {
+                    let q = story_list::StoryQuery {
                         cursor: cursors[i as usize % cursors.len()].clone(),
                         sort: StorySort::UpdatedDesc,
                         ..Default::default()
                     };
                     let t = Instant::now();
-                    let page = stories::list(&store, &q).await.expect("page");
+                    let page = story_list::list(&store, &q).await.expect("page");
                     ours.record(t.elapsed());
                     std::hint::black_box(page);
                 }

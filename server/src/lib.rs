@@ -8,6 +8,7 @@ pub mod cache;
 pub mod http;
 pub mod metrics;
 pub mod replica;
+pub mod schedule;
 pub mod shared;
 pub mod store;
 pub mod tasks;

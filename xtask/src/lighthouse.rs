@@ -14,8 +14,8 @@ use std::{path::PathBuf, process::Command};
 use serde_json::Value;
 
 use crate::{
+    bench_server::{start, story_paths},
     build,
-    http_bench::{start, story_paths},
     process::{http_get, run},
     results::{out, record},
     setup,

@@ -15,9 +15,9 @@ use std::{
 };
 
 use crate::{
+    bench_server::{HEADER, load, row, start, story_paths},
     build,
     cluster::Cluster,
-    http_bench::{HEADER, load, row, start, story_paths},
     process::{http_get, http_request},
     results::out,
 };

@@ -16,7 +16,8 @@ const MIN_WASM_OPT: u32 = 116;
 /// What to install beyond the build toolchain.
 #[derive(Default, Clone, Copy)]
 pub struct Needs {
-    /// Chromium, PDF tools (poppler), Redis, HAProxy and the Playwright package for the tests.
+    /// Chromium, PDF tools (poppler), Redis, HAProxy and the test packages (Playwright,
+    /// web-vitals) for the tests.
     pub browser: bool,
 }
 
@@ -151,18 +152,16 @@ pub fn debian_packages(packages: &[(&str, &str)]) -> Result<(), String> {
 
 fn playwright() -> Result<(), String> {
     let e2e = root().join("e2e");
-    let installed = e2e.join("node_modules/@playwright/test/package.json");
     let wanted = std::fs::read_to_string(e2e.join("package.json")).unwrap_or_default();
-    let have = std::fs::read_to_string(&installed).unwrap_or_default();
-    let version_of = |json: &str, key: &str| -> Option<String> {
-        let at = json.find(key)? + key.len();
-        let rest = &json[at..];
-        let start = rest.find('"')? + 1;
-        let end = start + rest[start..].find('"')?;
-        Some(rest[start..end].to_owned())
+    // Every test dependency (Playwright, web-vitals) installed at its pinned version.
+    let deps = dev_dependencies(&wanted);
+    let installed = |(name, version): &(String, String)| {
+        let have =
+            std::fs::read_to_string(e2e.join("node_modules").join(name).join("package.json"))
+                .unwrap_or_default();
+        json_string(&have, "\"version\":").as_deref() == Some(version.as_str())
     };
-    let want = version_of(&wanted, "\"@playwright/test\":");
-    if want.is_some() && want == version_of(&have, "\"version\":") {
+    if !deps.is_empty() && deps.iter().all(installed) {
         return Ok(());
     }
     // Playwright's own browser download is never used (and fails offline): tests drive
@@ -171,6 +170,37 @@ fn playwright() -> Result<(), String> {
         .args(["ci", "--no-audit", "--no-fund"])
         .current_dir(&e2e)
         .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"))
+}
+
+/// The first string value after `key` in a JSON text.
+fn json_string(json: &str, key: &str) -> Option<String> {
+    let at = json.find(key)? + key.len();
+    let rest = &json[at..];
+    let start = rest.find('"')? + 1;
+    let end = start + rest[start..].find('"')?;
+    Some(rest[start..end].to_owned())
+}
+
+/// `"devDependencies": {"name": "version", ...}` of a package.json, as pairs.
+fn dev_dependencies(package_json: &str) -> Vec<(String, String)> {
+    let Some(at) = package_json.find("\"devDependencies\"") else {
+        return Vec::new();
+    };
+    let rest = &package_json[at..];
+    let Some(open) = rest.find('{') else {
+        return Vec::new();
+    };
+    let Some(close) = rest[open..].find('}') else {
+        return Vec::new();
+    };
+    rest[open + 1..open + close]
+        .split(',')
+        .filter_map(|pair| {
+            let (name, version) = pair.split_once(':')?;
+            let unquote = |s: &str| s.trim().trim_matches('"').to_owned();
+            Some((unquote(name), unquote(version)))
+        })
+        .collect()
 }
 
 /// `env` as root, `sudo env` otherwise; callers pass `NAME=value` arguments before the command.
@@ -182,5 +212,24 @@ fn sudo() -> Command {
         let mut cmd = Command::new("sudo");
         cmd.arg("env");
         cmd
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dev_dependencies_are_read_with_their_versions() {
+        let json = r#"{"name": "x", "devDependencies": {
+            "@playwright/test": "1.65.0",
+            "web-vitals": "6.2.3"
+        }, "other": {"a": "b"}}"#;
+        assert_eq!(
+            super::dev_dependencies(json),
+            [
+                ("@playwright/test".to_owned(), "1.65.0".to_owned()),
+                ("web-vitals".to_owned(), "6.2.3".to_owned())
+            ]
+        );
+        assert!(super::dev_dependencies("{}").is_empty());
     }
 }

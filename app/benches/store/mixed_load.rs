@@ -91,7 +91,7 @@ pub fn mixed_load(_c: &mut Criterion) {
                 while !stop.load(Ordering::Relaxed) {
                     let id = Id::parse("id", &story_ids[i % story_ids.len()]).expect("id");
                     let ok = if i % 4 == 0 {
-                        stories::list(&store, &stories::StoryQuery::default())
+                        story_list::list(&store, &story_list::StoryQuery::default())
                             .await
                             .is_ok()
                     } else {

@@ -16,7 +16,7 @@ fn json(v: impl serde::Serialize) -> Result<Value, ApiError> {
 }
 
 /// Database statistics, query timings and the slow-query log.
-#[get("/api/admin/db/stats", state: app::backend::AppExt, _admin: app::backend::admin::Admin)]
+#[get("/api/admin/db/stats", state: app::backend::AppExt, _admin: app::backend::identity::Admin)]
 pub async fn admin_db_stats() -> Result<Value, ApiError> {
     let store = state.store();
     json(serde_json::json!({
@@ -28,7 +28,7 @@ pub async fn admin_db_stats() -> Result<Value, ApiError> {
 
 /// Replication: `{"enabled": false}` without Litestream, else the replica monitor's status
 /// (healthy, last confirmed sync, positions, errors).
-#[get("/api/admin/replica", state: app::backend::AppExt, _admin: app::backend::admin::Admin)]
+#[get("/api/admin/replica", state: app::backend::AppExt, _admin: app::backend::identity::Admin)]
 pub async fn admin_replica() -> Result<Value, ApiError> {
     match state.replica() {
         None => Ok(serde_json::json!({ "enabled": false })),
@@ -42,7 +42,7 @@ pub async fn admin_replica() -> Result<Value, ApiError> {
 }
 
 /// Runs ANALYZE, optimize, VACUUM or a WAL checkpoint.
-#[post("/api/admin/db/{operation}", state: app::backend::AppExt, _admin: app::backend::admin::Admin)]
+#[post("/api/admin/db/{operation}", state: app::backend::AppExt, _admin: app::backend::identity::Admin)]
 pub async fn admin_db_maintain(operation: String) -> Result<Value, ApiError> {
     let store = state.store();
     match operation.as_str() {
@@ -59,7 +59,7 @@ pub async fn admin_db_maintain(operation: String) -> Result<Value, ApiError> {
 }
 
 /// Statistics per tier and per policy of the data cache and of the HTTP response cache.
-#[get("/api/admin/cache/stats", state: app::backend::AppExt, _admin: app::backend::admin::Admin)]
+#[get("/api/admin/cache/stats", state: app::backend::AppExt, _admin: app::backend::identity::Admin)]
 pub async fn admin_cache_stats() -> Result<Value, ApiError> {
     json(serde_json::json!({
         "data": state.cache().stats(),
@@ -68,14 +68,14 @@ pub async fn admin_cache_stats() -> Result<Value, ApiError> {
 }
 
 /// Loads the most-read stories into the cache.
-#[post("/api/admin/cache/warm", state: app::backend::AppExt, _admin: app::backend::admin::Admin)]
+#[post("/api/admin/cache/warm", state: app::backend::AppExt, _admin: app::backend::identity::Admin)]
 pub async fn admin_cache_warm() -> Result<Value, ApiError> {
     let n = state.config().cache_warm_stories.max(1);
     json(serde_json::json!({ "warmed": state.warm_up(n).await? }))
 }
 
 /// Empties both caches.
-#[post("/api/admin/cache/clear", state: app::backend::AppExt, _admin: app::backend::admin::Admin)]
+#[post("/api/admin/cache/clear", state: app::backend::AppExt, _admin: app::backend::identity::Admin)]
 pub async fn admin_cache_clear() -> Result<Value, ApiError> {
     // The shared tier first, as for writes (see `AppState::invalidate`).
     if let Some(bus) = state.shared() {
@@ -87,12 +87,12 @@ pub async fn admin_cache_clear() -> Result<Value, ApiError> {
 
 /// Starts an online backup of the database (verified, recorded, rotated).
 /// The task belongs to the caller's session too, so a browser that started it follows it.
-#[post("/api/admin/backups", state: app::backend::AppExt, _admin: app::backend::admin::Admin, session: app::backend::session::Session)]
+#[post("/api/admin/backups", state: app::backend::AppExt, _admin: app::backend::identity::Admin, session: app::backend::identity::Session)]
 pub async fn admin_start_backup() -> Result<app::model::TaskView, ApiError> {
     use server::tasks::{EnqueueOptions, Priority};
     let id = state
         .tasks()
-        .enqueue::<app::backend::jobs::Backup>(
+        .enqueue::<app::backend::ops::Backup>(
             &Default::default(),
             EnqueueOptions::priority(Priority::High).owned_by(session.owner().as_str()),
         )
@@ -101,13 +101,13 @@ pub async fn admin_start_backup() -> Result<app::model::TaskView, ApiError> {
 }
 
 /// The recorded backups, newest first.
-#[get("/api/admin/backups", state: app::backend::AppExt, _admin: app::backend::admin::Admin)]
+#[get("/api/admin/backups", state: app::backend::AppExt, _admin: app::backend::identity::Admin)]
 pub async fn admin_list_backups() -> Result<Value, ApiError> {
-    app::backend::jobs::list_backups(state.store(), &state.config().backup_dir).await
+    app::backend::ops::list_backups(state.store(), &state.config().backup_dir).await
 }
 
 /// Task queue statistics and the registered kinds.
-#[get("/api/admin/tasks/stats", state: app::backend::AppExt, _admin: app::backend::admin::Admin)]
+#[get("/api/admin/tasks/stats", state: app::backend::AppExt, _admin: app::backend::identity::Admin)]
 pub async fn admin_task_stats() -> Result<Value, ApiError> {
     json(serde_json::json!({
         "stats": state.tasks().stats().await?,
@@ -118,11 +118,11 @@ pub async fn admin_task_stats() -> Result<Value, ApiError> {
 /// Sets dashboard alert thresholds, `{"api_p95_ms": 50, "cache_hit_ratio": 0.9}` (kept in
 /// the store); answers every rule as it stands. Unknown rules and bad numbers are a 400
 /// naming the rule, and change nothing.
-#[put("/api/admin/alerts", state: app::backend::AppExt, _admin: app::backend::admin::Admin)]
+#[put("/api/admin/alerts", state: app::backend::AppExt, _admin: app::backend::identity::Admin)]
 pub async fn admin_set_alerts(
     body: app::model::JsonBody<serde_json::Map<String, Value>, 4096>,
 ) -> Result<Vec<app::model::AlertView>, ApiError> {
-    let changes = app::backend::alerts::parse_thresholds(&body.0)?;
+    let changes = app::backend::ops::alerts::parse_thresholds(&body.0)?;
     state.set_alert_thresholds(&changes).await
 }
 
@@ -133,13 +133,13 @@ pub async fn admin_set_alerts(
 pub async fn admin_session() -> Result<Value, ApiError> {
     Ok(serde_json::json!({
         "configured": state.config().admin_token.is_some(),
-        "admin": app::backend::admin::is_admin(&headers, &state),
+        "admin": app::backend::identity::admin::is_admin(&headers, &state),
     }))
 }
 
 /// Unlocks this browser's session for admin actions with the admin token (`{"token"}`), for
 /// 12 hours or until `DELETE`; a wrong token is a 401 naming `token` and unlocks nothing.
-#[post("/api/admin/session", state: app::backend::AppExt, session: app::backend::session::Session)]
+#[post("/api/admin/session", state: app::backend::AppExt, session: app::backend::identity::Session)]
 pub async fn admin_unlock(
     body: app::model::JsonBody<app::model::AdminUnlock, 1024>,
 ) -> Result<Value, ApiError> {
@@ -150,7 +150,7 @@ pub async fn admin_unlock(
             "admin actions are closed: the server has no AION_ADMIN_TOKEN",
         ));
     }
-    if !app::backend::admin::is_token(&body.0.token, &state) {
+    if !app::backend::identity::admin::is_token(&body.0.token, &state) {
         let mut e = ApiError::new(ErrorCode::Unauthorized, "the admin token does not match");
         e.error.field = Some("token".into());
         return Err(e);
@@ -160,7 +160,7 @@ pub async fn admin_unlock(
 }
 
 /// Locks this browser's session again.
-#[delete("/api/admin/session", state: app::backend::AppExt, session: app::backend::session::Session)]
+#[delete("/api/admin/session", state: app::backend::AppExt, session: app::backend::identity::Session)]
 pub async fn admin_lock() -> Result<Value, ApiError> {
     state.admin_sessions().revoke(session.owner().as_str());
     Ok(serde_json::json!({ "configured": state.config().admin_token.is_some(), "admin": false }))
@@ -169,9 +169,9 @@ pub async fn admin_lock() -> Result<Value, ApiError> {
 /// Starts a maintenance run as a task (`analyze`, `optimize`, `vacuum`, `checkpoint`,
 /// `integrity-check`, `cache-warm`, `cache-clear`), owned by the caller's session too, so
 /// the browser that started it follows its progress.
-#[post("/api/admin/maintenance/{operation}", state: app::backend::AppExt, _admin: app::backend::admin::Admin, session: app::backend::session::Session)]
+#[post("/api/admin/maintenance/{operation}", state: app::backend::AppExt, _admin: app::backend::identity::Admin, session: app::backend::identity::Session)]
 pub async fn admin_start_maintenance(operation: String) -> Result<app::model::TaskView, ApiError> {
-    use app::backend::jobs::{Maintenance, MaintenancePayload, Operation};
+    use app::backend::ops::{Maintenance, MaintenancePayload, Operation};
     use server::tasks::{EnqueueOptions, Priority};
     let operation = Operation::named(&operation).ok_or_else(|| {
         ApiError::invalid(

@@ -57,8 +57,8 @@ async fn history_of(
         Range::Hour => state.metrics_ring().history(since),
         Range::Week => {
             let now = app::backend::time::now_micros().max(0) as u64 / 1000;
-            let from = since.max(now.saturating_sub(app::backend::history_days::RETENTION_MS));
-            let points = app::backend::history_days::load(state.store(), from)
+            let from = since.max(now.saturating_sub(app::backend::ops::history_days::RETENTION_MS));
+            let points = app::backend::ops::history_days::load(state.store(), from)
                 .await
                 .map_err(|e| {
                     tracing::error!("reading the kept history failed: {e}");
@@ -113,7 +113,7 @@ pub async fn metrics_dashboard(
     let tasks = super::tasks::task_stats_of(&state).await?;
     let snapshot = json(state.metrics_snapshot(tasks).await?)?;
     let mut history = history_of(&state, range, 0).await?;
-    history.points = app::backend::history_days::downsample(&history.points, 720);
+    history.points = app::backend::ops::history_days::downsample(&history.points, 720);
     let history = json(history)?;
     let points = history["points"].as_array().map_or(&[][..], Vec::as_slice);
     let panels = render(&snapshot, points, p);

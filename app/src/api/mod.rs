@@ -1,7 +1,10 @@
-//! Server functions, grouped by resource. Each has an explicit, stable path (listed in
-//! API.md) so that any HTTP client can use the API, not only this app.
+//! Every `/api` endpoint, grouped by resource: server functions, each with an explicit,
+//! stable path (listed in API.md) so that any HTTP client can use the API, not only this
+//! app, and the few endpoints whose bodies are files ([`files`]).
 
 mod admin;
+#[cfg(feature = "server")]
+pub mod files;
 mod health;
 mod metrics;
 mod nodes;

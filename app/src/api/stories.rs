@@ -7,7 +7,7 @@ use dioxus::prelude::*;
 
 use app::model::{ApiError, Deleted, JsonBody, NewStory, Story, StoryPage, StoryPatch};
 #[cfg(feature = "server")]
-use app::{backend::stories::StoryQuery, model::fields::Id};
+use app::{backend::library::story_list::StoryQuery, model::fields::Id};
 
 /// A page of stories. All parameters are optional; bad values are a 400 naming the parameter.
 #[allow(clippy::too_many_arguments)] // one per documented query parameter

@@ -3,7 +3,7 @@
 //! (`GET /api/tasks/{id}/result`, in the router) because they are files, not JSON.
 //!
 //! Tasks, their results, notifications and live events are private to the client session
-//! that started the task (see `backend::session`): starting one makes a session if the client
+//! that started the task (see `backend::identity`): starting one makes a session if the client
 //! has none; reading shows only the session's own (everything to an operator).
 
 use dioxus::fullstack::ServerEvents;
@@ -16,8 +16,9 @@ use app::model::{
 #[cfg(feature = "server")]
 use app::{
     backend::{
-        jobs, notifications,
-        session::{Session, Viewer},
+        exports,
+        identity::{Session, Viewer},
+        notifications, tasks,
     },
     model::fields::{Id, Limit},
 };
@@ -29,7 +30,7 @@ use server::tasks::{EnqueueOptions, Priority, Status, Visible};
 pub async fn start_export(id: String, body: JsonBody<ExportRequest>) -> Result<TaskView, ApiError> {
     let story = Id::parse("id", &id)?;
     state.story(&story).await?;
-    let payload = jobs::StoryPayload {
+    let payload = exports::StoryPayload {
         story_id: story.as_str().to_owned(),
     };
     let options = EnqueueOptions::priority(Priority::High).owned_by(session.owner().as_str());
@@ -37,13 +38,13 @@ pub async fn start_export(id: String, body: JsonBody<ExportRequest>) -> Result<T
         "json" => {
             state
                 .tasks()
-                .enqueue::<jobs::ExportJson>(&payload, options)
+                .enqueue::<exports::ExportJson>(&payload, options)
                 .await?
         }
         "pdf" => {
             state
                 .tasks()
-                .enqueue::<jobs::ExportPdf>(&payload, options)
+                .enqueue::<exports::ExportPdf>(&payload, options)
                 .await?
         }
         _ => return Err(ApiError::invalid("format", "format must be json or pdf")),
@@ -57,12 +58,12 @@ pub async fn start_report(body: JsonBody<ReportRequest>) -> Result<TaskView, Api
     if let Some(id) = &body.0.story_id {
         state.story(&Id::parse("story_id", id)?).await?;
     }
-    let payload = jobs::ReportPayload {
+    let payload = exports::ReportPayload {
         story_id: body.0.story_id.clone(),
     };
     let task = state
         .tasks()
-        .enqueue::<jobs::Report>(
+        .enqueue::<exports::Report>(
             &payload,
             EnqueueOptions::default().owned_by(session.owner().as_str()),
         )
@@ -119,7 +120,7 @@ pub async fn list_tasks(
         .then(|| tasks.last().map(|t| t.uid.clone()))
         .flatten();
     Ok(TaskList {
-        items: tasks.iter().map(jobs::task_view).collect(),
+        items: tasks.iter().map(tasks::task_view).collect(),
         next_before,
     })
 }
@@ -157,7 +158,7 @@ pub async fn task_stats_of(state: &app::backend::AppState) -> Result<TaskStats, 
 /// One of the caller's tasks with its progress.
 #[get("/api/tasks/{id}", state: app::backend::AppExt, viewer: Viewer)]
 pub async fn get_task(id: String) -> Result<TaskView, ApiError> {
-    Ok(jobs::task_view(
+    Ok(tasks::task_view(
         &state.visible_task(&viewer, "id", &id).await?,
     ))
 }
@@ -167,7 +168,7 @@ pub async fn get_task(id: String) -> Result<TaskView, ApiError> {
 pub async fn cancel_task(id: String) -> Result<TaskView, ApiError> {
     let task = state.visible_task(&viewer, "id", &id).await?;
     let task = state.tasks().cancel(task.id).await?;
-    Ok(jobs::task_view(&task))
+    Ok(tasks::task_view(&task))
 }
 
 /// The caller's latest notifications and unread count.
@@ -213,5 +214,5 @@ pub async fn live_events() -> Result<ServerEvents<LiveEvent>, ApiError> {
 pub async fn import_story(
     body: JsonBody<StoryExport, BATCH_BODY_LIMIT>,
 ) -> Result<Story, ApiError> {
-    jobs::import_story(&state, &body.0, session.owner().as_str()).await
+    exports::import_story(&state, &body.0, session.owner().as_str()).await
 }

@@ -1,5 +1,5 @@
 //! `POST /api/vitals` (a page's Web Vitals beacon) and `GET /api/vitals` (the field data
-//! per page). See `model::vitals` for the format and `backend::vitals` for the aggregation.
+//! per page). See `model::vitals` for the format and `backend::ops::vitals` for the aggregation.
 
 use dioxus::prelude::*;
 

@@ -23,37 +23,29 @@ pub enum Policy {
     Story,
     /// A story's node tree: 30 min.
     NodeTree,
-    /// A user session: 2 h.
-    Session,
     /// Media (covers and their variants): 24 h.
     Media,
     /// An API response (list pages, HTTP response cache): 5 min.
     ApiResponse,
     /// A server-rendered page (HTTP response cache): 5 min; writes invalidate it by tag.
     Page,
-    /// Static files: 7 days.
-    Static,
 }
 
 impl CachePolicy for Policy {
     const ALL: &'static [Self] = &[
         Self::Story,
         Self::NodeTree,
-        Self::Session,
         Self::Media,
         Self::ApiResponse,
         Self::Page,
-        Self::Static,
     ];
 
     fn ttl(&self) -> Duration {
         Duration::from_secs(match self {
             Self::Story => 3_600,
             Self::NodeTree => 1_800,
-            Self::Session => 7_200,
             Self::Media => 86_400,
             Self::ApiResponse | Self::Page => 300,
-            Self::Static => 604_800,
         })
     }
 
@@ -61,11 +53,9 @@ impl CachePolicy for Policy {
         match self {
             Self::Story => "story",
             Self::NodeTree => "node_tree",
-            Self::Session => "session",
             Self::Media => "media",
             Self::ApiResponse => "api_response",
             Self::Page => "page",
-            Self::Static => "static",
         }
     }
 }

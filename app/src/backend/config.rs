@@ -160,59 +160,10 @@ impl AppConfig {
                 || PathBuf::from("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
                 PathBuf::from,
             ),
-            litestream: match (
-                env.get("AION_LITESTREAM_BIN"),
-                env.get("AION_LITESTREAM_SOCKET"),
-            ) {
-                (Some(bin), Some(socket)) => Some(Litestream {
-                    bin: bin.into(),
-                    socket: socket.into(),
-                    check_every: Duration::from_millis(
-                        env.parse("AION_REPLICA_CHECK_MS", 5_000u64)?.max(100),
-                    ),
-                }),
-                (None, None) => None,
-                (Some(bin), None) => {
-                    return Err(ConfigError {
-                        name: "AION_LITESTREAM_BIN",
-                        value: bin,
-                        why: "AION_LITESTREAM_SOCKET must be set with it".into(),
-                    });
-                }
-                (None, Some(socket)) => {
-                    return Err(ConfigError {
-                        name: "AION_LITESTREAM_SOCKET",
-                        value: socket,
-                        why: "AION_LITESTREAM_BIN must be set with it".into(),
-                    });
-                }
-            },
+            litestream: litestream(&env)?,
             history_sample_ms: env.parse("AION_HISTORY_SAMPLE_MS", 5_000)?,
             history_rollup_ms: env.parse("AION_HISTORY_ROLLUP_MS", 60_000)?,
-            db_primary: match env.get("AION_DB_URL").filter(|u| !u.is_empty()) {
-                None => None,
-                Some(url) => {
-                    let mut primary = server::store::Primary::parse(
-                        &url,
-                        env.get("AION_DB_AUTH_TOKEN").as_deref(),
-                    )
-                    .map_err(|why| ConfigError {
-                        name: "AION_DB_URL",
-                        value: url.clone(),
-                        why,
-                    })?;
-                    let sync_ms: u64 = env.parse("AION_DB_SYNC_MS", 1_000)?;
-                    primary.sync_interval = (sync_ms > 0).then(|| Duration::from_millis(sync_ms));
-                    if env.get("AION_LITESTREAM_BIN").is_some() {
-                        return Err(ConfigError {
-                            name: "AION_DB_URL",
-                            value: url,
-                            why: "a replica of a libsql server is backed up by that server, not by Litestream (unset AION_LITESTREAM_BIN)".into(),
-                        });
-                    }
-                    Some(primary)
-                }
-            },
+            db_primary: db_primary(&env)?,
             db_path,
         })
     }
@@ -250,6 +201,65 @@ fn beside(db_path: &std::path::Path, name: &str) -> PathBuf {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .map_or_else(|| PathBuf::from(name), |p| p.join(name))
+}
+
+/// `AION_LITESTREAM_BIN` and `AION_LITESTREAM_SOCKET`: both or neither.
+fn litestream(env: &Env<'_>) -> Result<Option<Litestream>, ConfigError> {
+    Ok(
+        match (
+            env.get("AION_LITESTREAM_BIN"),
+            env.get("AION_LITESTREAM_SOCKET"),
+        ) {
+            (Some(bin), Some(socket)) => Some(Litestream {
+                bin: bin.into(),
+                socket: socket.into(),
+                check_every: Duration::from_millis(
+                    env.parse("AION_REPLICA_CHECK_MS", 5_000u64)?.max(100),
+                ),
+            }),
+            (None, None) => None,
+            (Some(bin), None) => {
+                return Err(ConfigError {
+                    name: "AION_LITESTREAM_BIN",
+                    value: bin,
+                    why: "AION_LITESTREAM_SOCKET must be set with it".into(),
+                });
+            }
+            (None, Some(socket)) => {
+                return Err(ConfigError {
+                    name: "AION_LITESTREAM_SOCKET",
+                    value: socket,
+                    why: "AION_LITESTREAM_BIN must be set with it".into(),
+                });
+            }
+        },
+    )
+}
+
+/// `AION_DB_URL` (with its token and sync interval): the store as an embedded replica.
+fn db_primary(env: &Env<'_>) -> Result<Option<server::store::Primary>, ConfigError> {
+    Ok(match env.get("AION_DB_URL").filter(|u| !u.is_empty()) {
+        None => None,
+        Some(url) => {
+            let mut primary =
+                server::store::Primary::parse(&url, env.get("AION_DB_AUTH_TOKEN").as_deref())
+                    .map_err(|why| ConfigError {
+                        name: "AION_DB_URL",
+                        value: url.clone(),
+                        why,
+                    })?;
+            let sync_ms: u64 = env.parse("AION_DB_SYNC_MS", 1_000)?;
+            primary.sync_interval = (sync_ms > 0).then(|| Duration::from_millis(sync_ms));
+            if env.get("AION_LITESTREAM_BIN").is_some() {
+                return Err(ConfigError {
+                    name: "AION_DB_URL",
+                    value: url,
+                    why: "a replica of a libsql server is backed up by that server, not by Litestream (unset AION_LITESTREAM_BIN)".into(),
+                });
+            }
+            Some(primary)
+        }
+    })
 }
 
 struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);

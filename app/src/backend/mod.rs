@@ -1,31 +1,37 @@
-//! Server-only domain code: configuration, application state, the SQL repositories for
-//! stories and nodes, demo data, and the HTTP glue that gives API errors their shape.
+//! The server half of the product, by feature. Each feature folder owns its SQL, its cache
+//! rules and its task handlers; [`state`] holds them all and starts their background work.
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`library`] | stories and nodes in SQL, their cached reads and invalidating writes, search index, read counts |
+//! | [`media`] | story covers: upload checks, variants (the `cover.variants` task), `/media` bytes |
+//! | [`exports`] | story exports (JSON, PDF), import, reports: the tasks that write files |
+//! | [`identity`] | the caller of a request: anonymous session, admin role (accounts go here) |
+//! | [`notifications`] | what finished tasks tell their owner, stored and pushed live |
+//! | [`ops`] | Web Vitals, alerts, metrics history and snapshot, `/metrics`, backups, maintenance |
+//! | [`demo`] | the deterministic demo library and its procedural cover art |
+//! | [`tasks`] | what every task kind shares: its environment, the task as the API shows it |
+//! | [`http`] | the middleware as configured: response cache rules, rate limits, error shape |
+//! | [`cache`] | the tiered data cache's keys, policies and tags |
+//! | [`state`] | the application state: opens the store, builds every service |
+//! | `loops` | every background loop on one scheduler: what runs, how often, why |
+//! | [`config`], [`schema`], [`time`] | environment configuration, migrations, timestamps |
 
-pub mod admin;
-pub mod alerts;
-pub mod api_errors;
-pub mod bundle;
 pub mod cache;
 pub mod config;
 pub mod demo;
-pub mod history;
-pub mod history_days;
+pub mod exports;
 pub mod http;
-pub mod jobs;
-mod library;
+pub mod identity;
+pub mod library;
+mod loops;
 pub mod media;
-pub mod nodes;
 pub mod notifications;
-pub mod reads;
+pub mod ops;
 pub mod schema;
-pub mod search_index;
-pub mod session;
-mod snapshot;
 pub mod state;
-pub mod stories;
+pub mod tasks;
 pub mod time;
-pub mod vitals;
-pub mod vitals_score;
 
 pub use config::AppConfig;
 pub use state::{AppExt, AppState, StartError};

@@ -17,10 +17,13 @@ use tokio::{sync::broadcast, task::JoinHandle};
 
 use super::{
     AppState,
-    session::Viewer,
+    identity::Viewer,
+    tasks::status_of,
     time::{now_micros, to_rfc3339},
 };
-use crate::model::{ApiError, LiveEvent, Notification, NotificationList, fields::Id, kind_label};
+use crate::model::{
+    ApiError, LiveEvent, Notification, NotificationList, TaskKind, fields::Id, result_url,
+};
 
 /// Notifications listed at most.
 pub const LIST_LIMIT: i64 = 50;
@@ -294,8 +297,8 @@ pub fn spawn_listener(state: AppState) -> JoinHandle<()> {
                 owner: event.owner.clone(),
                 event: LiveEvent::Task {
                     id: event.uid.clone(),
-                    kind: event.kind.clone(),
-                    status: event.status.as_str().to_owned(),
+                    kind: TaskKind::parse(&event.kind),
+                    status: status_of(event.status),
                     progress: event.progress,
                     message: event.message.clone(),
                     error: event.error.clone(),
@@ -317,20 +320,17 @@ async fn notify(state: &AppState, event: &TaskEvent) -> Result<(), ApiError> {
     let story_id = payload
         .and_then(|p| p.get("story_id"))
         .and_then(Value::as_str);
+    let kind = TaskKind::parse(&event.kind);
     let what = match story_id {
         Some(id) => {
             let title = match Id::parse("story_id", id) {
                 Ok(id) => state.story(&id).await.map(|s| s.title.clone()).ok(),
                 Err(_) => None,
             };
-            format!(
-                "{} of “{}”",
-                kind_label(&event.kind),
-                title.as_deref().unwrap_or(id)
-            )
+            format!("{} of “{}”", kind.label(), title.as_deref().unwrap_or(id))
         }
-        None if event.kind == "report" => "Library report".to_owned(),
-        None => kind_label(&event.kind).to_owned(),
+        None if kind == TaskKind::Report => "Library report".to_owned(),
+        None => kind.label().to_owned(),
     };
     let result = task.as_ref().and_then(|t| t.result.as_ref());
     let (level, title, body, link) = if event.status == Status::Completed {
@@ -341,7 +341,7 @@ async fn notify(state: &AppState, event: &TaskEvent) -> Result<(), ApiError> {
             .unwrap_or_default();
         let link = result
             .and_then(|r| r.get("file"))
-            .map(|_| format!("/api/tasks/{}/result", event.uid));
+            .map(|_| result_url(&event.uid));
         ("success", format!("{what} is ready"), size, link)
     } else {
         let error = event.error.clone().unwrap_or_default();

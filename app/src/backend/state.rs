@@ -8,32 +8,32 @@ use std::{
     time::{Duration, Instant},
 };
 
+use futures_util::future::BoxFuture;
 use server::{
     cache::{LocalLocks, NamedLocks, Shared},
     http::{rate_limit::RateLimits, response_cache::ResponseCache},
     metrics::RequestMetrics,
     replica::{ReplicaConfig, ReplicaMonitor, ReplicaStatus},
-    shared::{BusMessage, RedisLocks, RedisTier, SharedBus, SharedLimits},
+    schedule::Scheduler,
+    shared::{RedisLocks, RedisTier, SharedBus, SharedLimits},
     store::{Store, StoreConfig},
     tasks::{TaskConfig, TaskQueue},
 };
-use tokio::{sync::broadcast, task::JoinHandle};
+use tokio::sync::broadcast;
 
 use super::{
     AppConfig,
     cache::{AppCache, Policy, SharedValues},
-    demo, http,
-    jobs::{self, JobEnv},
-    notifications::{self, LiveMessage},
-    reads::{FLUSH_EVERY, ReadCounter},
+    demo, exports, http,
+    identity::admin::AdminSessions,
+    library::{reads::ReadCounter, search_index::SearchIndexer},
+    media,
+    notifications::LiveMessage,
+    ops::{self, alerts::Alerts, bundle::BundleSize, history::MetricsRing, vitals::Vitals},
     schema,
-    search_index::SearchIndexer,
-    vitals::Vitals,
+    tasks::{AppCaches, JobEnv},
 };
 use crate::model::{ApiError, Health};
-
-/// How often the cache sweeper returns expired entries' memory.
-const SWEEP_EVERY: Duration = Duration::from_secs(300);
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -69,13 +69,13 @@ struct Inner {
     replica: Option<ReplicaMonitor>,
     shared: Option<SharedBus>,
     vitals: Vitals,
-    alerts: super::alerts::Alerts,
-    bundle: std::sync::OnceLock<super::bundle::BundleSize>,
-    ring: super::history::MetricsRing,
+    alerts: Alerts,
+    bundle: std::sync::OnceLock<BundleSize>,
+    ring: MetricsRing,
     started: Instant,
     indexer: Mutex<Option<SearchIndexer>>,
-    background: Mutex<Vec<JoinHandle<()>>>,
-    admin_sessions: super::admin::AdminSessions,
+    scheduler: Scheduler,
+    admin_sessions: AdminSessions,
 }
 
 /// An [`AppState`] that does not keep it alive: for the task handlers, which the state
@@ -90,6 +90,42 @@ impl WeakState {
     }
 }
 
+impl AppCaches for WeakState {
+    fn cover_changed<'a>(&'a self, story_id: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            if let Some(app) = self.upgrade() {
+                app.cover_changed(story_id).await;
+            }
+        })
+    }
+
+    fn clear_all(&self) -> BoxFuture<'_, Result<(), ApiError>> {
+        Box::pin(async move {
+            let app = self.upgrade().ok_or_else(stopping)?;
+            if let Some(bus) = app.shared() {
+                bus.publish_clear().await;
+            }
+            app.clear_caches();
+            Ok(())
+        })
+    }
+
+    fn warm(&self) -> BoxFuture<'_, Result<usize, ApiError>> {
+        Box::pin(async move {
+            let app = self.upgrade().ok_or_else(stopping)?;
+            let n = app.config().cache_warm_stories.max(1);
+            app.warm_up(n).await
+        })
+    }
+}
+
+fn stopping() -> ApiError {
+    ApiError::new(
+        crate::model::ErrorCode::Unavailable,
+        "the server is starting or stopping",
+    )
+}
+
 /// The extractor server functions use: `#[get("/api/x", state: AppExt)]`.
 pub type AppExt = axum::Extension<AppState>;
 
@@ -97,65 +133,19 @@ impl AppState {
     /// Opens the database, applies migrations, seeds demo data into an empty database and
     /// starts the background work (search indexer, cache sweeper and warm-up, read counts).
     pub async fn start(config: AppConfig) -> Result<Self, StartError> {
-        let mut store_config =
-            StoreConfig::new(&config.db_path).replicated(config.litestream.is_some());
-        if let Some(primary) = &config.db_primary {
-            store_config = store_config.primary(primary.clone());
-        }
-        let store = Store::open(store_config).await?;
-        store.migrate(schema::MIGRATIONS).await?;
-        if config.seed_demo {
-            let conn = store.read().await?;
-            let stories = conn
-                .query_i64("story.count", "SELECT count(*) FROM stories", ())
-                .await?;
-            drop(conn);
-            if stories == 0 {
-                let spec = demo::DemoSpec::default();
-                let report = demo::seed(&store, spec).await.map_err(StartError::Seed)?;
-                demo::seed_covers(&store, config.demo_covers)
-                    .await
-                    .map_err(StartError::Seed)?;
-                tracing::info!(
-                    stories = report.stories,
-                    nodes = report.nodes,
-                    "seeded demo data"
-                );
-            }
-        }
+        let store = open_store(&config).await?;
         let shared = match &config.redis_url {
             Some(url) => Some(SharedBus::new(url, "aion")?),
             None => None,
         };
-        let mut cache = AppCache::builder();
-        if let (Some(bus), true) = (&shared, config.shared_cache) {
-            // Cross-instance locks so a cold key is loaded by one instance while the
-            // others wait for its value.
-            cache = cache.shared(Shared::new(
-                Arc::new(RedisTier::new(bus)),
-                Arc::new(SharedValues),
-                Some(Arc::new(RedisLocks::new(bus, "aion"))),
-            ));
-        }
-        let cache = cache.build();
+        let cache = data_cache(&config, shared.as_ref());
         let (tasks, job_env) = task_queue(&config, &store);
         let indexer = SearchIndexer::spawn(store.clone());
         let reads = Arc::new(ReadCounter::default());
         let vitals = Vitals::load(&store).await?;
-        let alerts = super::alerts::Alerts::load(&store).await?;
-        let ring = super::history::MetricsRing::new(Duration::from_millis(
-            config.history_sample_ms.max(100),
-        ));
-        let replica = config.litestream.as_ref().map(|ls| {
-            // Litestream's config names the database by its absolute path, as given (the
-            // project's commands write the same; symlinks are not resolved on either side).
-            let db =
-                std::path::absolute(&config.db_path).unwrap_or_else(|_| config.db_path.clone());
-            let mut replica = ReplicaConfig::new(&ls.bin, &ls.socket, db);
-            replica.interval = ls.check_every;
-            ReplicaMonitor::spawn(replica)
-        });
-        let (replica, replica_task) = replica.unzip();
+        let alerts = Alerts::load(&store).await?;
+        let ring = MetricsRing::new(Duration::from_millis(config.history_sample_ms.max(100)));
+        let (replica, replica_task) = replica_monitor(&config).unzip();
         let state = Self(Arc::new(Inner {
             response_cache: Arc::new(http::response_cache(reads.clone(), config.page_cache)),
             request_metrics: http::request_metrics(&config),
@@ -184,129 +174,19 @@ impl AppState {
             ring,
             started: Instant::now(),
             indexer: Mutex::new(Some(indexer)),
-            background: Mutex::new(Vec::new()),
+            scheduler: Scheduler::default(),
             admin_sessions: Default::default(),
         }));
-        let _ = job_env.app.set(WeakState(Arc::downgrade(&state.0)));
-        state.spawn_background();
+        let _ = job_env
+            .app
+            .set(Box::new(WeakState(Arc::downgrade(&state.0))));
+        super::loops::start(&state);
         if let Some(task) = replica_task {
-            state
-                .0
-                .background
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(task);
+            state.0.scheduler.track(task);
         }
         state.0.tasks.start();
         state.resume_covers();
         Ok(state)
-    }
-
-    fn spawn_background(&self) {
-        let mut tasks = vec![
-            self.0.cache.spawn_sweeper(SWEEP_EVERY),
-            self.0.response_cache.cache().spawn_sweeper(SWEEP_EVERY),
-            self.0.rate_limits.spawn_sweeper(),
-        ];
-        tasks.push(notifications::spawn_listener(self.clone()));
-        if let Some(bus) = &self.0.shared {
-            let state = self.clone();
-            tasks.push(bus.spawn_listener(move |what| match what {
-                BusMessage::Tags(tags) => {
-                    let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
-                    state.invalidate_tags(&tags);
-                }
-                BusMessage::All | BusMessage::Resync => state.clear_caches(),
-                BusMessage::Event(json) => {
-                    if let Some(message) = notifications::relayed(&json) {
-                        let _ = state.live().send(message);
-                    }
-                }
-            }));
-        }
-        let recovering = self.clone();
-        tasks.push(tokio::spawn(async move {
-            let recovered = recovering.singleton("recover-notifications", async {
-                notifications::recover(&recovering).await
-            });
-            match recovered.await.unwrap_or(Ok(0)) {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(
-                    notifications = n,
-                    "notifications of tasks that ended before a crash made"
-                ),
-                Err(e) => tracing::warn!("recovering notifications failed: {e:?}"),
-            }
-        }));
-        let files = self.0.config.files_dir.clone();
-        let retention = Duration::from_secs(self.0.config.task_retention_secs);
-        let sweeper = self.clone();
-        tasks.push(tokio::spawn(async move {
-            // Files of tasks the queue has cleaned up (same retention, checked as often),
-            // by one instance at a time: they share the directory.
-            let mut tick = tokio::time::interval(Duration::from_secs(300));
-            loop {
-                tick.tick().await;
-                let sweep =
-                    async { jobs::sweep_files(&files, retention + Duration::from_secs(300)) };
-                let removed = sweeper.singleton("sweep-files", sweep).await.unwrap_or(0);
-                if removed > 0 {
-                    tracing::info!(files = removed, "old export files removed");
-                }
-            }
-        }));
-        let flusher = self.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut tick = tokio::time::interval(FLUSH_EVERY);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                if let Err(e) = flusher.0.reads.flush(&flusher.0.store).await {
-                    tracing::warn!("writing read counts failed: {e}");
-                }
-            }
-        }));
-        let sampler = self.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut tick = tokio::time::interval(sampler.0.ring.interval);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let mut prev = super::history::Previous::default();
-            loop {
-                tick.tick().await;
-                sampler.sample_history(&mut prev).await;
-            }
-        }));
-        let vitals = self.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut tick = tokio::time::interval(super::vitals::FLUSH_EVERY);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                if let Err(e) = vitals.0.vitals.flush(&vitals.0.store).await {
-                    tracing::warn!("writing web vitals failed: {e}");
-                }
-            }
-        }));
-        let warm = self.0.config.cache_warm_stories;
-        if warm > 0 && self.0.config.cache_enabled {
-            let warmer = self.clone();
-            tasks.push(tokio::spawn(async move {
-                let started = Instant::now();
-                match warmer.warm_up(warm).await {
-                    Ok(n) => tracing::info!(
-                        stories = n,
-                        ms = started.elapsed().as_millis() as u64,
-                        "cache warmed"
-                    ),
-                    Err(e) => tracing::warn!("cache warm-up failed: {e}"),
-                }
-            }));
-        }
-        self.0
-            .background
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend(tasks);
     }
 
     /// The link to the other instances, when several share a Redis.
@@ -334,7 +214,7 @@ impl AppState {
     }
 
     /// Browser sessions an operator unlocked with the admin token.
-    pub fn admin_sessions(&self) -> &super::admin::AdminSessions {
+    pub fn admin_sessions(&self) -> &AdminSessions {
         &self.0.admin_sessions
     }
 
@@ -344,17 +224,17 @@ impl AppState {
     }
 
     /// Records the client bundle being served (once, at start).
-    pub fn set_client_bundle(&self, size: super::bundle::BundleSize) {
+    pub fn set_client_bundle(&self, size: BundleSize) {
         let _ = self.0.bundle.set(size);
     }
 
     /// The client bundle being served (zeros when there is none, as in the API tests).
-    pub fn client_bundle(&self) -> super::bundle::BundleSize {
+    pub fn client_bundle(&self) -> BundleSize {
         self.0.bundle.get().copied().unwrap_or_default()
     }
 
     /// The last hour of samples.
-    pub fn metrics_ring(&self) -> &super::history::MetricsRing {
+    pub fn metrics_ring(&self) -> &MetricsRing {
         &self.0.ring
     }
 
@@ -364,7 +244,7 @@ impl AppState {
     }
 
     /// The dashboard's alert rules and their states.
-    pub fn alerts(&self) -> &super::alerts::Alerts {
+    pub fn alerts(&self) -> &Alerts {
         &self.0.alerts
     }
 
@@ -416,6 +296,11 @@ impl AppState {
         &*self.0.locks
     }
 
+    /// The background loops.
+    pub fn scheduler(&self) -> &Scheduler {
+        &self.0.scheduler
+    }
+
     /// The durable task queue.
     pub fn tasks(&self) -> &TaskQueue {
         &self.0.tasks
@@ -439,16 +324,7 @@ impl AppState {
     pub async fn shutdown(&self) {
         // Running tasks get the grace; the rest are released for the next start.
         self.0.tasks.shutdown(self.0.config.shutdown_grace).await;
-        let tasks: Vec<_> = self
-            .0
-            .background
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .drain(..)
-            .collect();
-        for task in tasks {
-            task.abort();
-        }
+        self.0.scheduler.stop();
         let indexer = self
             .0
             .indexer
@@ -470,6 +346,67 @@ impl AppState {
     }
 }
 
+/// The database, migrated, with the demo library seeded into it when it is empty (and
+/// `AION_SEED_DEMO` allows).
+async fn open_store(config: &AppConfig) -> Result<Store, StartError> {
+    let mut store_config =
+        StoreConfig::new(&config.db_path).replicated(config.litestream.is_some());
+    if let Some(primary) = &config.db_primary {
+        store_config = store_config.primary(primary.clone());
+    }
+    let store = Store::open(store_config).await?;
+    store.migrate(schema::MIGRATIONS).await?;
+    if !config.seed_demo {
+        return Ok(store);
+    }
+    let conn = store.read().await?;
+    let stories = conn
+        .query_i64("story.count", "SELECT count(*) FROM stories", ())
+        .await?;
+    drop(conn);
+    if stories == 0 {
+        let spec = demo::DemoSpec::default();
+        let report = demo::seed(&store, spec).await.map_err(StartError::Seed)?;
+        demo::seed_covers(&store, config.demo_covers)
+            .await
+            .map_err(StartError::Seed)?;
+        tracing::info!(
+            stories = report.stories,
+            nodes = report.nodes,
+            "seeded demo data"
+        );
+    }
+    Ok(store)
+}
+
+/// The tiered data cache, with the shared tier when Redis is configured and
+/// `AION_SHARED_CACHE` allows.
+fn data_cache(config: &AppConfig, shared: Option<&SharedBus>) -> AppCache {
+    let mut cache = AppCache::builder();
+    if let (Some(bus), true) = (shared, config.shared_cache) {
+        // Cross-instance locks so a cold key is loaded by one instance while the others
+        // wait for its value.
+        cache = cache.shared(Shared::new(
+            Arc::new(RedisTier::new(bus)),
+            Arc::new(SharedValues),
+            Some(Arc::new(RedisLocks::new(bus, "aion"))),
+        ));
+    }
+    cache.build()
+}
+
+/// The monitor of the Litestream replica, when replicating, and its background task.
+fn replica_monitor(config: &AppConfig) -> Option<(ReplicaMonitor, tokio::task::JoinHandle<()>)> {
+    config.litestream.as_ref().map(|ls| {
+        // Litestream's config names the database by its absolute path, as given (the
+        // project's commands write the same; symlinks are not resolved on either side).
+        let db = std::path::absolute(&config.db_path).unwrap_or_else(|_| config.db_path.clone());
+        let mut replica = ReplicaConfig::new(&ls.bin, &ls.socket, db);
+        replica.interval = ls.check_every;
+        ReplicaMonitor::spawn(replica)
+    })
+}
+
 /// The task queue with the app's handlers, configured from the environment.
 fn task_queue(config: &AppConfig, store: &Store) -> (TaskQueue, Arc<JobEnv>) {
     let env = Arc::new(JobEnv {
@@ -488,12 +425,12 @@ fn task_queue(config: &AppConfig, store: &Store) -> (TaskQueue, Arc<JobEnv>) {
             retention: Duration::from_secs(config.task_retention_secs),
             ..TaskConfig::default()
         })
-        .register(jobs::ExportJson(env.clone()))
-        .register(jobs::ExportPdf(env.clone()))
-        .register(jobs::Report(env.clone()))
-        .register(jobs::Backup(env.clone()))
-        .register(jobs::Maintenance(env.clone()))
-        .register(jobs::CoverVariants(env.clone()))
+        .register(exports::ExportJson(env.clone()))
+        .register(exports::ExportPdf(env.clone()))
+        .register(exports::Report(env.clone()))
+        .register(ops::Backup(env.clone()))
+        .register(ops::Maintenance(env.clone()))
+        .register(media::CoverVariants(env.clone()))
         .build();
     (queue, env)
 }

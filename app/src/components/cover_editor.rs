@@ -6,7 +6,7 @@
 
 use dioxus::prelude::*;
 
-use app::model::{ApiError, Story};
+use app::model::{ApiError, Story, TaskStatus};
 
 #[cfg(target_arch = "wasm32")]
 use crate::hooks::upload;
@@ -37,9 +37,9 @@ pub fn CoverEditor(story: Story, on_changed: EventHandler<()>) -> Element {
         let Some(t) = live.tasks.read().get(&id).cloned() else {
             return;
         };
-        if matches!(t.status.as_str(), "completed" | "failed" | "cancelled") {
+        if t.status.is_final() {
             task.set(None);
-            if t.status != "completed" {
+            if t.status != TaskStatus::Completed {
                 error.set(Some(ApiError::new(
                     app::model::ErrorCode::Internal,
                     t.error
@@ -76,9 +76,9 @@ pub fn CoverEditor(story: Story, on_changed: EventHandler<()>) -> Element {
                     sent.set(None);
                     match answer.and_then(upload::checked) {
                         Ok(body) => {
-                            let v: serde_json::Value =
-                                serde_json::from_str(&body).unwrap_or_default();
-                            task.set(v["task"]["id"].as_str().map(str::to_owned));
+                            let uploaded =
+                                serde_json::from_str::<app::model::CoverUploaded>(&body).ok();
+                            task.set(uploaded.and_then(|u| u.task).map(|t| t.id));
                             on_changed.call(());
                         }
                         Err(e) => error.set(Some(e)),

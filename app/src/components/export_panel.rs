@@ -3,7 +3,7 @@
 
 use dioxus::prelude::*;
 
-use app::model::{ExportRequest, JsonBody, ReportRequest, TaskView};
+use app::model::{ExportRequest, JsonBody, ReportRequest, TaskStatus, TaskView, result_url};
 
 use crate::{
     api,
@@ -95,16 +95,18 @@ pub fn TaskRow(task: TaskView, show_story: bool) -> Element {
     } = candidates
         .iter()
         .flatten()
-        .find(|u| matches!(u.status.as_str(), "completed" | "failed" | "cancelled"))
+        .find(|u| u.status.is_final())
         .or_else(|| candidates.iter().flatten().next())
         .cloned()
         .unwrap_or_else(|| update_of(&task));
     let mut cancel_error = use_signal(|| None::<String>);
     let id = task.id.clone();
-    let cancellable = matches!(status.as_str(), "pending" | "running");
-    let download = (status == "completed"
-        && !matches!(task.kind.as_str(), "db.backup" | "maintenance"))
-    .then(|| format!("/api/tasks/{}/result", task.id));
+    let cancellable = status.is_cancellable();
+    let download = (status == TaskStatus::Completed && task.kind.writes_file()).then(|| {
+        task.download
+            .clone()
+            .unwrap_or_else(|| result_url(&task.id))
+    });
     rsx! {
         li { class: "task-row task-{status}", "data-testid": "task", "data-status": "{status}",
             div { class: "task-head",
@@ -120,7 +122,7 @@ pub fn TaskRow(task: TaskView, show_story: bool) -> Element {
             progress { max: "100", value: "{progress}", "data-testid": "task-progress", "{progress}%" }
             div { class: "row task-foot",
                 span { class: "muted task-message", "{message}" }
-                if let Some(e) = error.filter(|_| status != "completed") {
+                if let Some(e) = error.filter(|_| status != TaskStatus::Completed) {
                     span { class: "error", "{e}" }
                 }
                 if cancellable {
@@ -151,8 +153,8 @@ pub fn TaskRow(task: TaskView, show_story: bool) -> Element {
 
 fn update_of(t: &TaskView) -> TaskUpdate {
     TaskUpdate {
-        kind: t.kind.clone(),
-        status: t.status.clone(),
+        kind: t.kind,
+        status: t.status,
         progress: t.progress,
         message: t.message.clone(),
         error: t.error.clone(),

@@ -11,17 +11,17 @@ use std::collections::HashMap;
 
 use dioxus::prelude::*;
 
-use app::model::{LiveEvent, MarkRead, Notification};
+use app::model::{LiveEvent, MarkRead, Notification, TaskKind, TaskStatus};
 
 use crate::api;
 
 /// The last known state of a task, as the stream reported it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskUpdate {
-    /// Kind, e.g. `story.export_pdf`.
-    pub kind: String,
-    /// Status.
-    pub status: String,
+    /// What the task does.
+    pub kind: TaskKind,
+    /// Where it stands.
+    pub status: TaskStatus,
     /// 0-100.
     pub progress: u8,
     /// What it is doing.
@@ -167,7 +167,7 @@ fn apply(live: &mut Live, event: LiveEvent) {
             message,
             error,
         } => {
-            let is_final = matches!(status.as_str(), "completed" | "failed" | "cancelled");
+            let is_final = status.is_final();
             live.tasks.write().insert(
                 id,
                 TaskUpdate {

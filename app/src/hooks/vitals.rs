@@ -14,7 +14,7 @@
 //! most 5 s long); INP is the 98th percentile of interaction latencies, taken as the
 //! longest of the ten longest interactions skipping one per 50 interactions; LCP is the
 //! last largest-contentful-paint entry; TTFB is the navigation's `responseStart`. That
-//! library is JavaScript: [`Vitals`] is the same arithmetic as plain data, unit-tested
+//! library is JavaScript: [`PageView`] is the same arithmetic as plain data, unit-tested
 //! natively, and a thin layer feeds it the browser's entries.
 
 use app::model::{VitalSample, VitalsReport};
@@ -22,7 +22,7 @@ use app::model::{VitalSample, VitalsReport};
 /// One page view's measurements so far (fed only in the browser; tested natively).
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-pub struct Vitals {
+pub struct PageView {
     route: &'static str,
     nav: String,
     lcp: Option<f64>,
@@ -40,7 +40,7 @@ pub struct Vitals {
 }
 
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-impl Vitals {
+impl PageView {
     /// A view of `route` (a template) reached by `nav` (a Navigation Timing type or `soft`).
     pub fn new(route: &'static str, nav: &str) -> Self {
         Self {
@@ -187,11 +187,11 @@ mod browser {
     use wasm_bindgen::{JsCast, JsValue, closure::Closure};
     use web_sys::{PerformanceObserver, PerformanceObserverEntryList, PerformanceObserverInit};
 
-    use super::Vitals;
+    use super::PageView;
 
     /// The view being measured, and whether its beacon went out.
     struct Collector {
-        view: Vitals,
+        view: PageView,
         sent: bool,
     }
 
@@ -243,7 +243,7 @@ mod browser {
         kind: &str,
         extra: &[(&str, JsValue)],
         collector: &Rc<RefCell<Collector>>,
-        f: fn(&mut Vitals, &JsValue),
+        f: fn(&mut PageView, &JsValue),
     ) -> Option<Observer> {
         if !supported(kind) {
             return None;
@@ -292,7 +292,7 @@ mod browser {
     pub(super) fn use_vitals(route: &'static str) {
         let collector = use_hook(move || {
             let (nav, ttfb) = navigation();
-            let mut view = Vitals::new(route, &nav);
+            let mut view = PageView::new(route, &nav);
             view.ttfb(ttfb);
             Rc::new(RefCell::new(Collector { view, sent: false }))
         });
@@ -324,6 +324,12 @@ mod browser {
                     &c,
                     |v, e| v.interaction(number(e, "interactionId") as u64, number(e, "duration")),
                 ),
+                // Event entries come only past the duration threshold; the first input's
+                // entry comes whatever its duration, so a page whose interactions were all
+                // short still has an INP (as web-vitals measures it).
+                observe("first-input", &[], &c, |v, e| {
+                    v.interaction(number(e, "interactionId") as u64, number(e, "duration"))
+                }),
             ]
             .into_iter()
             .flatten()
@@ -346,7 +352,7 @@ mod browser {
         if c.view.route() != route {
             c.send();
             *c = Collector {
-                view: Vitals::new(route, "soft"),
+                view: PageView::new(route, "soft"),
                 sent: false,
             };
             if supported("layout-shift") {
@@ -366,7 +372,7 @@ mod tests {
 
     #[test]
     fn cls_is_the_largest_session_window_of_shifts_without_input() {
-        let mut v = Vitals::new("/", "navigate");
+        let mut v = PageView::new("/", "navigate");
         assert_eq!(v.cls(), None);
         v.layout_shift(0.05, 100.0, false);
         v.layout_shift(0.05, 900.0, false); // 0.8 s later: same window
@@ -379,7 +385,7 @@ mod tests {
             "the first window stays largest"
         );
         // A window is at most 5 s long, however close its shifts.
-        let mut w = Vitals::new("/", "navigate");
+        let mut w = PageView::new("/", "navigate");
         for i in 0..12 {
             w.layout_shift(0.01, f64::from(i) * 900.0, false);
         }
@@ -388,7 +394,7 @@ mod tests {
 
     #[test]
     fn inp_is_the_longest_interaction_skipping_one_per_fifty() {
-        let mut v = Vitals::new("/stories", "navigate");
+        let mut v = PageView::new("/stories", "navigate");
         assert_eq!(v.inp(), None);
         v.interaction(0, 900.0); // not an interaction (e.g. a mousemove)
         v.interaction(1, 40.0);
@@ -396,7 +402,7 @@ mod tests {
         v.interaction(2, 60.0);
         assert_eq!(v.inp(), Some(80.0));
         // 120 interactions: the two longest are skipped as outliers.
-        let mut w = Vitals::new("/stories", "navigate");
+        let mut w = PageView::new("/stories", "navigate");
         for id in 1..=120u64 {
             w.interaction(id, id as f64);
         }
@@ -405,7 +411,7 @@ mod tests {
 
     #[test]
     fn a_hard_view_reports_every_metric_and_a_soft_one_only_cls_and_inp() {
-        let mut v = Vitals::new("/stories/:id", "navigate");
+        let mut v = PageView::new("/stories/:id", "navigate");
         v.ttfb(120.0);
         v.fcp(300.0);
         v.fcp(900.0); // only the first counts
@@ -426,7 +432,7 @@ mod tests {
         assert_eq!(value(&r, "INP"), Some(24.0));
         assert!(r.validate().is_ok(), "the server accepts it");
 
-        let mut soft = Vitals::new("/tasks", "soft");
+        let mut soft = PageView::new("/tasks", "soft");
         soft.lcp(100.0);
         soft.fcp(100.0);
         soft.ttfb(10.0);

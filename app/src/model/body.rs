@@ -37,7 +37,7 @@ mod extract {
     use serde::de::DeserializeOwned;
 
     use super::JsonBody;
-    use crate::backend::api_errors::respond;
+    use crate::backend::http::api_errors::respond;
     use crate::model::{ApiError, ErrorCode};
 
     impl<S, T, const MAX: usize> FromRequest<S> for JsonBody<T, MAX>

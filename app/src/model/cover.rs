@@ -7,6 +7,17 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The answer to `PUT /api/stories/{id}/cover` (202): the story as it is now (still with
+/// its previous cover) and the task making the new one's variants (none when the same image
+/// was uploaded before and its variants exist).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CoverUploaded {
+    /// The story.
+    pub story: super::Story,
+    /// The `cover.variants` task.
+    pub task: Option<super::TaskView>,
+}
+
 /// The widths variants are made at; never wider than the image itself (see
 /// [`Cover::widths`]).
 pub const COVER_WIDTHS: [u32; 3] = [320, 640, 1280];

@@ -15,7 +15,9 @@ mod task;
 mod vitals;
 
 pub use body::{BATCH_BODY_LIMIT, DEFAULT_BODY_LIMIT, JsonBody};
-pub use cover::{COVER_WIDTHS, Cover, MediaFormat, media_url, scaled_height, variant_widths};
+pub use cover::{
+    COVER_WIDTHS, Cover, CoverUploaded, MediaFormat, media_url, scaled_height, variant_widths,
+};
 pub use error::{ApiError, ErrorBody, ErrorCode};
 pub use health::Health;
 pub use node::{
@@ -23,15 +25,16 @@ pub use node::{
     StoryTree,
 };
 pub use snapshot::{
-    AlertView, ApiSection, CacheSection, DatabaseSection, HistoryPoint, Latency, MetricsHistory,
-    MetricsSnapshot, PolicyView, QueryKindView, ResourcesSection, RouteLatency, SlowQueryView,
-    SlowRequestView, TierView,
+    AlertView, ApiSection, CacheSection, DatabaseSection, HistoryPoint, Latency, LoopView,
+    MetricsHistory, MetricsSnapshot, PolicyView, QueryKindView, ResourcesSection, RouteLatency,
+    SlowQueryView, SlowRequestView, TierView,
 };
 pub use story::{NewStory, Story, StoryPage, StoryPatch, StorySort, StoryStatus};
 pub use task::{
     AdminUnlock, EXPORT_FORMAT, EXPORT_VERSION, ExportRequest, ExportedCover, ExportedNode,
-    ExportedStory, LiveEvent, MarkRead, Notification, NotificationList, ReportRequest, StoryExport,
-    TaskList, TaskStats, TaskView, kind_label, millis, per_second,
+    ExportedStory, LiveEvent, MarkRead, Notification, NotificationList, Priority, ReportRequest,
+    StoryExport, TaskKind, TaskList, TaskStats, TaskStatus, TaskView, millis, per_second,
+    result_url,
 };
 pub use vitals::{
     MetricVitals, NAVIGATION_TYPES, PageVitals, VITAL_ROUTES, ValidVitals, Vital, VitalSample,

@@ -27,6 +27,28 @@ pub struct MetricsSnapshot {
     pub resources: ResourcesSection,
     /// Every alert rule and where it stands.
     pub alerts: Vec<AlertView>,
+    /// The server's background loops and how their last runs went.
+    #[serde(default)]
+    pub loops: Vec<LoopView>,
+}
+
+/// One background loop of the server (see `backend::loops`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LoopView {
+    /// Its name (`reads.flush`, `files.sweep`, ...).
+    pub name: String,
+    /// Milliseconds between runs (0: runs once).
+    pub every_ms: u64,
+    /// Runs since start.
+    pub runs: u64,
+    /// Runs that failed.
+    pub failures: u64,
+    /// When the last run ended (Unix milliseconds; 0: not yet).
+    pub last_run_unix_ms: u64,
+    /// How long it took.
+    pub last_took_ms: f64,
+    /// The last run's error, if it failed.
+    pub last_error: Option<String>,
 }
 
 /// Latency percentiles in milliseconds.

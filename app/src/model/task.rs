@@ -5,18 +5,178 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Where a task stands: `pending`, `running`, `completed`, `failed` or `cancelled` on the
+/// wire (the queue's own names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskStatus {
+    /// Waiting for its time and a free worker.
+    Pending,
+    /// Running now.
+    Running,
+    /// Finished with a result.
+    Completed,
+    /// Finished with an error after its last attempt.
+    Failed,
+    /// Stopped on request.
+    Cancelled,
+}
+
+impl TaskStatus {
+    /// Every status, in life order.
+    pub const ALL: [TaskStatus; 5] = [
+        Self::Pending,
+        Self::Running,
+        Self::Completed,
+        Self::Failed,
+        Self::Cancelled,
+    ];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// From the wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// Whether a task in this status will not change any more.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Completed | Self::Failed | Self::Cancelled)
+    }
+
+    /// Whether it may still be cancelled.
+    pub fn is_cancellable(self) -> bool {
+        !self.is_final()
+    }
+}
+
+impl std::fmt::Display for TaskStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How soon a task runs: `urgent`, `high`, `normal` or `low` on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    /// Before everything else.
+    Urgent,
+    /// What a person waits for (exports, backups asked for by hand).
+    High,
+    /// The default.
+    Normal,
+    /// Work nobody waits for (cover variants).
+    Low,
+}
+
+/// What a task does. The wire names are the queue's task kinds; a kind this build does not
+/// know (a newer server's) reads as `Other`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TaskKind {
+    /// A story as JSON.
+    #[serde(rename = "story.export_json")]
+    ExportJson,
+    /// A story as a gamebook PDF.
+    #[serde(rename = "story.export_pdf")]
+    ExportPdf,
+    /// Statistics of a story or of the library, as Markdown.
+    #[serde(rename = "report")]
+    Report,
+    /// A copy of the database.
+    #[serde(rename = "db.backup")]
+    Backup,
+    /// An operator's maintenance run.
+    #[serde(rename = "maintenance")]
+    Maintenance,
+    /// The variants of an uploaded cover.
+    #[serde(rename = "cover.variants")]
+    CoverVariants,
+    /// A kind this build does not know.
+    #[serde(other, rename = "other")]
+    Other,
+}
+
+impl TaskKind {
+    /// Every kind this build runs.
+    pub const ALL: [TaskKind; 6] = [
+        Self::ExportJson,
+        Self::ExportPdf,
+        Self::Report,
+        Self::Backup,
+        Self::Maintenance,
+        Self::CoverVariants,
+    ];
+
+    /// The wire name (the queue's kind).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::ExportJson => "story.export_json",
+            Self::ExportPdf => "story.export_pdf",
+            Self::Report => "report",
+            Self::Backup => "db.backup",
+            Self::Maintenance => "maintenance",
+            Self::CoverVariants => "cover.variants",
+            Self::Other => "other",
+        }
+    }
+
+    /// From the wire name; unknown kinds are `Other`.
+    pub fn parse(s: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .unwrap_or(Self::Other)
+    }
+
+    /// A short human name.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::ExportJson => "JSON export",
+            Self::ExportPdf => "PDF export",
+            Self::Report => "Report",
+            Self::Backup => "Database backup",
+            Self::Maintenance => "Maintenance",
+            Self::CoverVariants => "Cover images",
+            Self::Other => "Task",
+        }
+    }
+
+    /// Whether a completed task of this kind has a file to download ([`result_url`]).
+    pub fn writes_file(self) -> bool {
+        matches!(
+            self,
+            Self::ExportJson | Self::ExportPdf | Self::Report | Self::Backup
+        )
+    }
+}
+
+/// Where the file a completed task wrote is downloaded from.
+pub fn result_url(task_id: &str) -> String {
+    format!("/api/tasks/{task_id}/result")
+}
+
 /// A task: `{"id","kind","status","priority","progress","message","attempts","error",
 /// "created_at","started_at","finished_at","story_id","download"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskView {
     /// Opaque id.
     pub id: String,
-    /// What it does, e.g. `story.export_pdf`.
-    pub kind: String,
-    /// `pending`, `running`, `completed`, `failed` or `cancelled`.
-    pub status: String,
-    /// `urgent`, `high`, `normal` or `low`.
-    pub priority: String,
+    /// What it does.
+    pub kind: TaskKind,
+    /// Where it stands.
+    pub status: TaskStatus,
+    /// How soon it runs.
+    pub priority: Priority,
     /// 0-100.
     pub progress: u8,
     /// What it is doing (or did).
@@ -33,31 +193,19 @@ pub struct TaskView {
     pub finished_at: Option<String>,
     /// The story the task is about, if any.
     pub story_id: Option<String>,
-    /// Where to download what it produced, once completed (`/api/tasks/{id}/result`).
+    /// Where to download what it produced, once completed ([`result_url`]).
     pub download: Option<String>,
 }
 
 impl TaskView {
     /// Whether the task will not change any more.
     pub fn is_final(&self) -> bool {
-        matches!(self.status.as_str(), "completed" | "failed" | "cancelled")
+        self.status.is_final()
     }
 
     /// A short human name for the kind.
     pub fn label(&self) -> &'static str {
-        kind_label(&self.kind)
-    }
-}
-
-/// A short human name for a task kind.
-pub fn kind_label(kind: &str) -> &'static str {
-    match kind {
-        "story.export_json" => "JSON export",
-        "story.export_pdf" => "PDF export",
-        "report" => "Report",
-        "db.backup" => "Database backup",
-        "maintenance" => "Maintenance",
-        _ => "Task",
+        self.kind.label()
     }
 }
 
@@ -143,9 +291,9 @@ pub enum LiveEvent {
         /// The task's id.
         id: String,
         /// Its kind.
-        kind: String,
+        kind: TaskKind,
         /// Its status after the change.
-        status: String,
+        status: TaskStatus,
         /// 0-100.
         progress: u8,
         /// What it is doing.
@@ -286,4 +434,30 @@ pub fn millis(us: u64) -> String {
 pub fn per_second(per_minute: u64) -> String {
     let hundredths = per_minute * 100 / 60;
     format!("{}.{:02}", hundredths / 100, hundredths % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_state_keeps_its_wire_names() {
+        for status in TaskStatus::ALL {
+            let json = serde_json::to_value(status).expect("serialises");
+            assert_eq!(json, status.as_str());
+            assert_eq!(TaskStatus::parse(status.as_str()), Some(status));
+        }
+        for kind in TaskKind::ALL {
+            let json = serde_json::to_value(kind).expect("serialises");
+            assert_eq!(json, kind.as_str());
+            assert_eq!(TaskKind::parse(kind.as_str()), kind);
+            assert_ne!(kind.label(), "Task", "{kind:?} has a label");
+        }
+        let unknown: TaskKind = serde_json::from_str("\"story.export_epub\"").expect("reads");
+        assert_eq!(unknown, TaskKind::Other);
+        assert_eq!(
+            serde_json::to_value(Priority::Urgent).expect("serialises"),
+            "urgent"
+        );
+    }
 }

@@ -238,7 +238,7 @@ pub struct PageVitals {
     /// Metrics with samples.
     pub metrics: Vec<MetricVitals>,
     /// 0-100 from the p75s, in the style of Lighthouse's performance score (see
-    /// `backend::vitals_score`); `None` without samples.
+    /// `backend::ops::vitals_score`); `None` without samples.
     pub score: Option<u8>,
 }
 

@@ -4,7 +4,7 @@ use dioxus::prelude::*;
 
 use crate::{components::HealthPanel, routes::Route};
 
-/// The illustration, drawn by `backend::media::art` (see its `home_illustration` test) and
+/// The illustration, drawn by `backend::demo::art` (see its `home_illustration` test) and
 /// encoded by dx at build time: AVIF (3.5 KB) with a JPEG (11 KB) for browsers without
 /// AVIF. No WebP: dx 0.7 encodes WebP losslessly, 385 KB for this picture.
 const ART_AVIF: Asset = asset!("/assets/home.png", AssetOptions::image().with_avif());

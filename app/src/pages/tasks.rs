@@ -6,7 +6,9 @@
 
 use dioxus::prelude::*;
 
-use app::model::{ApiError, JsonBody, ReportRequest, TaskList, TaskStats, millis, per_second};
+use app::model::{
+    ApiError, JsonBody, ReportRequest, TaskList, TaskStats, TaskStatus, millis, per_second,
+};
 
 use crate::{
     api,
@@ -84,8 +86,8 @@ pub fn Tasks() -> Element {
                     value: "{status}",
                     onchange: move |e| status.set(e.value()),
                     option { value: "", "all" }
-                    for s in ["pending", "running", "completed", "failed", "cancelled"] {
-                        option { value: "{s}", "{s}" }
+                    for s in TaskStatus::ALL {
+                        option { value: s.as_str(), "{s}" }
                     }
                 }
             }

@@ -1,8 +1,6 @@
-//! Covers over HTTP: `PUT /api/stories/{id}/cover` takes the raw image bytes (not JSON,
-//! not a multipart form: the body is the file, as `curl -T` or `fetch(url, {body: file})`
-//! send it), `DELETE` removes the cover, and `GET /media/{hash}-{width}.{ext}` serves a
-//! variant. Plain axum handlers rather than server functions, because the body is bytes
-//! and the media answers need their own headers.
+//! `GET /media/{hash}-{width}.{ext}`: a cover's variant (uploads and removals are API
+//! endpoints: `api::files`). A plain axum handler, because the answer is bytes with their
+//! own headers.
 //!
 //! Media names are content-addressed: the bytes behind a name never change, so they are
 //! sent `immutable` for a year with a strong ETag (the name itself), and a browser that
@@ -14,82 +12,18 @@ use axum::{
     extract::Path,
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::{get, put},
+    routing::get,
 };
-use serde_json::json;
 use server::http::response_cache::etag_matches;
 
 use app::{
-    backend::{
-        AppState, api_errors,
-        media::{Upload, decode},
-        session::{new_session, owner_in},
-    },
-    model::{ApiError, MediaFormat, fields::Id},
+    backend::{AppState, http::api_errors},
+    model::{ApiError, MediaFormat},
 };
 
 /// The routes.
 pub fn routes() -> Router {
-    Router::new()
-        .route("/api/stories/{id}/cover", put(upload).delete(remove))
-        .route("/media/{name}", get(serve))
-}
-
-/// `PUT /api/stories/{id}/cover`: 202 with `{"story", "task"}` (the task makes the
-/// variants; `task` is null when the same image was uploaded before).
-async fn upload(
-    Extension(state): Extension<AppState>,
-    Path(raw): Path<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let (owner, cookie) = match owner_in(&headers) {
-        Some(owner) => (owner, None),
-        None => new_session(),
-    };
-    let result = async {
-        let id = Id::parse("id", &raw)?;
-        // An unknown story is a 404 before its body is read.
-        state.story(&id).await?;
-        let declared = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let bytes = axum::body::to_bytes(body, decode::MAX_BYTES)
-            .await
-            .map_err(|_| decode::too_large(None))?;
-        let upload =
-            tokio::task::spawn_blocking(move || Upload::check(bytes.to_vec(), declared.as_deref()))
-                .await
-                .map_err(|_| ApiError::internal())??;
-        state.set_cover(&id, upload, owner.as_str()).await
-    }
-    .await;
-    let mut response = match result {
-        Ok((story, task)) => (
-            StatusCode::ACCEPTED,
-            axum::Json(json!({ "story": story, "task": task })),
-        )
-            .into_response(),
-        Err(e) => api_errors::respond(&e),
-    };
-    if let Some(cookie) = cookie {
-        response.headers_mut().insert(header::SET_COOKIE, cookie);
-    }
-    response
-}
-
-/// `DELETE /api/stories/{id}/cover`: the story without its cover.
-async fn remove(Extension(state): Extension<AppState>, Path(raw): Path<String>) -> Response {
-    let result = async {
-        let id = Id::parse("id", &raw)?;
-        state.remove_cover(&id).await
-    }
-    .await;
-    match result {
-        Ok(story) => axum::Json(story).into_response(),
-        Err(e) => api_errors::respond(&e),
-    }
+    Router::new().route("/media/{name}", get(serve))
 }
 
 /// `GET /media/{name}`.

@@ -9,7 +9,7 @@
 //! The same arguments always produce the same stories (ids included). Node text is indexed
 //! for search before the command returns.
 
-use app::backend::{AppConfig, demo, schema, search_index};
+use app::backend::{AppConfig, demo, library::search_index, schema};
 use server::store::{Store, StoreConfig};
 
 const USAGE: &str = "usage: app seed --stories N [--nodes-per-story N] [--seed N] [--covers N]  (database: AION_DB_PATH)";

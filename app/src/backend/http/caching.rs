@@ -35,15 +35,16 @@ use server::{
 
 use crate::backend::{
     cache::{LIST_TAG, Policy, story_tag},
-    reads::ReadCounter,
+    library::reads::ReadCounter,
 };
 use crate::model::fields::Id;
 
 /// Longest query string of a list page that is cached (longer ones are rendered each time).
 const MAX_LIST_QUERY: usize = 512;
 
-/// The list page's query parameters, in key order.
-const LIST_PARAMS: [&str; 4] = ["at", "q", "sort", "status"];
+/// The list page's query parameters, in key order (`Route::Stories`'s; a test in
+/// `routes.rs` fails when the two drift apart).
+pub const LIST_PARAMS: [&str; 4] = ["at", "q", "sort", "status"];
 
 /// What the response cache does with a request (see the module table); `pages` off
 /// renders every page (`AION_PAGE_CACHE=0`, for comparisons).

@@ -1,18 +1,17 @@
 //! The HTTP layers as this app configures them: what the response cache keeps
-//! ([`caching`]), the rate limits ([`limits`]) and the `/metrics` document ([`prometheus`]),
-//! assembled into the server's middleware stack.
+//! ([`caching`]), the rate limits ([`limits`]) and the shape of every error answer
+//! ([`api_errors`]), assembled into the server's middleware stack.
 
+pub mod api_errors;
 mod caching;
 mod limits;
-mod prometheus;
 
 use std::{sync::Arc, time::Duration};
 
 use server::{http::HttpStack, metrics::RequestMetrics};
 
-pub use caching::{canonical_id, decide, response_cache};
+pub use caching::{LIST_PARAMS, canonical_id, decide, response_cache};
 pub use limits::rate_limits;
-pub use prometheus::prometheus;
 
 use super::{AppConfig, AppState, cache::Policy};
 

@@ -8,13 +8,13 @@
 //! URLs, so a URL's bytes never change and browsers keep them for a year.
 //!
 //! An upload is checked and measured at once ([`decode`]), stored as the story's *pending*
-//! cover, and its variants are made by the `cover.variants` task ([`crate::backend::jobs`]);
+//! cover, and its variants are made by the `cover.variants` task ([`variants`]);
 //! the story keeps showing its previous cover (or its placeholder) until the task promotes
 //! the new one.
 
-pub mod art;
 pub mod decode;
 pub mod encode;
+mod variants;
 
 use axum::body::Bytes;
 use server::{
@@ -26,10 +26,10 @@ use sha2::{Digest, Sha256};
 use super::{
     AppState,
     cache::{CacheKey, Cached, MEDIA_TAG, Policy},
-    jobs::{CoverPayload, CoverVariants},
     time::now_micros,
 };
 use crate::model::{ApiError, MediaFormat, Story, TaskView, fields::Id};
+pub use variants::{CoverPayload, CoverVariants};
 
 /// Most pending covers whose variants are asked for again at start.
 const RESUME_AT_START: u32 = 500;

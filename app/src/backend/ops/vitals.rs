@@ -94,7 +94,7 @@ pub type ClientMemory = (u64, u64, u64);
 
 /// The current minute since the Unix epoch.
 fn minute_now() -> i64 {
-    super::time::now_micros() / 60_000_000
+    crate::backend::time::now_micros() / 60_000_000
 }
 
 impl Vitals {

@@ -3,7 +3,8 @@
 use serde_json::{Value, json};
 use server::tasks::{Handler, TaskContext, TaskError};
 
-use super::{Env, FileResult, StoryPayload, load_story, slug, write_file};
+use super::{FileResult, StoryPayload, load_story, slug, write_file};
+use crate::backend::tasks::Env;
 use base64::{Engine, engine::general_purpose::STANDARD};
 
 use crate::{
@@ -56,7 +57,7 @@ pub fn build_export(story: &Story, tree: &StoryTree) -> StoryExport {
 pub struct ExportJson(pub Env);
 
 impl Handler for ExportJson {
-    const KIND: &'static str = "story.export_json";
+    const KIND: &'static str = crate::model::TaskKind::ExportJson.as_str();
     type Payload = StoryPayload;
 
     async fn run(&self, p: StoryPayload, ctx: TaskContext) -> Result<Value, TaskError> {
@@ -359,7 +360,7 @@ mod tests {
             let back = runtime.block_on(async {
                 let story = import_story(&state, &doc, "test").await?;
                 let id = Id::parse("id", &story.id)?;
-                let tree = crate::backend::nodes::tree(state.store(), &id).await?;
+                let tree = crate::backend::library::nodes::tree(state.store(), &id).await?;
                 Ok::<_, ApiError>(build_export(&story, &tree))
             });
             match back {

@@ -115,7 +115,10 @@ async fn index_chunk(store: &Store) -> Result<u64, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::{nodes, schema, stories};
+    use crate::backend::{
+        library::{nodes, stories, story_list},
+        schema,
+    };
     use crate::model::{NewNode, NewStory, NodeKind, NodePatch, fields::Id, fields::SearchTerm};
     use server::store::StoreConfig;
 
@@ -140,11 +143,11 @@ mod tests {
     }
 
     async fn found(store: &Store, term: &str) -> usize {
-        let query = stories::StoryQuery {
+        let query = story_list::StoryQuery {
             q: SearchTerm::parse(Some(term)).expect("term"),
             ..Default::default()
         };
-        stories::list(store, &query)
+        story_list::list(store, &query)
             .await
             .expect("search")
             .items

@@ -8,6 +8,16 @@ use crate::backend::AppState;
 /// The Prometheus text document.
 pub async fn prometheus(state: &AppState) -> String {
     let mut e = Exposition::default();
+    process(&mut e, state);
+    http(&mut e, state);
+    store(&mut e, state);
+    caches(&mut e, state);
+    tasks(&mut e, state).await;
+    e.finish()
+}
+
+/// The process, the client bundle it serves, replication and Redis.
+fn process(e: &mut Exposition, state: &AppState) {
     let process = server::metrics::process_stats();
     e.gauge(
         "aion_process_resident_bytes",
@@ -55,10 +65,10 @@ pub async fn prometheus(state: &AppState) -> String {
         }
     }
     if let Some(replica) = state.replica() {
-        replica.expose(&mut e);
+        replica.expose(e);
     }
     if let Some(bus) = state.shared() {
-        bus.expose(&mut e);
+        bus.expose(e);
         e.counter(
             "aion_rate_limit_shared_fallbacks_total",
             "Rate-limit checks Redis could not answer in time, decided by this instance alone.",
@@ -66,6 +76,10 @@ pub async fn prometheus(state: &AppState) -> String {
             state.rate_limits().fallbacks() as f64,
         );
     }
+}
+
+/// Requests by route, and the story reads they counted.
+fn http(e: &mut Exposition, state: &AppState) {
     let http = state.request_metrics().snapshot();
     for r in &http.routes {
         for (i, class) in ["1xx", "2xx", "3xx", "4xx", "5xx"].iter().enumerate() {
@@ -115,6 +129,10 @@ pub async fn prometheus(state: &AppState) -> String {
         &[],
         state.reads().pending() as f64,
     );
+}
+
+/// Queries by kind and the reader pool.
+fn store(e: &mut Exposition, state: &AppState) {
     let store = state.store();
     for q in store.query_timings() {
         e.summary(
@@ -149,6 +167,10 @@ pub async fn prometheus(state: &AppState) -> String {
         &[],
         readers as f64,
     );
+}
+
+/// The data and response caches, tier by tier.
+fn caches(e: &mut Exposition, state: &AppState) {
     for (cache_name, stats) in [
         ("data", state.cache().stats()),
         ("response", state.response_cache().cache().stats()),
@@ -194,7 +216,7 @@ pub async fn prometheus(state: &AppState) -> String {
             );
         }
         if let Some(shared) = &stats.shared {
-            shared_tier(&mut e, cache_name, shared);
+            shared_tier(e, cache_name, shared);
         }
         for p in &stats.policies {
             let l = [("cache", cache_name), ("policy", p.policy)];
@@ -206,6 +228,10 @@ pub async fn prometheus(state: &AppState) -> String {
             );
         }
     }
+}
+
+/// The task queue.
+async fn tasks(e: &mut Exposition, state: &AppState) {
     match state.tasks().stats().await {
         Ok(t) => {
             for (status, n) in &t.by_status {
@@ -262,7 +288,6 @@ pub async fn prometheus(state: &AppState) -> String {
         }
         Err(err) => tracing::warn!("task stats for /metrics failed: {err}"),
     }
-    e.finish()
 }
 
 /// The shared (Redis) tier as this instance sees it: hits and misses with the other tiers,

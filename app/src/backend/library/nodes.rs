@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use server::store::{Conn, Row, SqlError, Store, ValueType, WriteTx, params};
 
-use super::time::{next_after, now_micros, parse_rfc3339, to_rfc3339};
+use crate::backend::time::{next_after, now_micros, parse_rfc3339, to_rfc3339};
 use crate::model::{
     ApiError, BatchNode, Deleted, MoveNode, NewNode, Node, NodeBatch, NodeBatchResult, NodeKind,
     NodePatch, StoryTree,
@@ -43,7 +43,9 @@ pub const TREE_SQL: &str = concat!(
 );
 
 mod batch;
+mod reshape;
 pub use batch::create_batch;
+pub use reshape::{delete, move_node};
 
 /// Orders a story's nodes depth-first, siblings by position. Nodes whose parent is missing
 /// (which the schema's foreign key prevents) are appended at the end rather than lost.
@@ -323,7 +325,7 @@ pub async fn create(store: &Store, story_id: &Id, input: &NewNode) -> Result<Nod
         input.choice_label.as_deref(),
         input.position,
     )?;
-    let id = super::new_id();
+    let id = crate::backend::new_id();
     let now = now_micros();
     let mut writer = store.write().await?;
     let tx = writer.begin().await?;
@@ -431,121 +433,6 @@ pub async fn update(store: &Store, id: &Id, patch: &NodePatch) -> Result<Node, A
         .ok_or_else(|| ApiError::not_found("node", id.as_str()))?;
     tx.commit().await?;
     Ok(node)
-}
-
-/// The subtree under and including `id`, as a CTE named `sub`.
-const SUBTREE: &str = "WITH RECURSIVE sub (id) AS (
-    SELECT id FROM nodes WHERE id = ?1
-    UNION ALL
-    SELECT n.id FROM nodes n JOIN sub ON n.parent_id = sub.id
-)";
-
-/// Deletes a node and everything under it.
-pub async fn delete(store: &Store, id: &Id) -> Result<Deleted, ApiError> {
-    let mut writer = store.write().await?;
-    let tx = writer.begin().await?;
-    let node = find(&tx, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("node", id.as_str()))?;
-    let (count, words) = tx
-        .query_opt(
-            "node.subtree_size",
-            &format!(
-                "{SUBTREE} SELECT count(*), COALESCE(sum(word_count), 0) FROM nodes WHERE id IN sub"
-            ),
-            [id.as_str()],
-            |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?)),
-        )
-        .await?
-        .unwrap_or((0, 0));
-    // One statement deletes the whole subtree; the parent_id foreign key is checked at its
-    // end, when no child is left without its parent.
-    tx.execute(
-        "node.delete_subtree",
-        &format!("{SUBTREE} DELETE FROM nodes WHERE id IN sub"),
-        [id.as_str()],
-    )
-    .await?;
-    shift_siblings(
-        &tx,
-        &node.story_id,
-        node.parent_id.as_deref(),
-        node.position + 1,
-        -1,
-    )
-    .await?;
-    touch_story(&tx, &node.story_id, -count, -words).await?;
-    tx.commit().await?;
-    Ok(Deleted {
-        id: id.as_str().to_owned(),
-        story_id: node.story_id,
-        nodes_deleted: count as u32,
-    })
-}
-
-/// Moves a node (with its subtree) under another parent or to another position.
-pub async fn move_node(store: &Store, id: &Id, input: &MoveNode) -> Result<Node, ApiError> {
-    let new_parent = input
-        .parent_id
-        .as_deref()
-        .map(|p| Id::parse("parent_id", p))
-        .transpose()?;
-    let mut writer = store.write().await?;
-    let tx = writer.begin().await?;
-    let node = find(&tx, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("node", id.as_str()))?;
-    let story_id = Id::parse("story_id", &node.story_id)?;
-    check_parent(&tx, &story_id, new_parent.as_ref(), "parent_id").await?;
-    if let Some(p) = &new_parent {
-        let inside = tx
-            .query_opt(
-                "node.is_descendant",
-                &format!("{SUBTREE} SELECT 1 FROM sub WHERE id = ?2"),
-                params![id.as_str(), p.as_str()],
-                |r| r.get::<i64>(0),
-            )
-            .await?;
-        if inside.is_some() {
-            return Err(ApiError::invalid(
-                "parent_id",
-                "a node cannot move under itself or one of its descendants",
-            ));
-        }
-    }
-    let new_parent = new_parent.as_ref().map(Id::as_str);
-    // Close the gap where it was, then open one where it goes.
-    tx.execute(
-        "node.detach",
-        "UPDATE nodes SET position = -1 WHERE id = ?1",
-        [id.as_str()],
-    )
-    .await?;
-    shift_siblings(
-        &tx,
-        &node.story_id,
-        node.parent_id.as_deref(),
-        node.position + 1,
-        -1,
-    )
-    .await?;
-    let count = child_count(&tx, &node.story_id, new_parent).await?
-        - u32::from(new_parent == node.parent_id.as_deref());
-    let position = input.position.map_or(count, |p| p.min(count));
-    shift_siblings(&tx, &node.story_id, new_parent, position, 1).await?;
-    let at = next_after(parse_rfc3339("updated_at", &node.updated_at)?);
-    tx.execute(
-        "node.attach",
-        "UPDATE nodes SET parent_id = ?2, position = ?3, updated_at = ?4 WHERE id = ?1",
-        params![id.as_str(), new_parent, position, at],
-    )
-    .await?;
-    touch_story(&tx, &node.story_id, 0, 0).await?;
-    let moved = find(&tx, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("node", id.as_str()))?;
-    tx.commit().await?;
-    Ok(moved)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use server::{
     tasks::{Handler, TaskContext, TaskError},
 };
 
-use super::Env;
+use crate::backend::tasks::Env;
 use crate::{
     backend::time::{now_micros, to_rfc3339},
     model::ApiError,
@@ -21,7 +21,7 @@ pub struct BackupPayload {}
 pub struct Backup(pub Env);
 
 impl Handler for Backup {
-    const KIND: &'static str = "db.backup";
+    const KIND: &'static str = crate::model::TaskKind::Backup.as_str();
     type Payload = BackupPayload;
 
     async fn run(&self, _: BackupPayload, ctx: TaskContext) -> Result<Value, TaskError> {

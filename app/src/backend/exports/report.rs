@@ -9,7 +9,8 @@ use server::{
     tasks::{Handler, TaskContext, TaskError},
 };
 
-use super::{Env, FileResult, load_story, slug, write_file};
+use super::{FileResult, load_story, slug, write_file};
+use crate::backend::tasks::Env;
 use crate::{
     backend::{time::now_micros, time::to_rfc3339},
     model::{NodeKind, StoryTree},
@@ -27,7 +28,7 @@ pub struct ReportPayload {
 pub struct Report(pub Env);
 
 impl Handler for Report {
-    const KIND: &'static str = "report";
+    const KIND: &'static str = crate::model::TaskKind::Report.as_str();
     type Payload = ReportPayload;
 
     async fn run(&self, p: ReportPayload, ctx: TaskContext) -> Result<Value, TaskError> {
@@ -140,6 +141,43 @@ async fn library_report(
     store: &Store,
     ctx: &TaskContext,
 ) -> Result<(String, Value, String), server::store::StoreError> {
+    let f = library_figures(store, ctx).await?;
+    let stories: i64 = f.by_status.iter().map(|s| s.1).sum();
+    let nodes: i64 = f.by_status.iter().map(|s| s.2).sum();
+    let words: i64 = f.by_status.iter().map(|s| s.3).sum();
+    let details = json!({
+        "scope": "library",
+        "stories": stories,
+        "nodes": nodes,
+        "words": words,
+        "max_depth": f.max_depth,
+        "branching": f.branching,
+        "most_read": f.most_read.iter().map(|(t, r, _)| json!({"title": t, "reads": r})).collect::<Vec<_>>(),
+    });
+    Ok((
+        library_markdown(&f, stories, nodes, words),
+        details,
+        "library-report.md".into(),
+    ))
+}
+
+/// What the library report says, as read from the store.
+struct LibraryFigures {
+    /// Status, stories, nodes, words.
+    by_status: Vec<(String, i64, i64, i64)>,
+    /// Node kind, nodes.
+    by_kind: Vec<(String, i64)>,
+    branching: f64,
+    max_depth: i64,
+    mean_depth: f64,
+    /// Title, reads, nodes.
+    most_read: Vec<(String, i64, i64)>,
+}
+
+async fn library_figures(
+    store: &Store,
+    ctx: &TaskContext,
+) -> Result<LibraryFigures, server::store::StoreError> {
     let conn = store.read().await?;
     ctx.progress(10, "counting stories");
     let by_status = conn
@@ -202,10 +240,18 @@ async fn library_report(
             |r| Ok((r.get::<String>(0)?, r.get::<i64>(1)?, r.get::<i64>(2)?)),
         )
         .await?;
-    drop(conn);
-    let stories: i64 = by_status.iter().map(|s| s.1).sum();
-    let nodes: i64 = by_status.iter().map(|s| s.2).sum();
-    let words: i64 = by_status.iter().map(|s| s.3).sum();
+    Ok(LibraryFigures {
+        by_status,
+        by_kind,
+        branching,
+        max_depth,
+        mean_depth,
+        most_read,
+    })
+}
+
+fn library_markdown(f: &LibraryFigures, stories: i64, nodes: i64, words: i64) -> String {
+    let (max_depth, mean_depth, branching) = (f.max_depth, f.mean_depth, f.branching);
     let mut md = String::new();
     let _ = writeln!(
         md,
@@ -226,28 +272,19 @@ async fn library_report(
         md,
         "\n## Stories by status\n\n| status | stories | nodes | words |\n|---|---:|---:|---:|"
     );
-    for (s, n, nodes, words) in &by_status {
+    for (s, n, nodes, words) in &f.by_status {
         let _ = writeln!(md, "| {s} | {n} | {nodes} | {words} |");
     }
     let _ = writeln!(md, "\n## Nodes by kind\n\n| kind | nodes |\n|---|---:|");
-    for (k, n) in &by_kind {
+    for (k, n) in &f.by_kind {
         let _ = writeln!(md, "| {k} | {n} |");
     }
     let _ = writeln!(
         md,
         "\n## Most read\n\n| story | reads | nodes |\n|---|---:|---:|"
     );
-    for (title, reads, n) in &most_read {
+    for (title, reads, n) in &f.most_read {
         let _ = writeln!(md, "| {} | {reads} | {n} |", title.replace('|', "\\|"));
     }
-    let details = json!({
-        "scope": "library",
-        "stories": stories,
-        "nodes": nodes,
-        "words": words,
-        "max_depth": max_depth,
-        "branching": branching,
-        "most_read": most_read.iter().map(|(t, r, _)| json!({"title": t, "reads": r})).collect::<Vec<_>>(),
-    });
-    Ok((md, details, "library-report.md".into()))
+    md
 }

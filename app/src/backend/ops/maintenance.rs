@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use server::tasks::{Handler, TaskContext, TaskError};
 
-use super::Env;
+use crate::backend::tasks::Env;
 
 /// What to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,7 +71,7 @@ pub struct MaintenancePayload {
 pub struct Maintenance(pub Env);
 
 impl Handler for Maintenance {
-    const KIND: &'static str = "maintenance";
+    const KIND: &'static str = crate::model::TaskKind::Maintenance.as_str();
     type Payload = MaintenancePayload;
 
     async fn run(&self, payload: MaintenancePayload, ctx: TaskContext) -> Result<Value, TaskError> {
@@ -114,18 +114,16 @@ impl Handler for Maintenance {
             }
             Operation::CacheWarm | Operation::CacheClear => {
                 let app =
-                    self.0.app.get().and_then(|w| w.upgrade()).ok_or_else(|| {
+                    self.0.app.get().ok_or_else(|| {
                         TaskError::retryable("the server is starting or stopping")
                     })?;
                 if op == Operation::CacheClear {
-                    if let Some(bus) = app.shared() {
-                        bus.publish_clear().await;
-                    }
-                    app.clear_caches();
+                    app.clear_all().await.map_err(|e| {
+                        TaskError::retryable("clearing the caches failed").detail(e.error.message)
+                    })?;
                     ("caches cleared".to_owned(), json!({ "cleared": true }))
                 } else {
-                    let n = app.config().cache_warm_stories.max(1);
-                    let warmed = app.warm_up(n).await.map_err(|e| {
+                    let warmed = app.warm().await.map_err(|e| {
                         TaskError::retryable("warming the cache failed").detail(e.error.message)
                     })?;
                     (

@@ -24,7 +24,8 @@ use axum::{
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{AppState, api_errors::respond};
+use super::cookie::owner_in;
+use crate::backend::{AppState, http::api_errors::respond};
 use crate::model::{ApiError, ErrorCode};
 
 /// Proof that the request carried the admin token.
@@ -63,8 +64,9 @@ pub fn is_admin(headers: &HeaderMap, state: &AppState) -> bool {
         .and_then(|v| v.strip_prefix("Bearer "));
     match given {
         Some(token) => tokens_match(token, expected),
-        None => super::session::owner_in(headers)
-            .is_some_and(|owner| state.admin_sessions().contains(owner.as_str())),
+        None => {
+            owner_in(headers).is_some_and(|owner| state.admin_sessions().contains(owner.as_str()))
+        }
     }
 }
 

@@ -1,62 +1,18 @@
-//! Stories in SQL: create, read, update, delete, and the keyset-paginated list with
-//! filters and search.
+//! The story list in SQL: filters (status, tag), search (trigram full-text indexes, with
+//! LIKE for nodes not yet indexed and for terms under three characters), sorts, and keyset
+//! pagination (`(sort key, id) < (cursor)`), so page 1,000 costs the same as page 1.
 //!
-//! Inputs arrive parsed (see `model::fields`); every value reaches SQL as a bound parameter,
-//! and the only SQL fragments chosen at run time come from a closed set (the sort columns).
-//! The list uses keyset pagination (`(sort key, id) < (cursor)`), so page 1,000 costs the
-//! same as page 1.
+//! The only SQL fragments chosen at run time come from a closed set (the sort columns);
+//! every value is a bound parameter.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use server::store::{Conn, Row, SqlError, Store, Value, WriteTx, params};
+use server::store::{Store, Value};
 
-use super::time::{next_after, now_micros, parse_rfc3339, to_rfc3339};
+use super::stories::{STORY_COLUMN_COUNT, STORY_COLUMNS, story_from_row};
 use crate::model::{
-    ApiError, Cover, Deleted, NewStory, Story, StoryPage, StoryPatch, StorySort, StoryStatus,
-    fields::{Id, Limit, Offset, SearchTerm, ShortText, Tags, Title},
+    ApiError, Story, StoryPage, StorySort, StoryStatus,
+    fields::{Id, Limit, Offset, SearchTerm, Tags},
 };
-
-/// The columns every story query selects, in [`story_from_row`]'s order.
-/// The cover comes from `media` by primary key (a subquery, so that every query keeps its
-/// single-table plan).
-pub const STORY_COLUMNS: &str = "s.id, s.title, s.summary, s.status, s.tags, s.node_count, s.word_count, s.created_at, s.updated_at, \
-    (SELECT json_array(m.hash, m.width, m.height, m.color) FROM media m WHERE m.hash = s.cover_hash), s.cover_pending IS NOT NULL";
-
-/// How many columns [`STORY_COLUMNS`] selects.
-pub const STORY_COLUMN_COUNT: i32 = 11;
-
-/// Maps a row selected with [`STORY_COLUMNS`].
-pub fn story_from_row(r: &Row) -> Result<Story, SqlError> {
-    let status: String = r.get(3)?;
-    let tags: String = r.get(4)?;
-    Ok(Story {
-        id: r.get(0)?,
-        title: r.get(1)?,
-        summary: r.get(2)?,
-        status: StoryStatus::parse(&status).ok_or(SqlError::InvalidColumnType)?,
-        tags: serde_json::from_str(&tags).map_err(|_| SqlError::InvalidColumnType)?,
-        node_count: r.get(5)?,
-        word_count: r.get(6)?,
-        created_at: to_rfc3339(r.get(7)?),
-        updated_at: to_rfc3339(r.get(8)?),
-        cover: match r.get::<Option<String>>(9)? {
-            Some(json) => Some(cover_from_json(&json).ok_or(SqlError::InvalidColumnType)?),
-            None => None,
-        },
-        cover_pending: r.get(10)?,
-    })
-}
-
-/// A cover from the `[hash, width, height, color]` array [`STORY_COLUMNS`] selects.
-fn cover_from_json(json: &str) -> Option<Cover> {
-    let (hash, width, height, color): (String, u32, u32, String) =
-        serde_json::from_str(json).ok()?;
-    Some(Cover {
-        hash,
-        width,
-        height,
-        color,
-    })
-}
 
 /// What the list shows: parsed query parameters.
 #[derive(Debug, Clone, Default)]
@@ -206,10 +162,8 @@ fn like_pattern(term: &str) -> String {
     p
 }
 
-/// One page of the list.
-pub async fn list(store: &Store, query: &StoryQuery) -> Result<StoryPage, ApiError> {
-    let (col, desc) = sort_sql(query.sort);
-    let limit = query.limit.map_or(50, Limit::get);
+/// The `WHERE` conditions of the status, tag and search filters, with their arguments.
+fn filters(query: &StoryQuery) -> (Vec<String>, Vec<Value>) {
     let mut conditions: Vec<String> = Vec::new();
     let mut args: Vec<Value> = Vec::new();
     match query.status {
@@ -251,6 +205,14 @@ pub async fn list(store: &Store, query: &StoryQuery) -> Result<StoryPage, ApiErr
             args.push(like.into());
         }
     }
+    (conditions, args)
+}
+
+/// One page of the list.
+pub async fn list(store: &Store, query: &StoryQuery) -> Result<StoryPage, ApiError> {
+    let (col, desc) = sort_sql(query.sort);
+    let limit = query.limit.map_or(50, Limit::get);
+    let (mut conditions, mut args) = filters(query);
     let filters = conditions.join(" AND ");
     let count_args = args.clone();
     if let Some(cursor) = &query.cursor {
@@ -303,195 +265,6 @@ pub async fn list(store: &Store, query: &StoryQuery) -> Result<StoryPage, ApiErr
         items: rows.into_iter().map(|(s, _)| s).collect(),
         next_cursor,
         total,
-    })
-}
-
-/// One story.
-pub async fn get(store: &Store, id: &Id) -> Result<Story, ApiError> {
-    let conn = store.read().await?;
-    find(&conn, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("story", id.as_str()))
-}
-
-async fn find(conn: &Conn, id: &Id) -> Result<Option<Story>, ApiError> {
-    Ok(conn
-        .query_opt(
-            "story.by_id",
-            &format!("SELECT {STORY_COLUMNS} FROM stories s WHERE s.id = ?1"),
-            [id.as_str()],
-            story_from_row,
-        )
-        .await?)
-}
-
-/// Creates a story.
-pub async fn create(store: &Store, input: &NewStory) -> Result<Story, ApiError> {
-    let title = Title::parse("title", &input.title)?;
-    let summary = ShortText::summary(input.summary.as_deref().unwrap_or(""))?;
-    let status = input.status.unwrap_or(StoryStatus::Draft);
-    let tags = Tags::parse(input.tags.as_deref().unwrap_or(&[]))?;
-    let id = super::new_id();
-    let now = now_micros();
-    let mut writer = store.write().await?;
-    let tx = writer.begin().await?;
-    insert_story(&tx, &id, &title, &summary, status, &tags, now).await?;
-    tx.commit().await?;
-    Ok(Story {
-        id,
-        title: title.as_str().to_owned(),
-        summary: summary.as_str().to_owned(),
-        status,
-        tags: tags.as_slice().to_vec(),
-        node_count: 0,
-        word_count: 0,
-        created_at: to_rfc3339(now),
-        updated_at: to_rfc3339(now),
-        cover: None,
-        cover_pending: false,
-    })
-}
-
-/// Inserts a story row and its tags inside `tx` (also used by imports and demo data).
-pub(crate) async fn insert_story(
-    tx: &WriteTx<'_>,
-    id: &str,
-    title: &Title,
-    summary: &ShortText,
-    status: StoryStatus,
-    tags: &Tags,
-    at: i64,
-) -> Result<(), ApiError> {
-    let tags_json = serde_json::to_string(tags.as_slice()).expect("strings serialise");
-    tx.execute(
-        "story.insert",
-        "INSERT INTO stories (id, title, summary, status, tags, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-        params![
-            id,
-            title.as_str(),
-            summary.as_str(),
-            status.as_str(),
-            tags_json,
-            at
-        ],
-    )
-    .await?;
-    for tag in tags.as_slice() {
-        tx.execute(
-            "story.tag_insert",
-            "INSERT INTO story_tags (tag, story_id) VALUES (?1, ?2)",
-            params![tag.as_str(), id],
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-/// Applies a patch; 409 if the client's `updated_at` is older than the story's.
-pub async fn update(store: &Store, id: &Id, patch: &StoryPatch) -> Result<Story, ApiError> {
-    let title = patch
-        .title
-        .as_deref()
-        .map(|t| Title::parse("title", t))
-        .transpose()?;
-    let summary = patch
-        .summary
-        .as_deref()
-        .map(ShortText::summary)
-        .transpose()?;
-    let tags = patch.tags.as_deref().map(Tags::parse).transpose()?;
-    let seen = patch
-        .updated_at
-        .as_deref()
-        .map(|t| parse_rfc3339("updated_at", t))
-        .transpose()?;
-    let mut writer = store.write().await?;
-    let tx = writer.begin().await?;
-    let current = tx
-        .query_opt(
-            "story.updated_at",
-            "SELECT updated_at FROM stories WHERE id = ?1",
-            [id.as_str()],
-            |r| r.get::<i64>(0),
-        )
-        .await?
-        .ok_or_else(|| ApiError::not_found("story", id.as_str()))?;
-    if let Some(seen) = seen
-        && seen < current
-    {
-        return Err(ApiError::conflict(format!(
-            "the story was changed at {} after the version you edited ({}); reload it and apply your edit again",
-            to_rfc3339(current),
-            to_rfc3339(seen)
-        )));
-    }
-    let tags_json = tags
-        .as_ref()
-        .map(|t| serde_json::to_string(t.as_slice()).expect("strings serialise"));
-    tx.execute(
-        "story.update",
-        "UPDATE stories SET title = COALESCE(?2, title), summary = COALESCE(?3, summary),
-             status = COALESCE(?4, status), tags = COALESCE(?5, tags), updated_at = ?6
-         WHERE id = ?1",
-        params![
-            id.as_str(),
-            title.as_ref().map(|t| t.as_str().to_owned()),
-            summary.as_ref().map(|s| s.as_str().to_owned()),
-            patch.status.map(StoryStatus::as_str),
-            tags_json,
-            next_after(current)
-        ],
-    )
-    .await?;
-    if let Some(tags) = &tags {
-        tx.execute(
-            "story.tags_clear",
-            "DELETE FROM story_tags WHERE story_id = ?1",
-            [id.as_str()],
-        )
-        .await?;
-        for tag in tags.as_slice() {
-            tx.execute(
-                "story.tag_insert",
-                "INSERT INTO story_tags (tag, story_id) VALUES (?1, ?2)",
-                params![tag.as_str(), id.as_str()],
-            )
-            .await?;
-        }
-    }
-    let story = find(&tx, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("story", id.as_str()))?;
-    tx.commit().await?;
-    Ok(story)
-}
-
-/// Deletes a story with its whole tree.
-pub async fn delete(store: &Store, id: &Id) -> Result<Deleted, ApiError> {
-    let mut writer = store.write().await?;
-    let tx = writer.begin().await?;
-    let nodes = tx
-        .query_opt(
-            "story.node_count",
-            "SELECT node_count FROM stories WHERE id = ?1",
-            [id.as_str()],
-            |r| r.get::<u32>(0),
-        )
-        .await?
-        .ok_or_else(|| ApiError::not_found("story", id.as_str()))?;
-    tx.execute(
-        "story.delete",
-        "DELETE FROM stories WHERE id = ?1",
-        [id.as_str()],
-    )
-    .await?;
-    super::media::collect_unused(&tx).await?;
-    tx.commit().await?;
-    Ok(Deleted {
-        id: id.as_str().to_owned(),
-        story_id: id.as_str().to_owned(),
-        nodes_deleted: nodes,
     })
 }
 

@@ -11,7 +11,7 @@ use server::{
     tasks::Status,
 };
 
-use super::AppState;
+use crate::backend::AppState;
 use crate::model::{HistoryPoint, MetricsHistory};
 
 /// Points kept: an hour at 5 s.
@@ -26,6 +26,8 @@ pub(crate) struct Previous {
     hits: u64,
     lookups: u64,
     finished: u64,
+    /// Data-cache lookups not yet judged by the hit-ratio rule.
+    ratio: super::alerts::RatioWindow,
     /// The rollup period of the last point (its start / the period).
     period: Option<u64>,
 }
@@ -94,12 +96,15 @@ impl AppState {
             let l2_hits = cache.tiers.get(1).map_or(0, |t| t.hits);
             (l1.hits + l2_hits, l1.hits + l1.misses)
         });
-        let prev_lookups = prev.lookups;
+        let ratio = prev.ratio.add(
+            hits.saturating_sub(prev.hits),
+            lookups.saturating_sub(prev.lookups),
+        );
         let point = prev.at.map(|at| {
             let secs = now.duration_since(at).as_secs_f64().max(1e-3);
             let looked = lookups.saturating_sub(prev.lookups);
             HistoryPoint {
-                at_unix_ms: super::time::now_micros().max(0) as u64 / 1000,
+                at_unix_ms: crate::backend::time::now_micros().max(0) as u64 / 1000,
                 rps: http.total.requests.saturating_sub(prev.requests) as f64 / secs,
                 p95_ms: http.total.last_1m.latency.p95_us / 1000.0,
                 error_rate: http.total.last_1m.error_rate,
@@ -117,15 +122,12 @@ impl AppState {
                 tasks_per_min: finished.saturating_sub(prev.finished) as f64 * 60.0 / secs,
             }
         });
-        *prev = Previous {
-            at: Some(now),
-            requests: http.total.requests,
-            cpu_seconds: process.cpu_seconds,
-            hits,
-            lookups,
-            finished,
-            period: prev.period,
-        };
+        prev.at = Some(now);
+        prev.requests = http.total.requests;
+        prev.cpu_seconds = process.cpu_seconds;
+        prev.hits = hits;
+        prev.lookups = lookups;
+        prev.finished = finished;
         let Some(p) = point else { return };
         self.metrics_ring().ring.push(p);
         self.roll_up(p.at_unix_ms, &mut prev.period).await;
@@ -137,7 +139,7 @@ impl AppState {
             traffic.then_some(p.p95_ms),
             traffic.then_some(1.0 - p.error_rate),
             (queries.count > 0).then_some(p.db_p95_ms),
-            (lookups > prev_lookups).then_some(p.cache_hit_ratio),
+            ratio,
             lcp,
             inp,
             cls,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use server::tasks::{Handler, TaskContext, TaskError};
 
-use super::Env;
+use crate::backend::tasks::Env;
 use crate::{
     backend::media::{self, decode, encode},
     model::{MediaFormat, variant_widths},
@@ -31,7 +31,7 @@ fn blocking_failed(e: tokio::task::JoinError) -> TaskError {
 }
 
 impl Handler for CoverVariants {
-    const KIND: &'static str = "cover.variants";
+    const KIND: &'static str = crate::model::TaskKind::CoverVariants.as_str();
     type Payload = CoverPayload;
 
     async fn run(&self, payload: CoverPayload, ctx: TaskContext) -> Result<Value, TaskError> {
@@ -120,7 +120,7 @@ impl CoverVariants {
         ctx: &TaskContext,
     ) -> Result<Value, TaskError> {
         let shown = media::promote(&self.0.store, story_id, hash).await?;
-        if let Some(app) = self.0.app.get().and_then(|w| w.upgrade()) {
+        if let Some(app) = self.0.app.get() {
             app.cover_changed(story_id).await;
         }
         let summary = if shown {

@@ -32,7 +32,8 @@ use skrifa::{
     metrics::GlyphMetrics,
 };
 
-use super::{Env, FileResult, StoryPayload, load_story, slug, write_file};
+use super::{FileResult, StoryPayload, load_story, slug, write_file};
+use crate::backend::tasks::Env;
 use crate::{
     backend::{time::now_micros, time::to_rfc3339},
     model::{Node, NodeKind, Story, StoryTree},
@@ -47,7 +48,7 @@ const TEXT_W: f32 = PAGE_W - 2.0 * MARGIN;
 pub struct ExportPdf(pub Env);
 
 impl Handler for ExportPdf {
-    const KIND: &'static str = "story.export_pdf";
+    const KIND: &'static str = crate::model::TaskKind::ExportPdf.as_str();
     type Payload = StoryPayload;
 
     async fn run(&self, p: StoryPayload, ctx: TaskContext) -> Result<Value, TaskError> {
@@ -321,9 +322,51 @@ pub fn render(
     let mut page_count = 0usize;
 
     // Title page.
-    let mut pages = Pages::new(&measure);
+    let pages = title_page(&measure, story, tree, &top);
+    page_count += pages.pages.len();
+    draw(&mut doc, &font, pages.pages)?;
+
+    let chapters = top.len();
+    for (i, chapter) in top.iter().enumerate() {
+        if ctx.is_cancelled() {
+            return Err(TaskError::permanent("cancelled"));
+        }
+        let mut pages = Pages::new(&measure);
+        outline.push_child(OutlineNode::new(
+            chapter.title.clone(),
+            XyzDestination::new(page_count, Point::from_xy(0.0, MARGIN)),
+        ));
+        chapter_pages(&mut pages, &measure, chapter, &children, &section);
+        page_count += pages.pages.len();
+        draw(&mut doc, &font, pages.pages)?;
+        let done = 5 + (90 * (i + 1) / chapters.max(1)) as u8;
+        ctx.progress(
+            done,
+            format!("chapter {} of {chapters}: {}", i + 1, chapter.title),
+        );
+    }
+    doc.set_outline(outline);
+    let bytes = doc.finish().map_err(|e| {
+        TaskError::permanent("the PDF could not be produced from this story")
+            .detail(format_args!("krilla: {e:?}"))
+    })?;
+    Ok(Rendered {
+        bytes,
+        pages: page_count,
+        chapters,
+    })
+}
+
+/// The title page: title, summary, tags, counts and the contents.
+fn title_page<'m>(
+    measure: &'m Measure<'m>,
+    story: &Story,
+    tree: &StoryTree,
+    top: &[&Node],
+) -> Pages<'m> {
+    let mut pages = Pages::new(measure);
     pages.gap(180.0);
-    for l in wrap(&measure, &story.title, 28.0, TEXT_W) {
+    for l in wrap(measure, &story.title, 28.0, TEXT_W) {
         pages.line(l, 28.0, 0.0, 0);
     }
     pages.gap(16.0);
@@ -351,64 +394,44 @@ pub fn render(
             pages.line(format!("{}. {}", i + 1, ch.title), 11.0, 12.0, 40);
         }
     }
-    page_count += pages.pages.len();
-    draw(&mut doc, &font, pages.pages)?;
+    pages
+}
 
-    let chapters = top.len();
-    for (i, chapter) in top.iter().enumerate() {
-        if ctx.is_cancelled() {
-            return Err(TaskError::permanent("cancelled"));
-        }
-        let mut pages = Pages::new(&measure);
-        outline.push_child(OutlineNode::new(
-            chapter.title.clone(),
-            XyzDestination::new(page_count, Point::from_xy(0.0, MARGIN)),
-        ));
-        for l in wrap(&measure, &chapter.title, 20.0, TEXT_W) {
-            pages.line(l, 20.0, 0.0, 0);
-        }
-        pages.gap(8.0);
-        pages.paragraph(&chapter.content, 11.0, 0.0, 30);
-        branches(&mut pages, &children, &section, &chapter.id);
-        // The chapter's subtree, depth-first.
-        let mut stack: Vec<&Node> = children
-            .get(chapter.id.as_str())
-            .map(|c| c.iter().rev().copied().collect())
-            .unwrap_or_default();
-        while let Some(n) = stack.pop() {
-            let number = section.get(n.id.as_str()).copied().unwrap_or(0);
-            pages.gap(10.0);
-            let heading = match n.kind {
-                NodeKind::Ending => format!("§{number}  {} (ending)", n.title),
-                _ => format!("§{number}  {}", n.title),
-            };
-            for l in wrap(&measure, &heading, 13.0, TEXT_W) {
-                pages.line(l, 13.0, 0.0, 0);
-            }
-            pages.paragraph(&n.content, 11.0, 0.0, 30);
-            branches(&mut pages, &children, &section, &n.id);
-            if let Some(kids) = children.get(n.id.as_str()) {
-                stack.extend(kids.iter().rev());
-            }
-        }
-        page_count += pages.pages.len();
-        draw(&mut doc, &font, pages.pages)?;
-        let done = 5 + (90 * (i + 1) / chapters.max(1)) as u8;
-        ctx.progress(
-            done,
-            format!("chapter {} of {chapters}: {}", i + 1, chapter.title),
-        );
+/// A chapter: its heading and text, then its subtree depth-first as numbered sections.
+fn chapter_pages(
+    pages: &mut Pages,
+    measure: &Measure,
+    chapter: &Node,
+    children: &HashMap<&str, Vec<&Node>>,
+    section: &HashMap<&str, usize>,
+) {
+    for l in wrap(measure, &chapter.title, 20.0, TEXT_W) {
+        pages.line(l, 20.0, 0.0, 0);
     }
-    doc.set_outline(outline);
-    let bytes = doc.finish().map_err(|e| {
-        TaskError::permanent("the PDF could not be produced from this story")
-            .detail(format_args!("krilla: {e:?}"))
-    })?;
-    Ok(Rendered {
-        bytes,
-        pages: page_count,
-        chapters,
-    })
+    pages.gap(8.0);
+    pages.paragraph(&chapter.content, 11.0, 0.0, 30);
+    branches(pages, children, section, &chapter.id);
+    // The chapter's subtree, depth-first.
+    let mut stack: Vec<&Node> = children
+        .get(chapter.id.as_str())
+        .map(|c| c.iter().rev().copied().collect())
+        .unwrap_or_default();
+    while let Some(n) = stack.pop() {
+        let number = section.get(n.id.as_str()).copied().unwrap_or(0);
+        pages.gap(10.0);
+        let heading = match n.kind {
+            NodeKind::Ending => format!("§{number}  {} (ending)", n.title),
+            _ => format!("§{number}  {}", n.title),
+        };
+        for l in wrap(measure, &heading, 13.0, TEXT_W) {
+            pages.line(l, 13.0, 0.0, 0);
+        }
+        pages.paragraph(&n.content, 11.0, 0.0, 30);
+        branches(pages, children, section, &n.id);
+        if let Some(kids) = children.get(n.id.as_str()) {
+            stack.extend(kids.iter().rev());
+        }
+    }
 }
 
 /// A node's children as numbered branches: "1. label → §n".

@@ -6,7 +6,7 @@
 
 use image::{Rgb, RgbImage};
 
-use crate::backend::demo::Rng;
+use super::rng::Rng;
 
 /// Width of a demo cover.
 pub const WIDTH: u32 = 960;

@@ -1,0 +1,114 @@
+//! Story exports and reports as tasks: the JSON export and its import ([`export_json`]),
+//! the gamebook PDF ([`pdf`]) and the statistics report ([`report`]), with what they share:
+//! loading the story, naming and writing the result file.
+//!
+//! Files are written under a temporary name and renamed, so a task killed mid-write never
+//! leaves a file that looks finished, and a rerun simply overwrites its own `task-{id}` file.
+
+mod export_json;
+mod pdf;
+mod report;
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use server::{
+    store::Store,
+    tasks::{TaskContext, TaskError},
+};
+
+pub use export_json::{ExportJson, build_export, import_story};
+pub use pdf::ExportPdf;
+pub use report::{Report, ReportPayload};
+
+use super::library::{nodes, stories};
+use crate::model::{Story, StoryTree, fields::Id};
+
+/// Payload of tasks about one story.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoryPayload {
+    /// The story.
+    pub story_id: String,
+}
+
+/// What a task that wrote a file returns; stored as the task's result.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileResult {
+    /// File name inside the files directory.
+    pub file: String,
+    /// Size.
+    pub bytes: u64,
+    /// MIME type to serve it with.
+    pub content_type: String,
+    /// The name a browser saves it under.
+    pub filename: String,
+    /// Anything else worth keeping (counts, stats).
+    #[serde(default)]
+    pub details: Value,
+}
+
+impl FileResult {
+    /// As the task's stored result.
+    pub fn into_value(self) -> Result<Value, TaskError> {
+        serde_json::to_value(self)
+            .map_err(|e| TaskError::permanent("the task's result could not be recorded").detail(e))
+    }
+}
+
+/// The story a task is about, and its whole tree.
+pub async fn load_story(
+    store: &Store,
+    story_id: &str,
+    ctx: &TaskContext,
+) -> Result<(Story, StoryTree), TaskError> {
+    let id = Id::parse("story_id", story_id)?;
+    ctx.progress(2, "reading the story");
+    Ok((
+        stories::get(store, &id).await?,
+        nodes::tree(store, &id).await?,
+    ))
+}
+
+/// Writes `bytes` to `dir/name` atomically; the size.
+pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<u64, TaskError> {
+    let io = |e: std::io::Error| {
+        TaskError::retryable(
+            "the result file could not be written (the server's disk may be full); the task will be tried again",
+        )
+        .detail(format_args!("writing {}: {e}", dir.join(name).display()))
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let part = dir.join(format!("{name}.part"));
+    std::fs::write(&part, bytes).map_err(io)?;
+    std::fs::rename(&part, dir.join(name)).map_err(io)?;
+    Ok(bytes.len() as u64)
+}
+
+/// A file name made from a title: letters, digits (any script) and dashes.
+pub fn slug(title: &str) -> String {
+    let mut out = String::new();
+    for c in title.chars() {
+        if c.is_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+        if out.chars().count() >= 60 {
+            break;
+        }
+    }
+    let out = out.trim_end_matches('-').to_owned();
+    if out.is_empty() { "story".into() } else { out }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slug;
+
+    #[test]
+    fn slugs_keep_letters_of_any_script() {
+        assert_eq!(slug("第1章 The Dark Forest!"), "第1章-The-Dark-Forest");
+        assert_eq!(slug("  ??  "), "story");
+    }
+}

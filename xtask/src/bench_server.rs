@@ -50,7 +50,7 @@ pub(crate) fn start(bundle: &build::Bundle, env: &[(&str, &str)]) -> Result<Serv
     })
 }
 
-fn load_bin() -> PathBuf {
+pub(crate) fn load_bin() -> PathBuf {
     build::target_dir().join("release/aion-load")
 }
 

@@ -8,9 +8,9 @@
 use std::{process::Command, time::Duration};
 
 use crate::{
-    bench_server::{HEADER, load, row, start, story_paths},
+    bench_server::{HEADER, load, load_bin, row, start, story_paths},
     build,
-    process::{Guard, http_get, root, run, wait_for_http},
+    process::{Guard, root, run, wait_for_http},
     results::out,
     setup,
 };

@@ -457,6 +457,43 @@ fn batch_insert(c: &mut Criterion) {
             })
         })
     });
+    // The same number of nodes, flat, every one asking for position 0: each goes in front
+    // of the ones before it. Linear like the tree above since positions are worked out in
+    // memory (it was quadratic: ~50 M sibling shifts).
+    let front = NodeBatch {
+        nodes: (0..BATCH_NODES)
+            .map(|i| BatchNode {
+                ref_: None,
+                parent_ref: None,
+                parent_id: None,
+                kind: NodeKind::Chapter,
+                title: format!("第{i}章 Chapter {i}"),
+                content: None,
+                choice_label: None,
+                position: Some(0),
+            })
+            .collect(),
+    };
+    group.bench_function(
+        BenchmarkId::new("aion_create_batch_all_at_front", BATCH_NODES),
+        |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let id = new_story(&store, "front").await;
+                        let t = Instant::now();
+                        let result = nodes::create_batch(&store, &id, &front)
+                            .await
+                            .expect("batch");
+                        total += t.elapsed();
+                        assert_eq!(result.created as usize, BATCH_NODES);
+                    }
+                    total
+                })
+            })
+        },
+    );
     group.bench_function(BenchmarkId::new("bare_libsql_prepared_insert", BATCH_NODES), |b| {
         b.iter_custom(|iters| {
             rt.block_on(async {

@@ -25,7 +25,7 @@ fn json(v: impl serde::Serialize) -> Result<Value, ApiError> {
 /// (a `MetricsSnapshot`).
 #[get("/api/metrics/snapshot", state: app::backend::AppExt)]
 pub async fn metrics_snapshot() -> Result<Value, ApiError> {
-    let tasks = super::tasks::task_stats_of(&state).await?;
+    let tasks = state.task_stats().await?;
     json(state.metrics_snapshot(tasks).await?)
 }
 
@@ -110,7 +110,7 @@ pub async fn metrics_dashboard(
             .ok_or_else(|| ApiError::invalid("percentile", "percentile must be p50, p95 or p99"))?,
     };
     let range = range_of(range.as_deref())?;
-    let tasks = super::tasks::task_stats_of(&state).await?;
+    let tasks = state.task_stats().await?;
     let snapshot = json(state.metrics_snapshot(tasks).await?)?;
     let mut history = history_of(&state, range, 0).await?;
     history.points = app::backend::ops::history_days::downsample(&history.points, 720);
@@ -125,7 +125,7 @@ pub async fn metrics_dashboard(
 /// {"title", "about", "live", "bench"}}}` for `http`, `store`, `cache`, `tasks`, `client`.
 #[get("/api/metrics/layers", state: app::backend::AppExt)]
 pub async fn metrics_layers() -> Result<Value, ApiError> {
-    let tasks = super::tasks::task_stats_of(&state).await?;
+    let tasks = state.task_stats().await?;
     let snapshot = json(state.metrics_snapshot(tasks).await?)?;
     let layers = crate::components::dashboard::layers::render(&snapshot);
     Ok(serde_json::json!({ "at_unix_ms": snapshot["at_unix_ms"], "layers": layers }))

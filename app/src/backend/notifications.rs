@@ -3,7 +3,7 @@
 //! A listener follows the task queue's events: it forwards every change to the live stream
 //! (`GET /api/events`) and turns completed and failed tasks into stored notifications.
 //! Cancelled tasks make none: the user asked for that. Both carry the task's owner, so each
-//! client sees only its own (see `session`).
+//! client sees only its own (see `identity`).
 //!
 //! A task gets exactly one notification: the table allows one per task, and at start
 //! [`recover`] makes those that a crash between a task's end and its notification lost.
@@ -24,6 +24,29 @@ use super::{
 use crate::model::{
     ApiError, LiveEvent, Notification, NotificationList, TaskKind, fields::Id, result_url,
 };
+
+impl AppState {
+    /// The caller's latest notifications and unread count.
+    pub async fn notifications(&self, viewer: &Viewer) -> Result<NotificationList, ApiError> {
+        list(self.store(), viewer).await
+    }
+
+    /// Marks the caller's notifications read (these ids, or all); the list as it is now.
+    pub async fn mark_notifications_read(
+        &self,
+        viewer: &Viewer,
+        ids: Option<&[String]>,
+    ) -> Result<NotificationList, ApiError> {
+        mark_read(self.store(), viewer, ids).await?;
+        list(self.store(), viewer).await
+    }
+
+    /// Live events from now on (task progress, notifications), each with its owner: the
+    /// receiver shows each one only to who may see it.
+    pub fn subscribe_live(&self) -> broadcast::Receiver<LiveMessage> {
+        self.live().subscribe()
+    }
+}
 
 /// Notifications listed at most.
 pub const LIST_LIMIT: i64 = 50;

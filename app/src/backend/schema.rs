@@ -252,4 +252,12 @@ ALTER TABLE stories ADD COLUMN cover_pending TEXT;
 CREATE INDEX stories_by_cover ON stories (cover_hash) WHERE cover_hash IS NOT NULL;
 CREATE INDEX stories_by_cover_pending ON stories (cover_pending) WHERE cover_pending IS NOT NULL;",
     },
+    Migration {
+        version: 11,
+        name: "sibling groups",
+        // A sibling group is `story_id = ? AND parent_id IS ?`: for the top level
+        // (`parent_id IS NULL`) `nodes_by_parent` held every story's top-level nodes, so
+        // counting or shifting one story's chapters scanned them all.
+        sql: "CREATE INDEX nodes_by_siblings ON nodes (story_id, parent_id, position);",
+    },
 ];

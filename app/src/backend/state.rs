@@ -102,10 +102,7 @@ impl AppCaches for WeakState {
     fn clear_all(&self) -> BoxFuture<'_, Result<(), ApiError>> {
         Box::pin(async move {
             let app = self.upgrade().ok_or_else(stopping)?;
-            if let Some(bus) = app.shared() {
-                bus.publish_clear().await;
-            }
-            app.clear_caches();
+            app.clear_everywhere().await;
             Ok(())
         })
     }
@@ -200,6 +197,15 @@ impl AppState {
             self.0.cache.invalidate_tag(tag);
             self.0.response_cache.cache().invalidate_tag(tag);
         }
+    }
+
+    /// Empties every instance's caches: the shared tier first, as for writes (see
+    /// `AppState::invalidate`), then this instance's.
+    pub async fn clear_everywhere(&self) {
+        if let Some(bus) = self.shared() {
+            bus.publish_clear().await;
+        }
+        self.clear_caches();
     }
 
     /// Empties this instance's caches.

@@ -15,11 +15,13 @@ use std::{
 
 use futures_util::future::BoxFuture;
 use serde_json::Value;
-use server::tasks::{Status, Task, TaskError};
+use server::tasks::{Status, Task, TaskError, Visible};
 
 use super::{AppState, identity::Viewer, time::to_rfc3339};
 use crate::model::{
-    ApiError, ErrorCode, Priority, TaskKind, TaskStatus, TaskView, fields::TaskId, result_url,
+    ApiError, ErrorCode, Priority, TaskKind, TaskList, TaskStats, TaskStatus, TaskView,
+    fields::{Limit, TaskId},
+    result_url,
 };
 
 impl AppState {
@@ -31,6 +33,99 @@ impl AppState {
             .await?
             .ok_or_else(|| ApiError::not_found("task", &id.to_string()))?;
         Ok(task_view(&task))
+    }
+
+    /// The caller's tasks (every task for an operator), newest first; `status` filters,
+    /// `before` (a task id from the previous page) pages.
+    pub async fn list_tasks(
+        &self,
+        viewer: &Viewer,
+        status: Option<&str>,
+        limit: Option<&str>,
+        before: Option<&str>,
+    ) -> Result<TaskList, ApiError> {
+        let status = match status.filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => Some(Status::parse(s).ok_or_else(|| {
+                ApiError::invalid(
+                    "status",
+                    "status must be pending, running, completed, failed or cancelled",
+                )
+            })?),
+        };
+        let limit = Limit::parse(limit)?.get();
+        let before = match before.filter(|s| !s.is_empty()) {
+            Some(b) => Some(self.page_end(viewer, b).await?),
+            None => None,
+        };
+        let visible = match viewer {
+            Viewer::Operator => Visible::All,
+            Viewer::Client(owner) => Visible::Owner(owner.as_str()),
+            Viewer::Nobody => {
+                return Ok(TaskList {
+                    items: Vec::new(),
+                    next_before: None,
+                });
+            }
+        };
+        let tasks = self.tasks().list(visible, status, limit, before).await?;
+        let next_before = (tasks.len() == limit as usize)
+            .then(|| tasks.last().map(|t| t.uid.clone()))
+            .flatten();
+        Ok(TaskList {
+            items: tasks.iter().map(task_view).collect(),
+            next_before,
+        })
+    }
+
+    /// The row id of the task a page of the list ended with (`before`).
+    async fn page_end(&self, viewer: &Viewer, raw: &str) -> Result<i64, ApiError> {
+        let task = self
+            .visible_task(viewer, "before", raw)
+            .await
+            .map_err(|e| {
+                if e.field().is_some() {
+                    e
+                } else {
+                    ApiError::invalid("before", "before must name a task of the previous page")
+                }
+            })?;
+        Ok(task.id)
+    }
+
+    /// One of the caller's tasks (any task for an operator) with its progress.
+    pub async fn task(&self, viewer: &Viewer, raw: &str) -> Result<TaskView, ApiError> {
+        Ok(task_view(&self.visible_task(viewer, "id", raw).await?))
+    }
+
+    /// Cancels one of the caller's tasks (pending: at once; running: as soon as it
+    /// notices); finished tasks stay as they are.
+    pub async fn cancel_task(&self, viewer: &Viewer, raw: &str) -> Result<TaskView, ApiError> {
+        let task = self.visible_task(viewer, "id", raw).await?;
+        Ok(task_view(&self.tasks().cancel(task.id).await?))
+    }
+
+    /// The queue measured on this server, as the API shows it.
+    pub async fn task_stats(&self) -> Result<TaskStats, ApiError> {
+        let s = self.tasks().stats().await?;
+        Ok(TaskStats {
+            pending: s.count(Status::Pending),
+            running: s.count(Status::Running),
+            completed: s.count(Status::Completed),
+            failed: s.count(Status::Failed),
+            cancelled: s.count(Status::Cancelled),
+            max_pending: s.max_pending,
+            finished_last_minute: (s.throughput_per_sec * 60.0).round() as u64,
+            completed_total: s.completed_total,
+            failed_total: s.failed_total,
+            cancelled_total: s.cancelled_total,
+            retries_total: s.retries_total,
+            run_mean_us: s.run_time.mean_us.round() as u64,
+            run_p95_us: s.run_time.p95_us.round() as u64,
+            pickup_p50_us: s.pickup.p50_us.round() as u64,
+            pickup_p99_us: s.pickup.p99_us.round() as u64,
+            workers: s.workers,
+        })
     }
 
     /// The task with public id `raw` (request field `field`) if `viewer` may see it; 404

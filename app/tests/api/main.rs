@@ -14,6 +14,7 @@ mod disk;
 mod errors;
 mod health;
 mod hostile;
+mod hostile_writes;
 mod http_layer;
 mod nodes;
 mod pages;

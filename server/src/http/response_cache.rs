@@ -83,6 +83,24 @@ impl<P> CacheDecision<P> {
             other => (other, None),
         }
     }
+
+    /// The decision, with `f` called instead of any callback it had if the client gets a
+    /// successful answer: stored answers keep being stored, answers left alone become
+    /// `Notify`. `NoStore` answers are private or live and call nothing.
+    pub fn then_on_success(self, f: OnSuccess) -> Self {
+        match self {
+            Self::Store {
+                key, policy, tags, ..
+            } => Self::Store {
+                key,
+                policy,
+                tags,
+                on_success: Some(f),
+            },
+            Self::Pass | Self::Notify(_) => Self::Notify(f),
+            Self::NoStore => Self::NoStore,
+        }
+    }
 }
 
 /// A miss in progress: what storing its answer needs.

@@ -15,15 +15,65 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use server::{
     store::Store,
-    tasks::{TaskContext, TaskError},
+    tasks::{EnqueueOptions, Priority, TaskContext, TaskError},
 };
 
 pub use export_json::{ExportJson, build_export, import_story};
 pub use pdf::ExportPdf;
 pub use report::{Report, ReportPayload};
 
-use super::library::{nodes, stories};
-use crate::model::{Story, StoryTree, fields::Id};
+use super::{
+    AppState,
+    identity::Session,
+    library::{nodes, stories},
+};
+use crate::model::{ApiError, Story, StoryTree, TaskView, fields::Id};
+
+impl AppState {
+    /// Starts an export of story `raw_id` as `format` (`json` or `pdf`), owned by the
+    /// caller's session.
+    pub async fn start_export(
+        &self,
+        session: &Session,
+        raw_id: &str,
+        format: &str,
+    ) -> Result<TaskView, ApiError> {
+        let story = Id::parse("id", raw_id)?;
+        self.story(&story).await?;
+        let payload = StoryPayload {
+            story_id: story.as_str().to_owned(),
+        };
+        let options = EnqueueOptions::priority(Priority::High).owned_by(session.owner().as_str());
+        let task = match format {
+            "json" => {
+                self.tasks()
+                    .enqueue::<ExportJson>(&payload, options)
+                    .await?
+            }
+            "pdf" => self.tasks().enqueue::<ExportPdf>(&payload, options).await?,
+            _ => return Err(ApiError::invalid("format", "format must be json or pdf")),
+        };
+        self.task_view(task).await
+    }
+
+    /// Starts a report of one story (`story_id`) or of the whole library, owned by the
+    /// caller's session.
+    pub async fn start_report(
+        &self,
+        session: &Session,
+        story_id: Option<&str>,
+    ) -> Result<TaskView, ApiError> {
+        if let Some(id) = story_id {
+            self.story(&Id::parse("story_id", id)?).await?;
+        }
+        let payload = ReportPayload {
+            story_id: story_id.map(str::to_owned),
+        };
+        let options = EnqueueOptions::default().owned_by(session.owner().as_str());
+        let task = self.tasks().enqueue::<Report>(&payload, options).await?;
+        self.task_view(task).await
+    }
+}
 
 /// Payload of tasks about one story.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -21,9 +21,9 @@
 //!
 //! A story id may arrive in any letter case and percent-encoded (the router decodes both);
 //! it is parsed into its one canonical form before it names a cache entry, a tag or a read,
-//! so every spelling of a story shares one entry that a write invalidates. A single-story
-//! read (API or reader page) is counted once the client got it, after the rate limit:
-//! refused requests and ids that name nothing never count.
+//! so every spelling of a story shares one entry that a write invalidates. Which answers
+//! count as story reads is `library::reads`'s decision, joined to this one only in
+//! [`response_cache`].
 
 use std::sync::Arc;
 
@@ -35,9 +35,8 @@ use server::{
 
 use crate::backend::{
     cache::{LIST_TAG, Policy, story_tag},
-    library::reads::ReadCounter,
+    library::reads::{ReadCounter, canonical_id, story_read},
 };
-use crate::model::fields::Id;
 
 /// Longest query string of a list page that is cached (longer ones are rendered each time).
 const MAX_LIST_QUERY: usize = 512;
@@ -48,12 +47,7 @@ pub const LIST_PARAMS: [&str; 4] = ["at", "q", "sort", "status"];
 
 /// What the response cache does with a request (see the module table); `pages` off
 /// renders every page (`AION_PAGE_CACHE=0`, for comparisons).
-pub fn decide(
-    method: &Method,
-    uri: &Uri,
-    reads: &Arc<ReadCounter>,
-    pages: bool,
-) -> CacheDecision<Policy> {
+pub fn decide(method: &Method, uri: &Uri, pages: bool) -> CacheDecision<Policy> {
     let path = uri.path();
     if path.starts_with("/api/admin")
         || path.starts_with("/api/metrics")
@@ -66,17 +60,15 @@ pub fn decide(
         return CacheDecision::Pass;
     }
     if path.starts_with("/api/") {
-        return api(method, uri, reads);
+        return api(method, uri);
     }
-    match page(uri, reads) {
-        CacheDecision::Store { on_success, .. } if !pages => {
-            on_success.map_or(CacheDecision::Pass, CacheDecision::Notify)
-        }
+    match page(uri) {
+        CacheDecision::Store { .. } if !pages => CacheDecision::Pass,
         decision => decision,
     }
 }
 
-fn api(method: &Method, uri: &Uri, reads: &Arc<ReadCounter>) -> CacheDecision<Policy> {
+fn api(method: &Method, uri: &Uri) -> CacheDecision<Policy> {
     let path = uri.path();
     if path == "/api/stories" {
         return store(
@@ -94,18 +86,17 @@ fn api(method: &Method, uri: &Uri, reads: &Arc<ReadCounter>) -> CacheDecision<Po
         // query is left out of the key: these endpoints take none.
         if let Some(id) = canonical_id(raw) {
             let suffix = if tree { "/tree" } else { "" };
-            return CacheDecision::Store {
-                key: format!("GET /api/stories/{}{suffix}", id.as_str()),
-                policy: Policy::ApiResponse,
-                tags: vec![story_tag(id.as_str())],
-                on_success: (!tree).then(|| reads.on_success(id)),
-            };
+            return store(
+                format!("GET /api/stories/{}{suffix}", id.as_str()),
+                Policy::ApiResponse,
+                vec![story_tag(id.as_str())],
+            );
         }
     }
     CacheDecision::Pass
 }
 
-fn page(uri: &Uri, reads: &Arc<ReadCounter>) -> CacheDecision<Policy> {
+fn page(uri: &Uri) -> CacheDecision<Policy> {
     match uri.path() {
         "/tasks" | "/performance" | "/performance-dashboard" => return CacheDecision::NoStore,
         path @ "/" => {
@@ -136,22 +127,20 @@ fn page(uri: &Uri, reads: &Arc<ReadCounter>) -> CacheDecision<Policy> {
     let Some(id) = parts.next().and_then(canonical_id) else {
         return CacheDecision::Pass;
     };
-    let (page, counts) = match (parts.next(), parts.next(), parts.next()) {
-        (None, ..) => (String::new(), true),
-        (Some("edit"), None, _) => ("/edit".to_owned(), false),
+    let page = match (parts.next(), parts.next(), parts.next()) {
+        (None, ..) => String::new(),
+        (Some("edit"), None, _) => "/edit".to_owned(),
         (Some("nodes"), Some(node), None) => match canonical_id(node) {
-            Some(node) => (format!("/nodes/{}", node.as_str()), true),
+            Some(node) => format!("/nodes/{}", node.as_str()),
             None => return CacheDecision::Pass,
         },
         _ => return CacheDecision::Pass,
     };
-    // A reader page rendered on the server is a read too (the client does not fetch again).
-    CacheDecision::Store {
-        key: format!("page /stories/{}{page}", id.as_str()),
-        policy: Policy::Page,
-        tags: vec![story_tag(id.as_str())],
-        on_success: counts.then(|| reads.on_success(id)),
-    }
+    store(
+        format!("page /stories/{}{page}", id.as_str()),
+        Policy::Page,
+        vec![story_tag(id.as_str())],
+    )
 }
 
 fn store(key: String, policy: Policy, tags: Vec<String>) -> CacheDecision<Policy> {
@@ -193,24 +182,24 @@ fn list_key(query: &str) -> Option<String> {
     Some(kept.join("&"))
 }
 
-/// The id in a path segment as the router will see it (percent-decoded), in canonical form.
-pub fn canonical_id(segment: &str) -> Option<Id> {
-    let decoded = percent_encoding::percent_decode_str(segment)
-        .decode_utf8()
-        .ok()?;
-    Id::parse("id", &decoded).ok()
-}
-
 /// The response cache: up to 64 MiB of bodies in L2, 8 MiB hot in L1. A body's weight is
 /// its plain size; its compressed copies (made on demand, one per encoding) add at most
 /// about half of that again on text.
+/// Every answer a client gets is also offered to `reads`, which counts story reads (see
+/// `library::reads::story_read`): the decision what to keep knows nothing of counting.
 pub fn response_cache(reads: Arc<ReadCounter>, pages: bool) -> ResponseCache<Policy> {
     let cache = TieredCache::builder()
         .l1_capacity(Capacity::Bytes(8 << 20))
         .l2_capacity(Capacity::Bytes(64 << 20))
         .weigher(|key: &String, value: &CachedResponse| key.len() as u32 + value.weight())
         .build();
-    ResponseCache::new(cache, 4 << 20, move |m, u| decide(m, u, &reads, pages))
+    ResponseCache::new(cache, 4 << 20, move |m, u| {
+        let decision = decide(m, u, pages);
+        match story_read(m, u) {
+            Some(id) => decision.then_on_success(reads.on_success(id)),
+            None => decision,
+        }
+    })
 }
 
 #[cfg(test)]
@@ -218,8 +207,7 @@ mod tests {
     use super::*;
 
     fn key_of(uri: &str) -> Option<String> {
-        let reads = Arc::new(ReadCounter::default());
-        match decide(&Method::GET, &uri.parse().expect("uri"), &reads, true) {
+        match decide(&Method::GET, &uri.parse().expect("uri"), true) {
             CacheDecision::Store { key, .. } => Some(key),
             _ => None,
         }
@@ -261,15 +249,9 @@ mod tests {
 
     #[test]
     fn private_and_live_pages_are_never_kept() {
-        let reads = Arc::new(ReadCounter::default());
-        let tasks = decide(&Method::GET, &"/tasks".parse().expect("uri"), &reads, true);
+        let tasks = decide(&Method::GET, &"/tasks".parse().expect("uri"), true);
         assert!(matches!(tasks, CacheDecision::NoStore));
-        let figures = decide(
-            &Method::GET,
-            &"/performance".parse().expect("uri"),
-            &reads,
-            true,
-        );
+        let figures = decide(&Method::GET, &"/performance".parse().expect("uri"), true);
         assert!(matches!(figures, CacheDecision::NoStore));
         assert_eq!(key_of("/"), Some("page /".into()));
         assert_eq!(key_of("/?x=1"), None);

@@ -10,7 +10,7 @@ use std::{sync::Arc, time::Duration};
 
 use server::{http::HttpStack, metrics::RequestMetrics};
 
-pub use caching::{LIST_PARAMS, canonical_id, decide, response_cache};
+pub use caching::{LIST_PARAMS, decide, response_cache};
 pub use limits::rate_limits;
 
 use super::{AppConfig, AppState, cache::Policy};

@@ -43,6 +43,7 @@ pub const TREE_SQL: &str = concat!(
 );
 
 mod batch;
+mod placement;
 mod reshape;
 pub use batch::create_batch;
 pub use reshape::{delete, move_node};

@@ -1,8 +1,9 @@
 //! Counts story reads in memory and adds them to `stories.read_count` every few seconds,
 //! in one statement, so reading never waits for a write.
 //!
-//! Only reads a client actually got are counted (the HTTP edge calls [`ReadCounter::record`]
-//! after a 200 or 304, past the rate limit), and the pending map is bounded: past
+//! Which requests are reads is [`story_read`]'s decision. Only reads a client actually got
+//! are counted (the HTTP edge calls [`ReadCounter::record`] after a 200 or 304, past the rate
+//! limit: refused requests and ids that name nothing never count), and the pending map is bounded: past
 //! [`MAX_PENDING`] distinct stories between two flushes further stories are not counted
 //! until the next flush (the drop is logged), so no flood of ids can grow memory or the
 //! flush's work.
@@ -16,9 +17,43 @@ use std::{
     time::Duration,
 };
 
+use axum::http::{Method, Uri};
 use server::store::{Store, StoreError};
 
 use crate::model::fields::Id;
+
+/// The story a request reads, if it is a read that counts: `GET /api/stories/{id}` (not its
+/// tree) and the reader's pages `GET /stories/{id}` and `/stories/{id}/nodes/{node}` without
+/// a query (a page rendered on the server is a read: the client does not fetch again). The
+/// editor's page is not a read.
+pub fn story_read(method: &Method, uri: &Uri) -> Option<Id> {
+    if method != Method::GET {
+        return None;
+    }
+    let path = uri.path();
+    if let Some(rest) = path.strip_prefix("/api/stories/") {
+        return canonical_id(rest);
+    }
+    let rest = path.strip_prefix("/stories/")?;
+    if uri.query().is_some() {
+        return None;
+    }
+    let mut parts = rest.split('/');
+    let id = canonical_id(parts.next()?)?;
+    match (parts.next(), parts.next(), parts.next()) {
+        (None, ..) => Some(id),
+        (Some("nodes"), Some(node), None) => canonical_id(node).map(|_| id),
+        _ => None,
+    }
+}
+
+/// The id in a path segment as the router will see it (percent-decoded), in canonical form.
+pub fn canonical_id(segment: &str) -> Option<Id> {
+    let decoded = percent_encoding::percent_decode_str(segment)
+        .decode_utf8()
+        .ok()?;
+    Id::parse("id", &decoded).ok()
+}
 
 /// Distinct stories counted between two flushes at most.
 pub const MAX_PENDING: usize = 10_000;
@@ -112,6 +147,34 @@ pub const FLUSH_EVERY: Duration = Duration::from_secs(5);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn single_story_reads_and_reader_pages_count_and_nothing_else() {
+        let id = "0190a6b2-7c1e-7aaa-8bbb-0123456789ab";
+        let read = |method: Method, uri: &str| {
+            story_read(&method, &uri.parse().expect("uri")).map(|i| i.as_str().to_owned())
+        };
+        let upper = id.to_uppercase();
+        for uri in [
+            format!("/api/stories/{id}"),
+            format!("/api/stories/{upper}"),
+            format!("/stories/{id}"),
+            format!("/stories/{id}/nodes/{id}"),
+        ] {
+            assert_eq!(read(Method::GET, &uri).as_deref(), Some(id), "{uri}");
+        }
+        for uri in [
+            format!("/api/stories/{id}/tree"),
+            format!("/stories/{id}/edit"),
+            format!("/stories/{id}?x=1"),
+            "/stories/not-an-id".to_owned(),
+            "/api/stories".to_owned(),
+            "/stories".to_owned(),
+        ] {
+            assert_eq!(read(Method::GET, &uri), None, "{uri}");
+        }
+        assert_eq!(read(Method::PATCH, &format!("/api/stories/{id}")), None);
+    }
 
     fn id(n: usize) -> Id {
         Id::parse("id", &format!("00000000-0000-7000-8000-{n:012x}")).expect("valid id")

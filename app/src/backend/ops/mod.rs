@@ -3,7 +3,8 @@
 //! ([`alerts`]), the last hour of samples ([`history`]) and seven days of minutes
 //! ([`history_days`]), the dashboard's snapshot ([`snapshot`]) and the `/metrics` document
 //! ([`prometheus`]), the client bundle as served ([`bundle`]), and the operator's tasks:
-//! backups ([`backup`]) and maintenance ([`maintenance`]).
+//! backups ([`backup`]) and maintenance ([`maintenance`]), and what the admin endpoints ask
+//! for (`operator`).
 
 pub mod alerts;
 pub mod backup;
@@ -11,6 +12,7 @@ pub mod bundle;
 pub mod history;
 pub mod history_days;
 pub mod maintenance;
+mod operator;
 pub mod prometheus;
 mod snapshot;
 pub mod vitals;

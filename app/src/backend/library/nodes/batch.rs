@@ -1,10 +1,12 @@
 //! Batch inserts of nodes: a whole list (up to `BATCH_MAX_NODES`, items may hang under
-//! earlier items of the same batch) validated before any SQL runs, then written in one
-//! transaction, all or nothing.
+//! earlier items of the same batch) validated before any SQL runs, placed among their
+//! siblings in memory, then written in one transaction, all or nothing.
 
 use super::*;
 
-/// Adds many nodes in one transaction: all of them or none.
+/// Adds many nodes in one transaction: all of them or none. Positions are worked out in
+/// memory ([`placement`]): each sibling group is shifted in a few range updates, so the
+/// cost grows with the nodes written, not with their product.
 pub async fn create_batch(
     store: &Store,
     story_id: &Id,
@@ -30,65 +32,141 @@ pub async fn create_batch(
     let mut writer = store.write().await?;
     let tx = writer.begin().await?;
     story_exists(&tx, story_id).await?;
-    // Next free position per parent: existing parents (checked to be of this story) start
-    // after their current children, parents created in this batch start at 0.
-    let mut existing_next: HashMap<&str, u32> = HashMap::new();
-    for item in &plan {
-        if let ParentRef::Existing(p) = &item.parent
-            && !existing_next.contains_key(p.as_str())
-        {
-            let field = format!("nodes[{}].parent_id", item.index);
-            check_parent(&tx, story_id, Some(p), &field).await?;
-            let n = child_count(&tx, story_id.as_str(), Some(p.as_str())).await?;
-            existing_next.insert(p.as_str(), n);
+    let groups = sibling_groups(&tx, story_id, &plan).await?;
+    let mut positions = vec![0u32; plan.len()];
+    for group in &groups {
+        let wanted: Vec<Option<u32>> = group
+            .members
+            .iter()
+            .map(|&i| plan[i].draft.position)
+            .collect();
+        let placed = placement::place(group.existing, &wanted);
+        for (&i, &p) in group.members.iter().zip(&placed.new) {
+            positions[i] = p;
+        }
+        let parent = group.parent.as_ref().map(|p| match p {
+            GroupParent::Existing(id) => id.as_str(),
+            GroupParent::InBatch(i) => plan[*i].id.as_str(),
+        });
+        for shift in &placed.shifts {
+            shift_range(&tx, story_id.as_str(), parent, shift).await?;
         }
     }
-    let mut top_next = child_count(&tx, story_id.as_str(), None).await?;
-    let mut batch_next = vec![0u32; plan.len()];
-    let mut words = 0i64;
-    {
-        let mut insert = tx.prepare("node.batch_insert", INSERT_NODE).await?;
-        for item in &plan {
-            let (parent, next): (Option<&str>, &mut u32) = match &item.parent {
-                ParentRef::TopLevel => (None, &mut top_next),
-                ParentRef::Existing(p) => (
-                    Some(p.as_str()),
-                    existing_next.get_mut(p.as_str()).expect("filled above"),
-                ),
-                ParentRef::InBatch(i) => (Some(plan[*i].id.as_str()), &mut batch_next[*i]),
-            };
-            let position = match item.draft.position {
-                Some(p) if p < *next => {
-                    shift_siblings(&tx, story_id.as_str(), parent, p, 1).await?;
-                    p
-                }
-                _ => *next,
-            };
-            *next += 1;
-            let d = &item.draft;
-            insert
-                .execute(params![
-                    item.id.as_str(),
-                    story_id.as_str(),
-                    parent,
-                    position,
-                    d.kind.as_str(),
-                    d.title.as_str(),
-                    d.content.as_str(),
-                    d.choice_label.as_deref(),
-                    d.words,
-                    now
-                ])
-                .await?;
-            words += i64::from(d.words);
-        }
-    }
+    let words = insert_planned(&tx, story_id, &plan, &positions, now).await?;
     touch_story(&tx, story_id.as_str(), plan.len() as i64, words).await?;
     tx.commit().await?;
     Ok(NodeBatchResult {
         created: plan.len() as u32,
         ids: plan.into_iter().map(|item| item.id).collect(),
     })
+}
+
+/// A parent under which a batch adds nodes.
+enum GroupParent<'a> {
+    /// A node already in the story.
+    Existing(&'a Id),
+    /// A node of this batch.
+    InBatch(usize),
+}
+
+/// The new nodes under one parent (`None`: the top level), and how many it has already.
+struct SiblingGroup<'a> {
+    parent: Option<GroupParent<'a>>,
+    existing: u32,
+    /// Indexes into the plan, in the batch's order.
+    members: Vec<usize>,
+}
+
+/// The batch's nodes by parent, with each existing parent checked to be a node of this
+/// story and its children counted (parents created in this batch start empty).
+async fn sibling_groups<'a>(
+    tx: &WriteTx<'_>,
+    story_id: &Id,
+    plan: &'a [PlannedNode],
+) -> Result<Vec<SiblingGroup<'a>>, ApiError> {
+    let mut groups: Vec<SiblingGroup<'a>> = Vec::new();
+    let mut by_parent: HashMap<(u8, &str, usize), usize> = HashMap::new();
+    for (i, item) in plan.iter().enumerate() {
+        let key = match &item.parent {
+            ParentRef::TopLevel => (0, "", 0),
+            ParentRef::Existing(p) => (1, p.as_str(), 0),
+            ParentRef::InBatch(j) => (2, "", *j),
+        };
+        if let Some(&g) = by_parent.get(&key) {
+            groups[g].members.push(i);
+            continue;
+        }
+        let (parent, existing) = match &item.parent {
+            ParentRef::TopLevel => (None, child_count(tx, story_id.as_str(), None).await?),
+            ParentRef::Existing(p) => {
+                let field = format!("nodes[{}].parent_id", item.index);
+                check_parent(tx, story_id, Some(p), &field).await?;
+                let n = child_count(tx, story_id.as_str(), Some(p.as_str())).await?;
+                (Some(GroupParent::Existing(p)), n)
+            }
+            ParentRef::InBatch(j) => (Some(GroupParent::InBatch(*j)), 0),
+        };
+        by_parent.insert(key, groups.len());
+        groups.push(SiblingGroup {
+            parent,
+            existing,
+            members: vec![i],
+        });
+    }
+    Ok(groups)
+}
+
+/// Moves the existing siblings `shift.from..shift.to` of one parent up by `shift.by`.
+async fn shift_range(
+    tx: &WriteTx<'_>,
+    story_id: &str,
+    parent: Option<&str>,
+    shift: &placement::Shift,
+) -> Result<(), ApiError> {
+    tx.execute(
+        "node.shift_range",
+        "UPDATE nodes SET position = position + ?5
+          WHERE story_id = ?1 AND parent_id IS ?2 AND position >= ?3 AND position < ?4",
+        params![story_id, parent, shift.from, shift.to, shift.by],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Inserts every planned node at its worked-out position; their words.
+async fn insert_planned(
+    tx: &WriteTx<'_>,
+    story_id: &Id,
+    plan: &[PlannedNode],
+    positions: &[u32],
+    now: i64,
+) -> Result<i64, ApiError> {
+    let mut insert = tx.prepare("node.batch_insert", INSERT_NODE).await?;
+    let mut words = 0i64;
+    for (item, &position) in plan.iter().zip(positions) {
+        let parent = match &item.parent {
+            ParentRef::TopLevel => None,
+            ParentRef::Existing(p) => Some(p.as_str()),
+            ParentRef::InBatch(i) => Some(plan[*i].id.as_str()),
+        };
+        let d = &item.draft;
+        insert
+            .execute(params![
+                item.id.as_str(),
+                story_id.as_str(),
+                parent,
+                position,
+                d.kind.as_str(),
+                d.title.as_str(),
+                d.content.as_str(),
+                d.choice_label.as_deref(),
+                d.words,
+                now
+            ])
+            .await?;
+        words += i64::from(d.words);
+    }
+    Ok(words)
 }
 
 enum ParentRef {

@@ -55,6 +55,9 @@ pub struct AppConfig {
     /// Header a trusted reverse proxy sets with the client address, e.g. `x-forwarded-for`
     /// (`AION_TRUSTED_PROXY_HEADER`; unset: the TCP peer is the client).
     pub trusted_proxy_header: Option<String>,
+    /// The proxies whose header is believed (`AION_TRUSTED_PROXIES`, CIDRs or addresses,
+    /// comma-separated; default loopback, where `cargo xtask cluster` runs HAProxy).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Longest time to a response head, in seconds (`AION_REQUEST_TIMEOUT_SECS`, default 30).
     pub request_timeout_secs: u64,
     /// Longest time to receive a request head; slower (or silent, or idle kept-alive)
@@ -143,6 +146,7 @@ impl AppConfig {
             trusted_proxy_header: env
                 .get("AION_TRUSTED_PROXY_HEADER")
                 .filter(|h| !h.is_empty()),
+            trusted_proxies: trusted_proxies(&env)?,
             request_timeout_secs: env.parse("AION_REQUEST_TIMEOUT_SECS", 30)?,
             header_timeout_secs: env.parse("AION_HEADER_TIMEOUT_SECS", 10)?,
             slow_request_ms: env.parse("AION_SLOW_REQUEST_MS", 1_000)?,
@@ -201,6 +205,27 @@ fn beside(db_path: &std::path::Path, name: &str) -> PathBuf {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .map_or_else(|| PathBuf::from(name), |p| p.join(name))
+}
+
+/// `AION_TRUSTED_PROXIES`: networks (`10.0.0.0/8`) or single addresses (`10.0.0.7`).
+fn trusted_proxies(env: &Env<'_>) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    let value = env
+        .get("AION_TRUSTED_PROXIES")
+        .unwrap_or_else(|| "127.0.0.0/8,::1/128".to_owned());
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| ConfigError {
+                    name: "AION_TRUSTED_PROXIES",
+                    value: value.clone(),
+                    why: format!("{s:?} is neither an address nor a network like 10.0.0.0/8"),
+                })
+        })
+        .collect()
 }
 
 /// `AION_LITESTREAM_BIN` and `AION_LITESTREAM_SOCKET`: both or neither.
@@ -320,6 +345,19 @@ mod tests {
         assert_eq!((c.write_rate_per_minute, c.write_rate_burst), (60, 10));
         assert!(c.seed_demo);
         assert!(c.admin_token.is_none());
+    }
+
+    #[test]
+    fn trusted_proxies_are_networks_or_addresses_and_default_to_loopback() {
+        let c = config(&[]).expect("defaults are valid");
+        let loopback: std::net::IpAddr = "127.0.0.1".parse().expect("ip");
+        assert!(c.trusted_proxies.iter().any(|n| n.contains(&loopback)));
+        let c = config(&[("AION_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7")]).expect("valid");
+        let proxy: std::net::IpAddr = "192.0.2.7".parse().expect("ip");
+        assert!(c.trusted_proxies.iter().any(|n| n.contains(&proxy)));
+        assert!(!c.trusted_proxies.iter().any(|n| n.contains(&loopback)));
+        let err = config(&[("AION_TRUSTED_PROXIES", "10.0.0.0/33")]).expect_err("bad network");
+        assert!(err.to_string().contains("AION_TRUSTED_PROXIES"), "{err}");
     }
 
     #[test]

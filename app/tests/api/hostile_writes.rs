@@ -88,3 +88,65 @@ async fn a_batch_at_the_front_is_linear_and_does_not_hold_other_writes() {
     assert_eq!(top[N].1, "old 0");
     assert_eq!(top[N + 1].1, "old 1");
 }
+
+/// Finding 1: behind the shipped balancer every client chose its own rate-limit key. HAProxy
+/// appends its own `X-Forwarded-For` line after the one the client sent, and the limit read
+/// the client's line, so 30 writes with 30 invented addresses were 30 × 200. Now the last
+/// address of the last line (HAProxy's) is the client, and only from a trusted proxy.
+#[tokio::test]
+async fn an_invented_forwarded_for_does_not_buy_more_writes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let limited = [
+        ("AION_WRITE_RATE_LIMIT_PER_MINUTE", "60"),
+        ("AION_WRITE_RATE_LIMIT_BURST", "5"),
+        ("AION_TRUSTED_PROXY_HEADER", "x-forwarded-for"),
+        ("AION_SEED_DEMO", "0"),
+    ];
+    let app = spawn_app_with(&limited).await;
+    let port: u16 = app
+        .base
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port in the base URL");
+    let lb = server::shared::LocalBalancer::start(dir.path(), &[port]).expect("haproxy");
+    let writes = |base: String| async move {
+        let http = crate::helpers::client();
+        let mut statuses = Vec::new();
+        for i in 0..15 {
+            let res = http
+                .post(format!("{base}/api/stories"))
+                .header("x-forwarded-for", format!("10.0.{i}.1"))
+                .json(&json!({ "title": format!("spoofed {i}") }))
+                .send()
+                .await
+                .expect("sent");
+            statuses.push(res.status().as_u16());
+        }
+        statuses
+    };
+    let through = writes(lb.base()).await;
+    let accepted = through.iter().filter(|s| **s == 200).count();
+    assert_eq!(
+        accepted, 5,
+        "the burst, then 429 whatever address is claimed: {through:?}"
+    );
+    assert!(through[5..].iter().all(|s| *s == 429), "{through:?}");
+
+    // Straight to an instance that trusts another proxy: the header is ignored and the TCP
+    // peer pays.
+    let strict = spawn_app_with(&[
+        ("AION_WRITE_RATE_LIMIT_PER_MINUTE", "60"),
+        ("AION_WRITE_RATE_LIMIT_BURST", "5"),
+        ("AION_TRUSTED_PROXY_HEADER", "x-forwarded-for"),
+        ("AION_TRUSTED_PROXIES", "192.0.2.0/24"),
+        ("AION_SEED_DEMO", "0"),
+    ])
+    .await;
+    let direct = writes(strict.base.clone()).await;
+    assert_eq!(
+        direct.iter().filter(|s| **s == 200).count(),
+        5,
+        "{direct:?}"
+    );
+}

@@ -128,11 +128,42 @@ impl Limiter {
     }
 }
 
+/// A reverse proxy that names the client in a header, and which peers are that proxy.
+#[derive(Debug, Clone)]
+pub struct TrustedProxy {
+    /// E.g. `x-forwarded-for`. The client is the last address of the header's last line:
+    /// the one the nearest proxy added (HAProxy's `option forwardfor` appends a line of its
+    /// own after whatever the client sent, so earlier lines and entries are the client's
+    /// word and never believed).
+    pub header: HeaderName,
+    /// The peers whose header is believed; a request from any other address is keyed by
+    /// that address, whatever header it carries.
+    pub proxies: Vec<ipnet::IpNet>,
+}
+
+impl TrustedProxy {
+    /// The client `req` names, if it came from a trusted proxy that named one.
+    fn client(&self, peer: IpAddr, req: &Request) -> Option<IpAddr> {
+        let peer = peer.to_canonical();
+        if !self.proxies.iter().any(|net| net.contains(&peer)) {
+            return None;
+        }
+        req.headers()
+            .get_all(&self.header)
+            .iter()
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse::<IpAddr>().ok())
+            .map(|ip| ip.to_canonical())
+    }
+}
+
 /// Read and write limits plus how to find the client.
 pub struct RateLimits {
     read: Option<Limiter>,
     write: Option<Limiter>,
-    client_header: Option<HeaderName>,
+    client_header: Option<TrustedProxy>,
     exempt: Vec<String>,
     clock: DefaultClock,
     shared: Option<crate::shared::SharedLimits>,
@@ -140,12 +171,12 @@ pub struct RateLimits {
 }
 
 impl RateLimits {
-    /// `client_header`: a header a trusted proxy sets (e.g. `x-forwarded-for`); `exempt`:
-    /// path prefixes never limited (static assets, `/metrics`).
+    /// `client_header`: the proxy trusted to name the client (see [`TrustedProxy`]);
+    /// `exempt`: path prefixes never limited (static assets, `/metrics`).
     pub fn new(
         read: Limit,
         write: Limit,
-        client_header: Option<HeaderName>,
+        client_header: Option<TrustedProxy>,
         exempt: Vec<String>,
     ) -> Self {
         Self {
@@ -195,19 +226,14 @@ impl RateLimits {
     }
 
     fn client(&self, req: &Request) -> Option<IpAddr> {
-        if let Some(h) = &self.client_header
-            && let Some(ip) = req
-                .headers()
-                .get(h)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.rsplit(',').next())
-                .and_then(|v| v.trim().parse().ok())
-        {
-            return Some(ip);
-        }
-        req.extensions()
+        let peer = req
+            .extensions()
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip())
+            .map(|c| c.0.ip())?;
+        self.client_header
+            .as_ref()
+            .and_then(|t| t.client(peer, req))
+            .or(Some(peer))
     }
 }
 

@@ -536,3 +536,76 @@ async fn a_page_invalidated_while_it_streams_is_not_kept() {
     );
     assert_eq!(renders.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
+
+#[tokio::test]
+async fn only_a_trusted_proxy_names_the_client_and_only_in_the_line_it_added() {
+    let limits = || {
+        RateLimits::new(
+            Limit {
+                per_minute: 0,
+                burst: 0,
+            },
+            Limit {
+                per_minute: 60,
+                burst: 1,
+            },
+            Some(crate::http::rate_limit::TrustedProxy {
+                header: axum::http::HeaderName::from_static("x-forwarded-for"),
+                proxies: vec!["127.0.0.0/8".parse().expect("cidr")],
+            }),
+            vec![],
+        )
+    };
+    // `lines`: the header lines in order (the client's first, the proxy's appended last).
+    let post = |peer: &str, lines: &[&str]| {
+        let mut req = Request::post("/write")
+            .body(Body::empty())
+            .expect("request");
+        for line in lines {
+            req.headers_mut().append(
+                "x-forwarded-for",
+                axum::http::HeaderValue::from_str(line).expect("ascii"),
+            );
+        }
+        req.extensions_mut()
+            .insert(ConnectInfo::<SocketAddr>(peer.parse().expect("addr")));
+        req
+    };
+    let status = |res: axum::response::Response| res.status();
+
+    // Through the proxy: the client invents an address each time; the proxy's line names it.
+    let (router, _, _) = app(Some(limits()), false);
+    for (i, invented) in ["10.1.1.1", "10.2.2.2"].iter().enumerate() {
+        let req = post("127.0.0.1:5000", &[invented, "192.0.2.7"]);
+        let want = if i == 0 {
+            StatusCode::OK
+        } else {
+            StatusCode::TOO_MANY_REQUESTS
+        };
+        assert_eq!(
+            status(router.clone().oneshot(req).await.expect("response")),
+            want
+        );
+    }
+    // The positive control: two clients the proxy names differently are two clients.
+    let other = post("127.0.0.1:5000", &["192.0.2.8"]);
+    assert_eq!(
+        status(router.clone().oneshot(other).await.expect("response")),
+        StatusCode::OK
+    );
+
+    // Not from the proxy: the header is ignored, the peer is the client.
+    let (router, _, _) = app(Some(limits()), false);
+    for (i, invented) in ["192.0.2.10", "192.0.2.11"].iter().enumerate() {
+        let req = post("198.51.100.5:5000", &[invented]);
+        let want = if i == 0 {
+            StatusCode::OK
+        } else {
+            StatusCode::TOO_MANY_REQUESTS
+        };
+        assert_eq!(
+            status(router.clone().oneshot(req).await.expect("response")),
+            want
+        );
+    }
+}

@@ -11,6 +11,7 @@ use server::store::{Prepared, Store, WriteTx, params};
 
 pub use rng::Rng;
 
+use crate::backend::library::nodes::{INSERT_NODE, NodeRow};
 use crate::model::{ApiError, NodeKind, StoryStatus, fields::word_count};
 
 /// What to generate.
@@ -305,11 +306,7 @@ async fn statements<'t>(tx: &'t WriteTx<'_>) -> Result<[Prepared<'t>; 3], ApiErr
             "INSERT INTO story_tags (tag, story_id) VALUES (?1, ?2)",
         )
         .await?,
-        tx.prepare(
-            "demo.node_insert",
-            crate::backend::library::nodes::INSERT_NODE,
-        )
-        .await?,
+        tx.prepare("demo.node_insert", INSERT_NODE).await?,
     ])
 }
 
@@ -345,20 +342,19 @@ async fn insert(
         tags_stmt.execute(params![*tag, id.as_str()]).await?;
     }
     for n in nodes {
-        nodes_stmt
-            .execute(params![
-                n.id.as_str(),
-                id.as_str(),
-                n.parent.map(|p| nodes[p].id.clone()),
-                n.position,
-                n.kind.as_str(),
-                n.title.as_str(),
-                n.content.as_str(),
-                n.label.clone(),
-                n.words,
-                *created_us
-            ])
-            .await?;
+        let row = NodeRow {
+            id: n.id.as_str(),
+            story_id: id.as_str(),
+            parent_id: n.parent.map(|p| nodes[p].id.as_str()),
+            position: n.position,
+            kind: n.kind,
+            title: n.title.as_str(),
+            content: n.content.as_str(),
+            choice_label: n.label.as_deref(),
+            words: n.words,
+            at: *created_us,
+        };
+        nodes_stmt.execute(row.params()).await?;
     }
     Ok(nodes.len())
 }

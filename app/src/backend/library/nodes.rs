@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use server::store::{Conn, Row, SqlError, Store, ValueType, WriteTx, params};
+use server::store::{Conn, IntoParams, Row, SqlError, Store, ValueType, WriteTx, params};
 
 use crate::backend::time::{next_after, now_micros, parse_rfc3339, to_rfc3339};
 use crate::model::{
@@ -24,12 +24,44 @@ macro_rules! node_columns {
 /// The columns every node query selects.
 pub const NODE_COLUMNS: &str = node_columns!();
 
-/// Inserts one node; parameters: id, story, parent, position, kind, title, content, choice
-/// label, word count, time (created and updated). Single inserts, batches and the demo seed
-/// all write nodes through it.
+/// Inserts one node, its parameters bound by [`NodeRow::params`]. Single inserts, batches
+/// and the demo seed all write nodes through it.
 pub(crate) const INSERT_NODE: &str = "INSERT INTO nodes (id, story_id, parent_id, position, kind,
     title, content, choice_label, word_count, created_at, updated_at)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)";
+
+/// A new node as [`INSERT_NODE`] binds it: the one place its parameters' order is written.
+pub(crate) struct NodeRow<'a> {
+    pub id: &'a str,
+    pub story_id: &'a str,
+    pub parent_id: Option<&'a str>,
+    pub position: u32,
+    pub kind: NodeKind,
+    pub title: &'a str,
+    pub content: &'a str,
+    pub choice_label: Option<&'a str>,
+    pub words: u32,
+    /// Created and updated (microseconds).
+    pub at: i64,
+}
+
+impl NodeRow<'_> {
+    /// The parameters of [`INSERT_NODE`].
+    pub(crate) fn params(&self) -> impl IntoParams + use<> {
+        params![
+            self.id,
+            self.story_id,
+            self.parent_id,
+            self.position,
+            self.kind.as_str(),
+            self.title,
+            self.content,
+            self.choice_label,
+            self.words,
+            self.at
+        ]
+    }
+}
 
 /// Every node of story `?1`, in storage order; [`depth_first`] puts them in tree order.
 ///
@@ -291,23 +323,19 @@ async fn insert_node(
     d: &NodeDraft,
     at: i64,
 ) -> Result<(), ApiError> {
-    tx.execute(
-        "node.insert",
-        INSERT_NODE,
-        params![
-            id,
-            story_id,
-            parent,
-            position,
-            d.kind.as_str(),
-            d.title.as_str(),
-            d.content.as_str(),
-            d.choice_label.as_deref(),
-            d.words,
-            at
-        ],
-    )
-    .await?;
+    let row = NodeRow {
+        id,
+        story_id,
+        parent_id: parent,
+        position,
+        kind: d.kind,
+        title: d.title.as_str(),
+        content: d.content.as_str(),
+        choice_label: d.choice_label.as_deref(),
+        words: d.words,
+        at,
+    };
+    tx.execute("node.insert", INSERT_NODE, row.params()).await?;
     Ok(())
 }
 

@@ -150,20 +150,19 @@ async fn insert_planned(
             ParentRef::InBatch(i) => Some(plan[*i].id.as_str()),
         };
         let d = &item.draft;
-        insert
-            .execute(params![
-                item.id.as_str(),
-                story_id.as_str(),
-                parent,
-                position,
-                d.kind.as_str(),
-                d.title.as_str(),
-                d.content.as_str(),
-                d.choice_label.as_deref(),
-                d.words,
-                now
-            ])
-            .await?;
+        let row = NodeRow {
+            id: item.id.as_str(),
+            story_id: story_id.as_str(),
+            parent_id: parent,
+            position,
+            kind: d.kind,
+            title: d.title.as_str(),
+            content: d.content.as_str(),
+            choice_label: d.choice_label.as_deref(),
+            words: d.words,
+            at: now,
+        };
+        insert.execute(row.params()).await?;
         words += i64::from(d.words);
     }
     Ok(words)

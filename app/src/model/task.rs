@@ -99,7 +99,7 @@ impl Priority {
 
 /// The three task enums travel as their wire names. Written by hand rather than derived:
 /// the derived (de)serialisers, with their variant tables and messages, cost the client
-/// 0.8 KB brotli more than this (`cargo xtask bundle-size`, side by side).
+/// 1,047 bytes brotli more than this (`cargo xtask bundle-size`, builds side by side).
 macro_rules! wire_name {
     ($t:ty, $what:literal, |$s:ident| $parse:expr) => {
         impl Serialize for $t {

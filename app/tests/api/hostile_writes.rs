@@ -150,3 +150,49 @@ async fn an_invented_forwarded_for_does_not_buy_more_writes() {
         "{direct:?}"
     );
 }
+
+/// Finding 5: a 64×17,000 cover passed every check; its variant was taller than WebP's
+/// 16,383 pixels, the encoder panicked inside, the task retried, failed, and the cover was
+/// asked for again at every start, pending forever. A cover's longer side is now at most 8
+/// times its shorter one (refused at upload, with nothing stored), the encoder's error is an
+/// error, and a panic in blocking work is a permanent failure that gives the upload up.
+#[tokio::test]
+async fn a_strip_of_a_cover_is_refused_at_upload_and_changes_nothing() {
+    let app = spawn_app_with(&[
+        ("AION_WRITE_RATE_LIMIT_PER_MINUTE", "0"),
+        ("AION_SEED_DEMO", "0"),
+    ])
+    .await;
+    let story = app.create_story("Strip").await;
+    let (_, before) = app.get_json(&format!("/api/stories/{story}")).await;
+    let strip = app::backend::demo::art::jpeg(7, 64, 17_000);
+    let res = app
+        .http
+        .put(app.url(&format!("/api/stories/{story}/cover")))
+        .header("content-type", "image/jpeg")
+        .body(strip)
+        .send()
+        .await
+        .expect("sent");
+    let status = res.status().as_u16();
+    let body: serde_json::Value = res.json().await.expect("json");
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["field"], "cover", "{body}");
+    assert!(
+        body["error"]["message"].as_str().is_some_and(|m| m.contains("8 times")),
+        "{body}"
+    );
+    let (_, after) = app.get_json(&format!("/api/stories/{story}")).await;
+    assert_eq!(before, after, "the story is as it was: no pending cover");
+    // The positive control: the same picture in a cover's shape is taken.
+    let fine = app::backend::demo::art::jpeg(7, 640, 360);
+    let res = app
+        .http
+        .put(app.url(&format!("/api/stories/{story}/cover")))
+        .header("content-type", "image/jpeg")
+        .body(fine)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(res.status().as_u16(), 202);
+}

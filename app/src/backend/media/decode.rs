@@ -17,6 +17,11 @@ pub const MAX_BYTES: usize = 10 * 1000 * 1000;
 pub const MAX_PIXELS: u64 = 40_000_000;
 /// Longest side accepted by the decoder.
 const MAX_SIDE: u32 = 20_000;
+/// A cover's longer side is at most this many times its shorter one. A strip of 64×17,000
+/// passed every other check, and its variant was taller than WebP allows (16,383 pixels):
+/// the encoder gave up on every try. Within this ratio no variant (at most 1,280 wide, or the
+/// image's own width below 320) is taller than 10,240 pixels.
+pub const MAX_ASPECT: u64 = 8;
 
 /// A decoded, upright upload.
 pub struct Decoded {
@@ -101,6 +106,11 @@ pub fn decode(bytes: &[u8], declared: Option<&str>) -> Result<Decoded, ApiError>
         return Err(invalid(format!(
             "the image is {w}×{h} pixels ({:.1} megapixels); at most 40 megapixels",
             (u64::from(w) * u64::from(h)) as f64 / 1e6
+        )));
+    }
+    if u64::from(w.max(h)) > u64::from(w.min(h)) * MAX_ASPECT {
+        return Err(invalid(format!(
+            "the image is {w}×{h} pixels; a cover's longer side is at most {MAX_ASPECT} times its shorter one"
         )));
     }
     let orientation = decoder

@@ -72,6 +72,10 @@ pub fn quality(format: MediaFormat) -> u8 {
 }
 
 /// Encodes `pixels` in `format` at `quality`.
+/// The longest side libwebp encodes.
+const WEBP_MAX_SIDE: u32 = 16_383;
+
+/// Encodes `pixels` as `format`; an error (never a panic) for what the encoder refuses.
 pub fn encode(pixels: &RgbImage, format: MediaFormat, quality: u8) -> Result<Vec<u8>, String> {
     let (w, h) = pixels.dimensions();
     match format {
@@ -83,7 +87,15 @@ pub fn encode(pixels: &RgbImage, format: MediaFormat, quality: u8) -> Result<Vec
             Ok(out)
         }
         MediaFormat::Webp => {
-            let encoded = webp::Encoder::from_rgb(pixels.as_raw(), w, h).encode(f32::from(quality));
+            // libwebp refuses sides over 16,383 pixels; `encode` would panic on its error.
+            if w.max(h) > WEBP_MAX_SIDE {
+                return Err(format!(
+                    "{w}×{h} is beyond WebP's {WEBP_MAX_SIDE} pixels a side"
+                ));
+            }
+            let encoded = webp::Encoder::from_rgb(pixels.as_raw(), w, h)
+                .encode_simple(false, f32::from(quality))
+                .map_err(|e| format!("libwebp: {e:?}"))?;
             Ok(encoded.to_vec())
         }
         MediaFormat::Avif => {
@@ -130,6 +142,14 @@ pub fn variant(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn webp_beyond_its_sides_is_an_error_not_a_panic() {
+        let tall = RgbImage::new(2, 16_400);
+        let err = encode(&tall, MediaFormat::Webp, 80).expect_err("too tall for WebP");
+        assert!(err.contains("16383"), "{err}");
+        assert!(encode(&RgbImage::new(2, 16_383), MediaFormat::Webp, 80).is_ok());
+    }
 
     #[test]
     fn variants_decode_at_their_width_without_upscaling() {

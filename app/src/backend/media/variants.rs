@@ -26,8 +26,14 @@ pub struct CoverPayload {
 /// The handler.
 pub struct CoverVariants(pub Env);
 
+/// Blocking work that did not finish: a panic is this image's (another try panics again),
+/// anything else (the runtime shutting down) may work next time.
 fn blocking_failed(e: tokio::task::JoinError) -> TaskError {
-    TaskError::retryable("encoding stopped unexpectedly").detail(e)
+    if e.is_panic() {
+        TaskError::permanent("the image could not be encoded").detail(e)
+    } else {
+        TaskError::retryable("encoding stopped unexpectedly").detail(e)
+    }
 }
 
 impl Handler for CoverVariants {
@@ -35,6 +41,25 @@ impl Handler for CoverVariants {
     type Payload = CoverPayload;
 
     async fn run(&self, payload: CoverPayload, ctx: TaskContext) -> Result<Value, TaskError> {
+        let (story, hash) = (payload.story_id.clone(), payload.hash.clone());
+        let result = self.make(payload, &ctx).await;
+        // An upload whose variants can never be made is given up, so that it is not asked
+        // for again at every start (a cancelled task's upload stays pending: it may be asked
+        // for again).
+        if let Err(e) = &result
+            && !e.retryable
+            && !ctx.is_cancelled()
+        {
+            media::abandon(&self.0.store, &story, &hash).await?;
+        }
+        result
+    }
+}
+
+impl CoverVariants {
+    /// Makes every variant not made yet, then shows the cover.
+    async fn make(&self, payload: CoverPayload, ctx: &TaskContext) -> Result<Value, TaskError> {
+        let ctx = ctx.clone();
         let store = &self.0.store;
         let hash = payload.hash;
         ctx.progress(1, "reading the uploaded image");

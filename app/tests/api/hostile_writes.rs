@@ -179,7 +179,9 @@ async fn a_strip_of_a_cover_is_refused_at_upload_and_changes_nothing() {
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["field"], "cover", "{body}");
     assert!(
-        body["error"]["message"].as_str().is_some_and(|m| m.contains("8 times")),
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("8 times")),
         "{body}"
     );
     let (_, after) = app.get_json(&format!("/api/stories/{story}")).await;

@@ -368,6 +368,44 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_a_trusted_proxy_names_the_client_and_only_in_the_line_it_added() {
+        let trusted = TrustedProxy {
+            header: HeaderName::from_static("x-forwarded-for"),
+            proxies: vec!["127.0.0.0/8".parse().expect("cidr")],
+        };
+        // `lines`: the header lines in order (the client's first, the proxy's appended last).
+        let client = |peer: &str, lines: &[&str]| {
+            let mut req = Request::new(Body::empty());
+            for line in lines {
+                let value = HeaderValue::from_str(line).expect("ascii");
+                req.headers_mut().append("x-forwarded-for", value);
+            }
+            let peer: IpAddr = peer.parse().expect("ip");
+            trusted.client(peer, &req).map(|ip| ip.to_string())
+        };
+        // Through the proxy: whatever the client invents, the proxy's line names it.
+        assert_eq!(
+            client("127.0.0.1", &["10.1.1.1", "192.0.2.7"]).as_deref(),
+            Some("192.0.2.7")
+        );
+        assert_eq!(
+            client(
+                "127.0.0.1",
+                &["10.1.1.1, 10.2.2.2", "198.51.100.1, 192.0.2.8"]
+            )
+            .as_deref(),
+            Some("192.0.2.8")
+        );
+        assert_eq!(
+            client("::ffff:127.0.0.1", &["192.0.2.9"]).as_deref(),
+            Some("192.0.2.9")
+        );
+        // Not from the proxy: the header is not believed (the peer is the client).
+        assert_eq!(client("198.51.100.5", &["192.0.2.10"]), None);
+        assert_eq!(client("127.0.0.1", &[]), None);
+    }
+
+    #[test]
     fn an_ipv6_client_is_its_slash_64() {
         let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("ip");
         let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().expect("ip");

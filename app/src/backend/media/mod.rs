@@ -400,22 +400,6 @@ pub async fn promote(store: &Store, story: &str, hash: &str) -> Result<bool, Api
     Ok(n > 0)
 }
 
-/// Gives up `story`'s pending upload `hash` (its variants cannot be made): the story keeps
-/// the cover it shows, the upload is no longer asked for at start, and unused media go.
-pub async fn abandon(store: &Store, story: &str, hash: &str) -> Result<(), ApiError> {
-    let mut writer = store.write().await?;
-    let tx = writer.begin().await?;
-    tx.execute(
-        "cover.abandon",
-        "UPDATE stories SET cover_pending = NULL WHERE id = ?1 AND cover_pending = ?2",
-        [story, hash],
-    )
-    .await?;
-    collect_unused(&tx).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
 /// One variant's bytes.
 pub async fn variant(
     store: &Store,

@@ -6,12 +6,15 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use server::tasks::{Handler, TaskContext, TaskError};
+use server::{
+    store::Store,
+    tasks::{Handler, TaskContext, TaskError},
+};
 
 use crate::backend::tasks::Env;
 use crate::{
     backend::media::{self, decode, encode},
-    model::{MediaFormat, variant_widths},
+    model::{ApiError, MediaFormat, variant_widths},
 };
 
 /// Payload: which story waits for which upload.
@@ -50,7 +53,7 @@ impl Handler for CoverVariants {
             && !e.retryable
             && !ctx.is_cancelled()
         {
-            media::abandon(&self.0.store, &story, &hash).await?;
+            abandon(&self.0.store, &story, &hash).await?;
         }
         result
     }
@@ -162,4 +165,20 @@ impl CoverVariants {
             "variants": results,
         }))
     }
+}
+
+/// Gives up `story`'s pending upload `hash` (its variants cannot be made): the story keeps
+/// the cover it shows, the upload is no longer asked for at start, and unused media go.
+async fn abandon(store: &Store, story: &str, hash: &str) -> Result<(), ApiError> {
+    let mut writer = store.write().await?;
+    let tx = writer.begin().await?;
+    tx.execute(
+        "cover.abandon",
+        "UPDATE stories SET cover_pending = NULL WHERE id = ?1 AND cover_pending = ?2",
+        [story, hash],
+    )
+    .await?;
+    media::collect_unused(&tx).await?;
+    tx.commit().await?;
+    Ok(())
 }

@@ -15,12 +15,22 @@ use app::model::{ApiError, Node, Story, StoryPage, StoryTree};
 
 use crate::{
     api,
-    components::ListFilters,
     hooks::{
         hydrated::Hydrated,
         query::{Query, QueryClient},
     },
 };
+
+/// The filters a list was loaded with; empty strings mean "not set".
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListFilters {
+    /// Search term.
+    pub q: String,
+    /// Status filter.
+    pub status: String,
+    /// Sort order.
+    pub sort: String,
+}
 
 /// Stories per page of the list.
 pub const PAGE: usize = 100;

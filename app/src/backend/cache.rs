@@ -10,7 +10,7 @@
 //! 4,817 → 1,191, one story 354 → 329. JSON rather than a binary format because the model
 //! types use `skip_serializing_if`, which positional formats cannot read back.
 
-use std::{hash::Hasher, sync::Arc, time::Duration};
+use std::{hash::Hasher, marker::PhantomData, sync::Arc, time::Duration};
 
 use server::cache::{CachePolicy, SharedCodec, TieredCache};
 
@@ -85,6 +85,90 @@ impl CacheKey {
         Self::StoryPage(h.finish())
     }
 }
+
+/// A key that can only hold values of kind `V`: made by the constructor of that kind, so
+/// reading it back as another kind cannot be written (see [`CacheKind`]).
+#[derive(Debug, Clone)]
+pub struct Key<V> {
+    key: CacheKey,
+    kind: PhantomData<fn() -> V>,
+}
+
+impl<V> Key<V> {
+    fn new(key: CacheKey) -> Self {
+        Self {
+            key,
+            kind: PhantomData,
+        }
+    }
+
+    /// The untyped key the tiers use.
+    pub fn into_inner(self) -> CacheKey {
+        self.key
+    }
+}
+
+impl Key<Arc<Story>> {
+    /// One story.
+    pub fn story(id: &str) -> Self {
+        Self::new(CacheKey::Story(id.to_owned()))
+    }
+}
+
+impl Key<Arc<StoryTree>> {
+    /// One story's tree.
+    pub fn tree(story_id: &str) -> Self {
+        Self::new(CacheKey::Tree(story_id.to_owned()))
+    }
+}
+
+impl Key<Arc<StoryPage>> {
+    /// A list page with these (normalised) parameters.
+    pub fn story_page(parts: &[&str]) -> Self {
+        Self::new(CacheKey::story_page(parts))
+    }
+}
+
+impl Key<axum::body::Bytes> {
+    /// A cover variant by its canonical file name.
+    pub fn media(name: &str) -> Self {
+        Self::new(CacheKey::Media(name.to_owned()))
+    }
+}
+
+/// A kind of value the data cache holds: its policy, and how it goes into the one enum the
+/// tiers share (one capacity, one set of statistics) and comes back out.
+pub trait CacheKind: Sized {
+    /// Its time to live.
+    const POLICY: Policy;
+    /// Into the shared enum.
+    fn into_cached(self) -> Cached;
+    /// Out of it; `None` only for an entry of another kind under this kind's key, which
+    /// only a corrupt shared-tier entry can be (its kind byte disagrees with its key).
+    fn from_cached(cached: Cached) -> Option<Self>;
+}
+
+macro_rules! cache_kind {
+    ($ty:ty, $variant:ident, $policy:ident) => {
+        impl CacheKind for $ty {
+            const POLICY: Policy = Policy::$policy;
+            fn into_cached(self) -> Cached {
+                Cached::$variant(self)
+            }
+            fn from_cached(cached: Cached) -> Option<Self> {
+                match cached {
+                    Cached::$variant(v) => Some(v),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+cache_kind!(Arc<Story>, Story, Story);
+cache_kind!(Arc<StoryTree>, Tree, NodeTree);
+cache_kind!(Arc<StoryPage>, Page, ApiResponse);
+cache_kind!(axum::body::Bytes, Media, Media);
 
 /// Cached values; `Arc`s, so a hit never copies a story or a tree.
 #[derive(Debug, Clone)]
@@ -165,5 +249,28 @@ impl SharedCodec<CacheKey, Cached> for SharedValues {
             MEDIA => Some(Cached::Media(axum::body::Bytes::copy_from_slice(rest))),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kind_comes_back_out_only_as_itself() {
+        let bytes = axum::body::Bytes::from_static(b"webp");
+        let cached = bytes.clone().into_cached();
+        assert!(matches!(
+            Key::media("a-1.webp").into_inner(),
+            CacheKey::Media(_)
+        ));
+        assert_eq!(axum::body::Bytes::from_cached(cached.clone()), Some(bytes));
+        assert!(<Arc<Story>>::from_cached(cached.clone()).is_none());
+        assert!(<Arc<StoryTree>>::from_cached(cached).is_none());
+        // What the shared tier sends back decodes to the kind its byte names.
+        let codec = SharedValues;
+        let packed = codec.encode(&Cached::Media(axum::body::Bytes::from_static(b"x")));
+        let decoded = packed.and_then(|p| codec.decode(&p));
+        assert!(decoded.is_some_and(|d| <Arc<StoryPage>>::from_cached(d).is_none()));
     }
 }

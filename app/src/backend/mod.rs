@@ -8,7 +8,7 @@
 //! | [`exports`] | story exports (JSON, PDF), import, reports: the tasks that write files |
 //! | [`identity`] | the caller of a request: anonymous session, admin role (accounts go here) |
 //! | [`notifications`] | what finished tasks tell their owner, stored and pushed live |
-//! | [`ops`] | Web Vitals, alerts, metrics history and snapshot, `/metrics`, backups, maintenance |
+//! | [`ops`] | Web Vitals, alerts, metrics history and snapshot, the dashboard's server-rendered panels, `/metrics`, backups, maintenance |
 //! | [`demo`] | the deterministic demo library and its procedural cover art |
 //! | [`tasks`] | what every task kind shares: its environment, the task as the API shows it |
 //! | [`http`] | the middleware as configured: response cache rules, rate limits, error shape |

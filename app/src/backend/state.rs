@@ -220,12 +220,12 @@ impl AppState {
     }
 
     /// Browser sessions an operator unlocked with the admin token.
-    pub fn admin_sessions(&self) -> &AdminSessions {
+    pub(crate) fn admin_sessions(&self) -> &AdminSessions {
         &self.0.admin_sessions
     }
 
     /// The database.
-    pub fn store(&self) -> &Store {
+    pub(crate) fn store(&self) -> &Store {
         &self.0.store
     }
 
@@ -240,7 +240,7 @@ impl AppState {
     }
 
     /// The last hour of samples.
-    pub fn metrics_ring(&self) -> &MetricsRing {
+    pub(crate) fn metrics_ring(&self) -> &MetricsRing {
         &self.0.ring
     }
 
@@ -250,7 +250,7 @@ impl AppState {
     }
 
     /// The dashboard's alert rules and their states.
-    pub fn alerts(&self) -> &Alerts {
+    pub(crate) fn alerts(&self) -> &Alerts {
         &self.0.alerts
     }
 
@@ -260,27 +260,27 @@ impl AppState {
     }
 
     /// The tiered cache.
-    pub fn cache(&self) -> &AppCache {
+    pub(crate) fn cache(&self) -> &AppCache {
         &self.0.cache
     }
 
     /// The HTTP response cache.
-    pub fn response_cache(&self) -> &Arc<ResponseCache<Policy>> {
+    pub(crate) fn response_cache(&self) -> &Arc<ResponseCache<Policy>> {
         &self.0.response_cache
     }
 
     /// HTTP request metrics.
-    pub fn request_metrics(&self) -> &Arc<RequestMetrics> {
+    pub(crate) fn request_metrics(&self) -> &Arc<RequestMetrics> {
         &self.0.request_metrics
     }
 
     /// The rate limits.
-    pub fn rate_limits(&self) -> &Arc<RateLimits> {
+    pub(crate) fn rate_limits(&self) -> &Arc<RateLimits> {
         &self.0.rate_limits
     }
 
     /// Story reads not yet written to the database.
-    pub fn reads(&self) -> &ReadCounter {
+    pub(crate) fn reads(&self) -> &ReadCounter {
         &self.0.reads
     }
 
@@ -298,22 +298,22 @@ impl AppState {
 
     /// Named locks within this instance (the cache warm-up fills this instance's own cache,
     /// so instances do not exclude each other from it).
-    pub fn locks(&self) -> &dyn NamedLocks {
+    pub(crate) fn locks(&self) -> &dyn NamedLocks {
         &*self.0.locks
     }
 
     /// The background loops.
-    pub fn scheduler(&self) -> &Scheduler {
+    pub(crate) fn scheduler(&self) -> &Scheduler {
         &self.0.scheduler
     }
 
     /// The durable task queue.
-    pub fn tasks(&self) -> &TaskQueue {
+    pub(crate) fn tasks(&self) -> &TaskQueue {
         &self.0.tasks
     }
 
     /// Live events for open pages (task progress, notifications), with their owners.
-    pub fn live(&self) -> &broadcast::Sender<LiveMessage> {
+    pub(crate) fn live(&self) -> &broadcast::Sender<LiveMessage> {
         &self.0.live
     }
 

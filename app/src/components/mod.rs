@@ -1,12 +1,8 @@
 //! Reusable UI pieces with typed props.
 
 mod admin_panel;
-#[cfg(feature = "server")]
-pub mod chart;
 mod cover_editor;
 mod cover_image;
-#[cfg(feature = "server")]
-pub mod dashboard;
 mod export_panel;
 mod field_error;
 mod health_panel;
@@ -29,5 +25,5 @@ pub use memory_panel::MemoryPanel;
 pub use node_tree::{NodeTree, kind_label};
 pub use shell::Shell;
 pub use story_card::StoryCard;
-pub use story_list::{ListFilters, StoryList};
+pub use story_list::StoryList;
 pub use virtual_list::{Align, Jump, Scroll, VirtualList};

@@ -19,22 +19,11 @@ use app::model::{ApiError, StoryPage};
 use crate::{
     components::{Jump, Scroll, StoryCard, VirtualList},
     hooks::{query::QueryClient, throttle::use_throttle, virtual_list::Window},
-    queries::{self, PAGE},
+    queries::{self, ListFilters, PAGE},
 };
 
 /// Height of one row: a card and the gap below it (see `.story-row` in main.css).
 pub const ROW_HEIGHT: f64 = 112.0;
-
-/// The filters a list was loaded with; empty strings mean "not set".
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ListFilters {
-    /// Search term.
-    pub q: String,
-    /// Status filter.
-    pub status: String,
-    /// Sort order.
-    pub sort: String,
-}
 
 /// Every story matching the filters, scrolled virtually.
 #[component]

@@ -37,8 +37,11 @@ mod extract {
     use serde::de::DeserializeOwned;
 
     use super::JsonBody;
-    use crate::backend::http::api_errors::respond;
     use crate::model::{ApiError, ErrorCode};
+
+    fn respond(error: &ApiError) -> Response {
+        axum::response::IntoResponse::into_response(error.clone())
+    }
 
     impl<S, T, const MAX: usize> FromRequest<S> for JsonBody<T, MAX>
     where

@@ -185,6 +185,24 @@ impl From<ServerFnError> for ApiError {
     }
 }
 
+/// An error as an HTTP response: its status and the `{"error": ...}` body, for handlers
+/// and extractors outside server functions.
+#[cfg(feature = "server")]
+impl axum::response::IntoResponse for ApiError {
+    fn into_response(self) -> axum::response::Response {
+        let body = match serde_json::to_string(&self) {
+            Ok(body) => body,
+            Err(_) => r#"{"error":{"code":"internal","message":"internal error"}}"#.to_owned(),
+        };
+        (
+            self.code().status(),
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{TaskStats, VitalsSummary};
 
 /// The whole reading.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MetricsSnapshot {
     /// When it was taken (Unix milliseconds).
     pub at_unix_ms: u64,

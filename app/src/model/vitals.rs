@@ -222,7 +222,7 @@ impl VitalsReport {
 }
 
 /// `GET /api/vitals`: every page with samples.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct VitalsSummary {
     /// Pages (route templates, and `other`) that have samples.
     pub pages: Vec<PageVitals>,

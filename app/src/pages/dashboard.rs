@@ -1,6 +1,6 @@
 //! `/performance-dashboard`: the running system, live. The panels (six sections and the
 //! alerts) are rendered by the server from the metrics snapshot and the last hour of
-//! history (`GET /api/metrics/dashboard`; why there: `components::dashboard`), fetched at
+//! history (`GET /api/metrics/dashboard`; why there: `backend::ops::dashboard`), fetched at
 //! the chosen rate by the live-refresh hook, which stops while the user has paused or the
 //! tab is hidden. Each panel is its own element whose HTML is replaced only when it
 //! changed, so an update touches what moved, not the page. This tab's own memory is

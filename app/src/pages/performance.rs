@@ -1,7 +1,7 @@
 //! `/performance`: what each layer of the system (HTTP, store, cache, tasks, client) does
 //! and why, its targets, its live figures and its latest benchmark results. The server
 //! renders each layer's parts (`GET /api/metrics/layers`, see
-//! `components::dashboard::layers`), so the page arrives whole in the first HTML; the live
+//! `backend::ops::dashboard::layers`), so the page arrives whole in the first HTML; the live
 //! figures reload every 5 s while the tab is visible, and only the parts that changed are
 //! replaced. This tab's memory is measured here, in the browser.
 

@@ -13,12 +13,12 @@ use app::model::{ApiError, JsonBody, NewStory, StorySort, StoryStatus};
 
 use crate::{
     api,
-    components::{Align, FieldError, FormError, Jump, ListFilters, StoryList},
+    components::{Align, FieldError, FormError, Jump, StoryList},
     hooks::{
         debounce::{DebounceOptions, use_debounce},
         query::use_query,
     },
-    queries,
+    queries::{self, ListFilters},
     routes::Route,
 };
 

@@ -42,14 +42,9 @@ pub async fn normalise(req: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::from(to_json(&error)))
 }
 
-/// A response carrying `error` with its status.
+/// A response carrying `error` with its status (its `IntoResponse`, in the model).
 pub fn respond(error: &ApiError) -> Response {
-    (
-        error.code().status(),
-        [(header::CONTENT_TYPE, "application/json")],
-        to_json(error),
-    )
-        .into_response()
+    error.clone().into_response()
 }
 
 fn to_json(error: &ApiError) -> String {

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use super::{
     AppState,
-    cache::{CacheKey, Cached, LIST_TAG, MEDIA_TAG, Policy, story_tag},
+    cache::{CacheKind, Key, LIST_TAG, MEDIA_TAG, story_tag},
     identity::Viewer,
 };
 use crate::model::{
@@ -24,28 +24,37 @@ use crate::model::{
 };
 use story_list::StoryQuery;
 
-fn wrong_kind() -> ApiError {
-    tracing::error!("cache returned a value of another kind for a key");
-    ApiError::internal()
-}
-
 impl AppState {
-    /// Loads through the cache (or straight from the store when the cache is off).
-    pub(super) async fn cached<F, Fut>(
+    /// Loads through the cache (or straight from the store when the cache is off), under
+    /// the policy of the key's kind. An entry of another kind under the key (a corrupt
+    /// shared-tier entry) is logged and read from the store instead.
+    pub(super) async fn cached<V, F, Fut>(
         &self,
-        key: CacheKey,
-        policy: Policy,
+        key: Key<V>,
         tags: &[String],
         load: F,
-    ) -> Result<Cached, ApiError>
+    ) -> Result<V, ApiError>
     where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Cached, ApiError>>,
+        V: CacheKind,
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<V, ApiError>>,
     {
         if !self.config().cache_enabled {
             return load().await;
         }
-        self.cache().get_or_load(key, policy, tags, load).await
+        let found = self
+            .cache()
+            .get_or_load(key.into_inner(), V::POLICY, tags, || async {
+                load().await.map(V::into_cached)
+            })
+            .await?;
+        match V::from_cached(found) {
+            Some(v) => Ok(v),
+            None => {
+                tracing::error!("the cache held a value of another kind under a key");
+                load().await
+            }
+        }
     }
 
     /// Invalidates what a write changed, in the data cache and the response cache, here
@@ -94,36 +103,24 @@ impl AppState {
     }
 
     async fn story_uncounted(&self, id: &Id) -> Result<Arc<Story>, ApiError> {
-        let store = self.store().clone();
-        let found = self
-            .cached(
-                CacheKey::Story(id.as_str().to_owned()),
-                Policy::Story,
-                &[story_tag(id.as_str())],
-                || async move { Ok(Cached::Story(Arc::new(stories::get(&store, id).await?))) },
-            )
-            .await?;
-        match found {
-            Cached::Story(s) => Ok(s),
-            _ => Err(wrong_kind()),
-        }
+        let store = self.store();
+        self.cached(
+            Key::story(id.as_str()),
+            &[story_tag(id.as_str())],
+            || async { Ok(Arc::new(stories::get(store, id).await?)) },
+        )
+        .await
     }
 
     /// A story's whole tree.
     pub async fn tree(&self, id: &Id) -> Result<Arc<StoryTree>, ApiError> {
-        let store = self.store().clone();
-        let found = self
-            .cached(
-                CacheKey::Tree(id.as_str().to_owned()),
-                Policy::NodeTree,
-                &[story_tag(id.as_str())],
-                || async move { Ok(Cached::Tree(Arc::new(nodes::tree(&store, id).await?))) },
-            )
-            .await?;
-        match found {
-            Cached::Tree(t) => Ok(t),
-            _ => Err(wrong_kind()),
-        }
+        let store = self.store();
+        self.cached(
+            Key::tree(id.as_str()),
+            &[story_tag(id.as_str())],
+            || async { Ok(Arc::new(nodes::tree(store, id).await?)) },
+        )
+        .await
     }
 
     /// One page of the story list.
@@ -132,7 +129,7 @@ impl AppState {
         let offset = query.offset.get().to_string();
         // Every parameter that changes the answer is in the key (a jump's offset once was
         // not, and its page was served for the first page for five minutes).
-        let key = CacheKey::story_page(&[
+        let key = Key::story_page(&[
             &limit,
             &offset,
             query.cursor.as_deref().unwrap_or(""),
@@ -141,23 +138,11 @@ impl AppState {
             query.q.as_ref().map_or("", |q| q.as_str()),
             query.sort.as_str(),
         ]);
-        let store = self.store().clone();
-        let found = self
-            .cached(
-                key,
-                Policy::ApiResponse,
-                &[LIST_TAG.to_owned()],
-                || async move {
-                    Ok(Cached::Page(Arc::new(
-                        story_list::list(&store, query).await?,
-                    )))
-                },
-            )
-            .await?;
-        match found {
-            Cached::Page(p) => Ok(p),
-            _ => Err(wrong_kind()),
-        }
+        let store = self.store();
+        self.cached(key, &[LIST_TAG.to_owned()], || async {
+            Ok(Arc::new(story_list::list(store, query).await?))
+        })
+        .await
     }
 
     /// Creates a story.

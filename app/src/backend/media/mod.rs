@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 
 use super::{
     AppState,
-    cache::{CacheKey, Cached, MEDIA_TAG, Policy},
+    cache::{Key, MEDIA_TAG},
     time::now_micros,
 };
 use crate::model::{ApiError, MediaFormat, Story, TaskView, fields::Id};
@@ -74,23 +74,17 @@ impl AppState {
         let Some((hash, width, format)) = parse_media_name(name) else {
             return Ok(None);
         };
-        let store = self.store().clone();
+        let store = self.store();
         let found = self
-            .cached(
-                CacheKey::Media(name.to_owned()),
-                Policy::Media,
-                &[MEDIA_TAG.to_owned()],
-                || async move {
-                    match variant(&store, &hash, width, format).await? {
-                        Some(data) => Ok(Cached::Media(Bytes::from(data))),
-                        None => Err(ApiError::not_found("media file", name)),
-                    }
-                },
-            )
+            .cached(Key::media(name), &[MEDIA_TAG.to_owned()], || async {
+                match variant(store, &hash, width, format).await? {
+                    Some(data) => Ok(Bytes::from(data)),
+                    None => Err(ApiError::not_found("media file", name)),
+                }
+            })
             .await;
         match found {
-            Ok(Cached::Media(data)) => Ok(Some(data)),
-            Ok(_) => Err(ApiError::internal()),
+            Ok(data) => Ok(Some(data)),
             Err(e) if e.code() == crate::model::ErrorCode::NotFound => Ok(None),
             Err(e) => Err(e),
         }

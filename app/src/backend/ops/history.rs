@@ -12,7 +12,27 @@ use server::{
 };
 
 use crate::backend::AppState;
-use crate::model::{HistoryPoint, MetricsHistory};
+use crate::model::{ApiError, HistoryPoint, MetricsHistory};
+
+/// Which history: the last hour from memory, or the last 7 days from the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryRange {
+    /// One point per sampling interval, from the ring.
+    Hour,
+    /// One point per minute, from the store.
+    Week,
+}
+
+impl HistoryRange {
+    /// The range a request names (`hour`, the default, or `week`).
+    pub fn named(range: Option<&str>) -> Result<Self, ApiError> {
+        match range.filter(|s| !s.is_empty()) {
+            None | Some("hour") => Ok(Self::Hour),
+            Some("week") => Ok(Self::Week),
+            Some(_) => Err(ApiError::invalid("range", "range must be hour or week")),
+        }
+    }
+}
 
 /// Points kept: an hour at 5 s.
 pub const POINTS: usize = 720;
@@ -60,6 +80,29 @@ impl MetricsRing {
 }
 
 impl AppState {
+    /// The points of `range` taken after `since` (Unix ms), oldest first.
+    pub async fn metrics_history(
+        &self,
+        range: HistoryRange,
+        since: u64,
+    ) -> Result<MetricsHistory, ApiError> {
+        if range == HistoryRange::Hour {
+            return Ok(self.metrics_ring().history(since));
+        }
+        let now = crate::backend::time::now_micros().max(0) as u64 / 1000;
+        let from = since.max(now.saturating_sub(super::history_days::RETENTION_MS));
+        let points = super::history_days::load(self.store(), from)
+            .await
+            .map_err(|e| {
+                tracing::error!("reading the kept history failed: {e}");
+                ApiError::internal()
+            })?;
+        Ok(MetricsHistory {
+            interval_secs: self.config().history_rollup_ms as f64 / 1000.0,
+            points,
+        })
+    }
+
     /// When the point at `at` (Unix ms) opens a new rollup period, keeps the rollup of the
     /// period before it in the store (`history_days`).
     async fn roll_up(&self, at: u64, period: &mut Option<u64>) {

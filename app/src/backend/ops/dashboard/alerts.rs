@@ -3,9 +3,9 @@
 
 use dioxus::prelude::*;
 
-use serde_json::Value;
+use crate::model::AlertView;
 
-use super::{ago, fixed, int, num, pct, text};
+use super::{ago, fixed, pct};
 
 /// A value in the alert's unit.
 fn shown(unit: &str, v: f64) -> String {
@@ -17,34 +17,30 @@ fn shown(unit: &str, v: f64) -> String {
 }
 
 /// `< 100.0 ms` or `> 95.0 %`.
-fn threshold(a: &Value) -> String {
-    let below = a.get("below").and_then(Value::as_bool).unwrap_or(true);
-    let side = if below { "<" } else { ">" };
-    format!("{side} {}", shown(text(a, "unit"), num(a, "threshold")))
+fn threshold(a: &AlertView) -> String {
+    let side = if a.below { "<" } else { ">" };
+    format!("{side} {}", shown(&a.unit, a.threshold))
 }
 
 /// The latest value, or why there is none.
-fn value(a: &Value) -> String {
-    match a.get("value").and_then(Value::as_f64) {
-        Some(v) => shown(text(a, "unit"), v),
+fn value(a: &AlertView) -> String {
+    match a.value {
+        Some(v) => shown(&a.unit, v),
         None => "no data".to_owned(),
     }
 }
 
 /// Every alert rule (the snapshot's `alerts`); `now` is the snapshot's time.
-pub fn alert_list(alerts: &Value, now: u64) -> Element {
-    let order = |a: &&Value| match text(a, "state") {
+pub fn alert_list(alerts: &[AlertView], now: u64) -> Element {
+    let order = |a: &&AlertView| match a.state.as_str() {
         "firing" => 0,
         "pending" => 1,
         "resolved" => 2,
         _ => 3,
     };
-    let mut sorted: Vec<&Value> = alerts.as_array().map_or(Vec::new(), |a| a.iter().collect());
+    let mut sorted: Vec<&AlertView> = alerts.iter().collect();
     sorted.sort_by_key(order);
-    let firing = sorted
-        .iter()
-        .filter(|a| text(a, "state") == "firing")
-        .count();
+    let firing = sorted.iter().filter(|a| a.state == "firing").count();
     rsx! {
         section { class: "card", "data-testid": "alerts",
             h2 { "Alerts" }
@@ -54,13 +50,13 @@ pub fn alert_list(alerts: &Value, now: u64) -> Element {
             }
             ul { class: "alert-list",
                 for a in sorted {
-                    li { key: "{text(a, \"name\")}", class: "alert alert-{text(a, \"state\")}",
-                        "data-alert": "{text(a, \"name\")}", "data-state": "{text(a, \"state\")}",
-                        span { class: "alert-state", "{text(a, \"state\")}" }
-                        span { class: "alert-label", "{text(a, \"label\")}" }
+                    li { key: "{a.name}", class: "alert alert-{a.state}",
+                        "data-alert": "{a.name}", "data-state": "{a.state}",
+                        span { class: "alert-state", "{a.state}" }
+                        span { class: "alert-label", "{a.label}" }
                         span { class: "muted", "{value(a)} (threshold {threshold(a)})" }
-                        if text(a, "state") != "normal" && int(a, "since_unix_ms") > 0 {
-                            span { class: "muted", " since {ago(now, int(a, \"since_unix_ms\"))}" }
+                        if a.state != "normal" && a.since_unix_ms > 0 {
+                            span { class: "muted", " since {ago(now, a.since_unix_ms)}" }
                         }
                     }
                 }

@@ -7,13 +7,15 @@
 //! panels as client components cost 40.7 KB brotli with the typed snapshot, 25.4 KB
 //! reading it as JSON (`cargo xtask bundle-size`, each build side by side with the one
 //! before); rendered here they cost the client nothing but the page's frame and the
-//! refresh hook. The charts are still SVG drawn in Rust ([`super::chart`]), the figures
+//! refresh hook. The charts are still SVG drawn in Rust ([`chart`]), the figures
 //! still those of the snapshot and history the API serves.
 //!
 //! Shared by the panels: a metric with its value, trend and one-line explanation, the
-//! percentile selector, JSON accessors, and number formatting.
+//! percentile selector and number formatting. The panels read the typed
+//! [`MetricsSnapshot`], so a renamed field is a compile error, not a silent zero.
 
 mod alerts;
+pub mod chart;
 mod client_panels;
 pub mod layers;
 mod results;
@@ -26,36 +28,10 @@ use client_panels::{resources_panel, rum_panel, tasks_panel};
 use server_panels::{api_panel, cache_panel, database_panel};
 
 use dioxus::prelude::*;
-use serde_json::Value;
 
-use super::chart::trend_chart;
+use crate::model::{HistoryPoint, Latency, MetricsSnapshot};
 
-/// The number at `path` (keys joined by `/`, e.g. `api/latency_1m/p95_ms`) in `v`; 0 when
-/// absent (a server older or newer than this page shows zeros, not an error).
-pub fn num(v: &Value, path: &str) -> f64 {
-    at(v, path).and_then(Value::as_f64).unwrap_or(0.0)
-}
-
-/// The whole number at `path`; 0 when absent.
-pub fn int(v: &Value, path: &str) -> u64 {
-    at(v, path).and_then(Value::as_u64).unwrap_or(0)
-}
-
-/// The text at `path`; empty when absent.
-pub fn text<'a>(v: &'a Value, path: &str) -> &'a str {
-    at(v, path).and_then(Value::as_str).unwrap_or("")
-}
-
-/// The list at `path`; empty when absent.
-pub fn list<'a>(v: &'a Value, path: &str) -> &'a [Value] {
-    at(v, path)
-        .and_then(Value::as_array)
-        .map_or(&[], Vec::as_slice)
-}
-
-fn at<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
-    path.split('/').try_fold(v, |v, key| v.get(key))
-}
+use chart::trend_chart;
 
 /// Which latency percentile the panels show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,9 +62,13 @@ impl Percentile {
         Self::ALL.into_iter().find(|p| p.as_str() == s)
     }
 
-    /// This percentile of the `Latency` object `l`, in milliseconds.
-    pub fn of(self, l: &Value) -> f64 {
-        num(l, &format!("{}_ms", self.as_str()))
+    /// This percentile of `l`, in milliseconds.
+    pub fn of(self, l: &Latency) -> f64 {
+        match self {
+            Percentile::P50 => l.p50_ms,
+            Percentile::P95 => l.p95_ms,
+            Percentile::P99 => l.p99_ms,
+        }
     }
 }
 
@@ -139,31 +119,35 @@ pub fn bytes(b: u64) -> String {
 }
 
 /// Every panel as `(id, html)`, in the page's order, from the snapshot and the history's
-/// points (both as the API serves them).
-pub fn render(snapshot: &Value, points: &[Value], p: Percentile) -> Vec<(&'static str, String)> {
-    let now = int(snapshot, "at_unix_ms");
-    let s = |key: &str| snapshot.get(key).cloned().unwrap_or(Value::Null);
-    let points: Rc<[Value]> = points.into();
-    let panel = |f: Rc<dyn Fn() -> Element>| to_html(move || f());
-    let (alerts, api, db, caches) = (s("alerts"), s("api"), s("database"), s("caches"));
-    let (tasks, rum, res) = (s("tasks"), s("rum"), s("resources"));
-    let pts = points.clone();
-    let api_html = panel(Rc::new(move || api_panel(&api, &pts, p)));
-    let pts = points.clone();
-    let db_html = panel(Rc::new(move || database_panel(&db, &pts, p, now)));
-    let pts = points.clone();
-    let cache_html = panel(Rc::new(move || cache_panel(&caches, &pts)));
-    let pts = points.clone();
-    let tasks_html = panel(Rc::new(move || tasks_panel(&tasks, &pts)));
-    let res_html = panel(Rc::new(move || resources_panel(&res, &points)));
+/// points.
+pub fn render(
+    snapshot: &MetricsSnapshot,
+    points: &[HistoryPoint],
+    p: Percentile,
+) -> Vec<(&'static str, String)> {
+    let s = Rc::new(snapshot.clone());
+    let points: Rc<[HistoryPoint]> = points.into();
+    let panel = |f: fn(&MetricsSnapshot, &[HistoryPoint], Percentile) -> Element| {
+        let (s, points) = (s.clone(), points.clone());
+        to_html(move || f(&s, &points, p))
+    };
     vec![
-        ("alerts", panel(Rc::new(move || alert_list(&alerts, now)))),
-        ("api", api_html),
-        ("database", db_html),
-        ("caches", cache_html),
-        ("tasks", tasks_html),
-        ("rum", panel(Rc::new(move || rum_panel(&rum)))),
-        ("resources", res_html),
+        (
+            "alerts",
+            panel(|s, _, _| alert_list(&s.alerts, s.at_unix_ms)),
+        ),
+        ("api", panel(|s, pts, p| api_panel(&s.api, pts, p))),
+        (
+            "database",
+            panel(|s, pts, p| database_panel(&s.database, pts, p, s.at_unix_ms)),
+        ),
+        ("caches", panel(|s, pts, _| cache_panel(&s.caches, pts))),
+        ("tasks", panel(|s, pts, _| tasks_panel(&s.tasks, pts))),
+        ("rum", panel(|s, _, _| rum_panel(&s.rum))),
+        (
+            "resources",
+            panel(|s, pts, _| resources_panel(&s.resources, pts)),
+        ),
     ]
 }
 
@@ -185,9 +169,9 @@ pub fn to_html(f: impl Fn() -> Element + 'static) -> String {
     dioxus::ssr::render(&dom)
 }
 
-/// The history's `key` (e.g. `rps`), oldest first.
-pub fn series(points: &[Value], key: &str) -> Vec<f64> {
-    points.iter().map(|p| num(p, key)).collect()
+/// One figure of the history's points (e.g. `|p| p.rps`), oldest first.
+pub fn series(points: &[HistoryPoint], figure: impl Fn(&HistoryPoint) -> f64) -> Vec<f64> {
+    points.iter().map(figure).collect()
 }
 
 /// A metric: its name, value, trend (if it has one) and what it means.
@@ -243,15 +227,57 @@ mod tests {
     }
 
     #[test]
-    fn figures_are_read_by_path_and_absent_ones_are_zero() {
-        let v = serde_json::json!({"api": {"latency_1m": {"p95_ms": 1.5, "count": 3}, "route": "GET /"}, "xs": [1, 2]});
-        assert_eq!(num(&v, "api/latency_1m/p95_ms"), 1.5);
-        assert_eq!(int(&v, "api/latency_1m/count"), 3);
-        assert_eq!(text(&v, "api/route"), "GET /");
-        assert_eq!(list(&v, "xs").len(), 2);
-        assert_eq!(num(&v, "api/nothing/here"), 0.0);
-        assert_eq!(list(&v, "api"), &[] as &[Value]);
-        assert_eq!(Percentile::P99.of(&v["api"]["latency_1m"]), 0.0);
-        assert_eq!(Percentile::P95.of(&v["api"]["latency_1m"]), 1.5);
+    fn percentiles_read_their_own_figure() {
+        let l = Latency {
+            count: 3,
+            p50_ms: 1.0,
+            p95_ms: 1.5,
+            p99_ms: 9.0,
+        };
+        assert_eq!(Percentile::P50.of(&l), 1.0);
+        assert_eq!(Percentile::P95.of(&l), 1.5);
+        assert_eq!(Percentile::P99.of(&l), 9.0);
+        assert_eq!(Percentile::named("p99"), Some(Percentile::P99));
+        assert_eq!(Percentile::named("p90"), None);
+    }
+
+    #[test]
+    fn every_panel_renders_from_the_typed_snapshot() {
+        let mut s = MetricsSnapshot::default();
+        s.api.rps_1m = 12.5;
+        s.api.latency_1m.p95_ms = 4.25;
+        s.tasks.pending = 7;
+        s.resources.rss_bytes = 3 * 1024 * 1024;
+        let point = HistoryPoint {
+            cpu_percent: 42.0,
+            ..HistoryPoint::default()
+        };
+        let panels = render(&s, &[point], Percentile::P95);
+        let html = |id: &str| {
+            panels
+                .iter()
+                .find(|(k, _)| *k == id)
+                .map(|(_, h)| h.clone())
+                .unwrap_or_default()
+        };
+        let ids: Vec<&str> = panels.iter().map(|(id, _)| *id).collect();
+        assert_eq!(
+            ids,
+            [
+                "alerts",
+                "api",
+                "database",
+                "caches",
+                "tasks",
+                "rum",
+                "resources"
+            ]
+        );
+        assert!(html("api").contains("12.5"), "{}", html("api"));
+        assert!(html("api").contains("p95 4.25 ms"));
+        assert!(html("tasks").contains("7 / 0"));
+        assert!(html("resources").contains("3.0 MiB"));
+        assert!(html("resources").contains("42.0 %"));
+        assert!(html("alerts").contains("Nothing firing"));
     }
 }

@@ -5,10 +5,14 @@
 //! [`super::results`]). Rendered here for the reason the dashboard's panels are: the
 //! client's bundle cap.
 
+use std::rc::Rc;
+
 use dioxus::prelude::*;
 use serde_json::Value;
 
-use super::{ago, bytes, int, list, metric, ms, num, pct, results, text, to_html};
+use crate::model::{CacheSection, MetricsSnapshot, TierView, millis};
+
+use super::{ago, bytes, fixed, metric, ms, pct, results, to_html};
 
 /// A layer of the system as the page explains it.
 struct Layer {
@@ -117,10 +121,11 @@ static LAYERS: [Layer; 5] = [
 ];
 
 /// The page's layers as `{id: {title, about, live, bench}}` HTML fragments, from the
-/// snapshot (as the API serves it). The page swaps in `live` as it refreshes; `about` and
-/// `bench` do not change while the server runs.
-pub fn render(snapshot: &Value) -> Value {
-    let runs: std::rc::Rc<[results::Run]> = results::runs().into();
+/// snapshot. The page swaps in `live` as it refreshes; `about` and `bench` do not change
+/// while the server runs.
+pub fn render(snapshot: &MetricsSnapshot) -> Value {
+    let runs: Rc<[results::Run]> = results::runs().into();
+    let snapshot = Rc::new(snapshot.clone());
     let mut layers = serde_json::Map::new();
     for layer in &LAYERS {
         let s = snapshot.clone();
@@ -150,97 +155,13 @@ fn about(layer: &Layer) -> Element {
     }
 }
 
-fn live(id: &str, s: &Value) -> Element {
+fn live(id: &str, s: &MetricsSnapshot) -> Element {
     let body = match id {
-        "http" => {
-            let api = &s["api"];
-            let l = &api["latency_1m"];
-            let responses = cache_named(s, "responses");
-            rsx! {
-                {metric("Requests per second", "live-http-rps", super::fixed(num(api, "rps_1m"), 1), None,
-                    "Over the last minute.")}
-                {metric("Latency p50 / p95 / p99", "live-http-latency",
-                    format!("{} / {} / {}", ms(num(l, "p50_ms")), ms(num(l, "p95_ms")), ms(num(l, "p99_ms"))), None,
-                    "Time to the response head over the last minute.")}
-                {metric("Success rate", "live-http-success", pct(num(api, "success_rate")), None,
-                    "Responses that were not server errors, since start.")}
-                {metric("Response cache hit ratio", "live-http-response-cache", pct(l1_ratio(responses)), None,
-                    "JSON and page answers served from memory, since start.")}
-                {metric("Open connections", "live-http-connections", int(&s["resources"], "open_connections").to_string(), None,
-                    "Held open now, event streams included.")}
-            }
-        }
-        "store" => {
-            let db = &s["database"];
-            let kinds = list(db, "queries");
-            let count: u64 = kinds.iter().map(|q| int(q, "latency/count")).sum();
-            let worst = kinds
-                .iter()
-                .max_by(|a, b| num(a, "latency/p95_ms").total_cmp(&num(b, "latency/p95_ms")));
-            rsx! {
-                {metric("Queries since start", "live-store-queries", count.to_string(), None,
-                    "Timed by kind; the dashboard lists every kind.")}
-                {metric("Slowest kind, p95", "live-store-p95",
-                    worst.map_or("—".to_owned(), |q| format!("{} {}", text(q, "kind"), ms(num(q, "latency/p95_ms")))), None,
-                    "The query kind with the highest 95th percentile since start.")}
-                {metric("Readers in use", "live-store-readers", format!("{} of {}", int(db, "readers_in_use"), int(db, "readers")), None,
-                    "Pooled read connections working now.")}
-                {metric("Database / WAL", "live-store-size", format!("{} / {}", bytes(int(db, "file_bytes")), bytes(int(db, "wal_bytes"))), None,
-                    "The file on disk and the changes not yet checkpointed into it.")}
-                {metric("Last checkpoint", "live-store-checkpoint", match int(db, "last_checkpoint_unix_ms") {
-                        0 => "none since start".to_owned(),
-                        at => ago(int(s, "at_unix_ms"), at),
-                    }, None,
-                    "When the log was last moved into the database file.")}
-            }
-        }
-        "cache" => {
-            let data = cache_named(s, "data");
-            let tier = |i: usize| list(data, "tiers").get(i).cloned().unwrap_or(Value::Null);
-            let (l1, l2) = (tier(0), tier(1));
-            rsx! {
-                {metric("Hit ratio L1 / L2", "live-cache-hits", format!("{} / {}", pct(num(&l1, "hit_ratio")), pct(num(&l2, "hit_ratio"))), None,
-                    "Data-cache lookups answered from memory, per tier, since start.")}
-                {metric("Entries L1 / L2", "live-cache-entries", format!("{} / {}", int(&l1, "entries"), int(&l2, "entries")), None,
-                    "Values held now.")}
-                {metric("Loads", "live-cache-loads", list(data, "policies").iter().map(|p| int(p, "loads")).sum::<u64>().to_string(), None,
-                    "Misses that read the store; concurrent misses on one key count once.")}
-            }
-        }
-        "tasks" => {
-            let t = &s["tasks"];
-            rsx! {
-                {metric("Pending / running", "live-tasks-queue", format!("{} / {}", int(t, "pending"), int(t, "running")), None,
-                    "Waiting for a worker, and being worked on.")}
-                {metric("Finished in the last minute", "live-tasks-throughput", int(t, "finished_last_minute").to_string(), None,
-                    "Completed or failed.")}
-                {metric("Pickup p50 / p99", "live-tasks-pickup",
-                    format!("{} / {}", app::model::millis(int(t, "pickup_p50_us")), app::model::millis(int(t, "pickup_p99_us"))), None,
-                    "From queued to picked up by a worker.")}
-            }
-        }
-        _ => {
-            let pages = list(&s["rum"], "pages");
-            let scores: Vec<u64> = pages
-                .iter()
-                .filter_map(|p| p.get("score")?.as_u64())
-                .collect();
-            let lowest = scores.iter().min().map_or("—".to_owned(), u64::to_string);
-            rsx! {
-                {metric("Bundle served", "live-client-bundle", format!("{} brotli", bytes(int(&s["resources"], "bundle_brotli_bytes"))), None,
-                    "WASM, JS and CSS a first visit downloads, measured from the files being served.")}
-                {metric("Visitors' WASM memory p75", "live-client-memory",
-                    match int(&s["resources"], "client_memory_samples") {
-                        0 => "no reports yet".to_owned(),
-                        _ => bytes(int(&s["resources"], "client_memory_p75_bytes")),
-                    }, None,
-                    "The memory hook's reading as pages are left, sent with the vitals.")}
-                {metric("Pages with real-user vitals", "live-client-pages", pages.len().to_string(), None,
-                    "Pages whose visitors' browsers have reported Web Vitals since start.")}
-                {metric("Lowest page score", "live-client-score", lowest, None,
-                    "From the p75 vitals per page, weighted as Lighthouse does (0-100).")}
-            }
-        }
+        "http" => live_http(s),
+        "store" => live_store(s),
+        "cache" => live_cache(s),
+        "tasks" => live_tasks(s),
+        _ => live_client(s),
     };
     rsx! {
         h3 { "Now, on this server" }
@@ -248,18 +169,122 @@ fn live(id: &str, s: &Value) -> Element {
     }
 }
 
-/// The cache section named `name` (`data`, `responses`).
-fn cache_named<'a>(s: &'a Value, name: &str) -> &'a Value {
-    list(s, "caches")
-        .iter()
-        .find(|c| text(c, "name") == name)
-        .unwrap_or(&Value::Null)
+fn live_http(s: &MetricsSnapshot) -> Element {
+    let (api, l) = (&s.api, &s.api.latency_1m);
+    let responses = cache_named(s, "responses").and_then(|c| c.tiers.first());
+    rsx! {
+        {metric("Requests per second", "live-http-rps", fixed(api.rps_1m, 1), None,
+            "Over the last minute.")}
+        {metric("Latency p50 / p95 / p99", "live-http-latency",
+            format!("{} / {} / {}", ms(l.p50_ms), ms(l.p95_ms), ms(l.p99_ms)), None,
+            "Time to the response head over the last minute.")}
+        {metric("Success rate", "live-http-success", pct(api.success_rate), None,
+            "Responses that were not server errors, since start.")}
+        {metric("Response cache hit ratio", "live-http-response-cache", pct(responses.map_or(0.0, |t| t.hit_ratio)), None,
+            "JSON and page answers served from memory, since start.")}
+        {metric("Open connections", "live-http-connections", s.resources.open_connections.to_string(), None,
+            "Held open now, event streams included.")}
+    }
 }
 
-fn l1_ratio(cache: &Value) -> f64 {
-    list(cache, "tiers")
-        .first()
-        .map_or(0.0, |t| num(t, "hit_ratio"))
+fn live_store(s: &MetricsSnapshot) -> Element {
+    let db = &s.database;
+    let count: u64 = db.queries.iter().map(|q| q.latency.count).sum();
+    let worst = db
+        .queries
+        .iter()
+        .max_by(|a, b| a.latency.p95_ms.total_cmp(&b.latency.p95_ms));
+    let checkpoint = match db.last_checkpoint_unix_ms {
+        None => "none since start".to_owned(),
+        Some(at) => ago(s.at_unix_ms, at),
+    };
+    rsx! {
+        {metric("Queries since start", "live-store-queries", count.to_string(), None,
+            "Timed by kind; the dashboard lists every kind.")}
+        {metric("Slowest kind, p95", "live-store-p95",
+            worst.map_or("—".to_owned(), |q| format!("{} {}", q.kind, ms(q.latency.p95_ms))), None,
+            "The query kind with the highest 95th percentile since start.")}
+        {metric("Readers in use", "live-store-readers", format!("{} of {}", db.readers_in_use, db.readers), None,
+            "Pooled read connections working now.")}
+        {metric("Database / WAL", "live-store-size", format!("{} / {}", bytes(db.file_bytes), bytes(db.wal_bytes)), None,
+            "The file on disk and the changes not yet checkpointed into it.")}
+        {metric("Last checkpoint", "live-store-checkpoint", checkpoint, None,
+            "When the log was last moved into the database file.")}
+    }
+}
+
+fn live_cache(s: &MetricsSnapshot) -> Element {
+    let data = cache_named(s, "data");
+    let tier = |i: usize| {
+        data.and_then(|c| c.tiers.get(i))
+            .cloned()
+            .unwrap_or_else(empty_tier)
+    };
+    let (l1, l2) = (tier(0), tier(1));
+    let loads: u64 = data.map_or(0, |c| c.policies.iter().map(|p| p.loads).sum());
+    rsx! {
+        {metric("Hit ratio L1 / L2", "live-cache-hits", format!("{} / {}", pct(l1.hit_ratio), pct(l2.hit_ratio)), None,
+            "Data-cache lookups answered from memory, per tier, since start.")}
+        {metric("Entries L1 / L2", "live-cache-entries", format!("{} / {}", l1.entries, l2.entries), None,
+            "Values held now.")}
+        {metric("Loads", "live-cache-loads", loads.to_string(), None,
+            "Misses that read the store; concurrent misses on one key count once.")}
+    }
+}
+
+fn live_tasks(s: &MetricsSnapshot) -> Element {
+    let t = &s.tasks;
+    rsx! {
+        {metric("Pending / running", "live-tasks-queue", format!("{} / {}", t.pending, t.running), None,
+            "Waiting for a worker, and being worked on.")}
+        {metric("Finished in the last minute", "live-tasks-throughput", t.finished_last_minute.to_string(), None,
+            "Completed or failed.")}
+        {metric("Pickup p50 / p99", "live-tasks-pickup",
+            format!("{} / {}", millis(t.pickup_p50_us), millis(t.pickup_p99_us)), None,
+            "From queued to picked up by a worker.")}
+    }
+}
+
+fn live_client(s: &MetricsSnapshot) -> Element {
+    let (pages, res) = (&s.rum.pages, &s.resources);
+    let lowest = pages
+        .iter()
+        .filter_map(|p| p.score)
+        .min()
+        .map_or("—".to_owned(), |s| s.to_string());
+    rsx! {
+        {metric("Bundle served", "live-client-bundle", format!("{} brotli", bytes(res.bundle_brotli_bytes)), None,
+            "WASM, JS and CSS a first visit downloads, measured from the files being served.")}
+        {metric("Visitors' WASM memory p75", "live-client-memory",
+            match res.client_memory_samples {
+                0 => "no reports yet".to_owned(),
+                _ => bytes(res.client_memory_p75_bytes),
+            }, None,
+            "The memory hook's reading as pages are left, sent with the vitals.")}
+        {metric("Pages with real-user vitals", "live-client-pages", pages.len().to_string(), None,
+            "Pages whose visitors' browsers have reported Web Vitals since start.")}
+        {metric("Lowest page score", "live-client-score", lowest, None,
+            "From the p75 vitals per page, weighted as Lighthouse does (0-100).")}
+    }
+}
+
+/// The cache section named `name` (`data`, `responses`).
+fn cache_named<'a>(s: &'a MetricsSnapshot, name: &str) -> Option<&'a CacheSection> {
+    s.caches.iter().find(|c| c.name == name)
+}
+
+/// A tier that has seen nothing, for a cache that reports fewer tiers.
+fn empty_tier() -> TierView {
+    TierView {
+        tier: String::new(),
+        hit_ratio: 0.0,
+        hits: 0,
+        misses: 0,
+        entries: 0,
+        weighted_size: 0,
+        capacity: 0,
+        evictions: 0,
+    }
 }
 
 fn bench(layer: &Layer, runs: &[results::Run]) -> Element {
@@ -297,14 +322,42 @@ mod tests {
 
     #[test]
     fn every_layer_renders_its_live_figures_from_the_snapshot() {
-        let snapshot = serde_json::json!({
-            "api": {"rps_1m": 12.5, "latency_1m": {"p50_ms": 1.0, "p95_ms": 4.25, "p99_ms": 9.0}, "success_rate": 1.0},
-            "database": {"queries": [{"kind": "story_by_id", "latency": {"count": 7, "p95_ms": 0.5}}], "readers": 8, "readers_in_use": 1},
-            "caches": [{"name": "data", "tiers": [{"tier": "l1", "hit_ratio": 0.75, "entries": 3}]}],
-            "tasks": {"pending": 2, "running": 1},
-            "rum": {"pages": [{"route": "/", "score": 97}]},
-            "resources": {"bundle_brotli_bytes": 377_000},
-        });
+        use crate::model::{PageVitals, QueryKindView};
+        let mut snapshot = MetricsSnapshot::default();
+        snapshot.api.rps_1m = 12.5;
+        snapshot.api.latency_1m.p95_ms = 4.25;
+        snapshot.api.success_rate = 1.0;
+        snapshot.database.queries = vec![QueryKindView {
+            kind: "story_by_id".into(),
+            latency: crate::model::Latency {
+                count: 7,
+                p95_ms: 0.5,
+                ..Default::default()
+            },
+            errors: 0,
+        }];
+        snapshot.database.readers = 8;
+        snapshot.database.readers_in_use = 1;
+        let l1 = TierView {
+            tier: "l1".into(),
+            hit_ratio: 0.75,
+            entries: 3,
+            ..empty_tier()
+        };
+        snapshot.caches = vec![CacheSection {
+            name: "data".into(),
+            tiers: vec![l1],
+            policies: Vec::new(),
+        }];
+        snapshot.tasks.pending = 2;
+        snapshot.tasks.running = 1;
+        snapshot.rum.pages = vec![PageVitals {
+            route: "/".into(),
+            navigations: Vec::new(),
+            metrics: Vec::new(),
+            score: Some(97),
+        }];
+        snapshot.resources.bundle_brotli_bytes = 377_000;
         let layers = render(&snapshot);
         let live = |id: &str| layers[id]["live"].as_str().unwrap_or_default().to_owned();
         assert!(live("http").contains("12.5"), "{}", live("http"));

@@ -126,6 +126,7 @@ async fn library() -> (Store, PathBuf, String) {
 async fn new_story(store: &Store, title: &str) -> Id {
     let story = stories::create(
         store,
+        app::backend::schema::DEMO_ACCOUNT,
         &app::model::NewStory {
             title: title.into(),
             ..Default::default()

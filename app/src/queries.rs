@@ -74,6 +74,7 @@ pub fn stories_page(
             None,
             non_empty(&f.q),
             non_empty(&f.sort),
+            None,
         )
     })
 }

@@ -144,7 +144,7 @@ mod tests {
             let uri: Uri = route.to_string().parse().expect("a route is a URI");
             let decision = http::decide(&Method::GET, &uri, true);
             let got = match decision {
-                CacheDecision::Store { .. } => Kept::Shared,
+                CacheDecision::Store { .. } | CacheDecision::Serve { .. } => Kept::Shared,
                 CacheDecision::NoStore => Kept::Never,
                 CacheDecision::Pass | CacheDecision::Notify(_) => Kept::Rendered,
             };

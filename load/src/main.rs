@@ -155,7 +155,7 @@ fn serve(args: &[String]) -> Result<(), String> {
                 response_cache: Some(Arc::new(ResponseCache::new(
                     TieredCache::<String, _, Kind>::builder().build(),
                     1 << 20,
-                    |_, _| CacheDecision::Pass,
+                    |_: &axum::extract::Request| CacheDecision::Pass,
                 ))),
                 body_limit: 64 << 20,
                 timeout: Duration::from_secs(30),

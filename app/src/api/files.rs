@@ -44,7 +44,7 @@ async fn upload(
         let id = Id::parse("id", &raw)?;
         // An unknown story (or one the caller may not change) is refused before its body
         // is read.
-        state.editable_story(&session.viewer(), &id).await?;
+        state.editable_story(session.viewer(), &id).await?;
         let declared = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())

@@ -2,6 +2,8 @@
 //! stable path (listed in API.md) so that any HTTP client can use the API, not only this
 //! app, and the few endpoints whose bodies are files ([`files`]).
 
+#[cfg(feature = "server")]
+pub mod account;
 mod admin;
 #[cfg(feature = "server")]
 pub mod files;
@@ -24,3 +26,15 @@ pub use nodes::*;
 pub use stories::*;
 #[allow(unused_imports)]
 pub use tasks::*;
+
+/// Marks this server function's answer as the caller's own (`Cache-Control: private,
+/// no-store`): never kept by a shared cache or the browser.
+#[cfg(feature = "server")]
+pub fn private_answer() {
+    if let Some(ctx) = dioxus::fullstack::FullstackContext::current() {
+        ctx.add_response_header(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("private, no-store"),
+        );
+    }
+}

@@ -4,54 +4,67 @@ use std::sync::Arc;
 
 use dioxus::prelude::*;
 
-#[cfg(feature = "server")]
-use app::model::fields::Id;
 use app::model::{
     ApiError, BATCH_BODY_LIMIT, Deleted, JsonBody, MoveNode, NewNode, Node, NodeBatch,
     NodeBatchResult, NodePatch, StoryTree,
 };
+#[cfg(feature = "server")]
+use app::{backend::identity::Viewer, model::fields::Id};
 
 /// The whole tree of a story, depth-first.
-#[get("/api/stories/{id}/tree", state: app::backend::AppExt)]
+#[get("/api/stories/{id}/tree", state: app::backend::AppExt, caller: Viewer)]
 pub async fn story_tree(id: String) -> Result<Arc<StoryTree>, ApiError> {
-    state.tree(&Id::parse("id", &id)?).await
+    let id = Id::parse("id", &id)?;
+    let story = state.readable_story(&caller, &id).await?;
+    if story.visibility == app::model::Visibility::Private {
+        super::private_answer();
+    }
+    state.tree(&id).await
 }
 
 /// Adds one node.
-#[post("/api/stories/{id}/nodes", state: app::backend::AppExt)]
+#[post("/api/stories/{id}/nodes", state: app::backend::AppExt, caller: Viewer)]
 pub async fn create_node(id: String, body: JsonBody<NewNode>) -> Result<Node, ApiError> {
-    state.create_node(&Id::parse("id", &id)?, &body.0).await
+    state
+        .create_node(&caller, &Id::parse("id", &id)?, &body.0)
+        .await
 }
 
 /// Adds many nodes in one transaction: all or nothing.
-#[post("/api/stories/{id}/nodes/batch", state: app::backend::AppExt)]
+#[post("/api/stories/{id}/nodes/batch", state: app::backend::AppExt, caller: Viewer)]
 pub async fn create_nodes(
     id: String,
     body: JsonBody<NodeBatch, BATCH_BODY_LIMIT>,
 ) -> Result<NodeBatchResult, ApiError> {
-    state.create_nodes(&Id::parse("id", &id)?, &body.0).await
+    state
+        .create_nodes(&caller, &Id::parse("id", &id)?, &body.0)
+        .await
 }
 
 /// One node.
-#[get("/api/nodes/{id}", state: app::backend::AppExt)]
+#[get("/api/nodes/{id}", state: app::backend::AppExt, caller: Viewer)]
 pub async fn get_node(id: String) -> Result<Node, ApiError> {
-    state.node(&Id::parse("id", &id)?).await
+    state.node(&caller, &Id::parse("id", &id)?).await
 }
 
 /// Edits a node.
-#[patch("/api/nodes/{id}", state: app::backend::AppExt)]
+#[patch("/api/nodes/{id}", state: app::backend::AppExt, caller: Viewer)]
 pub async fn update_node(id: String, body: JsonBody<NodePatch>) -> Result<Node, ApiError> {
-    state.update_node(&Id::parse("id", &id)?, &body.0).await
+    state
+        .update_node(&caller, &Id::parse("id", &id)?, &body.0)
+        .await
 }
 
 /// Deletes a node and its subtree.
-#[delete("/api/nodes/{id}", state: app::backend::AppExt)]
+#[delete("/api/nodes/{id}", state: app::backend::AppExt, caller: Viewer)]
 pub async fn delete_node(id: String) -> Result<Deleted, ApiError> {
-    state.delete_node(&Id::parse("id", &id)?).await
+    state.delete_node(&caller, &Id::parse("id", &id)?).await
 }
 
 /// Re-parents or reorders a node.
-#[post("/api/nodes/{id}/move", state: app::backend::AppExt)]
+#[post("/api/nodes/{id}/move", state: app::backend::AppExt, caller: Viewer)]
 pub async fn move_node(id: String, body: JsonBody<MoveNode>) -> Result<Node, ApiError> {
-    state.move_node(&Id::parse("id", &id)?, &body.0).await
+    state
+        .move_node(&caller, &Id::parse("id", &id)?, &body.0)
+        .await
 }

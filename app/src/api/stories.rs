@@ -5,13 +5,21 @@ use std::sync::Arc;
 
 use dioxus::prelude::*;
 
-use app::model::{ApiError, Deleted, JsonBody, NewStory, Story, StoryPage, StoryPatch};
+use app::model::{
+    ApiError, Collaborators, Deleted, JsonBody, NewStory, ShareRequest, Story, StoryPage,
+    StoryPatch,
+};
 #[cfg(feature = "server")]
-use app::{backend::library::story_list::StoryQuery, model::fields::Id};
+use app::{
+    backend::{identity::Viewer, library::story_list::StoryQuery},
+    model::{Visibility, fields::Id},
+};
 
 /// A page of stories. All parameters are optional; bad values are a 400 naming the parameter.
+/// `scope`: `public`, `mine`, `shared`, or none (public, and the caller's own when signed
+/// in).
 #[allow(clippy::too_many_arguments)] // one per documented query parameter
-#[get("/api/stories?limit&cursor&offset&status&tag&q&sort", state: app::backend::AppExt)]
+#[get("/api/stories?limit&cursor&offset&status&tag&q&sort&scope", state: app::backend::AppExt, caller: Viewer)]
 pub async fn list_stories(
     limit: Option<String>,
     cursor: Option<String>,
@@ -20,6 +28,7 @@ pub async fn list_stories(
     tag: Option<String>,
     q: Option<String>,
     sort: Option<String>,
+    scope: Option<String>,
 ) -> Result<Arc<StoryPage>, ApiError> {
     let query = StoryQuery::parse(
         limit.as_deref(),
@@ -29,30 +38,74 @@ pub async fn list_stories(
         tag.as_deref(),
         q.as_deref(),
         sort.as_deref(),
-    )?;
+    )?
+    .scoped(scope.as_deref(), caller.account().map(|a| a.id.as_str()))?;
+    if query.is_personal() {
+        super::private_answer();
+    }
     state.stories_page(&query).await
 }
 
-/// Creates a story.
-#[post("/api/stories", state: app::backend::AppExt)]
+/// Creates a story owned by the caller (a signed-in writer), private unless the body
+/// says `"visibility": "public"`.
+#[post("/api/stories", state: app::backend::AppExt, caller: Viewer)]
 pub async fn create_story(body: JsonBody<NewStory>) -> Result<Story, ApiError> {
-    state.create_story(&body.0).await
+    super::private_answer();
+    state.create_story(&caller, &body.0).await
 }
 
-/// One story.
-#[get("/api/stories/{id}", state: app::backend::AppExt)]
+/// One story (404 for a private story the caller may not read).
+#[get("/api/stories/{id}", state: app::backend::AppExt, caller: Viewer)]
 pub async fn get_story(id: String) -> Result<Arc<Story>, ApiError> {
-    state.story(&Id::parse("id", &id)?).await
+    let story = state
+        .readable_story(&caller, &Id::parse("id", &id)?)
+        .await?;
+    if story.visibility == Visibility::Private {
+        super::private_answer();
+    }
+    Ok(story)
 }
 
-/// Changes the fields present in the body.
-#[patch("/api/stories/{id}", state: app::backend::AppExt)]
+/// Changes the fields present in the body (`visibility`: the owner only).
+#[patch("/api/stories/{id}", state: app::backend::AppExt, caller: Viewer)]
 pub async fn update_story(id: String, body: JsonBody<StoryPatch>) -> Result<Story, ApiError> {
-    state.update_story(&Id::parse("id", &id)?, &body.0).await
+    super::private_answer();
+    state
+        .update_story(&caller, &Id::parse("id", &id)?, &body.0)
+        .await
 }
 
-/// Deletes a story and its whole tree.
-#[delete("/api/stories/{id}", state: app::backend::AppExt)]
+/// Deletes a story and its whole tree (the owner only).
+#[delete("/api/stories/{id}", state: app::backend::AppExt, caller: Viewer)]
 pub async fn delete_story(id: String) -> Result<Deleted, ApiError> {
-    state.delete_story(&Id::parse("id", &id)?).await
+    state.delete_story(&caller, &Id::parse("id", &id)?).await
+}
+
+/// The story's owner and collaborators (for anyone who may read it).
+#[get("/api/stories/{id}/collaborators", state: app::backend::AppExt, caller: Viewer)]
+pub async fn list_collaborators(id: String) -> Result<Collaborators, ApiError> {
+    super::private_answer();
+    state.collaborators(&caller, &Id::parse("id", &id)?).await
+}
+
+/// Shares the story with the writer `handle` as `editor` or `viewer` (the owner only).
+#[put("/api/stories/{id}/collaborators/{handle}", state: app::backend::AppExt, caller: Viewer)]
+pub async fn share_story(
+    id: String,
+    handle: String,
+    body: JsonBody<ShareRequest>,
+) -> Result<Collaborators, ApiError> {
+    super::private_answer();
+    state
+        .share(&caller, &Id::parse("id", &id)?, &handle, body.0.role)
+        .await
+}
+
+/// Stops sharing the story with `handle` (the owner only).
+#[delete("/api/stories/{id}/collaborators/{handle}", state: app::backend::AppExt, caller: Viewer)]
+pub async fn unshare_story(id: String, handle: String) -> Result<Collaborators, ApiError> {
+    super::private_answer();
+    state
+        .unshare(&caller, &Id::parse("id", &id)?, &handle)
+        .await
 }

@@ -92,7 +92,7 @@ pub async fn mark_notifications_read(
 #[get("/api/events", state: app::backend::AppExt, session: Session)]
 pub async fn live_events() -> Result<ServerEvents<LiveEvent>, ApiError> {
     let mut rx = state.subscribe_live();
-    let viewer = session.viewer();
+    let viewer = session.viewer().clone();
     Ok(ServerEvents::new(move |mut tx| async move {
         loop {
             match rx.recv().await {
@@ -114,5 +114,5 @@ pub async fn live_events() -> Result<ServerEvents<LiveEvent>, ApiError> {
 pub async fn import_story(
     body: JsonBody<StoryExport, BATCH_BODY_LIMIT>,
 ) -> Result<Story, ApiError> {
-    exports::import_story(&state, &body.0, session.owner().as_str()).await
+    exports::import_story(&state, session.viewer(), &body.0, session.owner().as_str()).await
 }

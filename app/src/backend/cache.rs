@@ -14,6 +14,7 @@ use std::{hash::Hasher, marker::PhantomData, sync::Arc, time::Duration};
 
 use server::cache::{CachePolicy, SharedCodec, TieredCache};
 
+use super::identity::SignedIn;
 use crate::model::{Story, StoryPage, StoryTree};
 
 /// Kinds of cached data and their times to live.
@@ -29,6 +30,9 @@ pub enum Policy {
     ApiResponse,
     /// A server-rendered page (HTTP response cache): 5 min; writes invalidate it by tag.
     Page,
+    /// A signed-in session and its account: 2 h; sign-out and revocation invalidate it by
+    /// tag on every instance.
+    UserSession,
 }
 
 impl CachePolicy for Policy {
@@ -38,6 +42,7 @@ impl CachePolicy for Policy {
         Self::Media,
         Self::ApiResponse,
         Self::Page,
+        Self::UserSession,
     ];
 
     fn ttl(&self) -> Duration {
@@ -46,6 +51,7 @@ impl CachePolicy for Policy {
             Self::NodeTree => 1_800,
             Self::Media => 86_400,
             Self::ApiResponse | Self::Page => 300,
+            Self::UserSession => 7_200,
         })
     }
 
@@ -56,6 +62,7 @@ impl CachePolicy for Policy {
             Self::Media => "media",
             Self::ApiResponse => "api_response",
             Self::Page => "page",
+            Self::UserSession => "user_session",
         }
     }
 }
@@ -72,6 +79,8 @@ pub enum CacheKey {
     StoryPage(u64),
     /// A cover variant by its canonical file name (`{hash}-{width}.{ext}`).
     Media(String),
+    /// A signed-in session by the SHA-256 of its token.
+    Session(String),
 }
 
 impl CacheKey {
@@ -129,6 +138,13 @@ impl Key<Arc<StoryPage>> {
     }
 }
 
+impl Key<Arc<SignedIn>> {
+    /// A session by the hex SHA-256 of its token.
+    pub fn session(token_hash: &str) -> Self {
+        Self::new(CacheKey::Session(token_hash.to_owned()))
+    }
+}
+
 impl Key<axum::body::Bytes> {
     /// A cover variant by its canonical file name.
     pub fn media(name: &str) -> Self {
@@ -169,6 +185,7 @@ cache_kind!(Arc<Story>, Story, Story);
 cache_kind!(Arc<StoryTree>, Tree, NodeTree);
 cache_kind!(Arc<StoryPage>, Page, ApiResponse);
 cache_kind!(axum::body::Bytes, Media, Media);
+cache_kind!(Arc<SignedIn>, Session, UserSession);
 
 /// Cached values; `Arc`s, so a hit never copies a story or a tree.
 #[derive(Debug, Clone)]
@@ -182,6 +199,8 @@ pub enum Cached {
     /// A cover variant's bytes (immutable: its name is its content); `Bytes`, so a hit
     /// becomes a response body without a copy.
     Media(axum::body::Bytes),
+    /// A signed-in session.
+    Session(Arc<SignedIn>),
 }
 
 /// The app's cache.
@@ -190,6 +209,11 @@ pub type AppCache = TieredCache<CacheKey, Cached, Policy>;
 /// Tag of everything derived from one story.
 pub fn story_tag(id: &str) -> String {
     format!("story:{id}")
+}
+
+/// Tag of one session (its token's hash): sign-out and revocation.
+pub fn session_tag(token_hash: &str) -> String {
+    format!("session:{token_hash}")
 }
 
 /// Tag of every list page.
@@ -206,6 +230,7 @@ const STORY: u8 = 1;
 const TREE: u8 = 2;
 const PAGE: u8 = 3;
 const MEDIA: u8 = 4;
+const SESSION: u8 = 5;
 
 fn packed<T: serde::Serialize>(kind: u8, value: &T) -> Option<Vec<u8>> {
     let json = serde_json::to_vec(value).ok()?;
@@ -227,6 +252,7 @@ impl SharedCodec<CacheKey, Cached> for SharedValues {
             CacheKey::Tree(id) => format!("tree:{id}"),
             CacheKey::StoryPage(hash) => format!("list:{hash:016x}"),
             CacheKey::Media(name) => format!("media:{name}"),
+            CacheKey::Session(hash) => format!("session:{hash}"),
         })
     }
 
@@ -237,6 +263,7 @@ impl SharedCodec<CacheKey, Cached> for SharedValues {
             Cached::Page(p) => packed(PAGE, &**p),
             // Already compressed: stored as is.
             Cached::Media(m) => Some([&[MEDIA][..], m].concat()),
+            Cached::Session(s) => packed(SESSION, &**s),
         }
     }
 
@@ -247,6 +274,7 @@ impl SharedCodec<CacheKey, Cached> for SharedValues {
             TREE => unpacked(rest).map(|t| Cached::Tree(Arc::new(t))),
             PAGE => unpacked(rest).map(|p| Cached::Page(Arc::new(p))),
             MEDIA => Some(Cached::Media(axum::body::Bytes::copy_from_slice(rest))),
+            SESSION => unpacked(rest).map(|s| Cached::Session(Arc::new(s))),
             _ => None,
         }
     }

@@ -91,6 +91,15 @@ pub struct AppConfig {
     /// Milliseconds per persisted history point, kept 7 days (`AION_HISTORY_ROLLUP_MS`,
     /// 60,000).
     pub history_rollup_ms: u64,
+    /// The sign-in cookie is `Secure` and named with the `__Host-` prefix
+    /// (`AION_COOKIE_SECURE`, default on). Browsers keep such cookies from `https://` and
+    /// from `http://localhost` or `127.0.0.1` only: a deployment reached over plain HTTP on
+    /// another name must terminate TLS in front, or turn this off (and accept that the
+    /// cookie travels in the clear).
+    pub cookie_secure: bool,
+    /// Origins besides the server's own whose browser pages may write
+    /// (`AION_ALLOWED_ORIGINS`, comma-separated, e.g. `https://aion.example`).
+    pub allowed_origins: Vec<String>,
 }
 
 /// Where the Litestream replicating this database is.
@@ -169,6 +178,16 @@ impl AppConfig {
             history_rollup_ms: env.parse("AION_HISTORY_ROLLUP_MS", 60_000)?,
             db_primary: db_primary(&env)?,
             db_path,
+            cookie_secure: env.flag("AION_COOKIE_SECURE", true)?,
+            allowed_origins: env
+                .get("AION_ALLOWED_ORIGINS")
+                .map(|list| {
+                    list.split(',')
+                        .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     }
 

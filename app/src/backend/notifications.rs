@@ -17,7 +17,7 @@ use tokio::{sync::broadcast, task::JoinHandle};
 
 use super::{
     AppState,
-    identity::Viewer,
+    identity::{Sees, Viewer},
     tasks::status_of,
     time::{now_micros, to_rfc3339},
 };
@@ -195,11 +195,11 @@ pub async fn recover(state: &AppState) -> Result<usize, ApiError> {
 
 /// Whose notifications a statement touches: `?1` is 1 for everyone (operators), else `?2`
 /// is the owner. A viewer without a session has none.
-fn scope(viewer: &Viewer) -> Option<(i64, Option<&str>)> {
-    match viewer {
-        Viewer::Operator => Some((1, None)),
-        Viewer::Client(owner) => Some((0, Some(owner.as_str()))),
-        Viewer::Nobody => None,
+fn scope(viewer: &Viewer) -> Option<(i64, Option<String>)> {
+    match viewer.sees() {
+        Sees::All => Some((1, None)),
+        Sees::Own(owner) => Some((0, Some(owner.as_str().to_owned()))),
+        Sees::Nothing => None,
     }
 }
 
@@ -217,11 +217,11 @@ pub async fn list(store: &Store, viewer: &Viewer) -> Result<NotificationList, Ap
             "notification.list",
             "SELECT id, level, title, body, link, task_uid, created_at, read_at
              FROM notifications WHERE ?1 OR owner = ?2 ORDER BY seq DESC LIMIT ?3",
-            params![all, owner, LIST_LIMIT],
+            params![all, owner.clone(), LIST_LIMIT],
             from_row,
         )
         .await?;
-    let unread = unread(&conn, all, owner).await?;
+    let unread = unread(&conn, all, owner.as_deref()).await?;
     Ok(NotificationList { items, unread })
 }
 

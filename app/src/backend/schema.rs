@@ -260,4 +260,52 @@ CREATE INDEX stories_by_cover_pending ON stories (cover_pending) WHERE cover_pen
         // counting or shifting one story's chapters scanned them all.
         sql: "CREATE INDEX nodes_by_siblings ON nodes (story_id, parent_id, position);",
     },
+    Migration {
+        version: 12,
+        name: "accounts, sessions, owners and collaborators",
+        // Every story gets an owner; the ones written before accounts go to the demo
+        // account (which has no password: nobody signs in as it) and stay public.
+        // Sessions are keyed by the SHA-256 of their token (a copy of the database signs
+        // nobody in); `public_id` is what the sessions list shows and a revoke names.
+        sql: r#"
+CREATE TABLE accounts (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    handle TEXT NOT NULL,
+    handle_key TEXT NOT NULL UNIQUE,
+    password_hash TEXT,
+    roles TEXT NOT NULL DEFAULT '[]',
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE account_sessions (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    public_id TEXT NOT NULL UNIQUE,
+    account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    device TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX account_sessions_by_account ON account_sessions (account_id);
+CREATE TABLE collaborators (
+    story_id TEXT NOT NULL REFERENCES stories (id) ON DELETE CASCADE,
+    account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    role TEXT NOT NULL CHECK (role IN ('editor', 'viewer')),
+    added_at INTEGER NOT NULL,
+    PRIMARY KEY (story_id, account_id)
+) WITHOUT ROWID;
+CREATE INDEX collaborators_by_account ON collaborators (account_id, story_id);
+INSERT INTO accounts (id, handle, handle_key, password_hash, roles, created_at)
+    VALUES ('00000000-0000-7000-8000-000000000001', 'demo', 'demo', NULL, '[]', 0);
+ALTER TABLE stories ADD COLUMN owner_id TEXT REFERENCES accounts (id);
+ALTER TABLE stories ADD COLUMN visibility TEXT NOT NULL DEFAULT 'public'
+    CHECK (visibility IN ('public', 'private'));
+UPDATE stories SET owner_id = '00000000-0000-7000-8000-000000000001' WHERE owner_id IS NULL;
+CREATE INDEX stories_by_owner ON stories (owner_id, updated_at);
+"#,
+    },
 ];
+
+/// The account the demo library and every story written before accounts belong to.
+pub const DEMO_ACCOUNT: &str = "00000000-0000-7000-8000-000000000001";

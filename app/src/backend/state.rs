@@ -25,7 +25,7 @@ use super::{
     AppConfig,
     cache::{AppCache, Policy, SharedValues},
     demo, exports, http,
-    identity::admin::AdminSessions,
+    identity::{account::Attempts, admin::AdminSessions, password::Passwords},
     library::{reads::ReadCounter, search_index::SearchIndexer},
     media,
     notifications::LiveMessage,
@@ -75,7 +75,9 @@ struct Inner {
     started: Instant,
     indexer: Mutex<Option<SearchIndexer>>,
     scheduler: Scheduler,
-    admin_sessions: AdminSessions,
+    admin_sessions: Arc<AdminSessions>,
+    passwords: Passwords,
+    attempts: Attempts,
 }
 
 /// An [`AppState`] that does not keep it alive: for the task handlers, which the state
@@ -143,8 +145,13 @@ impl AppState {
         let alerts = Alerts::load(&store).await?;
         let ring = MetricsRing::new(Duration::from_millis(config.history_sample_ms.max(100)));
         let (replica, replica_task) = replica_monitor(&config).unzip();
+        let admin_sessions = Arc::new(AdminSessions::default());
         let state = Self(Arc::new(Inner {
-            response_cache: Arc::new(http::response_cache(reads.clone(), config.page_cache)),
+            response_cache: Arc::new(http::response_cache(
+                reads.clone(),
+                config.page_cache,
+                admin_sessions.clone(),
+            )),
             request_metrics: http::request_metrics(&config),
             rate_limits: Arc::new(match &shared {
                 Some(bus) => http::rate_limits(&config).shared(SharedLimits::new(bus, "aion")),
@@ -172,7 +179,9 @@ impl AppState {
             started: Instant::now(),
             indexer: Mutex::new(Some(indexer)),
             scheduler: Scheduler::default(),
-            admin_sessions: Default::default(),
+            admin_sessions,
+            passwords: Passwords::default(),
+            attempts: Attempts::default(),
         }));
         let _ = job_env
             .app
@@ -199,6 +208,16 @@ impl AppState {
         }
     }
 
+    /// Drops entries with any of `tags` from every instance's caches: the shared tier
+    /// first (a miss between the two steps would otherwise bring the old value back from
+    /// it into this instance's caches), then this instance's.
+    pub async fn invalidate_everywhere(&self, tags: &[&str]) {
+        if let Some(bus) = self.shared() {
+            bus.publish_tags(tags).await;
+        }
+        self.invalidate_tags(tags);
+    }
+
     /// Empties every instance's caches: the shared tier first, as for writes (see
     /// `AppState::invalidate`), then this instance's.
     pub async fn clear_everywhere(&self) {
@@ -222,6 +241,16 @@ impl AppState {
     /// Browser sessions an operator unlocked with the admin token.
     pub(crate) fn admin_sessions(&self) -> &AdminSessions {
         &self.0.admin_sessions
+    }
+
+    /// Sign-in attempts per handle.
+    pub(crate) fn attempts(&self) -> &Attempts {
+        &self.0.attempts
+    }
+
+    /// The password hasher.
+    pub(crate) fn passwords(&self) -> &Passwords {
+        &self.0.passwords
     }
 
     /// The database.

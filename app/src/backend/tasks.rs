@@ -17,7 +17,11 @@ use futures_util::future::BoxFuture;
 use serde_json::Value;
 use server::tasks::{Status, Task, TaskError, Visible};
 
-use super::{AppState, identity::Viewer, time::to_rfc3339};
+use super::{
+    AppState,
+    identity::{Sees, Viewer},
+    time::to_rfc3339,
+};
 use crate::model::{
     ApiError, ErrorCode, Priority, TaskKind, TaskList, TaskStats, TaskStatus, TaskView,
     fields::{Limit, TaskId},
@@ -58,10 +62,11 @@ impl AppState {
             Some(b) => Some(self.page_end(viewer, b).await?),
             None => None,
         };
-        let visible = match viewer {
-            Viewer::Operator => Visible::All,
-            Viewer::Client(owner) => Visible::Owner(owner.as_str()),
-            Viewer::Nobody => {
+        let sees = viewer.sees();
+        let visible = match &sees {
+            Sees::All => Visible::All,
+            Sees::Own(owner) => Visible::Owner(owner.as_str()),
+            Sees::Nothing => {
                 return Ok(TaskList {
                     items: Vec::new(),
                     next_before: None,

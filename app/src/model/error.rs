@@ -18,6 +18,13 @@ pub enum ErrorCode {
     MalformedJson,
     /// 401: an admin endpoint without the right token.
     Unauthorized,
+    /// 401: the endpoint needs a signed-in writer, or the handle and password did not
+    /// match.
+    Unauthenticated,
+    /// 403: signed in, but the caller's role does not allow this (or another site sent it).
+    Forbidden,
+    /// 415: the body is not declared as JSON.
+    UnsupportedMediaType,
     /// 404: the id names nothing.
     NotFound,
     /// 405: the path exists, but not with this method.
@@ -41,7 +48,9 @@ impl ErrorCode {
     pub fn status(self) -> StatusCode {
         match self {
             Self::InvalidInput | Self::MalformedJson => StatusCode::BAD_REQUEST,
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized | Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict => StatusCode::CONFLICT,
@@ -56,7 +65,9 @@ impl ErrorCode {
     pub fn from_status(status: u16) -> Self {
         match status {
             400 | 422 => Self::InvalidInput,
-            401 | 403 => Self::Unauthorized,
+            401 => Self::Unauthenticated,
+            403 => Self::Forbidden,
+            415 => Self::UnsupportedMediaType,
             404 => Self::NotFound,
             405 => Self::MethodNotAllowed,
             409 => Self::Conflict,
@@ -128,6 +139,25 @@ impl ApiError {
     /// 409 with a message saying what to do.
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Conflict, message)
+    }
+
+    /// This error, naming the field at fault.
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.error.field = Some(field.into());
+        self
+    }
+
+    /// 401: the endpoint needs a signed-in writer.
+    pub fn unauthenticated() -> Self {
+        Self::new(
+            ErrorCode::Unauthenticated,
+            "sign in first: this needs a writer's account (POST /api/account/signin)",
+        )
+    }
+
+    /// 403 saying what the caller's role does not allow.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Forbidden, message)
     }
 
     /// The field at fault, if any.

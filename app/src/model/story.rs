@@ -81,6 +81,12 @@ pub struct Story {
     /// the previous one (or none).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cover_pending: bool,
+    /// The owner's handle.
+    #[serde(default)]
+    pub owner: String,
+    /// Who may read it.
+    #[serde(default)]
+    pub visibility: super::Visibility,
 }
 
 /// One page of stories: `{"items":[Story...],"next_cursor":string|null,"total"?:number}`.
@@ -110,6 +116,9 @@ pub struct NewStory {
     /// Optional, up to 20 tags of 1-40 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
+    /// Optional, default `private`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<super::Visibility>,
 }
 
 /// Body of `PATCH /api/stories/{id}`: only the fields present change.
@@ -128,6 +137,9 @@ pub struct StoryPatch {
     /// New tags (replace the old ones).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
+    /// New visibility (the owner only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<super::Visibility>,
     /// The `updated_at` the client last saw; if the story changed since, the edit is refused
     /// with 409 instead of overwriting someone else's change.
     #[serde(default, skip_serializing_if = "Option::is_none")]

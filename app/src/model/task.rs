@@ -97,26 +97,6 @@ impl Priority {
     }
 }
 
-/// The three task enums travel as their wire names. Written by hand rather than derived:
-/// the derived (de)serialisers, with their variant tables and messages, cost the client
-/// 1,047 bytes brotli more than this (`cargo xtask bundle-size`, builds side by side).
-macro_rules! wire_name {
-    ($t:ty, $what:literal, |$s:ident| $parse:expr) => {
-        impl Serialize for $t {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $t {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let $s = String::deserialize(deserializer)?;
-                $parse.ok_or_else(|| serde::de::Error::custom(concat!("unknown ", $what)))
-            }
-        }
-    };
-}
-
 wire_name!(TaskStatus, "task status", |s| TaskStatus::parse(&s));
 wire_name!(Priority, "priority", |s| Priority::parse(&s));
 wire_name!(TaskKind, "task kind", |s| Some(TaskKind::parse(&s)));

@@ -137,6 +137,7 @@ fn StoryMetaForm(story: Story, on_saved: EventHandler<()>) -> Element {
                     status: Some(status()),
                     tags: Some(tags().split([',', '，']).map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect()),
                     updated_at: Some(seen.cloned()),
+                    visibility: None,
                 };
                 // The new title shows at once; if the server refuses it, the old one returns.
                 let client = QueryClient::get();

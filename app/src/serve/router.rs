@@ -45,6 +45,7 @@ pub fn build(state: AppState) -> Router {
     let metrics = Router::new()
         .route("/metrics", get(prometheus))
         .merge(crate::api::files::routes())
+        .merge(crate::api::account::routes())
         .merge(super::media::routes());
     let stack = http::stack(&state);
     stack.apply(

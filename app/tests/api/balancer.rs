@@ -19,10 +19,13 @@ struct ViaBalancer {
 }
 
 impl ViaBalancer {
-    fn new(lb: &LocalBalancer) -> Self {
+    /// A client of the balancer, signed in (through it) as a writer.
+    async fn new(lb: &LocalBalancer) -> Self {
+        let http = crate::helpers::client();
+        crate::helpers::sign_up_or_in(&http, &lb.base(), "balanced").await;
         Self {
             base: lb.base(),
-            http: crate::helpers::client(),
+            http,
         }
     }
 
@@ -82,7 +85,7 @@ async fn story_reads(app: &TestApp) -> f64 {
 async fn a_write_through_the_balancer_is_never_read_back_stale_after_the_stated_delay() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (_redis, apps, lb) = cluster(dir.path(), 2).await;
-    let client = ViaBalancer::new(&lb);
+    let client = ViaBalancer::new(&lb).await;
     let (status, story) = client
         .send(
             reqwest::Method::POST,
@@ -140,7 +143,7 @@ async fn a_write_through_the_balancer_is_never_read_back_stale_after_the_stated_
 async fn an_export_started_through_the_balancer_streams_back_through_it_live() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (_redis, apps, lb) = cluster(dir.path(), 2).await;
-    let client = ViaBalancer::new(&lb);
+    let client = ViaBalancer::new(&lb).await;
     let (_, story) = client
         .send(
             reqwest::Method::POST,
@@ -189,7 +192,7 @@ async fn an_export_started_through_the_balancer_streams_back_through_it_live() {
 async fn an_instance_killed_behind_the_balancer_costs_clients_nothing() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (_redis, mut apps, lb) = cluster(dir.path(), 2).await;
-    let client = ViaBalancer::new(&lb);
+    let client = ViaBalancer::new(&lb).await;
     let (_, story) = client
         .send(
             reqwest::Method::POST,

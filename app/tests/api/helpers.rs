@@ -10,8 +10,10 @@ use std::{
 pub struct TestApp {
     /// `http://127.0.0.1:<port>`.
     pub base: String,
-    /// A client with a timeout.
+    /// A client with a timeout, signed in as [`WRITER`].
     pub http: reqwest::Client,
+    /// A client with a timeout and no account: what a visitor, or a shared cache, sees.
+    pub anon: reqwest::Client,
     child: Child,
     /// Holds the database directory until the app is dropped.
     _dir: tempfile::TempDir,
@@ -42,6 +44,18 @@ impl TestApp {
         (status, res.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    /// GET `path` as a visitor without an account (whose reads the shared caches keep).
+    pub async fn anon_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let res = self
+            .anon
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
     /// Sends `method path` with a JSON body and returns status and JSON body.
     pub async fn send(
         &self,
@@ -59,10 +73,13 @@ impl TestApp {
         json
     }
 
-    /// Creates a story titled `title` and returns its id.
+    /// Creates a public story titled `title` (owned by [`WRITER`]) and returns its id.
     pub async fn create_story(&self, title: &str) -> String {
         let story = self
-            .post_ok("/api/stories", serde_json::json!({ "title": title }))
+            .post_ok(
+                "/api/stories",
+                serde_json::json!({ "title": title, "visibility": "public" }),
+            )
             .await;
         story["id"].as_str().expect("id").to_owned()
     }
@@ -199,11 +216,51 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, env: &[(&str, &str)]) -> TestA
     let base = rx
         .recv_timeout(Duration::from_secs(30))
         .expect("server logged its address within 30 s");
+    let http = client();
+    sign_up_or_in(&http, &base, WRITER).await;
     TestApp {
         base,
-        http: client(),
+        http,
+        anon: client(),
         child,
         _dir: dir,
+    }
+}
+
+/// The writer every test app's `http` client is signed in as.
+pub const WRITER: &str = "writer";
+/// Every test account's password.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Signs `http` up as `handle` (or in, if the account exists from an earlier run on the
+/// same database): its cookie jar then holds the sign-in cookie.
+pub async fn sign_up_or_in(http: &reqwest::Client, base: &str, handle: &str) {
+    let body = serde_json::json!({ "handle": handle, "password": PASSWORD });
+    let up = http
+        .post(format!("{base}/api/account/signup"))
+        .json(&body)
+        .send()
+        .await
+        .expect("sign-up sent");
+    if up.status() == 201 {
+        return;
+    }
+    assert_eq!(up.status(), 409, "sign-up of {handle}");
+    let res = http
+        .post(format!("{base}/api/account/signin"))
+        .json(&body)
+        .send()
+        .await
+        .expect("sign-in sent");
+    assert_eq!(res.status(), 200, "sign-in of {handle}");
+}
+
+impl TestApp {
+    /// A new client (its own cookie jar) signed in as `handle`, signed up if new.
+    pub async fn writer(&self, handle: &str) -> reqwest::Client {
+        let http = client();
+        sign_up_or_in(&http, &self.base, handle).await;
+        http
     }
 }
 

@@ -111,7 +111,8 @@ async fn writes_beyond_the_burst_are_refused_with_429_and_retry_after() {
         ("AION_WRITE_RATE_LIMIT_BURST", "3"),
     ])
     .await;
-    for _ in 0..3 {
+    // The test client's sign-up was the first write of this address's burst.
+    for _ in 0..2 {
         let res = app
             .http
             .post(app.url("/api/stories"))
@@ -142,7 +143,7 @@ async fn writes_beyond_the_burst_are_refused_with_429_and_retry_after() {
     assert_eq!(status, 200, "reads have their own budget");
     assert_eq!(
         page["items"].as_array().expect("items").len(),
-        3,
+        2,
         "the refused write wrote nothing"
     );
 }

@@ -127,11 +127,11 @@ async fn a_cached_page_revalidates_with_its_etag_and_ignores_bad_ones() {
     let app = spawn_app().await;
     let story = app.story_with_scene("Revalidated").await;
     let path = format!("/stories/{story}");
-    let (status, first, text) = page(&app.http, &app, &path, "br").await;
+    let (status, first, text) = page(&app.anon, &app, &path, "br").await;
     assert_eq!(status, 200);
     assert!(text.contains("Revalidated"));
     assert_eq!(first["x-cache"], "MISS");
-    let (_, hit, again) = page(&app.http, &app, &path, "br").await;
+    let (_, hit, again) = page(&app.anon, &app, &path, "br").await;
     assert_eq!(hit["x-cache"], "HIT");
     assert_eq!(again, text, "the cached page is the page that was rendered");
     assert_eq!(hit[header::CACHE_CONTROL], "no-cache");
@@ -162,7 +162,7 @@ async fn a_cached_page_revalidates_with_its_etag_and_ignores_bad_ones() {
         assert_eq!(res.headers()[header::ETAG], etag, "nothing changed");
     }
     // The identity copy has its own ETag; the compressed one does not match it.
-    let (_, plain, _) = page(&app.http, &app, &path, "identity").await;
+    let (_, plain, _) = page(&app.anon, &app, &path, "identity").await;
     assert_ne!(plain[header::ETAG], etag);
     let res = app
         .http
@@ -194,7 +194,7 @@ async fn the_tasks_page_with_live_counts_is_never_kept() {
 #[tokio::test]
 async fn the_performance_page_shows_each_layer_with_figures_measured_now_and_is_never_kept() {
     let app = spawn_app().await;
-    let (status, headers, first) = page(&app.http, &app, "/performance", "br").await;
+    let (status, headers, first) = page(&app.anon, &app, "/performance", "br").await;
     assert_eq!(status, 200);
     assert_eq!(headers[header::CACHE_CONTROL], "no-store");
     for layer in ["http", "store", "cache", "tasks", "client"] {
@@ -219,7 +219,7 @@ async fn the_performance_page_shows_each_layer_with_figures_measured_now_and_is_
     };
     let before = count(&first);
     app.create_story("Counted").await;
-    let (_, _, second) = page(&app.http, &app, "/performance", "br").await;
+    let (_, _, second) = page(&app.anon, &app, "/performance", "br").await;
     assert!(count(&second) > before, "{before} then {}", count(&second));
 
     let (status, layers) = app.get_json("/api/metrics/layers").await;

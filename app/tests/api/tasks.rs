@@ -74,7 +74,7 @@ async fn small_story(app: &TestApp) -> String {
         .post_ok(
             "/api/stories",
             json!({"title": "龙之谷 Dragon Valley", "summary": "一个关于勇气的故事 about courage",
-                   "tags": ["奇幻", "demo"], "status": "in_progress"}),
+                   "tags": ["奇幻", "demo"], "status": "in_progress", "visibility": "public"}),
         )
         .await;
     let id = story["id"].as_str().expect("id").to_owned();

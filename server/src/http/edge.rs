@@ -185,6 +185,11 @@ impl<P: CachePolicy> Edge<P> {
                     Ok(hit) => return self.finish(hit, granted.as_ref(), at),
                     Err(pending) => store = Some((rc, pending)),
                 },
+                CacheDecision::Serve { key, .. } => {
+                    if let Some(hit) = rc.hit(&req, &key) {
+                        return self.finish(hit, granted.as_ref(), at);
+                    }
+                }
                 CacheDecision::NoStore => no_store = true,
                 CacheDecision::Pass | CacheDecision::Notify(_) => {}
             }

@@ -14,7 +14,8 @@
 //! that streams (a rendered page) still streams on a miss: it reaches the client as it is
 //! produced (compressed by [`super::compression`]) while a copy is collected, and the copy
 //! enters the cache when the body has ended, unless a write invalidated one of its tags
-//! since the lookup. Responses that set a cookie are never kept.
+//! since the lookup. Responses that set a cookie, or that say `Cache-Control: private` or
+//! `no-store`, are never kept.
 
 use std::sync::{Arc, OnceLock};
 
@@ -53,6 +54,15 @@ pub enum CacheDecision<P> {
         /// Called if the client got the answer.
         on_success: Option<OnSuccess>,
     },
+    /// Answer from the cache if it holds `key`, but never keep the fresh answer: for
+    /// personal requests (a signed-in caller), whose answer may hold what only they may
+    /// see, while what the cache holds is the same for everyone.
+    Serve {
+        /// The cache key.
+        key: String,
+        /// Called if the client got the answer.
+        on_success: Option<OnSuccess>,
+    },
     /// Never cache, and tell clients and proxies not to either.
     NoStore,
     /// Leave it alone (pages, assets, writes).
@@ -79,6 +89,13 @@ impl<P> CacheDecision<P> {
                 },
                 on_success,
             ),
+            Self::Serve { key, on_success } => (
+                Self::Serve {
+                    key,
+                    on_success: None,
+                },
+                on_success,
+            ),
             Self::Notify(f) => (Self::Pass, Some(f)),
             other => (other, None),
         }
@@ -95,6 +112,10 @@ impl<P> CacheDecision<P> {
                 key,
                 policy,
                 tags,
+                on_success: Some(f),
+            },
+            Self::Serve { key, .. } => Self::Serve {
+                key,
                 on_success: Some(f),
             },
             Self::Pass | Self::Notify(_) => Self::Notify(f),
@@ -151,7 +172,7 @@ impl CachedResponse {
     }
 }
 
-type Decide<P> = Arc<dyn Fn(&Method, &Uri) -> CacheDecision<P> + Send + Sync>;
+type Decide<P> = Arc<dyn Fn(&Request) -> CacheDecision<P> + Send + Sync>;
 
 /// The response cache's state.
 pub struct ResponseCache<P: CachePolicy> {
@@ -165,7 +186,7 @@ impl<P: CachePolicy> ResponseCache<P> {
     pub fn new(
         cache: TieredCache<String, CachedResponse, P>,
         max_body: u64,
-        decide: impl Fn(&Method, &Uri) -> CacheDecision<P> + Send + Sync + 'static,
+        decide: impl Fn(&Request) -> CacheDecision<P> + Send + Sync + 'static,
     ) -> Self {
         Self {
             cache,
@@ -201,6 +222,20 @@ pub fn etag_matches(if_none_match: Option<&HeaderValue>, etag: &HeaderValue) -> 
             .any(|t| t.trim().trim_start_matches("W/") == etag)
 }
 
+/// Whether the handler said its answer is for this client only (`Cache-Control: private`
+/// or `no-store`): never kept.
+fn is_private(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get_all(header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|d| {
+            let d = d.trim();
+            d.eq_ignore_ascii_case("private") || d.eq_ignore_ascii_case("no-store")
+        })
+}
+
 fn answer(
     cached: &CachedResponse,
     if_none_match: Option<&HeaderValue>,
@@ -234,7 +269,17 @@ fn answer(
 impl<P: CachePolicy> ResponseCache<P> {
     /// What to do with this request's response.
     pub fn decide(&self, req: &Request) -> CacheDecision<P> {
-        (self.decide)(req.method(), req.uri())
+        (self.decide)(req)
+    }
+
+    /// The cached answer to `req` under `key`, if there is one (200, or 304 when
+    /// `If-None-Match` matches).
+    pub fn hit(&self, req: &Request, key: &String) -> Option<Response> {
+        self.lookup(
+            key,
+            req.headers().get(header::IF_NONE_MATCH),
+            negotiate(req.headers()),
+        )
     }
 
     /// The plain cache key of a request: its method and URI as sent. Deciders use it for
@@ -293,6 +338,7 @@ impl<P: CachePolicy> ResponseCache<P> {
             || hint.lower() > self.max_body
             || res.headers().contains_key(header::CONTENT_ENCODING)
             || res.headers().contains_key(header::SET_COOKIE)
+            || is_private(res.headers())
         {
             return res;
         }

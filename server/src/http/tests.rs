@@ -103,10 +103,10 @@ fn app(
             .l1_capacity(Capacity::Entries(10))
             .build(),
         1 << 20,
-        |method, uri| {
-            if uri.path() == "/counted" {
+        |req: &axum::extract::Request| {
+            if req.uri().path() == "/counted" {
                 CacheDecision::Store {
-                    key: ResponseCache::<Kind>::key(method, uri),
+                    key: ResponseCache::<Kind>::key(req.method(), req.uri()),
                     policy: Kind::Api,
                     tags: vec!["counted".into()],
                     on_success: None,
@@ -453,7 +453,7 @@ fn streaming_app(
             .l1_capacity(Capacity::Entries(10))
             .build(),
         1 << 20,
-        |_, _| CacheDecision::Store {
+        |_: &axum::extract::Request| CacheDecision::Store {
             key: "page".into(),
             policy: Kind::Api,
             tags: vec!["page".into()],

@@ -297,8 +297,8 @@ async fn statements<'t>(tx: &'t WriteTx<'_>) -> Result<[Prepared<'t>; 3], ApiErr
         tx.prepare(
             "demo.story_insert",
             "INSERT INTO stories (id, title, summary, status, tags, node_count, word_count,
-                                  created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                  created_at, updated_at, owner_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '00000000-0000-7000-8000-000000000001')",
         )
         .await?,
         tx.prepare(

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 use server::tasks::{Handler, TaskContext, TaskError};
 
 use super::{FileResult, StoryPayload, load_story, slug, write_file};
-use crate::backend::tasks::Env;
+use crate::backend::{identity::Viewer, library::access, tasks::Env};
 use base64::{Engine, engine::general_purpose::STANDARD};
 
 use crate::{
@@ -95,9 +95,11 @@ impl Handler for ExportJson {
 /// by `owner`.
 pub async fn import_story(
     state: &AppState,
+    caller: &Viewer,
     doc: &StoryExport,
     owner: &str,
 ) -> Result<Story, ApiError> {
+    access::owner_id(caller)?;
     if doc.format != EXPORT_FORMAT {
         return Err(ApiError::invalid(
             "format",
@@ -143,17 +145,21 @@ pub async fn import_story(
         }
     };
     let story = state
-        .create_story(&NewStory {
-            title: doc.story.title.clone(),
-            summary: Some(doc.story.summary.clone()),
-            status: Some(doc.story.status),
-            tags: Some(doc.story.tags.clone()),
-        })
+        .create_story(
+            caller,
+            &NewStory {
+                title: doc.story.title.clone(),
+                summary: Some(doc.story.summary.clone()),
+                status: Some(doc.story.status),
+                tags: Some(doc.story.tags.clone()),
+                visibility: None,
+            },
+        )
         .await
         .map_err(|e| prefix(e, "story."))?;
     let id = Id::parse("id", &story.id)?;
     let written = async {
-        import_nodes(state, &id, &doc.nodes).await?;
+        import_nodes(state, caller, &id, &doc.nodes).await?;
         if let Some(upload) = cover {
             state.set_cover(&id, upload, owner).await?;
         }
@@ -163,7 +169,7 @@ pub async fn import_story(
         Ok(()) => state.story(&id).await.map(|s| (*s).clone()),
         Err(e) => {
             // All or nothing: the story goes again with whatever part of its tree was written.
-            if let Err(cleanup) = state.delete_story(&id).await {
+            if let Err(cleanup) = state.remove_story(&id).await {
                 tracing::error!("removing a half-imported story failed: {cleanup:?}");
             }
             Err(e)
@@ -175,6 +181,7 @@ pub async fn import_story(
 /// earlier ones by their new id.
 async fn import_nodes(
     state: &AppState,
+    caller: &Viewer,
     story: &Id,
     nodes: &[ExportedNode],
 ) -> Result<(), ApiError> {
@@ -207,7 +214,7 @@ async fn import_nodes(
         };
         let offset = chunk_no * BATCH_MAX_NODES;
         let created = state
-            .create_nodes(story, &batch)
+            .create_nodes(caller, story, &batch)
             .await
             .map_err(|e| renumber(e, offset))?;
         for (n, id) in chunk.iter().zip(created.ids) {
@@ -358,7 +365,7 @@ mod tests {
             .expect("the app starts");
         proptest!(ProptestConfig::with_cases(48), |(doc in documents())| {
             let back = runtime.block_on(async {
-                let story = import_story(&state, &doc, "test").await?;
+                let story = import_story(&state, &Viewer::Operator, &doc, "test").await?;
                 let id = Id::parse("id", &story.id)?;
                 let tree = crate::backend::library::nodes::tree(state.store(), &id).await?;
                 Ok::<_, ApiError>(build_export(&story, &tree))

@@ -39,7 +39,7 @@ impl AppState {
         format: &str,
     ) -> Result<TaskView, ApiError> {
         let story = Id::parse("id", raw_id)?;
-        self.story(&story).await?;
+        self.readable_story(session.viewer(), &story).await?;
         let payload = StoryPayload {
             story_id: story.as_str().to_owned(),
         };
@@ -64,7 +64,8 @@ impl AppState {
         story_id: Option<&str>,
     ) -> Result<TaskView, ApiError> {
         if let Some(id) = story_id {
-            self.story(&Id::parse("story_id", id)?).await?;
+            self.readable_story(session.viewer(), &Id::parse("story_id", id)?)
+                .await?;
         }
         let payload = ReportPayload {
             story_id: story_id.map(str::to_owned),

@@ -234,7 +234,8 @@ async fn library_figures(
     let most_read = conn
         .query(
             "report.most_read",
-            "SELECT title, read_count, node_count FROM stories
+            // Titles of public stories only: a report may reach anyone.
+            "SELECT title, read_count, node_count FROM stories WHERE visibility = 'public'
              ORDER BY read_count DESC, updated_at DESC LIMIT 10",
             (),
             |r| Ok((r.get::<String>(0)?, r.get::<i64>(1)?, r.get::<i64>(2)?)),

@@ -27,7 +27,10 @@
 
 use std::sync::Arc;
 
-use axum::http::{Method, Uri};
+use axum::{
+    extract::Request,
+    http::{HeaderMap, Method, Uri, header},
+};
 use server::{
     cache::{Capacity, TieredCache},
     http::response_cache::{CacheDecision, CachedResponse, ResponseCache},
@@ -35,6 +38,10 @@ use server::{
 
 use crate::backend::{
     cache::{LIST_TAG, Policy, story_tag},
+    identity::{
+        admin::AdminSessions,
+        cookie::{account_cookie_name, owner_in},
+    },
     library::reads::{ReadCounter, canonical_id, story_read},
 };
 
@@ -182,19 +189,68 @@ fn list_key(query: &str) -> Option<String> {
     Some(kept.join("&"))
 }
 
+/// Whether a request is personal: it comes from a signed-in writer or an operator, so
+/// what it renders may hold what only they may see. For personal requests, JSON reads are
+/// cached as for anyone (a handler marks an answer about a private story `private,
+/// no-store`, which the cache never keeps, and its whole body is there before it is kept);
+/// pages are answered from the cache (what it holds is the same for everyone) but never
+/// fill it, because a page streams out before all of its data is known; lists, which
+/// include the caller's own stories, are rendered for them.
+pub fn is_personal(headers: &HeaderMap, admin: &AdminSessions) -> bool {
+    let has_cookie = |name: &str| {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .any(|pair| pair.trim().split_once('=').is_some_and(|(n, _)| n == name))
+    };
+    has_cookie(account_cookie_name(true))
+        || has_cookie(account_cookie_name(false))
+        || headers.contains_key(header::AUTHORIZATION)
+        || owner_in(headers).is_some_and(|o| admin.contains(o.as_str()))
+}
+
+/// What a personal request may do with `decision` (see [`is_personal`]).
+fn personal(decision: CacheDecision<Policy>, uri: &Uri) -> CacheDecision<Policy> {
+    let public_list = uri
+        .query()
+        .is_some_and(|q| q.split('&').any(|p| p == "scope=public"));
+    match decision {
+        CacheDecision::Store { .. } if uri.path() == "/stories" => CacheDecision::Pass,
+        CacheDecision::Store { .. } if uri.path() == "/api/stories" && !public_list => {
+            CacheDecision::NoStore
+        }
+        store @ CacheDecision::Store { .. } if uri.path().starts_with("/api/") => store,
+        CacheDecision::Store { key, .. } => CacheDecision::Serve {
+            key,
+            on_success: None,
+        },
+        other => other,
+    }
+}
+
 /// The response cache: up to 64 MiB of bodies in L2, 8 MiB hot in L1. A body's weight is
 /// its plain size; its compressed copies (made on demand, one per encoding) add at most
 /// about half of that again on text.
 /// Every answer a client gets is also offered to `reads`, which counts story reads (see
 /// `library::reads::story_read`): the decision what to keep knows nothing of counting.
-pub fn response_cache(reads: Arc<ReadCounter>, pages: bool) -> ResponseCache<Policy> {
+pub fn response_cache(
+    reads: Arc<ReadCounter>,
+    pages: bool,
+    admin: Arc<AdminSessions>,
+) -> ResponseCache<Policy> {
     let cache = TieredCache::builder()
         .l1_capacity(Capacity::Bytes(8 << 20))
         .l2_capacity(Capacity::Bytes(64 << 20))
         .weigher(|key: &String, value: &CachedResponse| key.len() as u32 + value.weight())
         .build();
-    ResponseCache::new(cache, 4 << 20, move |m, u| {
-        let decision = decide(m, u, pages);
+    ResponseCache::new(cache, 4 << 20, move |req: &Request| {
+        let (m, u) = (req.method(), req.uri());
+        let mut decision = decide(m, u, pages);
+        if is_personal(req.headers(), &admin) {
+            decision = personal(decision, u);
+        }
         match story_read(m, u) {
             Some(id) => decision.then_on_success(reads.on_success(id)),
             None => decision,

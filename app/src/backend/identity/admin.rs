@@ -24,7 +24,7 @@ use axum::{
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::cookie::owner_in;
+use super::cookie::{account_token_in, owner_in, token_hash};
 use crate::backend::{AppState, http::api_errors::respond};
 use crate::model::{ApiError, ErrorCode};
 
@@ -64,9 +64,17 @@ pub fn is_admin(headers: &HeaderMap, state: &AppState) -> bool {
         .and_then(|v| v.strip_prefix("Bearer "));
     match given {
         Some(token) => tokens_match(token, expected),
-        None => {
-            owner_in(headers).is_some_and(|owner| state.admin_sessions().contains(owner.as_str()))
-        }
+        None => admin_key(headers, state.config().cookie_secure)
+            .is_some_and(|key| state.admin_sessions().contains(&key)),
+    }
+}
+
+/// What an unlocked browser session is remembered by: the sign-in token's hash for a
+/// signed-in browser, else its anonymous session's owner.
+pub fn admin_key(headers: &HeaderMap, secure: bool) -> Option<String> {
+    match account_token_in(headers, secure) {
+        Some(token) => Some(format!("token:{}", token_hash(token))),
+        None => owner_in(headers).map(|o| o.as_str().to_owned()),
     }
 }
 

@@ -1,7 +1,10 @@
-//! The anonymous session's cookie: a 128-bit random secret in an `HttpOnly`,
+//! The two cookies. The anonymous session's: a 128-bit random secret in an `HttpOnly`,
 //! `SameSite=Lax` cookie, made the first time a client starts something private, and the
 //! [`Owner`] stored with what the client starts: the SHA-256 of the secret, never the secret,
-//! so a copy of the database (a backup) cannot be used to act as anyone.
+//! so a copy of the database (a backup) cannot be used to act as anyone. And the signed-in
+//! writer's: a 256-bit random token in an `HttpOnly`, `SameSite=Lax`, `Secure` cookie named
+//! `__Host-aion_account` (the prefix makes browsers refuse it from a subdomain or over plain
+//! HTTP), whose SHA-256 keys the session in the store.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use sha2::{Digest, Sha256};
@@ -18,12 +21,12 @@ pub struct Owner(String);
 
 impl Owner {
     pub(super) fn of_secret(secret: &str) -> Self {
-        let digest = Sha256::digest(secret.as_bytes());
-        let mut hex = String::with_capacity(64);
-        for b in digest {
-            hex.push_str(&format!("{b:02x}"));
-        }
-        Self(hex)
+        Self(hex(&Sha256::digest(secret.as_bytes())))
+    }
+
+    /// The owner of what a signed-in account starts.
+    pub fn of_account(account_id: &str) -> Self {
+        Self(format!("account:{account_id}"))
     }
 
     /// The stored form.
@@ -50,15 +53,65 @@ pub fn owner_in(headers: &HeaderMap) -> Option<Owner> {
 
 /// The session secret in the request's cookies, if it has the right form (32 hex digits).
 pub(super) fn secret_in(headers: &HeaderMap) -> Option<&str> {
+    cookie_in(headers, COOKIE).filter(|v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The sign-in cookie's name: with the `__Host-` prefix when it is `Secure`.
+pub fn account_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-aion_account"
+    } else {
+        "aion_account"
+    }
+}
+
+/// The `Set-Cookie` value that gives a client its sign-in token for `max_age_secs` (0:
+/// the cookie is removed).
+pub fn account_cookie(token: &str, secure: bool, max_age_secs: u64) -> Option<HeaderValue> {
+    let name = account_cookie_name(secure);
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{name}={token}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{secure}"
+    ))
+    .ok()
+}
+
+/// A new sign-in token: 32 random bytes from the OS, as 64 hex digits.
+pub fn new_token() -> String {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    hex(&bytes)
+}
+
+/// The hex SHA-256 of a token: what the store keys the session by.
+pub fn token_hash(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+/// The sign-in token in the request's cookies, if it has the right form (64 hex digits).
+pub fn account_token_in(headers: &HeaderMap, secure: bool) -> Option<&str> {
+    cookie_in(headers, account_cookie_name(secure))
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn cookie_in<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value.trim())
-        .filter(|v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 #[cfg(test)]

@@ -1,11 +1,19 @@
-//! Who is asking: the caller of a request ([`caller`]: an anonymous session today, where
-//! accounts will go), the session cookie behind it ([`cookie`]) and the operator's admin
-//! role ([`admin`]: the token, and browser sessions unlocked with it).
+//! Who is asking and what they may do as themselves: the caller of a request ([`caller`]:
+//! a signed-in writer, an anonymous session or an operator), writers' accounts
+//! ([`accounts`], handles and the admin role), their passwords ([`password`], argon2id),
+//! their signed-in sessions ([`sessions`], in the store and the cache), what the account
+//! endpoints do ([`account`]), the cookies behind it all ([`cookie`]) and the operator's
+//! admin token ([`admin`]).
 
+pub mod account;
+pub mod accounts;
 pub mod admin;
 pub mod caller;
 pub mod cookie;
+pub mod password;
+pub mod sessions;
 
 pub use admin::Admin;
-pub use caller::{Session, Viewer};
+pub use caller::{Sees, Session, Viewer};
 pub use cookie::{COOKIE, Owner};
+pub use sessions::SignedIn;

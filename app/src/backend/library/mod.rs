@@ -1,10 +1,12 @@
 //! The story library as the API sees it: reads go through the cache, writes go to the
 //! store and then invalidate exactly the tags they affected, before the response is sent.
 //!
-//! Its parts: stories in SQL ([`stories`]), nodes and their trees ([`nodes`]), the
+//! Its parts: who may do what with a story ([`access`]: owners, collaborators,
+//! visibility), stories in SQL ([`stories`]), nodes and their trees ([`nodes`]), the
 //! full-text index kept current in the background ([`search_index`]) and the read counts
-//! ([`reads`]).
+//! ([`reads`]). Every write takes the caller and checks its role first.
 
+pub mod access;
 pub mod nodes;
 pub mod reads;
 pub mod search_index;
@@ -22,6 +24,7 @@ use crate::model::{
     ApiError, Deleted, MoveNode, NewNode, NewStory, Node, NodeBatch, NodeBatchResult, NodePatch,
     Story, StoryPage, StoryPatch, StoryTree, fields::Id,
 };
+use access::Role;
 use story_list::StoryQuery;
 
 impl AppState {
@@ -72,12 +75,7 @@ impl AppState {
             .chain([LIST_TAG])
             .chain(extra.iter().copied())
             .collect();
-        // The shared tier first: a miss here between the two steps would otherwise bring
-        // the old value back from it into this instance's caches.
-        if let Some(bus) = self.shared() {
-            bus.publish_tags(&tags).await;
-        }
-        self.invalidate_tags(&tags);
+        self.invalidate_everywhere(&tags).await;
     }
 
     /// After a story's cover changed: its cached forms and the list pages, here and on
@@ -90,16 +88,6 @@ impl AppState {
     /// sees every request; see `backend::http::decide`.)
     pub async fn story(&self, id: &Id) -> Result<Arc<Story>, ApiError> {
         self.story_uncounted(id).await
-    }
-
-    /// The story `id`, if `caller` may change it (its cover today; every write once
-    /// stories have owners): 404 when there is no such story. Until accounts arrive every
-    /// caller may change every story, so this checks existence only; it is the one place the
-    /// ownership check goes, and every write endpoint that names a story passes through it.
-    pub async fn editable_story(&self, caller: &Viewer, id: &Id) -> Result<Arc<Story>, ApiError> {
-        match caller {
-            Viewer::Operator | Viewer::Client(_) | Viewer::Nobody => self.story(id).await,
-        }
     }
 
     async fn story_uncounted(&self, id: &Id) -> Result<Arc<Story>, ApiError> {
@@ -137,6 +125,8 @@ impl AppState {
             query.tag.as_deref().unwrap_or(""),
             query.q.as_ref().map_or("", |q| q.as_str()),
             query.sort.as_str(),
+            query.scope.as_str(),
+            query.account.as_deref().unwrap_or(""),
         ]);
         let store = self.store();
         self.cached(key, &[LIST_TAG.to_owned()], || async {
@@ -145,22 +135,44 @@ impl AppState {
         .await
     }
 
-    /// Creates a story.
-    pub async fn create_story(&self, input: &NewStory) -> Result<Story, ApiError> {
-        let story = stories::create(self.store(), input).await?;
+    /// Creates a story owned by `caller` (private unless the input says otherwise).
+    pub async fn create_story(&self, caller: &Viewer, input: &NewStory) -> Result<Story, ApiError> {
+        let owner = access::owner_id(caller)?;
+        let mut story = stories::create(self.store(), &owner, input).await?;
         self.invalidate(None).await;
+        // The answer names the owner by handle, as every read does.
+        story.owner = caller
+            .account()
+            .map_or_else(|| "demo".to_owned(), |a| a.handle.clone());
         Ok(story)
     }
 
-    /// Changes a story.
-    pub async fn update_story(&self, id: &Id, patch: &StoryPatch) -> Result<Story, ApiError> {
+    /// Changes a story: its fields for an editor, its visibility for the owner only.
+    pub async fn update_story(
+        &self,
+        caller: &Viewer,
+        id: &Id,
+        patch: &StoryPatch,
+    ) -> Result<Story, ApiError> {
+        let needed = if patch.visibility.is_some() {
+            Role::Owner
+        } else {
+            Role::Editor
+        };
+        self.story_for(caller, id, needed).await?;
         let story = stories::update(self.store(), id, patch).await?;
         self.invalidate(Some(id.as_str())).await;
         Ok(story)
     }
 
-    /// Deletes a story and its tree.
-    pub async fn delete_story(&self, id: &Id) -> Result<Deleted, ApiError> {
+    /// Deletes a story and its tree (the owner only).
+    pub async fn delete_story(&self, caller: &Viewer, id: &Id) -> Result<Deleted, ApiError> {
+        self.story_for(caller, id, Role::Owner).await?;
+        self.remove_story(id).await
+    }
+
+    /// Deletes a story without asking who (a half-imported one).
+    pub(crate) async fn remove_story(&self, id: &Id) -> Result<Deleted, ApiError> {
         let deleted = stories::delete(self.store(), id).await?;
         // Its cover's variants may have gone with it.
         self.invalidate_with(Some(id.as_str()), &[MEDIA_TAG]).await;
@@ -168,7 +180,13 @@ impl AppState {
     }
 
     /// Adds a node.
-    pub async fn create_node(&self, story_id: &Id, input: &NewNode) -> Result<Node, ApiError> {
+    pub async fn create_node(
+        &self,
+        caller: &Viewer,
+        story_id: &Id,
+        input: &NewNode,
+    ) -> Result<Node, ApiError> {
+        self.editable_story(caller, story_id).await?;
         let node = nodes::create(self.store(), story_id, input).await?;
         self.invalidate(Some(story_id.as_str())).await;
         Ok(node)
@@ -177,35 +195,71 @@ impl AppState {
     /// Adds many nodes.
     pub async fn create_nodes(
         &self,
+        caller: &Viewer,
         story_id: &Id,
         batch: &NodeBatch,
     ) -> Result<NodeBatchResult, ApiError> {
+        self.editable_story(caller, story_id).await?;
         let created = nodes::create_batch(self.store(), story_id, batch).await?;
         self.invalidate(Some(story_id.as_str())).await;
         Ok(created)
     }
 
-    /// One node (not cached: the editor needs it fresh, and trees are the hot path).
-    pub async fn node(&self, id: &Id) -> Result<Node, ApiError> {
-        nodes::get(self.store(), id).await
+    /// One node (not cached: the editor needs it fresh, and trees are the hot path), if
+    /// `caller` may read its story.
+    pub async fn node(&self, caller: &Viewer, id: &Id) -> Result<Node, ApiError> {
+        let node = nodes::get(self.store(), id).await?;
+        let story = Id::parse("story_id", &node.story_id)?;
+        match self.readable_story(caller, &story).await {
+            Ok(_) => Ok(node),
+            // A node of a story the caller may not see does not exist for it.
+            Err(e) if e.code() == crate::model::ErrorCode::NotFound => {
+                Err(ApiError::not_found("node", id.as_str()))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The node `id` if `caller` may edit its story.
+    async fn editable_node(&self, caller: &Viewer, id: &Id) -> Result<(), ApiError> {
+        if caller.account().is_none() && !caller.is_admin() {
+            return Err(ApiError::unauthenticated());
+        }
+        let node = self.node(caller, id).await?;
+        self.editable_story(caller, &Id::parse("story_id", &node.story_id)?)
+            .await?;
+        Ok(())
     }
 
     /// Edits a node.
-    pub async fn update_node(&self, id: &Id, patch: &NodePatch) -> Result<Node, ApiError> {
+    pub async fn update_node(
+        &self,
+        caller: &Viewer,
+        id: &Id,
+        patch: &NodePatch,
+    ) -> Result<Node, ApiError> {
+        self.editable_node(caller, id).await?;
         let node = nodes::update(self.store(), id, patch).await?;
         self.invalidate(Some(&node.story_id)).await;
         Ok(node)
     }
 
     /// Deletes a node and its subtree.
-    pub async fn delete_node(&self, id: &Id) -> Result<Deleted, ApiError> {
+    pub async fn delete_node(&self, caller: &Viewer, id: &Id) -> Result<Deleted, ApiError> {
+        self.editable_node(caller, id).await?;
         let deleted = nodes::delete(self.store(), id).await?;
         self.invalidate(Some(&deleted.story_id)).await;
         Ok(deleted)
     }
 
     /// Moves a node.
-    pub async fn move_node(&self, id: &Id, input: &MoveNode) -> Result<Node, ApiError> {
+    pub async fn move_node(
+        &self,
+        caller: &Viewer,
+        id: &Id,
+        input: &MoveNode,
+    ) -> Result<Node, ApiError> {
+        self.editable_node(caller, id).await?;
         let node = nodes::move_node(self.store(), id, input).await?;
         self.invalidate(Some(&node.story_id)).await;
         Ok(node)

@@ -131,6 +131,7 @@ mod tests {
         store.migrate(schema::MIGRATIONS).await.expect("migrate");
         let story = stories::create(
             &store,
+            schema::DEMO_ACCOUNT,
             &NewStory {
                 title: "Plain".into(),
                 ..Default::default()

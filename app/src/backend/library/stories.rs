@@ -7,7 +7,7 @@ use server::store::{Conn, Row, SqlError, Store, WriteTx, params};
 
 use crate::backend::time::{next_after, now_micros, parse_rfc3339, to_rfc3339};
 use crate::model::{
-    ApiError, Cover, Deleted, NewStory, Story, StoryPatch, StoryStatus,
+    ApiError, Cover, Deleted, NewStory, Story, StoryPatch, StoryStatus, Visibility,
     fields::{Id, ShortText, Tags, Title},
 };
 
@@ -15,10 +15,11 @@ use crate::model::{
 /// The cover comes from `media` by primary key (a subquery, so that every query keeps its
 /// single-table plan).
 pub const STORY_COLUMNS: &str = "s.id, s.title, s.summary, s.status, s.tags, s.node_count, s.word_count, s.created_at, s.updated_at, \
-    (SELECT json_array(m.hash, m.width, m.height, m.color) FROM media m WHERE m.hash = s.cover_hash), s.cover_pending IS NOT NULL";
+    (SELECT json_array(m.hash, m.width, m.height, m.color) FROM media m WHERE m.hash = s.cover_hash), s.cover_pending IS NOT NULL, \
+    (SELECT a.handle FROM accounts a WHERE a.id = s.owner_id), s.visibility";
 
 /// How many columns [`STORY_COLUMNS`] selects.
-pub const STORY_COLUMN_COUNT: i32 = 11;
+pub const STORY_COLUMN_COUNT: i32 = 13;
 
 /// Maps a row selected with [`STORY_COLUMNS`].
 pub fn story_from_row(r: &Row) -> Result<Story, SqlError> {
@@ -39,6 +40,8 @@ pub fn story_from_row(r: &Row) -> Result<Story, SqlError> {
             None => None,
         },
         cover_pending: r.get(10)?,
+        owner: r.get::<Option<String>>(11)?.unwrap_or_default(),
+        visibility: Visibility::parse(&r.get::<String>(12)?).ok_or(SqlError::InvalidColumnType)?,
     })
 }
 
@@ -73,8 +76,8 @@ async fn find(conn: &Conn, id: &Id) -> Result<Option<Story>, ApiError> {
         .await?)
 }
 
-/// Creates a story.
-pub async fn create(store: &Store, input: &NewStory) -> Result<Story, ApiError> {
+/// Creates a story owned by the account `owner` (private unless `input` says otherwise).
+pub async fn create(store: &Store, owner: &str, input: &NewStory) -> Result<Story, ApiError> {
     let title = Title::parse("title", &input.title)?;
     let summary = ShortText::summary(input.summary.as_deref().unwrap_or(""))?;
     let status = input.status.unwrap_or(StoryStatus::Draft);
@@ -83,7 +86,18 @@ pub async fn create(store: &Store, input: &NewStory) -> Result<Story, ApiError> 
     let now = now_micros();
     let mut writer = store.write().await?;
     let tx = writer.begin().await?;
-    insert_story(&tx, &id, &title, &summary, status, &tags, now).await?;
+    let visibility = input.visibility.unwrap_or(Visibility::Private);
+    let new = NewRow {
+        id: &id,
+        owner,
+        visibility,
+        title: &title,
+        summary: &summary,
+        status,
+        tags: &tags,
+        at: now,
+    };
+    insert_story(&tx, &new).await?;
     tx.commit().await?;
     Ok(Story {
         id,
@@ -97,31 +111,40 @@ pub async fn create(store: &Store, input: &NewStory) -> Result<Story, ApiError> 
         updated_at: to_rfc3339(now),
         cover: None,
         cover_pending: false,
+        owner: String::new(),
+        visibility,
     })
 }
 
-/// Inserts a story row and its tags inside `tx` (also used by imports and demo data).
-pub(crate) async fn insert_story(
-    tx: &WriteTx<'_>,
-    id: &str,
-    title: &Title,
-    summary: &ShortText,
+/// A story row to insert.
+struct NewRow<'a> {
+    id: &'a str,
+    owner: &'a str,
+    visibility: Visibility,
+    title: &'a Title,
+    summary: &'a ShortText,
     status: StoryStatus,
-    tags: &Tags,
+    tags: &'a Tags,
     at: i64,
-) -> Result<(), ApiError> {
-    let tags_json = serde_json::to_string(tags.as_slice()).expect("strings serialise");
+}
+
+/// Inserts a story row and its tags inside `tx`.
+async fn insert_story(tx: &WriteTx<'_>, new: &NewRow<'_>) -> Result<(), ApiError> {
+    let NewRow { id, tags, at, .. } = *new;
+    let tags_json = serde_json::to_string(tags.as_slice()).map_err(|_| ApiError::internal())?;
     tx.execute(
         "story.insert",
-        "INSERT INTO stories (id, title, summary, status, tags, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+        "INSERT INTO stories (id, title, summary, status, tags, created_at, updated_at, owner_id, visibility)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)",
         params![
             id,
-            title.as_str(),
-            summary.as_str(),
-            status.as_str(),
+            new.title.as_str(),
+            new.summary.as_str(),
+            new.status.as_str(),
             tags_json,
-            at
+            at,
+            new.owner,
+            new.visibility.as_str()
         ],
     )
     .await?;
@@ -180,7 +203,8 @@ pub async fn update(store: &Store, id: &Id, patch: &StoryPatch) -> Result<Story,
     tx.execute(
         "story.update",
         "UPDATE stories SET title = COALESCE(?2, title), summary = COALESCE(?3, summary),
-             status = COALESCE(?4, status), tags = COALESCE(?5, tags), updated_at = ?6
+             status = COALESCE(?4, status), tags = COALESCE(?5, tags), updated_at = ?6,
+             visibility = COALESCE(?7, visibility)
          WHERE id = ?1",
         params![
             id.as_str(),
@@ -188,7 +212,8 @@ pub async fn update(store: &Store, id: &Id, patch: &StoryPatch) -> Result<Story,
             summary.as_ref().map(|s| s.as_str().to_owned()),
             patch.status.map(StoryStatus::as_str),
             tags_json,
-            next_after(current)
+            next_after(current),
+            patch.visibility.map(Visibility::as_str)
         ],
     )
     .await?;

@@ -10,7 +10,7 @@ use server::store::{Store, Value};
 
 use super::stories::{STORY_COLUMN_COUNT, STORY_COLUMNS, story_from_row};
 use crate::model::{
-    ApiError, Story, StoryPage, StorySort, StoryStatus,
+    ApiError, Story, StoryPage, StoryScope, StorySort, StoryStatus,
     fields::{Id, Limit, Offset, SearchTerm, Tags},
 };
 
@@ -31,6 +31,11 @@ pub struct StoryQuery {
     pub q: Option<SearchTerm>,
     /// Order.
     pub sort: StorySort,
+    /// Which stories.
+    pub scope: StoryScope,
+    /// The signed-in caller's account id (what `mine`, `shared` and the default scope
+    /// add).
+    pub account: Option<String>,
 }
 
 impl StoryQuery {
@@ -90,7 +95,30 @@ impl StoryQuery {
             tag,
             q: SearchTerm::parse(q)?,
             sort,
+            scope: StoryScope::Default,
+            account: None,
         })
+    }
+
+    /// This query in `scope` for the signed-in account `account` (if any): `mine` and
+    /// `shared` need one (401).
+    pub fn scoped(mut self, scope: Option<&str>, account: Option<&str>) -> Result<Self, ApiError> {
+        self.scope = StoryScope::parse(scope.unwrap_or("")).ok_or_else(|| {
+            ApiError::invalid("scope", "scope must be one of public, mine, shared")
+        })?;
+        if matches!(self.scope, StoryScope::Mine | StoryScope::Shared) && account.is_none() {
+            return Err(ApiError::unauthenticated());
+        }
+        self.account = match self.scope {
+            StoryScope::Public => None,
+            _ => account.map(str::to_owned),
+        };
+        Ok(self)
+    }
+
+    /// Whether the answer depends on the caller.
+    pub fn is_personal(&self) -> bool {
+        self.account.is_some()
     }
 }
 
@@ -166,6 +194,23 @@ fn like_pattern(term: &str) -> String {
 fn filters(query: &StoryQuery) -> (Vec<String>, Vec<Value>) {
     let mut conditions: Vec<String> = Vec::new();
     let mut args: Vec<Value> = Vec::new();
+    let account = query.account.clone().unwrap_or_default();
+    match (query.scope, &query.account) {
+        (StoryScope::Mine, _) => {
+            conditions.push("s.owner_id = ?".into());
+            args.push(account.into());
+        }
+        (StoryScope::Shared, _) => {
+            conditions
+                .push("s.id IN (SELECT story_id FROM collaborators WHERE account_id = ?)".into());
+            args.push(account.into());
+        }
+        (StoryScope::Default, Some(_)) => {
+            conditions.push("(s.visibility = 'public' OR s.owner_id = ?)".into());
+            args.push(account.into());
+        }
+        _ => conditions.push("s.visibility = 'public'".into()),
+    }
     match query.status {
         Some(status) => {
             conditions.push("s.status = ?".into());
@@ -292,6 +337,8 @@ mod tests {
             updated_at: String::new(),
             cover: None,
             cover_pending: false,
+            owner: String::new(),
+            visibility: Default::default(),
         };
         let c = encode_cursor(StorySort::UpdatedDesc, &story, &Value::Integer(42));
         let (key, id) = decode_cursor(StorySort::UpdatedDesc, &c).expect("round trip");

@@ -145,13 +145,13 @@ impl AppState {
             e.error.field = Some("token".into());
             return Err(e);
         }
-        self.admin_sessions().grant(session.owner().as_str());
+        self.admin_sessions().grant(&session.admin_key());
         Ok(json!({ "configured": true, "admin": true }))
     }
 
     /// Locks the caller's browser session again.
     pub fn lock_admin(&self, session: &Session) -> Value {
-        self.admin_sessions().revoke(session.owner().as_str());
+        self.admin_sessions().revoke(&session.admin_key());
         json!({ "configured": self.config().admin_token.is_some(), "admin": false })
     }
 }

@@ -1,0 +1,197 @@
+//! The account endpoints (API.md, "Accounts"): sign up, sign in, sign out (here or
+//! everywhere), who am I, the password, the sessions. Plain axum handlers, because they set
+//! the sign-in cookie and answer 201 and 204; they read the caller through `identity`'s
+//! extractors like every endpoint. Every answer depends on the caller:
+//! `Cache-Control: private, no-store`.
+
+use axum::{
+    Extension, Json, Router,
+    extract::Path,
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{delete, get, post},
+};
+
+use app::{
+    backend::{
+        AppState,
+        identity::{Viewer, cookie},
+    },
+    model::{ApiError, Credentials, JsonBody, PasswordChange, fields::Id},
+};
+
+/// The routes.
+pub fn routes() -> Router {
+    Router::new()
+        .route("/api/account/signup", post(sign_up))
+        .route("/api/account/signin", post(sign_in))
+        .route("/api/account/signout", post(sign_out))
+        .route("/api/account/signout-everywhere", post(sign_out_everywhere))
+        .route("/api/account/password", post(change_password))
+        .route("/api/account/sessions", get(sessions))
+        .route("/api/account/sessions/{id}", delete(revoke))
+        .route("/api/me", get(me))
+}
+
+/// Credentials are small; anything larger is refused before it is parsed.
+const CREDENTIALS_LIMIT: usize = 4096;
+
+fn private(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    response
+}
+
+fn answer(result: Result<Response, ApiError>) -> Response {
+    private(result.unwrap_or_else(IntoResponse::into_response))
+}
+
+fn device(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("unknown client")
+}
+
+fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response {
+    if let Some(cookie) = cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// `POST /api/account/signup` `{"handle","password"}`: 201 with the account and the
+/// sign-in cookie.
+async fn sign_up(
+    Extension(state): Extension<AppState>,
+    headers: HeaderMap,
+    body: JsonBody<Credentials, CREDENTIALS_LIMIT>,
+) -> Response {
+    answer(
+        async {
+            let anon = cookie::owner_in(&headers);
+            let (account, new) = state
+                .sign_up(&body.0, device(&headers), anon.as_ref())
+                .await?;
+            let response = (StatusCode::CREATED, Json(account.view())).into_response();
+            Ok(with_cookie(response, new.cookie))
+        }
+        .await,
+    )
+}
+
+/// `POST /api/account/signin` `{"handle","password"}`: 200 with the account and a new
+/// sign-in cookie; 401 (the same for an unknown handle and a wrong password).
+async fn sign_in(
+    Extension(state): Extension<AppState>,
+    headers: HeaderMap,
+    body: JsonBody<Credentials, CREDENTIALS_LIMIT>,
+) -> Response {
+    answer(
+        async {
+            let anon = cookie::owner_in(&headers);
+            let (account, new) = state
+                .sign_in(&body.0, device(&headers), anon.as_ref())
+                .await?;
+            Ok(with_cookie(
+                Json(account.view()).into_response(),
+                new.cookie,
+            ))
+        }
+        .await,
+    )
+}
+
+/// The cookie that removes the sign-in cookie.
+fn removal(state: &AppState) -> Option<HeaderValue> {
+    cookie::account_cookie("", state.config().cookie_secure, 0)
+}
+
+/// `POST /api/account/signout`: 204; the session ends on every instance.
+async fn sign_out(Extension(state): Extension<AppState>, viewer: Viewer) -> Response {
+    answer(
+        async {
+            if let Viewer::Writer(session) = &viewer {
+                state.end_session(&session.token_hash).await?;
+            }
+            let response = StatusCode::NO_CONTENT.into_response();
+            Ok(with_cookie(response, removal(&state)))
+        }
+        .await,
+    )
+}
+
+/// `POST /api/account/signout-everywhere`: 204; every session of the account ends.
+async fn sign_out_everywhere(Extension(state): Extension<AppState>, viewer: Viewer) -> Response {
+    answer(
+        async {
+            let session = viewer.signed_in()?;
+            state.end_sessions(&session.account.id, None).await?;
+            let response = StatusCode::NO_CONTENT.into_response();
+            Ok(with_cookie(response, removal(&state)))
+        }
+        .await,
+    )
+}
+
+/// `POST /api/account/password` `{"current","new"}`: 204; every other session ends.
+async fn change_password(
+    Extension(state): Extension<AppState>,
+    viewer: Viewer,
+    body: JsonBody<PasswordChange, CREDENTIALS_LIMIT>,
+) -> Response {
+    answer(
+        async {
+            let session = viewer.signed_in()?;
+            state
+                .change_password(&session.account, &session.token_hash, &body.0)
+                .await?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        .await,
+    )
+}
+
+/// `GET /api/me`: the signed-in account, or 401.
+async fn me(viewer: Viewer) -> Response {
+    answer(
+        viewer
+            .signed_in()
+            .map(|s| Json(s.account.view()).into_response()),
+    )
+}
+
+/// `GET /api/account/sessions`: the account's live sessions, newest first.
+async fn sessions(Extension(state): Extension<AppState>, viewer: Viewer) -> Response {
+    answer(
+        async {
+            let session = viewer.signed_in()?;
+            let list = state
+                .sessions_of(&session.account.id, &session.token_hash)
+                .await?;
+            Ok(Json(list).into_response())
+        }
+        .await,
+    )
+}
+
+/// `DELETE /api/account/sessions/{id}`: 204; that session ends on every instance.
+async fn revoke(
+    Extension(state): Extension<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Response {
+    answer(
+        async {
+            let session = viewer.signed_in()?;
+            let id = Id::parse("id", &id)?;
+            state
+                .revoke_session(&session.account.id, id.as_str())
+                .await?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        .await,
+    )
+}

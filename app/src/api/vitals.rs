@@ -12,7 +12,7 @@ const BEACON_LIMIT: usize = 4096;
 /// Records one page view's measurements; `{"recorded": n}` (metrics taken).
 #[post("/api/vitals", state: app::backend::AppExt)]
 pub async fn report_vitals(
-    body: JsonBody<VitalsReport, BEACON_LIMIT>,
+    body: JsonBody<VitalsReport, BEACON_LIMIT, true>,
 ) -> Result<serde_json::Value, ApiError> {
     let valid = body.0.validate()?;
     state.vitals().record(&valid);

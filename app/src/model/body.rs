@@ -14,11 +14,17 @@ pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
 /// Batch body limit: 10,000 nodes with room for real content (32 MiB).
 pub const BATCH_BODY_LIMIT: usize = 32 * 1024 * 1024;
 
-/// A JSON request body of at most `MAX` bytes.
+/// A JSON request body of at most `MAX` bytes, declared as JSON (`Content-Type:
+/// application/json` or a `+json` type; no type at all is read as JSON too). Another
+/// declared type is refused with 415: an HTML form or a `text/plain` fetch from another
+/// site cannot pass for an API call. `BEACON` also takes `text/plain`, which is what
+/// `navigator.sendBeacon` sends (the Web Vitals beacon only).
 #[derive(Debug, Clone, PartialEq)]
-pub struct JsonBody<T, const MAX: usize = DEFAULT_BODY_LIMIT>(pub T);
+pub struct JsonBody<T, const MAX: usize = DEFAULT_BODY_LIMIT, const BEACON: bool = false>(pub T);
 
-impl<T: Serialize + 'static, const MAX: usize> IntoRequest for JsonBody<T, MAX> {
+impl<T: Serialize + 'static, const MAX: usize, const BEACON: bool> IntoRequest
+    for JsonBody<T, MAX, BEACON>
+{
     async fn into_request(self, request: ClientRequest) -> Result<ClientResponse, RequestError> {
         request.send_json(&self.0).await
     }
@@ -43,7 +49,25 @@ mod extract {
         axum::response::IntoResponse::into_response(error.clone())
     }
 
-    impl<S, T, const MAX: usize> FromRequest<S> for JsonBody<T, MAX>
+    /// Whether the declared type (if any) is JSON, or text for a beacon.
+    fn declared_json(req: &Request, beacon: bool) -> bool {
+        let Some(declared) = req.headers().get(axum::http::header::CONTENT_TYPE) else {
+            return true;
+        };
+        let essence = declared
+            .to_str()
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        essence == "application/json"
+            || (essence.starts_with("application/") && essence.ends_with("+json"))
+            || (beacon && essence == "text/plain")
+    }
+
+    impl<S, T, const MAX: usize, const BEACON: bool> FromRequest<S> for JsonBody<T, MAX, BEACON>
     where
         S: Send + Sync,
         T: DeserializeOwned,
@@ -51,6 +75,12 @@ mod extract {
         type Rejection = Response;
 
         async fn from_request(req: Request, _state: &S) -> Result<Self, Response> {
+            if !declared_json(&req, BEACON) {
+                return Err(respond(&ApiError::new(
+                    ErrorCode::UnsupportedMediaType,
+                    "the body must be declared as JSON: send Content-Type: application/json",
+                )));
+            }
             let too_large = || {
                 respond(&ApiError::new(
                     ErrorCode::PayloadTooLarge,

@@ -53,6 +53,7 @@ pub fn build(state: AppState) -> Router {
             .merge(metrics)
             .merge(dioxus)
             .layer(axum::middleware::from_fn(api_errors::normalise))
+            .layer(axum::middleware::from_fn(http::refuse_cross_origin))
             .layer(Extension(state)),
     )
 }

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod accounts;
 mod admin;
 mod alerts;
 mod bad_input;
@@ -17,6 +18,7 @@ mod hostile;
 mod hostile_writes;
 mod http_layer;
 mod nodes;
+mod ownership;
 mod pages;
 mod replication;
 mod scale_out;

@@ -424,3 +424,88 @@ async fn three_instances_on_one_file_write_without_errors_and_run_each_task_once
         .count();
     assert_eq!(for_export, 1, "one notification for the export");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_ended_on_one_instance_stops_working_on_the_other() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let redis = redis_in(dir.path());
+    let (a, b) = pair(&redis).await;
+    // The cookie jar is per host, so one client is signed in on both instances.
+    let http = a.writer("roaming").await;
+    for app in [&a, &b] {
+        for _ in 0..3 {
+            // Warm: the session is in both instances' caches (and the shared tier).
+            let res = http.get(app.url("/api/me")).send().await.expect("sent");
+            assert_eq!(res.status(), 200);
+        }
+    }
+    let res = http
+        .post(a.url("/api/account/signout-everywhere"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(res.status(), 204);
+    // The jar dropped its cookie; a copy of the token is what an attacker would hold.
+    let (_, stolen) = {
+        let other = crate::helpers::client();
+        let res = other
+            .post(b.url("/api/account/signin"))
+            .json(&json!({"handle": "roaming", "password": crate::helpers::PASSWORD}))
+            .send()
+            .await
+            .expect("sent");
+        let cookie = res
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("__Host-aion_account="))
+            .and_then(|v| v.split(';').next())
+            .expect("cookie")
+            .to_owned();
+        (other, cookie)
+    };
+    let me = |app: &TestApp| {
+        crate::helpers::client()
+            .get(app.url("/api/me"))
+            .header("cookie", stolen.clone())
+            .send()
+    };
+    for app in [&a, &b] {
+        assert_eq!(me(app).await.expect("sent").status(), 200, "warm on both");
+    }
+    // Revoked on B; A's cached copy goes within the invalidation delay.
+    let list: serde_json::Value = crate::helpers::client()
+        .get(b.url("/api/account/sessions"))
+        .header("cookie", stolen.clone())
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    let id = list["sessions"][0]["id"].as_str().expect("id").to_owned();
+    let res = crate::helpers::client()
+        .delete(b.url(&format!("/api/account/sessions/{id}")))
+        .header("cookie", stolen.clone())
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(res.status(), 204);
+    let started = Instant::now();
+    loop {
+        let status = me(&a).await.expect("sent").status();
+        if status == 401 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the revoked session still works on the other instance"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    eprintln!(
+        "revocation reached the other instance in {:?}",
+        started.elapsed()
+    );
+}

@@ -3,6 +3,7 @@
 //! load generator of the benchmarks is its own crate (`load/`).
 
 pub mod compression;
+pub mod cross_origin;
 pub mod edge;
 pub mod encoding;
 mod listener;

@@ -1,6 +1,7 @@
 //! The HTTP layers as this app configures them: what the response cache keeps
-//! ([`caching`]), the rate limits ([`limits`]) and the shape of every error answer
-//! ([`api_errors`]), assembled into the server's middleware stack.
+//! ([`caching`]), the rate limits ([`limits`]), the shape of every error answer
+//! ([`api_errors`]) and the refusal of other sites' writes ([`refuse_cross_origin`]),
+//! assembled into the server's middleware stack.
 
 pub mod api_errors;
 mod caching;
@@ -14,6 +15,25 @@ pub use caching::{LIST_PARAMS, decide, response_cache};
 pub use limits::rate_limits;
 
 use super::{AppConfig, AppState, cache::Policy};
+
+/// axum middleware: a write that a browser sent from another site (see
+/// `server::http::cross_origin`) is answered 403 and reaches no handler, so it changes
+/// nothing. The server's own origin, and `AION_ALLOWED_ORIGINS`, may write.
+pub async fn refuse_cross_origin(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let allowed = req
+        .extensions()
+        .get::<AppState>()
+        .map(|s| s.config().allowed_origins.clone())
+        .unwrap_or_default();
+    match server::http::cross_origin::check(req.method(), req.headers(), &allowed) {
+        Ok(()) => next.run(req).await,
+        Err(refused) => crate::model::ApiError::forbidden(refused.message()).into_response(),
+    }
+}
 
 /// Largest request body anywhere (node batches have their own 32 MiB limit inside).
 pub const BODY_LIMIT: usize = 64 * 1024 * 1024;

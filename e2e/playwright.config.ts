@@ -9,6 +9,7 @@ if (!baseURL) {
 
 export default defineConfig({
   testDir: './tests',
+  globalSetup: './global-setup.ts',
   timeout: 30_000,
   expect: { timeout: 10_000 },
   fullyParallel: false,
@@ -17,6 +18,8 @@ export default defineConfig({
   reporter: [['list']],
   use: {
     baseURL,
+    // Signed in as the test writer (global-setup.ts).
+    storageState: 'writer.state.json',
     trace: 'off',
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',

@@ -1,11 +1,13 @@
 // A page served from the server's page cache is the page the server rendered: it paints
-// before the WASM arrives and hydrates exactly like a fresh render.
-import { test, expect, APIRequestContext } from '@playwright/test';
+// before the WASM arrives and hydrates exactly like a fresh render. The page cache keeps
+// what visitors are shown (a signed-in writer's pages are answered from it but never fill
+// it), so the visits here are a visitor's, in a context without the writer's cookies.
+import { test, expect, APIRequestContext, Browser } from '@playwright/test';
 import { waitForHydration } from './helpers';
 
 /** A story with a root scene and one choice under it; returns the story id. */
 async function storyWithChoice(request: APIRequestContext, title: string) {
-  const created = await request.post('/api/stories', { data: { title } });
+  const created = await request.post('/api/stories', { data: { title, visibility: 'public' } });
   expect(created.ok()).toBeTruthy();
   const story = (await created.json()).id as string;
   const root = await request.post(`/api/stories/${story}/nodes`, {
@@ -18,8 +20,15 @@ async function storyWithChoice(request: APIRequestContext, title: string) {
   return story;
 }
 
-test('a reader page from the page cache hydrates and plays like a fresh one', async ({ page, request }) => {
+/** A browser context of a visitor: no account. */
+async function visitor(browser: Browser, options = {}) {
+  return browser.newContext({ storageState: { cookies: [], origins: [] }, ...options });
+}
+
+test('a reader page from the page cache hydrates and plays like a fresh one', async ({ browser, request }) => {
   const story = await storyWithChoice(request, `Cached tale ${Date.now()}`);
+  const context = await visitor(browser);
+  const page = await context.newPage();
 
   const errors: string[] = [];
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
@@ -42,12 +51,15 @@ test('a reader page from the page cache hydrates and plays like a fresh one', as
   await expect(page.getByTestId('node-title')).toHaveText('Beyond the gate');
   expect(documents).toEqual([]);
   expect(errors).toEqual([]);
+  await context.close();
 });
 
 test('a cached page paints before the WASM client has loaded', async ({ browser, request }) => {
   const path = `/stories/${await storyWithChoice(request, `Painted tale ${Date.now()}`)}`;
-  await request.get(path); // kept in the page cache
-  const context = await browser.newContext({ javaScriptEnabled: false });
+  const warm = await visitor(browser);
+  await warm.request.get(path); // kept in the page cache
+  await warm.close();
+  const context = await visitor(browser, { javaScriptEnabled: false });
   const page = await context.newPage();
   const res = await page.goto(path);
   expect(res?.headers()['x-cache']).toBe('HIT');

@@ -4,6 +4,7 @@
 //! `main` owns the runtime and the listener (instead of `dioxus::serve`) so that it can set
 //! TCP_NODELAY, add axum routes and tower layers, and shut down gracefully.
 
+mod admin_cmd;
 mod media;
 mod router;
 mod seed;
@@ -12,12 +13,15 @@ use std::time::Duration;
 
 use app::backend::{AppConfig, AppState, StartError};
 
-/// Entry point of the server binary: serves, or with `seed ...` writes demo data and exits.
+/// Entry point of the server binary: serves; with `seed ...` writes demo data, with `admin
+/// create HANDLE` makes an admin, and exits.
 pub fn main() {
     init_tracing();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("seed") {
-        std::process::exit(seed::main(&args[1..]));
+    match args.first().map(String::as_str) {
+        Some("seed") => std::process::exit(seed::main(&args[1..])),
+        Some("admin") => std::process::exit(admin_cmd::main(&args[1..])),
+        _ => {}
     }
     let config = match AppConfig::from_env() {
         Ok(config) => config,

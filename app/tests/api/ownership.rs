@@ -692,3 +692,68 @@ async fn writes_from_other_sites_are_refused_and_change_nothing() {
         .expect("sent");
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test]
+async fn an_admin_made_on_the_command_line_may_do_anything() {
+    let app = spawn_app_with(&[]).await;
+    let cast = Cast::new(&app).await;
+    let (id, _) = private_story(&app, &cast, "Moderated").await;
+    let made = std::process::Command::new(env!("CARGO_BIN_EXE_app"))
+        .args(["admin", "create", "boss"])
+        .env("AION_DB_PATH", app.dir().join("aion.db"))
+        .env("AION_ADMIN_PASSWORD", crate::helpers::PASSWORD)
+        .output()
+        .expect("the command runs");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    // No default password: without one the command makes nobody.
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_app"))
+        .args(["admin", "create", "nopass"])
+        .env("AION_DB_PATH", app.dir().join("aion.db"))
+        .env("AION_ADMIN_PASSWORD", "")
+        .output()
+        .expect("the command runs");
+    assert!(!refused.status.success());
+    let boss = app.writer("boss").await;
+    let (status, me) = call(&boss, &app, Method::GET, "/api/me", None).await;
+    assert_eq!((status, &me["roles"]), (200, &json!(["admin"])));
+    assert_eq!(
+        call(
+            &boss,
+            &app,
+            Method::GET,
+            &format!("/api/stories/{id}"),
+            None
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        call(
+            &boss,
+            &app,
+            Method::DELETE,
+            &format!("/api/stories/{id}"),
+            None
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        call(
+            &cast.owner,
+            &app,
+            Method::GET,
+            &format!("/api/stories/{id}"),
+            None
+        )
+        .await
+        .0,
+        404
+    );
+}

@@ -139,20 +139,37 @@ impl AppState {
         accounts::set_password(self.store(), &account.id, &new).await?;
         self.end_sessions(&account.id, Some(current_session)).await
     }
+}
 
-    /// Makes `handle` an admin: a new account with `password`, or an existing one promoted
-    /// (its sessions end, so the role takes effect at its next sign-in). For the command
-    /// line (`app admin create HANDLE`), never an endpoint.
-    pub async fn make_admin(&self, handle: &str, password: &str) -> Result<AccountRow, ApiError> {
-        let handle = Handle::parse("handle", handle)?;
-        if let Some((mut account, _)) = accounts::by_handle(self.store(), &handle).await? {
-            accounts::set_admin(self.store(), &account.id, true).await?;
-            self.end_sessions(&account.id, None).await?;
-            account.roles = vec!["admin".into()];
-            return Ok(account);
-        }
-        password::check("password", password)?;
-        let hash = self.passwords().hash(password).await?;
-        accounts::create(self.store(), &handle, &hash, &["admin"]).await
+/// Makes `handle` an admin: a new account with `password`, or an existing one promoted
+/// (its sessions end, so the role takes effect at its next sign-in; a session a running
+/// server still holds in its cache has the old, lesser role until it expires there). For
+/// the command line (`app admin create HANDLE`), never an endpoint. The account and
+/// whether it was new.
+pub async fn make_admin(
+    store: &server::store::Store,
+    passwords: &password::Passwords,
+    handle: &str,
+    password: &str,
+) -> Result<(AccountRow, bool), ApiError> {
+    let handle = Handle::parse("handle", handle)?;
+    if let Some((mut account, _)) = accounts::by_handle(store, &handle).await? {
+        accounts::set_admin(store, &account.id, true).await?;
+        let writer = store.write().await?;
+        writer
+            .execute(
+                "session.delete_all",
+                "DELETE FROM account_sessions WHERE account_id = ?1",
+                [account.id.as_str()],
+            )
+            .await?;
+        account.roles = vec!["admin".into()];
+        return Ok((account, false));
     }
+    password::check("password", password)?;
+    let hash = passwords.hash(password).await?;
+    Ok((
+        accounts::create(store, &handle, &hash, &["admin"]).await?,
+        true,
+    ))
 }

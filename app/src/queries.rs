@@ -1,7 +1,7 @@
 //! The app's cached reads: one [`Query`] per kind of data, keyed canonically, and what each
 //! write invalidates.
 //!
-//! Keys: `story/{id}`, `tree/{id}`, `stories|{status}|{sort}|{q}|{page}`. Story ids come
+//! Keys: `story/{id}`, `tree/{id}`, `stories|{scope}|{status}|{sort}|{q}|{page}`. Story ids come
 //! from the server in their canonical form (lowercase UUID), so one story has one key.
 //! Writes invalidate through [`after_story_write`] and [`after_list_write`], so the next view
 //! is fresh; views of the keys revalidate at once.
@@ -30,6 +30,8 @@ pub struct ListFilters {
     pub status: String,
     /// Sort order.
     pub sort: String,
+    /// Which stories (`mine`, `shared`, `public`; empty: public and the writer's own).
+    pub scope: String,
 }
 
 /// Stories per page of the list.
@@ -57,8 +59,8 @@ pub fn stories_page(
     cursor: Option<String>,
 ) -> Query<Arc<StoryPage>> {
     let key = format!(
-        "stories|{}|{}|{}|{page}",
-        filters.status, filters.sort, filters.q
+        "stories|{}|{}|{}|{}|{page}",
+        filters.scope, filters.status, filters.sort, filters.q
     );
     let f = filters.clone();
     Query::new(key, move || {
@@ -74,7 +76,7 @@ pub fn stories_page(
             None,
             non_empty(&f.q),
             non_empty(&f.sort),
-            None,
+            non_empty(&f.scope),
         )
     })
 }

@@ -5,7 +5,7 @@ use dioxus::prelude::*;
 
 use crate::components::Shell;
 use crate::pages::{
-    Dashboard, Editor, Home, NotFound, Performance, Reader, ReaderNode, Stories, Tasks,
+    Account, Dashboard, Editor, Home, NotFound, Performance, Reader, ReaderNode, Stories, Tasks,
 };
 
 #[derive(Routable, Clone, PartialEq, Debug)]
@@ -14,8 +14,8 @@ pub enum Route {
     #[layout(Shell)]
         #[route("/")]
         Home {},
-        #[route("/stories?:q&:status&:sort&:at")]
-        Stories { q: String, status: String, sort: String, at: String },
+        #[route("/stories?:q&:status&:sort&:at&:scope")]
+        Stories { q: String, status: String, sort: String, at: String, scope: String },
         #[route("/stories/:id")]
         Reader { id: String },
         #[route("/stories/:id/nodes/:node")]
@@ -28,6 +28,8 @@ pub enum Route {
         Performance {},
         #[route("/performance-dashboard")]
         Dashboard {},
+        #[route("/account?:error")]
+        Account { error: String },
         #[route("/:..segments")]
         NotFound { segments: Vec<String> },
 }
@@ -44,17 +46,25 @@ impl Route {
             Route::Tasks {} => "/tasks",
             Route::Performance {} => "/performance",
             Route::Dashboard {} => "/performance-dashboard",
+            Route::Account { .. } => "/account",
             Route::NotFound { .. } => "/:..segments",
         }
     }
 
     /// The story list without filters.
     pub fn stories() -> Self {
+        Self::stories_in("")
+    }
+
+    /// The story list in `scope` (`mine`, `shared`, `public`; empty: public and the
+    /// writer's own).
+    pub fn stories_in(scope: &str) -> Self {
         Self::Stories {
             q: String::new(),
             status: String::new(),
             sort: String::new(),
             at: String::new(),
+            scope: scope.to_owned(),
         }
     }
 }
@@ -103,6 +113,12 @@ mod tests {
             (Route::Performance {}, Kept::Never),
             (Route::Dashboard {}, Kept::Never),
             (
+                Route::Account {
+                    error: String::new(),
+                },
+                Kept::Never,
+            ),
+            (
                 Route::NotFound {
                     segments: vec!["nowhere".into()],
                 },
@@ -119,6 +135,7 @@ mod tests {
                 | Route::Tasks {}
                 | Route::Performance {}
                 | Route::Dashboard {}
+                | Route::Account { .. }
                 | Route::NotFound { .. } => {}
             }
         }
@@ -159,6 +176,7 @@ mod tests {
             status: "b".into(),
             sort: "c".into(),
             at: "d".into(),
+            scope: "e".into(),
         };
         let url = route.to_string();
         let query = url.split_once('?').map_or("", |(_, q)| q);

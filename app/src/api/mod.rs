@@ -8,6 +8,7 @@ mod admin;
 #[cfg(feature = "server")]
 pub mod files;
 mod health;
+mod me;
 mod metrics;
 mod nodes;
 mod stories;
@@ -19,6 +20,8 @@ pub use admin::{
     admin_unlock,
 };
 pub use health::health;
+#[allow(unused_imports)] // `me`: the client's navigation only.
+pub use me::{account_page, me};
 pub use metrics::{metrics_dashboard, metrics_layers};
 #[allow(unused_imports)] // Used by pages as they arrive.
 pub use nodes::*;

@@ -11,6 +11,34 @@ use crate::{
     routes::Route,
 };
 
+/// "Sign in", or the signed-in writer's handle: asked of `GET /api/me` once the page has
+/// hydrated (and only if the sign-in hint cookie is there), so the server-rendered page
+/// (kept in the page cache) is the same for everyone.
+#[component]
+fn AccountLink() -> Element {
+    #[cfg_attr(not(target_arch = "wasm32"), allow(unused_mut))]
+    let mut handle = use_signal(|| None::<String>);
+    use_effect(move || {
+        #[cfg(target_arch = "wasm32")]
+        if crate::hooks::browser::signed_in_hint() {
+            spawn(async move {
+                if let Ok(me) = crate::api::me().await {
+                    handle.set(Some(me.handle));
+                }
+            });
+        }
+    });
+    let account = Route::Account {
+        error: String::new(),
+    };
+    rsx! {
+        match handle() {
+            Some(h) => rsx! { Link { class: "account-link", to: account, "data-testid": "account-link", "{h}" } },
+            None => rsx! { Link { class: "account-link", to: account, "data-testid": "account-link", "Sign in" } },
+        }
+    }
+}
+
 /// Navigation around the routed page.
 #[component]
 pub fn Shell() -> Element {
@@ -29,6 +57,7 @@ pub fn Shell() -> Element {
                 Link { to: Route::Performance {}, active_class: "active", "Performance" }
                 Link { to: Route::Dashboard {}, active_class: "active", "Dashboard" }
             }
+            AccountLink {}
             Bell {}
         }
         main { class: "page", "data-hydrated": hydrated(),

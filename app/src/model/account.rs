@@ -62,6 +62,17 @@ pub struct SessionList {
     pub sessions: Vec<SessionView>,
 }
 
+/// `GET /api/account`: the account page's data; no account when signed out.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AccountPage {
+    /// The signed-in account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<Account>,
+    /// Its live sessions, newest first.
+    #[serde(default)]
+    pub sessions: Vec<SessionView>,
+}
+
 /// Who may read a story.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum Visibility {

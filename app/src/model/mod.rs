@@ -37,8 +37,8 @@ mod task;
 mod vitals;
 
 pub use account::{
-    Account, Collaborator, CollaboratorRole, Collaborators, Credentials, PasswordChange,
-    SessionList, SessionView, ShareRequest, StoryScope, Visibility,
+    Account, AccountPage, Collaborator, CollaboratorRole, Collaborators, Credentials,
+    PasswordChange, SessionList, SessionView, ShareRequest, StoryScope, Visibility,
 };
 pub use body::{BATCH_BODY_LIMIT, DEFAULT_BODY_LIMIT, JsonBody};
 pub use cover::{

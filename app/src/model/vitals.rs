@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::ApiError;
 
 /// Route templates a beacon may name (the app's routes); anything else is `other`.
-pub const VITAL_ROUTES: [&str; 8] = [
+pub const VITAL_ROUTES: [&str; 9] = [
     "/",
     "/stories",
     "/stories/:id",
@@ -21,6 +21,8 @@ pub const VITAL_ROUTES: [&str; 8] = [
     "/tasks",
     "/performance",
     "/performance-dashboard",
+    // Appended: kept rollups name pages by their index here.
+    "/account",
 ];
 
 /// Navigation types (the Navigation Timing ones, and `soft` for an in-app route change).

@@ -13,7 +13,7 @@ use app::model::{ApiError, JsonBody, NewNode, NodeKind, Story, StoryPatch, Story
 use super::node_editor::NodeEditor;
 use crate::{
     api,
-    components::{CoverEditor, FieldError, FormError, NodeTree, textarea_text},
+    components::{CoverEditor, FieldError, FormError, NodeTree, SharePanel, textarea_text},
     hooks::query::QueryClient,
     queries,
     routes::Route,
@@ -47,6 +47,9 @@ pub fn Editor(id: ReadSignal<String>) -> Element {
                 story: (*story).clone(),
                 on_saved: move |_| queries::after_story_write(&id()),
             }
+        }}
+        {rsx! {
+            SharePanel { key: "share-{story.id}-{story.visibility.as_str()}", story: (*story).clone() }
         }}
         {rsx! {
             CoverEditor {

@@ -1,5 +1,6 @@
 //! One module per page; pages stay thin and delegate to components, hooks and server functions.
 
+mod account;
 mod dashboard;
 mod editor;
 mod home;
@@ -10,6 +11,7 @@ mod reader;
 mod stories;
 mod tasks;
 
+pub use account::Account;
 pub use dashboard::Dashboard;
 pub use editor::Editor;
 pub use home::Home;

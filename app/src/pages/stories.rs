@@ -22,6 +22,14 @@ use crate::{
     routes::Route,
 };
 
+/// The list's scopes, as the tabs name them.
+const SCOPES: [(&str, &str); 4] = [
+    ("", "All"),
+    ("mine", "My stories"),
+    ("shared", "Shared with me"),
+    ("public", "Public"),
+];
+
 /// The story library.
 #[component]
 pub fn Stories(
@@ -29,11 +37,13 @@ pub fn Stories(
     status: ReadSignal<String>,
     sort: ReadSignal<String>,
     at: ReadSignal<String>,
+    scope: ReadSignal<String>,
 ) -> Element {
     let filters = use_memo(move || ListFilters {
         q: q(),
         status: status(),
         sort: sort(),
+        scope: scope(),
     });
     let page = use_query(move || queries::stories_page(&filters(), 0, None))?;
     let nav = use_navigator();
@@ -45,6 +55,7 @@ pub fn Stories(
             status,
             sort,
             at: String::new(),
+            scope: scope(),
         });
     };
     let search = use_debounce(
@@ -64,12 +75,23 @@ pub fn Stories(
     });
     let mut goto = use_signal(String::new);
     let f = filters();
-    let key = format!("{}|{}|{}", f.q, f.status, f.sort);
+    let key = format!("{}|{}|{}|{}", f.scope, f.q, f.status, f.sort);
 
     rsx! {
         section { class: "page-head",
             h1 { "Stories" }
             NewStoryForm {}
+        }
+        nav { class: "scopes", aria_label: "Which stories",
+            for (value, label) in SCOPES {
+                Link {
+                    key: "{value}",
+                    class: if scope() == value { "scope active" } else { "scope" },
+                    "aria-current": if scope() == value { "page" } else { "false" },
+                    to: Route::stories_in(value),
+                    "{label}"
+                }
+            }
         }
         form {
             class: "filters card",

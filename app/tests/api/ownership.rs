@@ -591,6 +591,9 @@ async fn a_private_story_never_reaches_another_user_however_warm_the_caches() {
     }
 }
 
+/// Request headers as name and value.
+type Headers = &'static [(&'static str, &'static str)];
+
 #[tokio::test]
 async fn writes_from_other_sites_are_refused_and_change_nothing() {
     let app = spawn_app_with(&[("AION_ALLOWED_ORIGINS", "https://writers.example")]).await;
@@ -618,7 +621,7 @@ async fn writes_from_other_sites_are_refused_and_change_nothing() {
         req.send()
     };
     let json_body = r#"{"title":"Forged"}"#;
-    let cases: [(&[(&str, &str)], u16, &str); 6] = [
+    let cases: [(Headers, u16, &str); 6] = [
         (
             &[
                 ("content-type", "application/json"),

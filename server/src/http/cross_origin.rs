@@ -44,7 +44,7 @@ fn unsafe_method(method: &Method) -> bool {
 /// Whether `origin` (as sent) is one of `allowed` (lowercase, without a trailing slash).
 fn listed(origin: &str, allowed: &[String]) -> bool {
     let origin = origin.trim_end_matches('/').to_ascii_lowercase();
-    allowed.iter().any(|a| *a == origin)
+    allowed.contains(&origin)
 }
 
 /// Checks one request; `allowed` are origins besides the request's own host that may

@@ -8,12 +8,13 @@
 //! | `GET /` | yes (no data on it) | `/` | time (5 min) | `no-cache` + ETag |
 //! | `GET /stories?q&status&sort&at` | yes | known parameters, sorted, empty ones dropped | `stories:list` | `no-cache` + ETag |
 //! | `GET /stories/{id}`, `…/nodes/{node}`, `…/edit` | yes | canonical ids | `story:{id}` | `no-cache` + ETag |
-//! | `GET /tasks`, `/performance`, `/performance-dashboard` | never: the session's own tasks and live queue counts; the live figures of each layer; the dashboard's first reading | | | `no-store` |
+//! | `GET /tasks`, `/performance`, `/performance-dashboard`, `/account` | never: the session's own tasks and live queue counts; the live figures of each layer; the dashboard's first reading; the caller's account | | | `no-store` |
 //! | admin, metrics, health, vitals | never | | | `no-store` |
 //! | anything else (404 pages, writes, assets) | no | | | as the handler says |
 //!
-//! Pages hold nothing of the viewer (AION has no accounts; a session only owns tasks and
-//! notifications, which `/tasks` and the browser load), so one copy serves every client. A
+//! Pages kept hold nothing of the viewer: only what visitors are shown is kept (see
+//! [`is_personal`]), and the signed-in bits of the navigation come from `GET /api/me`
+//! after hydration, so one copy serves every client. A
 //! story's pages carry the story's tag and the list pages the list tag, the same tags as
 //! the JSON reads: a write invalidates both before its response is sent. Every cached
 //! answer is revalidated by the browser (`no-cache` with a strong ETag, 304 when it still
@@ -50,7 +51,7 @@ const MAX_LIST_QUERY: usize = 512;
 
 /// The list page's query parameters, in key order (`Route::Stories`'s; a test in
 /// `routes.rs` fails when the two drift apart).
-pub const LIST_PARAMS: [&str; 4] = ["at", "q", "sort", "status"];
+pub const LIST_PARAMS: [&str; 5] = ["at", "q", "scope", "sort", "status"];
 
 /// What the response cache does with a request (see the module table); `pages` off
 /// renders every page (`AION_PAGE_CACHE=0`, for comparisons).
@@ -105,7 +106,9 @@ fn api(method: &Method, uri: &Uri) -> CacheDecision<Policy> {
 
 fn page(uri: &Uri) -> CacheDecision<Policy> {
     match uri.path() {
-        "/tasks" | "/performance" | "/performance-dashboard" => return CacheDecision::NoStore,
+        "/tasks" | "/performance" | "/performance-dashboard" | "/account" => {
+            return CacheDecision::NoStore;
+        }
         path @ "/" => {
             return match uri.query() {
                 None => store(format!("page {path}"), Policy::Page, Vec::new()),
@@ -168,7 +171,7 @@ fn list_key(query: &str) -> Option<String> {
     if query.len() > MAX_LIST_QUERY {
         return None;
     }
-    let mut values: [Option<&str>; 4] = [None; 4];
+    let mut values: [Option<&str>; LIST_PARAMS.len()] = [None; LIST_PARAMS.len()];
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
         let slot = LIST_PARAMS.iter().position(|p| *p == name)?;

@@ -76,6 +76,20 @@ pub fn account_cookie(token: &str, secure: bool, max_age_secs: u64) -> Option<He
     .ok()
 }
 
+/// The cookie that tells the page's script a sign-in cookie was set (it cannot read that
+/// one: `HttpOnly`), so the navigation asks `GET /api/me` only then. Not a secret: it
+/// holds `1`, and the server never reads it.
+pub const SIGNED_IN_HINT: &str = "aion_signed_in";
+
+/// The `Set-Cookie` value of the hint, for `max_age_secs` (0: removed).
+pub fn hint_cookie(secure: bool, max_age_secs: u64) -> Option<HeaderValue> {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SIGNED_IN_HINT}=1; Path=/; Max-Age={max_age_secs}; SameSite=Lax{secure}"
+    ))
+    .ok()
+}
+
 /// A new sign-in token: 32 random bytes from the OS, as 64 hex digits.
 pub fn new_token() -> String {
     use argon2::password_hash::rand_core::{OsRng, RngCore};

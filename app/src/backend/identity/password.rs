@@ -60,7 +60,7 @@ impl Default for Passwords {
 /// Whether `password` is acceptable; the error names the field.
 pub fn check(field: &'static str, password: &str) -> Result<(), ApiError> {
     let n = password.chars().count();
-    if n < MIN_LEN || n > MAX_LEN {
+    if !(MIN_LEN..=MAX_LEN).contains(&n) {
         return Err(ApiError::invalid(
             field,
             format!("{field} must be {MIN_LEN}-{MAX_LEN} characters"),

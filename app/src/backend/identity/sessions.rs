@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     accounts::AccountRow,
-    cookie::{account_cookie, new_token, token_hash},
+    cookie::{account_cookie, hint_cookie, new_token, token_hash},
 };
 use crate::backend::{
     AppState,
@@ -61,10 +61,11 @@ impl SignedIn {
     }
 }
 
-/// A new session: the cookie that carries its token, and the session.
+/// A new session: the cookies that carry its token (and the hint for scripts that one is
+/// set), and the session.
 pub struct NewSession {
-    /// `Set-Cookie`.
-    pub cookie: Option<HeaderValue>,
+    /// `Set-Cookie` values.
+    pub cookies: Vec<HeaderValue>,
     /// As stored.
     pub session: SignedIn,
 }
@@ -104,8 +105,15 @@ impl AppState {
             )
             .await?;
         drop(writer);
-        let cookie = account_cookie(&token, self.config().cookie_secure, ABSOLUTE.as_secs());
-        Ok(NewSession { cookie, session })
+        let secure = self.config().cookie_secure;
+        let cookies = [
+            account_cookie(&token, secure, ABSOLUTE.as_secs()),
+            hint_cookie(secure, ABSOLUTE.as_secs()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        Ok(NewSession { cookies, session })
     }
 
     /// The live session whose token this is, through the cache; `None` for an unknown,

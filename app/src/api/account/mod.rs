@@ -1,8 +1,11 @@
 //! The account endpoints (API.md, "Accounts"): sign up, sign in, sign out (here or
-//! everywhere), who am I, the password, the sessions. Plain axum handlers, because they set
-//! the sign-in cookie and answer 201 and 204; they read the caller through `identity`'s
+//! everywhere), the password, the sessions. Plain axum handlers, because they set the
+//! sign-in cookie and answer 201 and 204; they read the caller through `identity`'s
 //! extractors like every endpoint. Every answer depends on the caller:
-//! `Cache-Control: private, no-store`.
+//! `Cache-Control: private, no-store`. The same actions for HTML forms (the account page,
+//! usable before the WASM client arrives) are in [`forms`].
+
+mod forms;
 
 use axum::{
     Extension, Json, Router,
@@ -30,7 +33,7 @@ pub fn routes() -> Router {
         .route("/api/account/password", post(change_password))
         .route("/api/account/sessions", get(sessions))
         .route("/api/account/sessions/{id}", delete(revoke))
-        .route("/api/me", get(me))
+        .merge(forms::routes())
 }
 
 /// Credentials are small; anything larger is refused before it is parsed.
@@ -55,8 +58,8 @@ fn device(headers: &HeaderMap) -> &str {
         .unwrap_or("unknown client")
 }
 
-fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response {
-    if let Some(cookie) = cookie {
+fn with_cookies(mut response: Response, cookies: Vec<HeaderValue>) -> Response {
+    for cookie in cookies {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
@@ -76,7 +79,7 @@ async fn sign_up(
                 .sign_up(&body.0, device(&headers), anon.as_ref())
                 .await?;
             let response = (StatusCode::CREATED, Json(account.view())).into_response();
-            Ok(with_cookie(response, new.cookie))
+            Ok(with_cookies(response, new.cookies))
         }
         .await,
     )
@@ -95,18 +98,25 @@ async fn sign_in(
             let (account, new) = state
                 .sign_in(&body.0, device(&headers), anon.as_ref())
                 .await?;
-            Ok(with_cookie(
+            Ok(with_cookies(
                 Json(account.view()).into_response(),
-                new.cookie,
+                new.cookies,
             ))
         }
         .await,
     )
 }
 
-/// The cookie that removes the sign-in cookie.
-fn removal(state: &AppState) -> Option<HeaderValue> {
-    cookie::account_cookie("", state.config().cookie_secure, 0)
+/// The cookies that remove the sign-in cookie and its hint.
+fn removal(state: &AppState) -> Vec<HeaderValue> {
+    let secure = state.config().cookie_secure;
+    [
+        cookie::account_cookie("", secure, 0),
+        cookie::hint_cookie(secure, 0),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// `POST /api/account/signout`: 204; the session ends on every instance.
@@ -117,7 +127,7 @@ async fn sign_out(Extension(state): Extension<AppState>, viewer: Viewer) -> Resp
                 state.end_session(&session.token_hash).await?;
             }
             let response = StatusCode::NO_CONTENT.into_response();
-            Ok(with_cookie(response, removal(&state)))
+            Ok(with_cookies(response, removal(&state)))
         }
         .await,
     )
@@ -130,7 +140,7 @@ async fn sign_out_everywhere(Extension(state): Extension<AppState>, viewer: View
             let session = viewer.signed_in()?;
             state.end_sessions(&session.account.id, None).await?;
             let response = StatusCode::NO_CONTENT.into_response();
-            Ok(with_cookie(response, removal(&state)))
+            Ok(with_cookies(response, removal(&state)))
         }
         .await,
     )
@@ -151,15 +161,6 @@ async fn change_password(
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         .await,
-    )
-}
-
-/// `GET /api/me`: the signed-in account, or 401.
-async fn me(viewer: Viewer) -> Response {
-    answer(
-        viewer
-            .signed_in()
-            .map(|s| Json(s.account.view()).into_response()),
     )
 }
 

@@ -134,6 +134,7 @@ mod tests {
             schema::DEMO_ACCOUNT,
             &NewStory {
                 title: "Plain".into(),
+                visibility: Some(crate::model::Visibility::Public),
                 ..Default::default()
             },
         )

@@ -26,6 +26,13 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const MAIN_CSS: Asset = asset!("/assets/main.css");
 const FAVICON: Asset = asset!("/assets/favicon.svg");
 
+/// The stylesheet's served path, for pages the server writes itself (the sharing panel).
+#[cfg(feature = "server")]
+fn main_css() -> &'static str {
+    static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| MAIN_CSS.to_string())
+}
+
 fn main() {
     #[cfg(not(feature = "server"))]
     dioxus::launch(App);

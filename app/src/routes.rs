@@ -28,8 +28,8 @@ pub enum Route {
         Performance {},
         #[route("/performance-dashboard")]
         Dashboard {},
-        #[route("/account?:error")]
-        Account { error: String },
+        #[route("/account")]
+        Account {},
         #[route("/:..segments")]
         NotFound { segments: Vec<String> },
 }
@@ -46,7 +46,7 @@ impl Route {
             Route::Tasks {} => "/tasks",
             Route::Performance {} => "/performance",
             Route::Dashboard {} => "/performance-dashboard",
-            Route::Account { .. } => "/account",
+            Route::Account {} => "/account",
             Route::NotFound { .. } => "/:..segments",
         }
     }
@@ -112,12 +112,7 @@ mod tests {
             (Route::Tasks {}, Kept::Never),
             (Route::Performance {}, Kept::Never),
             (Route::Dashboard {}, Kept::Never),
-            (
-                Route::Account {
-                    error: String::new(),
-                },
-                Kept::Never,
-            ),
+            (Route::Account {}, Kept::Never),
             (
                 Route::NotFound {
                     segments: vec!["nowhere".into()],
@@ -135,7 +130,7 @@ mod tests {
                 | Route::Tasks {}
                 | Route::Performance {}
                 | Route::Dashboard {}
-                | Route::Account { .. }
+                | Route::Account {}
                 | Route::NotFound { .. } => {}
             }
         }

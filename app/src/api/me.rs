@@ -1,13 +1,15 @@
 //! Who the browser is signed in as: `GET /api/me` (the navigation asks once, after
-//! hydration, so every cached page is the same for everyone) and `GET /api/account` (the
-//! account page: the account and its sessions). The writes of accounts are plain axum
+//! hydration, so every cached page is the same for everyone) and `GET /api/account/page`
+//! (the account page's markup: the account and its sessions, or the forms to sign in). The writes of accounts are plain axum
 //! handlers (`account`), because they set cookies and answer forms.
 
 use dioxus::prelude::*;
 
 #[cfg(feature = "server")]
 use app::backend::identity::Viewer;
-use app::model::{Account, AccountPage, ApiError};
+#[cfg(feature = "server")]
+use app::model::AccountPage;
+use app::model::{Account, ApiError};
 
 /// The signed-in account, or 401.
 #[get("/api/me", caller: Viewer)]
@@ -16,18 +18,31 @@ pub async fn me() -> Result<Account, ApiError> {
     Ok(caller.signed_in()?.account.view())
 }
 
-/// The account page's data: the account and its sessions (none when signed out).
-#[get("/api/account", state: app::backend::AppExt, caller: Viewer)]
-pub async fn account_page() -> Result<AccountPage, ApiError> {
+/// The account page as HTML (`backend::identity::account_page`): the account and its
+/// sessions, or the sign-in and sign-up forms, and what the last form action refused (its
+/// flash cookie, removed as it is shown).
+#[get("/api/account/page", state: app::backend::AppExt, caller: Viewer, headers: dioxus::fullstack::http::HeaderMap)]
+pub async fn account_page() -> Result<String, ApiError> {
+    use app::backend::identity::cookie;
     super::private_answer();
-    let Viewer::Writer(session) = &caller else {
-        return Ok(AccountPage::default());
+    let flash = cookie::flash_in(&headers).unwrap_or_default();
+    if !flash.is_empty()
+        && let (Some(ctx), Some(gone)) = (
+            dioxus::fullstack::FullstackContext::current(),
+            cookie::flash_cookie("", state.config().cookie_secure, 0),
+        )
+    {
+        ctx.add_response_header(dioxus::fullstack::http::header::SET_COOKIE, gone);
+    }
+    let page = match &caller {
+        Viewer::Writer(session) => AccountPage {
+            account: Some(session.account.view()),
+            sessions: state
+                .sessions_of(&session.account.id, &session.token_hash)
+                .await?
+                .sessions,
+        },
+        _ => AccountPage::default(),
     };
-    let list = state
-        .sessions_of(&session.account.id, &session.token_hash)
-        .await?;
-    Ok(AccountPage {
-        account: Some(session.account.view()),
-        sessions: list.sessions,
-    })
+    Ok(app::backend::identity::account_page::render(page, flash))
 }

@@ -11,6 +11,8 @@ mod health;
 mod me;
 mod metrics;
 mod nodes;
+#[cfg(feature = "server")]
+pub mod sharing;
 mod stories;
 mod tasks;
 mod vitals;
@@ -20,7 +22,7 @@ pub use admin::{
     admin_unlock,
 };
 pub use health::health;
-#[allow(unused_imports)] // `me`: the client's navigation only.
+#[allow(unused_imports)] // For other clients: the app's navigation reads the hint cookie.
 pub use me::{account_page, me};
 pub use metrics::{metrics_dashboard, metrics_layers};
 #[allow(unused_imports)] // Used by pages as they arrive.

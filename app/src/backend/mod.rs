@@ -15,12 +15,14 @@
 //! | [`cache`] | the tiered data cache's keys, policies and tags |
 //! | [`state`] | the application state: opens the store, builds every service |
 //! | `loops` | every background loop on one scheduler: what runs, how often, why |
+//! | [`html`] | markup rendered on the server for the client to show as it comes (bundle cap) |
 //! | [`config`], [`schema`], [`time`] | environment configuration, migrations, timestamps |
 
 pub mod cache;
 pub mod config;
 pub mod demo;
 pub mod exports;
+pub mod html;
 pub mod http;
 pub mod identity;
 pub mod library;

@@ -11,31 +11,21 @@ use crate::{
     routes::Route,
 };
 
-/// "Sign in", or the signed-in writer's handle: asked of `GET /api/me` once the page has
-/// hydrated (and only if the sign-in hint cookie is there), so the server-rendered page
-/// (kept in the page cache) is the same for everyone.
+/// "Sign in", or "Account" once signed in (the sign-in hint cookie says so): read once the
+/// page has hydrated, so the server-rendered page (kept in the page cache) is the same for
+/// everyone, and without a request (`GET /api/me` is there for other clients; calling it
+/// here cost the bundle the account's decoder, which it does not have room for).
 #[component]
 fn AccountLink() -> Element {
     #[cfg_attr(not(target_arch = "wasm32"), allow(unused_mut))]
-    let mut handle = use_signal(|| None::<String>);
+    let mut signed_in = use_signal(|| false);
     use_effect(move || {
         #[cfg(target_arch = "wasm32")]
-        if crate::hooks::browser::signed_in_hint() {
-            spawn(async move {
-                if let Ok(me) = crate::api::me().await {
-                    handle.set(Some(me.handle));
-                }
-            });
-        }
+        signed_in.set(crate::hooks::browser::signed_in_hint());
     });
-    let account = Route::Account {
-        error: String::new(),
-    };
+    let label = if signed_in() { "Account" } else { "Sign in" };
     rsx! {
-        match handle() {
-            Some(h) => rsx! { Link { class: "account-link", to: account, "data-testid": "account-link", "{h}" } },
-            None => rsx! { Link { class: "account-link", to: account, "data-testid": "account-link", "Sign in" } },
-        }
+        Link { class: "account-link", to: Route::Account {}, "data-testid": "account-link", "{label}" }
     }
 }
 

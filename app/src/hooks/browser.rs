@@ -99,13 +99,11 @@ pub fn scroll_window_to(element: &web_sys::Element, y: f64) {
 }
 
 /// Whether the page has the hint that a sign-in cookie was set (`aion_signed_in`, which the
-/// server sets beside the `HttpOnly` sign-in cookie it cannot be read through).
+/// server sets beside the `HttpOnly` sign-in cookie that scripts cannot read).
 pub fn signed_in_hint() -> bool {
-    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
-        return false;
-    };
-    js_sys::Reflect::get(&document, &wasm_bindgen::JsValue::from_str("cookie"))
-        .ok()
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| js_sys::Reflect::get(&d, &wasm_bindgen::JsValue::from_str("cookie")).ok())
         .and_then(|c| c.as_string())
         .is_some_and(|c| c.split(';').any(|p| p.trim() == "aion_signed_in=1"))
 }

@@ -81,10 +81,13 @@ pub struct Story {
     /// the previous one (or none).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cover_pending: bool,
-    /// The owner's handle.
+    /// The owner's handle. (Not in the client's build: its pages do not show it, and each
+    /// field decoded there costs the bundle; the sharing panel is rendered on the server.)
+    #[cfg(feature = "server")]
     #[serde(default)]
     pub owner: String,
-    /// Who may read it.
+    /// Who may read it (server build only, as `owner`).
+    #[cfg(feature = "server")]
     #[serde(default)]
     pub visibility: super::Visibility,
 }
@@ -116,7 +119,8 @@ pub struct NewStory {
     /// Optional, up to 20 tags of 1-40 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
-    /// Optional, default `private`.
+    /// Optional, default `private` (server build only: the client creates private stories).
+    #[cfg(feature = "server")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visibility: Option<super::Visibility>,
 }
@@ -137,7 +141,9 @@ pub struct StoryPatch {
     /// New tags (replace the old ones).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
-    /// New visibility (the owner only).
+    /// New visibility (the owner only; server build only: the client changes it through
+    /// the sharing panel's form).
+    #[cfg(feature = "server")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visibility: Option<super::Visibility>,
     /// The `updated_at` the client last saw; if the story changed since, the edit is refused

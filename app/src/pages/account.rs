@@ -1,124 +1,20 @@
-//! `/account`: signing in or up when signed out; the account, its sessions (each can be
-//! ended), the password and signing out when signed in. Its forms post to the account
-//! actions (`api::account::forms`), so the page works before the WASM client has arrived
-//! and costs the client only its markup. Never kept in the page cache: it is the caller's.
+//! `/account`: the writer's account, or signing in and up. Its markup is rendered on the
+//! server (`backend::identity::account_page`, `GET /api/account/page`) and shown as it
+//! comes: it is forms that post, and shipping it as components would cost the client's
+//! bundle what it does not have. Never kept in the page cache: it is the caller's.
 
 use dioxus::prelude::*;
 
-use app::model::{AccountPage, SessionView};
+use crate::api;
 
-use crate::{api, hooks::hydrated::Hydrated};
-
-/// The account page; `error` is what the last form action refused, as it said it.
+/// The account page.
 #[component]
-pub fn Account(error: String) -> Element {
-    let page = use_loader(move || async move { api::account_page().await.map(Hydrated) })?;
-    let page: AccountPage = page().0;
+pub fn Account() -> Element {
+    let html = use_loader(api::account_page)?;
     rsx! {
         div { class: "page-head",
             h1 { "Account" }
         }
-        if !error.is_empty() {
-            p { class: "error", role: "alert", "data-testid": "account-error", "{error}" }
-        }
-        match page.account {
-            None => rsx! { SignedOut {} },
-            Some(account) => rsx! {
-                section { class: "card", "data-testid": "account",
-                    h2 { "Signed in as " strong { "data-testid": "account-handle", "{account.handle}" } }
-                    if account.is_admin() {
-                        p { class: "muted", "Admin: you may change every story." }
-                    }
-                    p { class: "muted", "Writing since {account.created_at}." }
-                    div { class: "actions",
-                        form { action: "/account/signout", method: "post",
-                            button { class: "btn", r#type: "submit", "Sign out" }
-                        }
-                        form { action: "/account/signout-everywhere", method: "post",
-                            button { class: "btn", r#type: "submit", "Sign out everywhere" }
-                        }
-                    }
-                }
-                Sessions { sessions: page.sessions }
-                section { class: "card",
-                    h2 { "Password" }
-                    p { class: "muted", "Changing it signs out every other session." }
-                    form { class: "stack", action: "/account/password", method: "post",
-                        label { "Current password"
-                            input { r#type: "password", name: "current", autocomplete: "current-password", required: true }
-                        }
-                        label { "New password (10 characters or more)"
-                            input { r#type: "password", name: "new", autocomplete: "new-password", minlength: "10", required: true }
-                        }
-                        button { class: "btn", r#type: "submit", "Change password" }
-                    }
-                }
-            },
-        }
-    }
-}
-
-/// Signing in, or up.
-#[component]
-fn SignedOut() -> Element {
-    rsx! {
-        div { class: "account-forms",
-            section { class: "card",
-                h2 { "Sign in" }
-                form { class: "stack", action: "/account/signin", method: "post", "data-testid": "signin-form",
-                    label { "Handle"
-                        input { name: "handle", autocomplete: "username", required: true }
-                    }
-                    label { "Password"
-                        input { r#type: "password", name: "password", autocomplete: "current-password", required: true }
-                    }
-                    button { class: "btn primary", r#type: "submit", "Sign in" }
-                }
-            }
-            section { class: "card",
-                h2 { "Create an account" }
-                p { class: "muted", "A handle of 3-32 letters (any script), digits, '_', '-' or '.', and a password of 10 characters or more. New stories are private until you share or publish them." }
-                form { class: "stack", action: "/account/signup", method: "post", "data-testid": "signup-form",
-                    label { "Handle"
-                        input { name: "handle", autocomplete: "username", minlength: "3", maxlength: "32", required: true }
-                    }
-                    label { "Password"
-                        input { r#type: "password", name: "password", autocomplete: "new-password", minlength: "10", required: true }
-                    }
-                    button { class: "btn primary", r#type: "submit", "Create account" }
-                }
-            }
-        }
-    }
-}
-
-/// The account's sessions, each with a button to end it.
-#[component]
-fn Sessions(sessions: Vec<SessionView>) -> Element {
-    rsx! {
-        section { class: "card",
-            h2 { "Sessions" }
-            table { class: "dash-table", "data-testid": "sessions",
-                thead { tr { th { "device" } th { "signed in" } th { "last seen" } th {} } }
-                tbody {
-                    for s in sessions {
-                        tr { key: "{s.id}",
-                            td { "{s.device}" }
-                            td { "{s.created_at}" }
-                            td { "{s.last_seen}" }
-                            td {
-                                if s.current {
-                                    span { class: "muted", "this one" }
-                                } else {
-                                    form { action: "/account/sessions/{s.id}/revoke", method: "post",
-                                        button { class: "btn", r#type: "submit", "End" }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        div { class: "account-page", dangerous_inner_html: "{html}" }
     }
 }

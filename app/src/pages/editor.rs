@@ -49,7 +49,7 @@ pub fn Editor(id: ReadSignal<String>) -> Element {
             }
         }}
         {rsx! {
-            SharePanel { key: "share-{story.id}-{story.visibility.as_str()}", story: (*story).clone() }
+            SharePanel { key: "share-{story.id}", id: story.id.clone() }
         }}
         {rsx! {
             CoverEditor {
@@ -134,13 +134,15 @@ fn StoryMetaForm(story: Story, on_saved: EventHandler<()>) -> Element {
             onsubmit: move |evt: FormEvent| {
                 evt.prevent_default();
                 let id = id.clone();
+                // `..Default::default()`: the server's build has one field more (visibility).
+                #[allow(clippy::needless_update)]
                 let patch = StoryPatch {
                     title: Some(title()),
                     summary: Some(summary()),
                     status: Some(status()),
                     tags: Some(tags().split([',', '，']).map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect()),
                     updated_at: Some(seen.cloned()),
-                    visibility: None,
+                    ..Default::default()
                 };
                 // The new title shows at once; if the server refuses it, the old one returns.
                 let client = QueryClient::get();

@@ -46,6 +46,7 @@ pub fn build(state: AppState) -> Router {
         .route("/metrics", get(prometheus))
         .merge(crate::api::files::routes())
         .merge(crate::api::account::routes())
+        .merge(crate::api::sharing::forms::routes(crate::main_css()))
         .merge(super::media::routes());
     let stack = http::stack(&state);
     stack.apply(

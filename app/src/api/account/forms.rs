@@ -11,7 +11,6 @@ use axum::{
     response::{IntoResponse, Response},
     routing::post,
 };
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 
 use app::{
@@ -50,18 +49,14 @@ fn see_other(to: &str, cookies: Vec<HeaderValue>) -> Response {
     response
 }
 
-/// Back to the account page with `error` shown.
-fn failed(error: &ApiError) -> Response {
-    let message: String = error.message().chars().take(200).collect();
-    let to = format!(
-        "/account?error={}",
-        utf8_percent_encode(&message, NON_ALPHANUMERIC)
-    );
-    see_other(&to, Vec::new())
+/// Back to the account page with `error` shown there.
+fn failed(state: &AppState, error: &ApiError) -> Response {
+    let flash = cookie::flash_cookie(error.message(), state.config().cookie_secure, 60);
+    see_other("/account", flash.into_iter().collect())
 }
 
-fn settle(result: Result<Response, ApiError>) -> Response {
-    result.unwrap_or_else(|e| failed(&e))
+fn settle(state: &AppState, result: Result<Response, ApiError>) -> Response {
+    result.unwrap_or_else(|e| failed(state, &e))
 }
 
 #[derive(Deserialize)]
@@ -85,6 +80,7 @@ async fn sign_in(
     Form(form): Form<CredentialsForm>,
 ) -> Response {
     settle(
+        &state,
         async {
             let anon = cookie::owner_in(&headers);
             let (_, new) = state
@@ -102,6 +98,7 @@ async fn sign_up(
     Form(form): Form<CredentialsForm>,
 ) -> Response {
     settle(
+        &state,
         async {
             let anon = cookie::owner_in(&headers);
             let (_, new) = state
@@ -115,6 +112,7 @@ async fn sign_up(
 
 async fn sign_out(Extension(state): Extension<AppState>, viewer: Viewer) -> Response {
     settle(
+        &state,
         async {
             if let Viewer::Writer(session) = &viewer {
                 state.end_session(&session.token_hash).await?;
@@ -127,6 +125,7 @@ async fn sign_out(Extension(state): Extension<AppState>, viewer: Viewer) -> Resp
 
 async fn sign_out_everywhere(Extension(state): Extension<AppState>, viewer: Viewer) -> Response {
     settle(
+        &state,
         async {
             let session = viewer.signed_in()?;
             state.end_sessions(&session.account.id, None).await?;
@@ -142,6 +141,7 @@ async fn change_password(
     Form(change): Form<PasswordChange>,
 ) -> Response {
     settle(
+        &state,
         async {
             let session = viewer.signed_in()?;
             state
@@ -159,6 +159,7 @@ async fn revoke(
     Path(id): Path<String>,
 ) -> Response {
     settle(
+        &state,
         async {
             let session = viewer.signed_in()?;
             let id = Id::parse("id", &id)?;

@@ -77,8 +77,9 @@ pub fn account_cookie(token: &str, secure: bool, max_age_secs: u64) -> Option<He
 }
 
 /// The cookie that tells the page's script a sign-in cookie was set (it cannot read that
-/// one: `HttpOnly`), so the navigation asks `GET /api/me` only then. Not a secret: it
-/// holds `1`, and the server never reads it.
+/// one: `HttpOnly`), so the navigation offers "Account" rather than "Sign in" without
+/// asking the server on every page. Not a secret: it holds `1`, the server never reads it,
+/// and every decision is made on the sign-in cookie.
 pub const SIGNED_IN_HINT: &str = "aion_signed_in";
 
 /// The `Set-Cookie` value of the hint, for `max_age_secs` (0: removed).
@@ -88,6 +89,29 @@ pub fn hint_cookie(secure: bool, max_age_secs: u64) -> Option<HeaderValue> {
         "{SIGNED_IN_HINT}=1; Path=/; Max-Age={max_age_secs}; SameSite=Lax{secure}"
     ))
     .ok()
+}
+
+/// The cookie that carries what an account form action refused to the account page it
+/// redirects to (`HttpOnly`; read and removed by the server rendering that page).
+pub const FLASH: &str = "aion_flash";
+
+/// The `Set-Cookie` value of the flash message (percent-encoded; empty and 0: removed).
+pub fn flash_cookie(message: &str, secure: bool, max_age_secs: u64) -> Option<HeaderValue> {
+    let secure = if secure { "; Secure" } else { "" };
+    let message: String = message.chars().take(200).collect();
+    let message =
+        percent_encoding::utf8_percent_encode(&message, percent_encoding::NON_ALPHANUMERIC);
+    HeaderValue::from_str(&format!(
+        "{FLASH}={message}; Path=/account; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{secure}"
+    ))
+    .ok()
+}
+
+/// The flash message the request carries, decoded.
+pub fn flash_in(headers: &HeaderMap) -> Option<String> {
+    let raw = cookie_in(headers, FLASH)?;
+    let text = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+    Some(text.chars().take(200).collect()).filter(|t: &String| !t.is_empty())
 }
 
 /// A new sign-in token: 32 random bytes from the OS, as 64 hex digits.

@@ -2,10 +2,11 @@
 //! a signed-in writer, an anonymous session or an operator), writers' accounts
 //! ([`accounts`], handles and the admin role), their passwords ([`password`], argon2id),
 //! their signed-in sessions ([`sessions`], in the store and the cache), what the account
-//! endpoints do ([`account`]), the cookies behind it all ([`cookie`]) and the operator's
+//! endpoints do ([`account`]) and the account page's markup ([`account_page`]), the cookies behind it all ([`cookie`]) and the operator's
 //! admin token ([`admin`]).
 
 pub mod account;
+pub mod account_page;
 pub mod accounts;
 pub mod admin;
 pub mod caller;

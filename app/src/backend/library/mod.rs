@@ -4,12 +4,14 @@
 //! Its parts: who may do what with a story ([`access`]: owners, collaborators,
 //! visibility), stories in SQL ([`stories`]), nodes and their trees ([`nodes`]), the
 //! full-text index kept current in the background ([`search_index`]) and the read counts
-//! ([`reads`]). Every write takes the caller and checks its role first.
+//! ([`reads`]), and the editor's sharing panel ([`share_page`]). Every write takes the
+//! caller and checks its role first.
 
 pub mod access;
 pub mod nodes;
 pub mod reads;
 pub mod search_index;
+pub mod share_page;
 pub mod stories;
 pub mod story_list;
 

@@ -161,13 +161,7 @@ pub fn ago(now: u64, at: u64) -> String {
     }
 }
 
-/// What `f` renders, as HTML.
-pub fn to_html(f: impl Fn() -> Element + 'static) -> String {
-    let f: Rc<dyn Fn() -> Element> = Rc::new(f);
-    let mut dom = VirtualDom::new_with_props(|f: Rc<dyn Fn() -> Element>| f(), f);
-    dom.rebuild_in_place();
-    dioxus::ssr::render(&dom)
-}
+pub use crate::backend::html::to_html;
 
 /// One figure of the history's points (e.g. `|p| p.rps`), oldest first.
 pub fn series(points: &[HistoryPoint], figure: impl Fn(&HistoryPoint) -> f64) -> Vec<f64> {

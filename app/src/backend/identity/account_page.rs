@@ -1,0 +1,123 @@
+//! The account page's markup, rendered here and shown by the client as it comes (see
+//! [`crate::backend::html`]): signing in or up when signed out; the account, its sessions
+//! (each can be ended), the password and signing out when signed in. Its forms post to the
+//! account actions (`POST /account/...`), so the page works before the WASM client has
+//! arrived, and costs the client nothing but the page's frame.
+
+use dioxus::prelude::*;
+
+use crate::backend::html::to_html;
+use crate::model::{AccountPage, SessionView};
+
+/// The page for `page` (signed out when it has no account), with `error` (what the last
+/// form action refused) first.
+pub fn render(page: AccountPage, error: String) -> String {
+    to_html(move || body(page.clone(), error.clone()))
+}
+
+fn body(page: AccountPage, error: String) -> Element {
+    rsx! {
+        if !error.is_empty() {
+            p { class: "error", role: "alert", "data-testid": "account-error", "{error}" }
+        }
+        match page.account {
+            None => rsx! { SignedOut {} },
+            Some(account) => rsx! {
+                section { class: "card", "data-testid": "account",
+                    h2 { "Signed in as " strong { "data-testid": "account-handle", "{account.handle}" } }
+                    if account.is_admin() {
+                        p { class: "muted", "Admin: you may change every story." }
+                    }
+                    p { class: "muted", "Writing since {account.created_at}." }
+                    div { class: "actions",
+                        form { action: "/account/signout", method: "post",
+                            button { class: "btn", r#type: "submit", "Sign out" }
+                        }
+                        form { action: "/account/signout-everywhere", method: "post",
+                            button { class: "btn", r#type: "submit", "Sign out everywhere" }
+                        }
+                    }
+                }
+                Sessions { sessions: page.sessions }
+                section { class: "card",
+                    h2 { "Password" }
+                    p { class: "muted", "Changing it signs out every other session." }
+                    form { class: "stack", action: "/account/password", method: "post",
+                        label { "Current password"
+                            input { r#type: "password", name: "current", autocomplete: "current-password", required: true }
+                        }
+                        label { "New password (10 characters or more)"
+                            input { r#type: "password", name: "new", autocomplete: "new-password", minlength: "10", required: true }
+                        }
+                        button { class: "btn", r#type: "submit", "Change password" }
+                    }
+                }
+            },
+        }
+    }
+}
+
+/// Signing in, or up.
+#[component]
+fn SignedOut() -> Element {
+    rsx! {
+        div { class: "account-forms",
+            section { class: "card",
+                h2 { "Sign in" }
+                form { class: "stack", action: "/account/signin", method: "post", "data-testid": "signin-form",
+                    label { "Handle"
+                        input { name: "handle", autocomplete: "username", required: true }
+                    }
+                    label { "Password"
+                        input { r#type: "password", name: "password", autocomplete: "current-password", required: true }
+                    }
+                    button { class: "btn primary", r#type: "submit", "Sign in" }
+                }
+            }
+            section { class: "card",
+                h2 { "Create an account" }
+                p { class: "muted", "A handle of 3-32 letters (any script), digits, '_', '-' or '.', and a password of 10 characters or more. New stories are private until you share or publish them." }
+                form { class: "stack", action: "/account/signup", method: "post", "data-testid": "signup-form",
+                    label { "Handle"
+                        input { name: "handle", autocomplete: "username", minlength: "3", maxlength: "32", required: true }
+                    }
+                    label { "Password"
+                        input { r#type: "password", name: "password", autocomplete: "new-password", minlength: "10", required: true }
+                    }
+                    button { class: "btn primary", r#type: "submit", "Create account" }
+                }
+            }
+        }
+    }
+}
+
+/// The account's sessions, each with a button to end it.
+#[component]
+fn Sessions(sessions: Vec<SessionView>) -> Element {
+    rsx! {
+        section { class: "card",
+            h2 { "Sessions" }
+            table { class: "dash-table", "data-testid": "sessions",
+                thead { tr { th { "device" } th { "signed in" } th { "last seen" } th {} } }
+                tbody {
+                    for s in sessions {
+                        tr { key: "{s.id}",
+                            td { "{s.device}" }
+                            td { "{s.created_at}" }
+                            td { "{s.last_seen}" }
+                            td {
+                                if s.current {
+                                    span { class: "muted", "this one" }
+                                } else {
+                                    form { action: "/account/sessions/{s.id}/revoke", method: "post",
+                                        button { class: "btn", r#type: "submit", "End" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

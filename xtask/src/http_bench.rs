@@ -372,5 +372,8 @@ pub fn run_all(args: &[String]) -> Result<(), String> {
         crate::scale_bench::shared_scenario(&bundle, seconds)
     })?;
     scenario("slow-clients", &|| slow_clients_scenario(&bundle, seconds))?;
+    scenario("accounts", &|| {
+        crate::accounts_bench::accounts_scenario(&bundle, seconds)
+    })?;
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! `run` and `test`, work on a fresh machine with nothing but cargo. Every step checks
 //! whether its tool is already present and skips the install if so.
 
+mod accounts_bench;
 mod bench_server;
 mod build;
 mod bundle;

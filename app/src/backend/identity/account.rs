@@ -3,7 +3,8 @@
 //!
 //! Sign-in answers the same 401 with the same message for an unknown handle and a wrong
 //! password, and costs the same (an unknown handle is checked against a dummy hash; the two
-//! medians are measured side by side by `cargo xtask bench-signin`, in BENCHMARKS.md).
+//! medians are measured side by side by `cargo xtask bench-http --only accounts`, in
+//! BENCHMARKS.md).
 //! Attempts are limited per handle here ([`HANDLE_LIMIT`], whether or not the handle
 //! exists) and per client address by the write rate limit every POST passes.
 

@@ -72,3 +72,20 @@ test('/metrics reports the client bundle as served, measured from its files', as
   expect(bytes('css', 'identity')).toBeGreaterThan(0);
   expect(Number(text.match(/aion_http_open_connections (\d+)/)?.[1] ?? 0)).toBeGreaterThan(0);
 });
+
+test('on a phone the navigation is one row with the account link in it', async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const page = await context.newPage();
+  await page.goto('/stories');
+  await waitForHydration(page);
+  const bar = await page.locator('header.topbar').boundingBox();
+  const account = await page.getByTestId('account-link').boundingBox();
+  expect(bar).not.toBeNull();
+  expect(account).not.toBeNull();
+  // One row: about one line of text high (it wrapped into three rows, 150 px, before).
+  expect(bar!.height).toBeLessThan(60);
+  expect(account!.y).toBeGreaterThanOrEqual(bar!.y);
+  expect(account!.y + account!.height).toBeLessThanOrEqual(bar!.y + bar!.height);
+  expect(account!.x + account!.width).toBeLessThanOrEqual(390);
+  await context.close();
+});

@@ -509,3 +509,75 @@ async fn the_cookie_is_not_secure_only_when_configured_so() {
         .to_owned();
     assert!(!cookie.contains("Secure"), "{cookie}");
 }
+
+#[tokio::test]
+async fn the_account_forms_answer_with_redirects_and_a_refusal_is_shown_once() {
+    let app = spawn_app().await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    let form = |path: &str, fields: &[(&str, &str)]| {
+        http.post(app.url(path))
+            .header("sec-fetch-site", "same-origin")
+            .form(fields)
+            .send()
+    };
+    let res = form(
+        "/account/signin",
+        &[("handle", WRITER), ("password", "not the password")],
+    )
+    .await
+    .expect("sent");
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()[header::LOCATION], "/account");
+    assert!(
+        sign_in_cookie(res.headers()).is_none(),
+        "no session for a wrong password"
+    );
+    // The account page shows what was refused, once.
+    let page = |http: &reqwest::Client| {
+        let url = app.url("/api/account/page");
+        let http = http.clone();
+        async move {
+            http.get(url)
+                .send()
+                .await
+                .expect("sent")
+                .text()
+                .await
+                .expect("body")
+        }
+    };
+    assert!(
+        page(&http)
+            .await
+            .contains("the handle or the password is wrong")
+    );
+    assert!(
+        !page(&http)
+            .await
+            .contains("the handle or the password is wrong")
+    );
+
+    let res = form(
+        "/account/signup",
+        &[("handle", "formwriter"), ("password", PASSWORD)],
+    )
+    .await
+    .expect("sent");
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()[header::LOCATION], "/stories?scope=mine");
+    assert!(sign_in_cookie(res.headers()).is_some());
+    assert!(page(&http).await.contains("formwriter"));
+    // Another site's form is refused before it does anything.
+    let res = http
+        .post(app.url("/account/signout"))
+        .header("origin", "http://evil.example")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(res.status(), 403);
+    assert!(page(&http).await.contains("formwriter"), "still signed in");
+}

@@ -102,7 +102,7 @@ pub fn flash_cookie(message: &str, secure: bool, max_age_secs: u64) -> Option<He
     let message =
         percent_encoding::utf8_percent_encode(&message, percent_encoding::NON_ALPHANUMERIC);
     HeaderValue::from_str(&format!(
-        "{FLASH}={message}; Path=/account; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{secure}"
+        "{FLASH}={message}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{secure}"
     ))
     .ok()
 }

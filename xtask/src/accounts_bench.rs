@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use crate::{
     bench_server::{HEADER, load, row, start, story_paths},
     build,
+    process::http_exchange,
     results::out,
 };
 
@@ -23,35 +24,13 @@ const WRITERS: usize = 40;
 /// `POST path` with a JSON body; status, the `Set-Cookie` name=value pairs, and the time to
 /// the answer (HTTP/1.0 on a fresh connection, as a browser's first request would be).
 fn post(port: u16, path: &str, body: &str) -> Result<(u16, Vec<String>, Duration), String> {
-    use std::io::{Read, Write};
     let started = Instant::now();
-    let mut stream =
-        std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
-    let request = format!(
-        "POST {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream
-        .write_all(request.as_bytes())
-        .map_err(|e| e.to_string())?;
-    let mut reply = String::new();
-    stream
-        .read_to_string(&mut reply)
-        .map_err(|e| e.to_string())?;
+    let (status, head, _) = http_exchange(port, "POST", path, Some(body))?;
     let took = started.elapsed();
-    let head = reply.split("\r\n\r\n").next().unwrap_or("");
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("POST {path}: no status"))?;
     let cookies = head
         .lines()
-        .filter_map(|l| {
-            l.strip_prefix("set-cookie: ")
-                .or_else(|| l.strip_prefix("Set-Cookie: "))
-        })
-        .filter_map(|c| c.split(';').next())
+        .filter(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .filter_map(|l| l.split_once(':')?.1.trim().split(';').next())
         .map(str::to_owned)
         .collect();
     Ok((status, cookies, took))

@@ -230,6 +230,16 @@ pub fn http_request(
     path: &str,
     json: Option<&str>,
 ) -> Result<(u16, String), String> {
+    http_exchange(port, method, path, json).map(|(status, _, body)| (status, body))
+}
+
+/// Like [`http_request`], with the response head (status line and headers) as well.
+pub fn http_exchange(
+    port: u16,
+    method: &str,
+    path: &str,
+    json: Option<&str>,
+) -> Result<(u16, String, String), String> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))
         .map_err(|e| format!("cannot connect to port {port}: {e}"))?;
@@ -258,5 +268,5 @@ pub fn http_request(
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| format!("{method} {path}: {}", head.lines().next().unwrap_or("")))?;
-    Ok((status, body.to_owned()))
+    Ok((status, head.to_owned(), body.to_owned()))
 }

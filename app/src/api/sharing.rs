@@ -37,7 +37,7 @@ pub mod forms {
     use axum::{
         Extension, Form, Router,
         extract::{Path, Query},
-        http::{HeaderValue, StatusCode, header},
+        http::{StatusCode, header},
         response::{IntoResponse, Response},
         routing::{get, post},
     };
@@ -90,17 +90,14 @@ pub mod forms {
              <link rel=\"stylesheet\" href=\"{css}\"></head>\
              <body class=\"share-frame-page\"><main class=\"share-panel\" data-testid=\"share-panel\">{body}</main></body></html>"
         );
-        let mut response = (
-            status,
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            html,
+        crate::api::account::private(
+            (
+                status,
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                html,
+            )
+                .into_response(),
         )
-            .into_response();
-        response.headers_mut().insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("private, no-store"),
-        );
-        response
     }
 
     /// `text` with the characters HTML gives meaning to escaped.
@@ -126,12 +123,7 @@ pub mod forms {
                 format!("/stories/{id}/sharing?error={message}")
             }
         };
-        let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response();
-        response.headers_mut().insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("private, no-store"),
-        );
-        response
+        crate::api::account::forms::see_other(&to, Vec::new())
     }
 
     #[derive(Deserialize)]

@@ -34,26 +34,18 @@ impl TestApp {
 
     /// GET `path` and return status and body as JSON (`Null` for a non-JSON body).
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
-        let res = self
-            .http
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("request sent");
+        self.json_as(&self.http, path).await
+    }
+
+    async fn json_as(&self, http: &reqwest::Client, path: &str) -> (u16, serde_json::Value) {
+        let res = http.get(self.url(path)).send().await.expect("request sent");
         let status = res.status().as_u16();
         (status, res.json().await.unwrap_or(serde_json::Value::Null))
     }
 
     /// GET `path` as a visitor without an account (whose reads the shared caches keep).
     pub async fn anon_json(&self, path: &str) -> (u16, serde_json::Value) {
-        let res = self
-            .anon
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("request sent");
-        let status = res.status().as_u16();
-        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+        self.json_as(&self.anon, path).await
     }
 
     /// Sends `method path` with a JSON body and returns status and JSON body.

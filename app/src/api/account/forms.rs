@@ -37,16 +37,14 @@ pub fn routes() -> Router {
 /// Where a signed-in writer goes: their own stories.
 const HOME: &str = "/stories?scope=mine";
 
-fn see_other(to: &str, cookies: Vec<HeaderValue>) -> Response {
+/// `303 See Other` to `to`, setting `cookies`; the caller's own answer (`private,
+/// no-store`). Every form action of the app answers with it.
+pub(crate) fn see_other(to: &str, cookies: Vec<HeaderValue>) -> Response {
     let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_owned())]).into_response();
     for cookie in cookies {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    response
+    super::private(response)
 }
 
 /// Back to the account page with `error` shown there.

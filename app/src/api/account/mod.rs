@@ -5,7 +5,7 @@
 //! `Cache-Control: private, no-store`. The same actions for HTML forms (the account page,
 //! usable before the WASM client arrives) are in [`forms`].
 
-mod forms;
+pub(crate) mod forms;
 
 use axum::{
     Extension, Json, Router,
@@ -39,7 +39,7 @@ pub fn routes() -> Router {
 /// Credentials are small; anything larger is refused before it is parsed.
 const CREDENTIALS_LIMIT: usize = 4096;
 
-fn private(mut response: Response) -> Response {
+pub(crate) fn private(mut response: Response) -> Response {
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),

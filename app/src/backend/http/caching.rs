@@ -41,7 +41,7 @@ use crate::backend::{
     cache::{LIST_TAG, Policy, story_tag},
     identity::{
         admin::AdminSessions,
-        cookie::{account_cookie_name, owner_in},
+        cookie::{account_cookie_name, cookie_in, owner_in},
     },
     library::reads::{ReadCounter, canonical_id, story_read},
 };
@@ -200,14 +200,7 @@ fn list_key(query: &str) -> Option<String> {
 /// fill it, because a page streams out before all of its data is known; lists, which
 /// include the caller's own stories, are rendered for them.
 pub fn is_personal(headers: &HeaderMap, admin: &AdminSessions) -> bool {
-    let has_cookie = |name: &str| {
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .any(|pair| pair.trim().split_once('=').is_some_and(|(n, _)| n == name))
-    };
+    let has_cookie = |name: &str| cookie_in(headers, name).is_some();
     has_cookie(account_cookie_name(true))
         || has_cookie(account_cookie_name(false))
         || headers.contains_key(header::AUTHORIZATION)

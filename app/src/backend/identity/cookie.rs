@@ -141,7 +141,8 @@ pub fn account_token_in(headers: &HeaderMap, secure: bool) -> Option<&str> {
         .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-fn cookie_in<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+/// The value of the cookie `name` in the request's cookies, if it has one.
+pub fn cookie_in<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()

@@ -222,15 +222,18 @@ impl AppState {
         }
     }
 
-    /// The node `id` if `caller` may edit its story.
+    /// Whether `caller` may edit node `id`'s story (401, 403, or 404 naming the node when
+    /// it may not even read it).
     async fn editable_node(&self, caller: &Viewer, id: &Id) -> Result<(), ApiError> {
-        if caller.account().is_none() && !caller.is_admin() {
-            return Err(ApiError::unauthenticated());
+        let node = nodes::get(self.store(), id).await?;
+        let story = Id::parse("story_id", &node.story_id)?;
+        match self.story_for(caller, &story, Role::Editor).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == crate::model::ErrorCode::NotFound => {
+                Err(ApiError::not_found("node", id.as_str()))
+            }
+            Err(e) => Err(e),
         }
-        let node = self.node(caller, id).await?;
-        self.editable_story(caller, &Id::parse("story_id", &node.story_id)?)
-            .await?;
-        Ok(())
     }
 
     /// Edits a node.

@@ -35,7 +35,11 @@ fn main_css() -> &'static str {
 
 fn main() {
     #[cfg(not(feature = "server"))]
-    dioxus::launch(App);
+    {
+        #[cfg(target_arch = "wasm32")]
+        hooks::strict_document::adopt_hydration_data();
+        dioxus::launch(App);
+    }
 
     #[cfg(feature = "server")]
     serve::main();
@@ -46,6 +50,8 @@ fn main() {
 fn App() -> Element {
     // The request cache every page reads through.
     hooks::query::use_query_provider();
+    // The title without `eval`, which the page's script policy refuses.
+    hooks::strict_document::use_strict_document();
     rsx! {
         document::Title { "AION Story Engine" }
         document::Meta { name: "viewport", content: "width=device-width, initial-scale=1" }

@@ -159,6 +159,7 @@ fn serve(args: &[String]) -> Result<(), String> {
                 ))),
                 body_limit: 64 << 20,
                 timeout: Duration::from_secs(30),
+                page_policy: server::http::security::page_policy(&[]),
             }
             .apply(router)
         }

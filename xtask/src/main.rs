@@ -29,7 +29,8 @@ usage: cargo xtask <command>
   run            install what is missing, build the release app, serve it on 127.0.0.1:8080
                  (with AION_REPLICA_URL set: under Litestream, replicating continuously)
   test           install what is missing, then fmt, clippy, unit + integration tests, browser tests
-  e2e            the release build and the browser tests only
+  e2e [FILTER..] the release build and the browser tests only (FILTER: spec names or
+                 Playwright options, e.g. `e2e script_policy`)
   setup          install the toolchain only (add --browser for Chromium and Playwright)
   build          build the release app (client + server) with dx
   bundle-size    print raw and brotli sizes of the release wasm, JS and CSS
@@ -60,7 +61,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("run") => build::run_app(),
         Some("test") => test::run_all(),
-        Some("e2e") => test::browser_only(),
+        Some("e2e") => test::browser_only(&args[1..]),
         Some("setup") => setup::ensure(setup::Needs {
             browser: args.iter().any(|a| a == "--browser"),
         }),

@@ -70,7 +70,7 @@ pub fn run_all() -> Result<(), String> {
         Ok(())
     })?;
     let bundle = bundle.expect("the release step succeeded");
-    step("browser tests", &mut || browser_tests(&bundle))?;
+    step("browser tests", &mut || browser_tests(&bundle, &[]))?;
 
     println!("\nall checks passed in {:.0?}", started.elapsed());
     for (name, took) in &timings {
@@ -80,10 +80,10 @@ pub fn run_all() -> Result<(), String> {
 }
 
 /// The release build and the browser tests only (`cargo xtask e2e`).
-pub fn browser_only() -> Result<(), String> {
+pub fn browser_only(filter: &[String]) -> Result<(), String> {
     setup::ensure(setup::Needs { browser: true })?;
     let bundle = build::release()?;
-    browser_tests(&bundle)
+    browser_tests(&bundle, filter)
 }
 
 fn cargo() -> Command {
@@ -109,10 +109,11 @@ const E2E_RATE_LIMITS: [(&str, &str); 4] = [
 /// the tests unlock the dashboard's admin actions with it).
 const E2E_ADMIN_TOKEN: &str = "e2e-admin-token";
 
-fn browser_tests(bundle: &build::Bundle) -> Result<(), String> {
+fn browser_tests(bundle: &build::Bundle, filter: &[String]) -> Result<(), String> {
     with_library_server(bundle, |port| {
         run(Command::new("npx")
             .args(["playwright", "test"])
+            .args(filter)
             .current_dir(root().join("e2e"))
             .env("BASE_URL", format!("http://127.0.0.1:{port}"))
             .env("ADMIN_TOKEN", E2E_ADMIN_TOKEN))

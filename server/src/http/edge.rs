@@ -57,6 +57,8 @@ pub struct Edge<P: CachePolicy> {
     pub timeout: Duration,
     /// Makes request ids.
     pub ids: RequestIds,
+    /// The Content-Security-Policy of HTML documents ([`security::page_policy`]).
+    pub page_policy: HeaderValue,
 }
 
 /// The tower layer of the [`Edge`].
@@ -248,7 +250,7 @@ impl<P: CachePolicy> Edge<P> {
         }
         let h = res.headers_mut();
         h.reserve(8);
-        for (name, value) in security::headers(security::is_html(h)) {
+        for (name, value) in security::headers(security::is_html(h).then_some(&self.page_policy)) {
             h.entry(name).or_insert(value);
         }
         if let Some(g) = granted {

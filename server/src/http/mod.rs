@@ -10,6 +10,7 @@ mod listener;
 pub mod measure;
 pub mod rate_limit;
 pub mod response_cache;
+pub mod rewrite;
 pub mod security;
 pub mod stack;
 pub mod timeout;

@@ -1,10 +1,11 @@
 //! Security headers, request ids and panic handling.
 //!
 //! The Content-Security-Policy is as strict as the WASM client allows: its own origin only;
-//! `wasm-unsafe-eval` to compile the WebAssembly; `unsafe-eval` because Dioxus's JavaScript
-//! glue builds functions from strings (measured: hydration stops without it); inline scripts
-//! and styles because server-rendered pages carry their hydration data and styles inline.
-//! Objects, foreign frames and other origins stay forbidden.
+//! `wasm-unsafe-eval` to compile the WebAssembly; no `unsafe-eval` and no `unsafe-inline`
+//! scripts: an inline script runs only if its SHA-256 is one the application named (the
+//! framework's fixed bootstrap script), so a script injected into a page does not run.
+//! Inline styles stay allowed (server-rendered pages carry them). Objects, foreign frames
+//! and other origins stay forbidden.
 
 use std::{
     any::Any,
@@ -64,19 +65,34 @@ impl MakeRequestId for RequestIds {
     }
 }
 
-/// The Content-Security-Policy of HTML pages: what the WASM app needs to run.
-pub const CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval' 'wasm-unsafe-eval'; \
+/// The Content-Security-Policy of HTML pages with no inline script allowed.
+pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
 style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; \
 connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'";
+
+/// The page policy with the given inline scripts allowed by hash: each entry is a CSP
+/// hash source (`'sha256-…'`, base64 of the script's SHA-256, quotes included).
+pub fn page_policy(script_hashes: &[String]) -> HeaderValue {
+    if script_hashes.is_empty() {
+        return HeaderValue::from_static(CSP);
+    }
+    let extra = script_hashes.join(" ");
+    let policy = CSP.replacen(
+        "script-src 'self' 'wasm-unsafe-eval';",
+        &format!("script-src 'self' 'wasm-unsafe-eval' {extra};"),
+        1,
+    );
+    HeaderValue::try_from(policy).unwrap_or_else(|_| HeaderValue::from_static(CSP))
+}
 
 /// The Content-Security-Policy of everything else (JSON, files, streams): nothing in it may
 /// run or load anything. A tenth of the page policy's bytes, on the responses that are
 /// most numerous and smallest.
 pub const CSP_NON_HTML: &str = "default-src 'none'; frame-ancestors 'self'";
 
-/// The headers every response gets (unless the handler set them itself); `html` selects
-/// the page policy.
-pub fn headers(html: bool) -> [(header::HeaderName, HeaderValue); 4] {
+/// The headers every response gets (unless the handler set them itself); `page_policy` is
+/// the policy of HTML documents, `None` for every other response.
+pub fn headers(page_policy: Option<&HeaderValue>) -> [(header::HeaderName, HeaderValue); 4] {
     // All static: building them is a few pointer copies.
     [
         (
@@ -93,7 +109,9 @@ pub fn headers(html: bool) -> [(header::HeaderName, HeaderValue); 4] {
         ),
         (
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(if html { CSP } else { CSP_NON_HTML }),
+            page_policy
+                .cloned()
+                .unwrap_or(HeaderValue::from_static(CSP_NON_HTML)),
         ),
     ]
 }

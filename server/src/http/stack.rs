@@ -6,7 +6,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use axum::{Router, extract::DefaultBodyLimit};
+use axum::{Router, extract::DefaultBodyLimit, http::HeaderValue};
 use tower::ServiceBuilder;
 
 use super::{
@@ -28,6 +28,8 @@ pub struct HttpStack<P: CachePolicy> {
     pub body_limit: usize,
     /// Longest time to the response head (408 beyond).
     pub timeout: Duration,
+    /// The Content-Security-Policy of HTML documents ([`super::security::page_policy`]).
+    pub page_policy: HeaderValue,
 }
 
 impl<P: CachePolicy> HttpStack<P> {
@@ -41,6 +43,7 @@ impl<P: CachePolicy> HttpStack<P> {
             response_cache: self.response_cache.clone(),
             timeout: self.timeout,
             ids: RequestIds::default(),
+            page_policy: self.page_policy.clone(),
         };
         let layers = ServiceBuilder::new()
             .layer(EdgeLayer(Arc::new(edge)))

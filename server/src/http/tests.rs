@@ -122,6 +122,7 @@ fn app(
         response_cache: cache.then(|| rc.clone()),
         body_limit: 1024,
         timeout: Duration::from_secs(5),
+        page_policy: crate::http::security::page_policy(&[]),
     };
     (stack.apply(router), metrics, rc)
 }
@@ -209,6 +210,17 @@ async fn every_response_has_security_headers_and_a_request_id() {
             .expect("ascii")
             .contains("'wasm-unsafe-eval'")
     );
+    // Inline scripts only by the hashes the application names; never eval.
+    let policy = crate::http::security::page_policy(&["'sha256-abc='".into()]);
+    let script_src = policy
+        .to_str()
+        .expect("ascii")
+        .split(';')
+        .find(|d| d.trim_start().starts_with("script-src"))
+        .expect("script-src")
+        .to_owned();
+    assert!(script_src.contains("'sha256-abc='"), "{script_src}");
+    assert!(!script_src.contains("unsafe-inline") && !script_src.contains("'unsafe-eval'"));
     let id = h["x-request-id"].to_str().expect("ascii").to_owned();
     assert_eq!(id.len(), 27);
     let next = router
@@ -466,6 +478,7 @@ fn streaming_app(
         response_cache: Some(rc.clone()),
         body_limit: 1024,
         timeout: Duration::from_secs(5),
+        page_policy: crate::http::security::page_policy(&[]),
     };
     (stack.apply(router), rc, renders)
 }

@@ -46,7 +46,22 @@ pub fn stack(state: &AppState) -> HttpStack<Policy> {
         response_cache: Some(state.response_cache().clone()),
         body_limit: BODY_LIMIT,
         timeout: Duration::from_secs(state.config().request_timeout_secs),
+        page_policy: page_policy().clone(),
     }
+}
+
+/// The pages' script policy: inline scripts only by hash, and the one inline script left
+/// after the hydration data is made inert (`hooks::strict_document`) is Dioxus's fixed
+/// streaming bootstrap.
+pub fn page_policy() -> &'static axum::http::HeaderValue {
+    static POLICY: std::sync::OnceLock<axum::http::HeaderValue> = std::sync::OnceLock::new();
+    POLICY.get_or_init(|| {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(dioxus_interpreter_js::INITIALIZE_STREAMING_JS);
+        let hash = base64::engine::general_purpose::STANDARD.encode(digest);
+        server::http::security::page_policy(&[format!("'sha256-{hash}'")])
+    })
 }
 
 /// Request metrics with the configured slow-request threshold.

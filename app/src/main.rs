@@ -50,10 +50,9 @@ fn main() {
 fn App() -> Element {
     // The request cache every page reads through.
     hooks::query::use_query_provider();
-    // The title without `eval`, which the page's script policy refuses.
-    hooks::strict_document::use_strict_document();
     rsx! {
-        document::Title { "AION Story Engine" }
+        // The title comes with the page (Dioxus.toml): `document::Title` needs `eval`, which
+        // the script policy refuses (hooks::strict_document).
         document::Meta { name: "viewport", content: "width=device-width, initial-scale=1" }
         document::Meta { name: "description", content: "AION: build branching stories, play them, watch the engine run." }
         document::Stylesheet { href: MAIN_CSS }

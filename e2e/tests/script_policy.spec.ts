@@ -33,6 +33,8 @@ test('the script policy allows no inline script and no eval', async ({ request }
   const html = await res.text();
   expect(html).not.toContain('<script>window.initial_dioxus_hydration_data');
   expect(html).toContain('id="aion-hydration"');
+  // The title comes with the page: no component sets it (that needs eval).
+  expect(html).toMatch(/<title>AION Story Engine<\/title>/);
 });
 
 test('every page hydrates under the policy with nothing refused', async ({ page }) => {

@@ -30,10 +30,15 @@ pub fn ensure(needs: Needs) -> Result<(), String> {
     wasm_opt()?;
     // PDF exports set Chinese and Latin text in this font (Apache-2.0 / GPLv3 with font
     // exception), so the app needs it to run, not only to be tested.
-    debian_packages(&[(
-        "fonts-wqy-microhei",
-        "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    )])?;
+    debian_packages(&[
+        (
+            "fonts-wqy-microhei",
+            "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+        ),
+        // Passkeys (webauthn-rs) link the system's OpenSSL, found through pkg-config.
+        ("libssl-dev", "/usr/include/openssl/ssl.h"),
+        ("pkg-config", "/usr/bin/pkg-config"),
+    ])?;
     if needs.browser {
         debian_packages(&[
             ("chromium", "/usr/bin/chromium"),

@@ -41,8 +41,13 @@ pub async fn account_page() -> Result<String, ApiError> {
                 .sessions_of(&session.account.id, &session.token_hash)
                 .await?
                 .sessions,
+            passkeys: state.passkey_list(&session.account.id).await?,
+            passkeys_unavailable: state.passkeys_unavailable(),
         },
-        _ => AccountPage::default(),
+        _ => AccountPage {
+            passkeys_unavailable: state.passkeys_unavailable(),
+            ..AccountPage::default()
+        },
     };
     Ok(app::backend::identity::account_page::render(page, flash))
 }

@@ -100,6 +100,10 @@ pub struct AppConfig {
     /// Origins besides the server's own whose browser pages may write
     /// (`AION_ALLOWED_ORIGINS`, comma-separated, e.g. `https://aion.example`).
     pub allowed_origins: Vec<String>,
+    /// The site's address as browsers see it, the relying party of passkeys
+    /// (`AION_PASSKEY_ORIGIN`, default `http://localhost`, which serves every port). It
+    /// must be a domain name: browsers refuse passkeys on IP addresses.
+    pub passkey_origin: String,
 }
 
 /// Where the Litestream replicating this database is.
@@ -188,6 +192,9 @@ impl AppConfig {
                         .collect()
                 })
                 .unwrap_or_default(),
+            passkey_origin: env
+                .get("AION_PASSKEY_ORIGIN")
+                .unwrap_or_else(|| "http://localhost".into()),
         })
     }
 

@@ -305,6 +305,35 @@ UPDATE stories SET owner_id = '00000000-0000-7000-8000-000000000001' WHERE owner
 CREATE INDEX stories_by_owner ON stories (owner_id, updated_at);
 "#,
     },
+    Migration {
+        version: 13,
+        name: "passkeys",
+        // A passkey as webauthn-rs keeps it (JSON), keyed by its credential id; `id` is
+        // what the account page names. A ceremony is the state between the two requests
+        // of a registration or a sign-in, used once, swept when expired.
+        sql: r#"
+CREATE TABLE passkeys (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    credential_id TEXT NOT NULL UNIQUE,
+    account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    passkey TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_used INTEGER
+);
+CREATE INDEX passkeys_by_account ON passkeys (account_id);
+CREATE TABLE passkey_ceremonies (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('register', 'signin')),
+    state TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX passkey_ceremonies_by_account ON passkey_ceremonies (account_id, expires_at);
+CREATE INDEX passkey_ceremonies_by_expiry ON passkey_ceremonies (expires_at);
+"#,
+    },
 ];
 
 /// The account the demo library and every story written before accounts belong to.

@@ -25,7 +25,9 @@ use super::{
     AppConfig,
     cache::{AppCache, Policy, SharedValues},
     demo, exports, http,
-    identity::{account::Attempts, admin::AdminSessions, password::Passwords},
+    identity::{
+        account::Attempts, admin::AdminSessions, passkeys::RelyingParty, password::Passwords,
+    },
     library::{reads::ReadCounter, search_index::SearchIndexer},
     media,
     notifications::LiveMessage,
@@ -78,6 +80,7 @@ struct Inner {
     admin_sessions: Arc<AdminSessions>,
     passwords: Passwords,
     attempts: Attempts,
+    relying_party: RelyingParty,
 }
 
 /// An [`AppState`] that does not keep it alive: for the task handlers, which the state
@@ -146,6 +149,7 @@ impl AppState {
         let ring = MetricsRing::new(Duration::from_millis(config.history_sample_ms.max(100)));
         let (replica, replica_task) = replica_monitor(&config).unzip();
         let admin_sessions = Arc::new(AdminSessions::default());
+        let relying_party = RelyingParty::new(&config.passkey_origin);
         let state = Self(Arc::new(Inner {
             response_cache: Arc::new(http::response_cache(
                 reads.clone(),
@@ -182,6 +186,7 @@ impl AppState {
             admin_sessions,
             passwords: Passwords::default(),
             attempts: Attempts::default(),
+            relying_party,
         }));
         let _ = job_env
             .app
@@ -241,6 +246,11 @@ impl AppState {
     /// Browser sessions an operator unlocked with the admin token.
     pub(crate) fn admin_sessions(&self) -> &AdminSessions {
         &self.0.admin_sessions
+    }
+
+    /// The passkeys' relying party (this site), or why passkeys are off.
+    pub(crate) fn relying_party(&self) -> &RelyingParty {
+        &self.0.relying_party
     }
 
     /// Sign-in attempts per handle.

@@ -14,6 +14,7 @@ pub mod memory;
 pub mod near_viewport;
 pub mod prefetch;
 pub mod query;
+pub mod script;
 pub mod strict_document;
 pub mod throttle;
 pub mod upload;

@@ -1,11 +1,12 @@
 //! Running under a script policy with neither `unsafe-eval` nor `unsafe-inline` (the page
 //! policy: `server::http::security`), so that a script injected into a page does not run.
 //!
-//! Two things in Dioxus 0.7 need one or the other, and this module owns both workarounds:
-//! - The document title is set through `eval` (`new Function`), which the policy refuses;
-//!   the refusal is an exception thrown through the WASM and hydration stops.
-//!   [`use_strict_document`] provides a document that sets the title directly and hands
-//!   everything else to Dioxus's own.
+//! Two things in Dioxus 0.7 need one or the other:
+//! - `document::Title` sets the title through `eval` (`new Function`), which the policy
+//!   refuses; the refusal is an exception thrown through the WASM and hydration stops. The
+//!   app has one title for every page, so it comes from `Dioxus.toml` in the page itself
+//!   and no component sets it (a wrapping document that set it directly cost the bundle
+//!   about 1 KB it does not have). The browser test of the policy fails on any `eval`.
 //! - The server writes the hydration data as an inline script that differs on every page,
 //!   so no fixed hash can allow it, and the page streams, so its hash is unknown when the
 //!   policy header goes out. The server rewrites that script into an inert data block
@@ -45,67 +46,6 @@ pub fn adopt_hydration_data() {
             &"initial_dioxus_hydration_data".into(),
             &data.into(),
         );
-    }
-}
-
-/// Provides, below the calling component, a document whose title needs no `eval`.
-pub fn use_strict_document() {
-    #[cfg(target_arch = "wasm32")]
-    dioxus::prelude::use_hook(|| {
-        use std::rc::Rc;
-        let inner = dioxus::document::document();
-        dioxus::prelude::provide_context(Rc::new(StrictDocument(inner)) as Rc<dyn Document>)
-    });
-}
-
-#[cfg(target_arch = "wasm32")]
-use dioxus::document::{Document, Eval, LinkProps, MetaProps, ScriptProps, StyleProps};
-
-/// Dioxus's web document, with the title set directly.
-#[cfg(target_arch = "wasm32")]
-struct StrictDocument(std::rc::Rc<dyn Document>);
-
-#[cfg(target_arch = "wasm32")]
-impl Document for StrictDocument {
-    fn eval(&self, js: String) -> Eval {
-        self.0.eval(js)
-    }
-
-    fn set_title(&self, title: String) {
-        dioxus::core::queue_effect(move || {
-            if let Some(document) = web_sys::window().and_then(|w| w.document()) {
-                document.set_title(&title);
-            }
-        });
-    }
-
-    fn create_head_element(
-        &self,
-        name: &str,
-        attributes: &[(&str, String)],
-        contents: Option<String>,
-    ) {
-        self.0.create_head_element(name, attributes, contents);
-    }
-
-    fn create_meta(&self, props: MetaProps) {
-        self.0.create_meta(props);
-    }
-
-    fn create_script(&self, props: ScriptProps) {
-        self.0.create_script(props);
-    }
-
-    fn create_style(&self, props: StyleProps) {
-        self.0.create_style(props);
-    }
-
-    fn create_link(&self, props: LinkProps) {
-        self.0.create_link(props);
-    }
-
-    fn create_head_component(&self) -> bool {
-        self.0.create_head_component()
     }
 }
 

@@ -71,6 +71,25 @@ pub struct AccountPage {
     /// Its live sessions, newest first.
     #[serde(default)]
     pub sessions: Vec<SessionView>,
+    /// Its passkeys, oldest first.
+    #[serde(default)]
+    pub passkeys: Vec<PasskeyView>,
+    /// Why passkeys are off on this server, if they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passkeys_unavailable: Option<String>,
+}
+
+/// One of the account's passkeys (`GET /api/account/passkeys`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PasskeyView {
+    /// What `DELETE /api/account/passkeys/{id}` names.
+    pub id: String,
+    /// As the writer named it ("Passkey" unless named).
+    pub name: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339; `null` before its first sign-in.
+    pub last_used: Option<String>,
 }
 
 /// Who may read a story.

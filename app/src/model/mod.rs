@@ -37,7 +37,7 @@ mod task;
 mod vitals;
 
 pub use account::{
-    Account, AccountPage, Collaborator, CollaboratorRole, Collaborators, Credentials,
+    Account, AccountPage, Collaborator, CollaboratorRole, Collaborators, Credentials, PasskeyView,
     PasswordChange, SessionList, SessionView, ShareRequest, StoryScope, Visibility,
 };
 pub use body::{BATCH_BODY_LIMIT, DEFAULT_BODY_LIMIT, JsonBody};

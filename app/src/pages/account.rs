@@ -10,6 +10,8 @@ use crate::api;
 /// The account page.
 #[component]
 pub fn Account() -> Element {
+    // Passkeys: registering and signing in (served by the server, not in the bundle).
+    crate::hooks::script::use_script("/account/passkeys.js");
     let html = use_loader(api::account_page)?;
     rsx! {
         div { class: "page-head",

@@ -20,6 +20,7 @@ mod http_layer;
 mod nodes;
 mod ownership;
 mod pages;
+mod passkeys;
 mod replication;
 mod scale_out;
 mod snapshot;

@@ -53,7 +53,7 @@ fn failed(state: &AppState, error: &ApiError) -> Response {
     see_other("/account", flash.into_iter().collect())
 }
 
-fn settle(state: &AppState, result: Result<Response, ApiError>) -> Response {
+pub(super) fn settle(state: &AppState, result: Result<Response, ApiError>) -> Response {
     result.unwrap_or_else(|e| failed(state, &e))
 }
 

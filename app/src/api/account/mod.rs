@@ -1,11 +1,12 @@
 //! The account endpoints (API.md, "Accounts"): sign up, sign in, sign out (here or
-//! everywhere), the password, the sessions. Plain axum handlers, because they set the
+//! everywhere), the password, the sessions; passkeys in [`passkeys`]. Plain axum handlers, because they set the
 //! sign-in cookie and answer 201 and 204; they read the caller through `identity`'s
 //! extractors like every endpoint. Every answer depends on the caller:
 //! `Cache-Control: private, no-store`. The same actions for HTML forms (the account page,
 //! usable before the WASM client arrives) are in [`forms`].
 
 pub(crate) mod forms;
+pub(crate) mod passkeys;
 
 use axum::{
     Extension, Json, Router,
@@ -34,6 +35,7 @@ pub fn routes() -> Router {
         .route("/api/account/sessions", get(sessions))
         .route("/api/account/sessions/{id}", delete(revoke))
         .merge(forms::routes())
+        .merge(passkeys::routes())
 }
 
 /// Credentials are small; anything larger is refused before it is parsed.

@@ -41,7 +41,7 @@ impl Default for Attempts {
 
 impl Attempts {
     /// Charges one attempt to `handle`; 429 when it has none left.
-    fn charge(&self, handle: &Handle) -> Result<(), ApiError> {
+    pub(super) fn charge(&self, handle: &Handle) -> Result<(), ApiError> {
         if self.0.len() >= MAX_TRACKED {
             self.0.retain_recent();
         }
@@ -111,7 +111,8 @@ impl AppState {
         }
     }
 
-    async fn begin(
+    /// Starts a session for `account`, moving what `anon` started to it.
+    pub(super) async fn begin(
         &self,
         account: AccountRow,
         device: &str,

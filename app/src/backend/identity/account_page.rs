@@ -7,7 +7,7 @@
 use dioxus::prelude::*;
 
 use crate::backend::html::to_html;
-use crate::model::{AccountPage, SessionView};
+use crate::model::{AccountPage, PasskeyView, SessionView};
 
 /// The page for `page` (signed out when it has no account), with `error` (what the last
 /// form action refused) first.
@@ -21,7 +21,7 @@ fn body(page: AccountPage, error: String) -> Element {
             p { class: "error", role: "alert", "data-testid": "account-error", "{error}" }
         }
         match page.account {
-            None => rsx! { SignedOut {} },
+            None => rsx! { SignedOut { passkeys_off: page.passkeys_unavailable.is_some() } },
             Some(account) => rsx! {
                 section { class: "card", "data-testid": "account",
                     h2 { "Signed in as " strong { "data-testid": "account-handle", "{account.handle}" } }
@@ -39,6 +39,7 @@ fn body(page: AccountPage, error: String) -> Element {
                     }
                 }
                 Sessions { sessions: page.sessions }
+                Passkeys { passkeys: page.passkeys, unavailable: page.passkeys_unavailable }
                 section { class: "card",
                     h2 { "Password" }
                     p { class: "muted", "Changing it signs out every other session." }
@@ -59,9 +60,21 @@ fn body(page: AccountPage, error: String) -> Element {
 
 /// Signing in, or up.
 #[component]
-fn SignedOut() -> Element {
+fn SignedOut(passkeys_off: bool) -> Element {
     rsx! {
         div { class: "account-forms",
+            if !passkeys_off {
+                section { class: "card passkey-only",
+                    h2 { "Sign in with a passkey" }
+                    form { class: "stack", "data-passkey": "signin", "data-testid": "passkey-signin-form",
+                        label { "Handle"
+                            input { name: "handle", autocomplete: "username webauthn", required: true }
+                        }
+                        button { class: "btn primary", r#type: "submit", "Use a passkey" }
+                        output { class: "muted", "data-passkey-status": true, role: "status" }
+                    }
+                }
+            }
             section { class: "card",
                 h2 { "Sign in" }
                 form { class: "stack", action: "/account/signin", method: "post", "data-testid": "signin-form",
@@ -117,6 +130,51 @@ fn Sessions(sessions: Vec<SessionView>) -> Element {
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// The account's passkeys, each with a button to remove it, and adding one (where the
+/// browser can: `passkey-only`).
+#[component]
+fn Passkeys(passkeys: Vec<PasskeyView>, unavailable: Option<String>) -> Element {
+    rsx! {
+        section { class: "card", "data-testid": "passkeys",
+            h2 { "Passkeys" }
+            p { class: "muted", "Sign in with your device's screen lock or a security key instead of the password." }
+            if passkeys.is_empty() {
+                p { class: "muted", "data-testid": "no-passkeys", "No passkeys yet." }
+            } else {
+                table { class: "dash-table",
+                    thead { tr { th { "name" } th { "added" } th { "last used" } th {} } }
+                    tbody {
+                        for p in passkeys {
+                            tr { key: "{p.id}",
+                                td { "{p.name}" }
+                                td { "{p.created_at}" }
+                                td { {p.last_used.clone().unwrap_or_else(|| "never".into())} }
+                                td {
+                                    form { action: "/account/passkeys/{p.id}/remove", method: "post",
+                                        button { class: "btn", r#type: "submit", "Remove" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            match unavailable {
+                Some(why) => rsx! { p { class: "muted", "Passkeys are off on this server: {why}" } },
+                None => rsx! {
+                    form { class: "stack passkey-only", "data-passkey": "register", "data-testid": "passkey-register-form",
+                        label { "Name (which device or key)"
+                            input { name: "name", maxlength: "60", placeholder: "Passkey" }
+                        }
+                        button { class: "btn", r#type: "submit", "Add a passkey" }
+                        output { class: "muted", "data-passkey-status": true, role: "status" }
+                    }
+                },
             }
         }
     }

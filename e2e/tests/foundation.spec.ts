@@ -89,3 +89,40 @@ test('on a phone the navigation is one row with the account link in it', async (
   expect(account!.x + account!.width).toBeLessThanOrEqual(390);
   await context.close();
 });
+
+test('on a phone a story card grows to fit a long title, and rows do not overlap', async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, storageState: 'writer.state.json' });
+  const page = await context.newPage();
+  const long = `A very long title for a phone ${Date.now()}: `.concat('一个很长的标题 that wraps onto several lines '.repeat(3));
+  const created = await page.request.post('/api/stories', {
+    data: { title: long.slice(0, 200), summary: 'A summary. '.repeat(30), tags: ['phone', 'long'] },
+  });
+  expect(created.ok(), await created.text()).toBe(true);
+  const story = await created.json();
+  await page.goto('/stories?scope=mine&sort=updated_desc');
+  await waitForHydration(page);
+  const rows = page.getByTestId('virtual-list').locator('[role="listitem"]');
+  const first = rows.first().getByTestId('story-card');
+  await expect(first).toContainText(long.slice(0, 40));
+  // The whole title is inside its card, nothing is cut off, and each row starts below the
+  // one before it (rows are measured, not a fixed height).
+  const boxes = async () => rows.evaluateAll((els) => els.slice(0, 4).map((row) => {
+    const card = row.querySelector('[data-testid="story-card"]') as HTMLElement;
+    const title = row.querySelector('.story-title')!.getBoundingClientRect();
+    const c = card.getBoundingClientRect();
+    const r = row.getBoundingClientRect();
+    return { titleBottom: title.bottom, cardBottom: c.bottom, clipped: card.scrollHeight > card.clientHeight + 1, rowTop: r.top, rowBottom: r.bottom, titleHeight: title.height };
+  }));
+  await expect.poll(async () => {
+    const b = await boxes();
+    return b.every((x) => !x.clipped && x.titleBottom <= x.cardBottom + 0.5)
+      && b.every((x, i) => i === 0 || x.rowTop >= b[i - 1].rowBottom - 0.5);
+  }).toBe(true);
+  const b = await boxes();
+  // The long title takes several lines: its card is taller than the estimate of 112 px.
+  expect(b[0].titleHeight).toBeGreaterThan(60);
+  expect(b[0].rowBottom - b[0].rowTop).toBeGreaterThan(112);
+  // Other tests read the top of the library: leave it as it was.
+  expect((await page.request.delete(`/api/stories/${story.id}`)).ok()).toBe(true);
+  await context.close();
+});

@@ -1,13 +1,14 @@
 //! The whole library in one virtual list, scrolled with the page.
 //!
 //! It receives the first page (server-rendered, with the total count, so the scrollbar is
-//! honest from the start) and the filters. Rows are laid out at a fixed height; as the
-//! viewport moves, the pages under it are loaded through the request cache: with the
+//! honest from the start) and the filters. As the viewport moves, the pages under it are loaded through the request cache: with the
 //! previous page's cursor when it is known (every page the same cost), else by offset (a
-//! jump or a fast drag of the scrollbar). Range changes are throttled, so flinging through
+//! jump or a fast drag of the scrollbar). Rows are measured as they render (a long title
+//! wraps and its card grows, on a phone most of all), estimated at [`ROW_HEIGHT`] until
+//! then; a placeholder row is measured again once its story arrives. Range changes are throttled, so flinging through
 //! thousands of rows loads a few pages a second and those where the list comes to rest, not
 //! every page passed.
-//! Rows whose page is still loading show a placeholder of the same height. The parent keys
+//! Rows whose page is still loading show a placeholder of the estimated height. The parent keys
 //! it by its filters, so a new search starts a fresh list.
 
 use std::{collections::HashMap, collections::HashSet, sync::Arc};
@@ -22,7 +23,8 @@ use crate::{
     queries::{self, ListFilters, PAGE},
 };
 
-/// Height of one row: a card and the gap below it (see `.story-row` in main.css).
+/// Estimated height of one row: a card with a one-line title and the gap below it (see
+/// `.story-rows` in main.css); the placeholder's height.
 pub const ROW_HEIGHT: f64 = 112.0;
 
 /// Every story matching the filters, scrolled virtually.
@@ -88,6 +90,9 @@ pub fn StoryList(first: Arc<StoryPage>, filters: ListFilters, jump: ReadSignal<J
         VirtualList {
             count: total,
             row_height: ROW_HEIGHT,
+            measure: true,
+            // A page arriving turns placeholders into cards: those rows are measured again.
+            row_version: move |i: usize| u64::from(pages.read().contains_key(&(i / PAGE))),
             label: "Stories",
             class: "story-rows",
             scroll: Scroll::Window,

@@ -5,7 +5,7 @@
 //! (`Scroll::Window`: the library, where the whole page scrolls and a phone's address bar
 //! can collapse). Rows are laid out by [`Layout`]: fixed height, or measured as they render
 //! with `measure` (estimated until then). The rows in the DOM are measured again when
-//! `version` changes (the rows' content changed); all measurements are dropped when the
+//! `version` changes (the rows' content changed), one row when its `row_version` does; all measurements are dropped when the
 //! window's width changes (text rewraps).
 //! `overscan` rows go beyond each edge. Rows carry `role="listitem"`, `aria-setsize` and
 //! `aria-posinset`, so assistive technology knows the real length. The server renders the
@@ -69,6 +69,11 @@ pub fn VirtualList(
     /// Changes when rows' content changes, so measured heights are taken again.
     #[props(default)]
     version: u64,
+    /// Row `i`'s own version, when rows change one by one (a placeholder turning into its
+    /// content): a change remounts and re-measures that row only, so the others (and the
+    /// focus inside them) stay.
+    #[props(default)]
+    row_version: Option<Callback<usize, u64>>,
     label: String,
     class: String,
     row: Callback<usize, Element>,
@@ -210,7 +215,7 @@ pub fn VirtualList(
                     for (k, i) in (window.start..window.end).enumerate() {
                         if measure {
                             div {
-                                key: "{epoch}-{i}",
+                                key: "{epoch}-{i}-{row_version.map_or(0, |v| v.call(i))}",
                                 class: "vlist-row",
                                 role: "listitem",
                                 aria_setsize: "{count}",

@@ -23,9 +23,9 @@ const WRITERS: usize = 40;
 
 /// `POST path` with a JSON body; status, the `Set-Cookie` name=value pairs, and the time to
 /// the answer (HTTP/1.0 on a fresh connection, as a browser's first request would be).
-fn post(port: u16, path: &str, body: &str) -> Result<(u16, Vec<String>, Duration), String> {
+pub fn post(port: u16, path: &str, body: &str) -> Result<(u16, Vec<String>, Duration), String> {
     let started = Instant::now();
-    let (status, head, _) = http_exchange(port, "POST", path, Some(body))?;
+    let (status, head, _) = http_exchange(port, "POST", path, Some(body), None)?;
     let took = started.elapsed();
     let cookies = head
         .lines()

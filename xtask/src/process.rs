@@ -230,15 +230,17 @@ pub fn http_request(
     path: &str,
     json: Option<&str>,
 ) -> Result<(u16, String), String> {
-    http_exchange(port, method, path, json).map(|(status, _, body)| (status, body))
+    http_exchange(port, method, path, json, None).map(|(status, _, body)| (status, body))
 }
 
-/// Like [`http_request`], with the response head (status line and headers) as well.
+/// Like [`http_request`], with the response head (status line and headers) as well, and
+/// `cookie` (`name=value`) sent if given.
 pub fn http_exchange(
     port: u16,
     method: &str,
     path: &str,
     json: Option<&str>,
+    cookie: Option<&str>,
 ) -> Result<(u16, String, String), String> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))
@@ -249,8 +251,11 @@ pub fn http_exchange(
     } else {
         ""
     };
+    let cookie = cookie
+        .map(|c| format!("Cookie: {c}\r\n"))
+        .unwrap_or_default();
     let request = format!(
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{kind}Content-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{kind}{cookie}Content-Length: {}\r\n\r\n{body}",
         body.len()
     );
     stream

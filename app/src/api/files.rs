@@ -19,7 +19,7 @@ use app::{
         AppState, exports,
         http::api_errors,
         identity::{Session, Viewer},
-        media::{Upload, decode},
+        media::{Upload, budget, decode},
     },
     model::{ApiError, CoverUploaded, ErrorCode, fields::Id},
 };
@@ -52,10 +52,13 @@ async fn upload(
         let bytes = axum::body::to_bytes(body, decode::MAX_BYTES)
             .await
             .map_err(|_| decode::too_large(None))?;
-        let upload =
-            tokio::task::spawn_blocking(move || Upload::check(bytes.to_vec(), declared.as_deref()))
-                .await
-                .map_err(|_| ApiError::internal())??;
+        let upload = Upload::check_within(
+            state.image_budget(),
+            bytes.to_vec(),
+            declared,
+            Some(budget::UPLOAD_WAIT),
+        )
+        .await?;
         state.set_cover(&id, upload, session.owner().as_str()).await
     }
     .await;
@@ -65,7 +68,17 @@ async fn upload(
             axum::Json(CoverUploaded { story, task }),
         )
             .into_response(),
-        Err(e) => api_errors::respond(&e),
+        Err(e) => {
+            let mut response = api_errors::respond(&e);
+            // The image budget was taken for longer than an upload waits.
+            if e.code() == ErrorCode::Unavailable {
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(budget::RETRY_AFTER_SECS),
+                );
+            }
+            response
+        }
     };
     session.send_cookie(&mut response);
     response

@@ -100,6 +100,9 @@ pub struct AppConfig {
     /// Origins besides the server's own whose browser pages may write
     /// (`AION_ALLOWED_ORIGINS`, comma-separated, e.g. `https://aion.example`).
     pub allowed_origins: Vec<String>,
+    /// Memory that decoding and encoding images may hold at once, in MiB
+    /// (`AION_IMAGE_MEMORY_MB`, 512): see `media::budget`.
+    pub image_memory_mb: u32,
     /// The site's address as browsers see it, the relying party of passkeys
     /// (`AION_PASSKEY_ORIGIN`, default `http://localhost`, which serves every port). It
     /// must be a domain name: browsers refuse passkeys on IP addresses.
@@ -192,6 +195,7 @@ impl AppConfig {
                         .collect()
                 })
                 .unwrap_or_default(),
+            image_memory_mb: env.parse("AION_IMAGE_MEMORY_MB", 512)?,
             passkey_origin: env
                 .get("AION_PASSKEY_ORIGIN")
                 .unwrap_or_else(|| "http://localhost".into()),

@@ -81,6 +81,7 @@ struct Inner {
     passwords: Passwords,
     attempts: Attempts,
     relying_party: RelyingParty,
+    images: super::media::budget::ImageBudget,
 }
 
 /// An [`AppState`] that does not keep it alive: for the task handlers, which the state
@@ -187,6 +188,7 @@ impl AppState {
             passwords: Passwords::default(),
             attempts: Attempts::default(),
             relying_party,
+            images: job_env.images.clone(),
         }));
         let _ = job_env
             .app
@@ -246,6 +248,11 @@ impl AppState {
     /// Browser sessions an operator unlocked with the admin token.
     pub(crate) fn admin_sessions(&self) -> &AdminSessions {
         &self.0.admin_sessions
+    }
+
+    /// What image work may hold in memory at once.
+    pub fn image_budget(&self) -> &super::media::budget::ImageBudget {
+        &self.0.images
     }
 
     /// The passkeys' relying party (this site), or why passkeys are off.
@@ -460,6 +467,7 @@ fn task_queue(config: &AppConfig, store: &Store) -> (TaskQueue, Arc<JobEnv>) {
         backup_dir: config.backup_dir.clone(),
         backup_keep: config.backup_keep.max(1),
         pdf_font: config.pdf_font.clone(),
+        images: super::media::budget::ImageBudget::new(config.image_memory_mb),
         app: std::sync::OnceLock::new(),
     });
     let queue = TaskQueue::builder(store.clone())

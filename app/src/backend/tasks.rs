@@ -161,6 +161,8 @@ pub struct JobEnv {
     pub backup_keep: usize,
     /// The PDF font file.
     pub pdf_font: PathBuf,
+    /// What image work may hold in memory at once (shared with uploads).
+    pub images: super::media::budget::ImageBudget,
     /// The app's caches, for handlers that change what they hold; set once the state exists.
     pub app: std::sync::OnceLock<Box<dyn AppCaches>>,
 }

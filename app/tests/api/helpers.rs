@@ -150,6 +150,17 @@ impl TestApp {
             .expect("VmRSS in /proc/<pid>/status")
     }
 
+    /// The most memory the server process has held since it started (`VmHWM`), in KiB.
+    pub fn peak_rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the server process is alive");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM in /proc/<pid>/status")
+    }
+
     /// `GET /metrics` as text.
     pub async fn metrics(&self) -> String {
         self.http

@@ -15,6 +15,7 @@ mod disk;
 mod errors;
 mod health;
 mod hostile;
+mod hostile_images;
 mod hostile_writes;
 mod http_layer;
 mod nodes;

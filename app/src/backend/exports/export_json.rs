@@ -136,11 +136,13 @@ pub async fn import_story(
             let bytes = STANDARD.decode(&c.data).map_err(|_| {
                 ApiError::invalid("story.cover.data", "data must be the file in base64")
             })?;
-            let declared = c.content_type.clone();
-            let checked =
-                tokio::task::spawn_blocking(move || Upload::check(bytes, Some(&declared)))
-                    .await
-                    .map_err(|_| ApiError::internal())?;
+            let checked = Upload::check_within(
+                state.image_budget(),
+                bytes,
+                Some(c.content_type.clone()),
+                Some(crate::backend::media::budget::UPLOAD_WAIT),
+            )
+            .await;
             Some(checked.map_err(|e| prefix(e, "story.cover."))?)
         }
     };

@@ -56,6 +56,18 @@ fn mime(format: ImageFormat) -> Option<&'static str> {
     }
 }
 
+/// The pixel size an image's header claims, within the decoder's limits (no pixels are
+/// decoded); `None` when the header cannot be read or claims more than a cover may have
+/// (the full check then refuses it before allocating anything).
+pub fn dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
+    let (w, h) = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .ok()?
+        .into_dimensions()
+        .ok()?;
+    (w <= MAX_SIDE && h <= MAX_SIDE && u64::from(w) * u64::from(h) <= MAX_PIXELS).then_some((w, h))
+}
+
 /// Checks and decodes an upload whose request said `declared` as its Content-Type.
 pub fn decode(bytes: &[u8], declared: Option<&str>) -> Result<Decoded, ApiError> {
     if bytes.is_empty() {

@@ -12,6 +12,7 @@
 //! the story keeps showing its previous cover (or its placeholder) until the task promotes
 //! the new one.
 
+pub mod budget;
 pub mod decode;
 pub mod encode;
 mod variants;
@@ -140,8 +141,32 @@ pub struct Upload {
 }
 
 impl Upload {
+    /// Checks `bytes` on a blocking thread, within the image `budget` (see [`budget`]):
+    /// waits at most `wait` for its share (503 beyond), or as long as it takes with `None`.
+    /// The share is held until the check ends, even if the caller stops waiting.
+    pub async fn check_within(
+        budget: &budget::ImageBudget,
+        bytes: Vec<u8>,
+        declared: Option<String>,
+        wait: Option<std::time::Duration>,
+    ) -> Result<Self, ApiError> {
+        // An unreadable header costs the least: the check refuses it before decoding.
+        let (w, h) = decode::dimensions(&bytes).unwrap_or((1, 1));
+        let share = match wait {
+            Some(wait) => budget.reserve_within(w, h, wait).await?,
+            None => budget.reserve(w, h).await?,
+        };
+        tokio::task::spawn_blocking(move || {
+            let checked = Self::check(bytes, declared.as_deref());
+            drop(share);
+            checked
+        })
+        .await
+        .map_err(|_| ApiError::internal())?
+    }
+
     /// Checks `bytes` (see [`decode::decode`]) and measures it. CPU-bound: call it from a
-    /// blocking thread.
+    /// blocking thread, within the image budget ([`Upload::check_within`]).
     pub fn check(bytes: Vec<u8>, declared: Option<&str>) -> Result<Self, ApiError> {
         let decoded = decode::decode(&bytes, declared)?;
         Ok(Self {

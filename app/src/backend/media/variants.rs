@@ -82,7 +82,13 @@ impl CoverVariants {
             return Ok(gone());
         };
         let original_bytes = original.len();
+        // The pixels' share of the image budget, held until the last encode of them ends
+        // (each blocking job holds it too: a cancelled task's encode still counts).
+        let (w, h) = decode::dimensions(&original).unwrap_or((1, 1));
+        let share = std::sync::Arc::new(self.0.images.reserve(w, h).await?);
+        let held = share.clone();
         let pixels = tokio::task::spawn_blocking(move || {
+            let _held = held;
             decode::decode(&original, Some(content_type.as_str()))
                 .map(|d| encode::flatten(&d.image))
         })
@@ -104,14 +110,15 @@ impl CoverVariants {
                 continue;
             }
             let src = pixels.clone();
+            let held = share.clone();
             let limit = (width == src.width()).then_some(original_bytes);
-            let v =
-                tokio::task::spawn_blocking(move || encode::variant(&src, width, format, limit))
-                    .await
-                    .map_err(blocking_failed)?
-                    .map_err(|e| {
-                        TaskError::permanent("the image could not be encoded").detail(e)
-                    })?;
+            let v = tokio::task::spawn_blocking(move || {
+                let _held = held;
+                encode::variant(&src, width, format, limit)
+            })
+            .await
+            .map_err(blocking_failed)?
+            .map_err(|e| TaskError::permanent("the image could not be encoded").detail(e))?;
             if !media::put_variant(store, &hash, width, format, &v.data, v.encode_ms).await? {
                 return Ok(
                     json!({ "hash": hash, "skipped": "the upload was replaced or removed" }),

@@ -63,18 +63,6 @@ fn body(page: AccountPage, error: String) -> Element {
 fn SignedOut(passkeys_off: bool) -> Element {
     rsx! {
         div { class: "account-forms",
-            if !passkeys_off {
-                section { class: "card passkey-only",
-                    h2 { "Sign in with a passkey" }
-                    form { class: "stack", "data-passkey": "signin", "data-testid": "passkey-signin-form",
-                        label { "Handle"
-                            input { name: "handle", autocomplete: "username webauthn", required: true }
-                        }
-                        button { class: "btn primary", r#type: "submit", "Use a passkey" }
-                        output { class: "muted", "data-passkey-status": true, role: "status" }
-                    }
-                }
-            }
             section { class: "card",
                 h2 { "Sign in" }
                 form { class: "stack", action: "/account/signin", method: "post", "data-testid": "signin-form",
@@ -98,6 +86,18 @@ fn SignedOut(passkeys_off: bool) -> Element {
                         input { r#type: "password", name: "password", autocomplete: "new-password", minlength: "10", required: true }
                     }
                     button { class: "btn primary", r#type: "submit", "Create account" }
+                }
+            }
+            if !passkeys_off {
+                section { class: "card passkey-only",
+                    h2 { "Sign in with a passkey" }
+                    form { class: "stack", "data-passkey": "signin", "data-testid": "passkey-signin-form",
+                        label { "Handle"
+                            input { name: "handle", autocomplete: "username webauthn", required: true }
+                        }
+                        button { class: "btn primary", r#type: "submit", "Use a passkey" }
+                        output { class: "muted", "data-passkey-status": true, role: "status" }
+                    }
                 }
             }
         }

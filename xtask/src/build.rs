@@ -46,6 +46,9 @@ pub fn bundle() -> Bundle {
 /// Builds client and server in release mode.
 pub fn release() -> Result<Bundle, String> {
     let bundle = bundle();
+    // A server from this build still running keeps its binary busy, and dx would fail deep
+    // inside with "Text file busy" and a backtrace: say what to do instead.
+    not_running(&bundle.server())?;
     // dx never deletes old hashed assets: start from an empty public/ so sizes and the
     // served files are exactly this build's.
     let _ = std::fs::remove_dir_all(bundle.public());
@@ -69,6 +72,21 @@ pub fn release() -> Result<Bundle, String> {
         ));
     }
     Ok(bundle)
+}
+
+/// Fails, saying so, when `binary` is a program that is running now (Linux refuses to
+/// replace it: `ETXTBSY`).
+pub fn not_running(binary: &std::path::Path) -> Result<(), String> {
+    const ETXTBSY: i32 = 26;
+    match std::fs::OpenOptions::new().write(true).open(binary) {
+        Err(e) if e.raw_os_error() == Some(ETXTBSY) => Err(format!(
+            "{} is running (a server from this build: `cargo xtask run` in another terminal, or a test \
+             server left behind); stop it first (`pkill -f {}`), then build again",
+            binary.display(),
+            binary.display()
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// `cargo xtask run`: install what is missing, build, serve on IP:PORT (default 127.0.0.1:8080).
@@ -131,4 +149,28 @@ pub fn seed(args: &[String]) -> Result<(), String> {
         .arg("seed")
         .args(args)
         .current_dir(root()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_running_build_is_named_instead_of_failing_inside_dx() {
+        let dir = std::env::temp_dir().join(format!("xtask-busy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let copy = dir.join("sleeper");
+        std::fs::copy("/bin/sleep", &copy).expect("copy of sleep");
+        assert!(not_running(&copy).is_ok(), "not running yet");
+        let mut child = Command::new(&copy).arg("30").spawn().expect("spawned");
+        let busy = not_running(&copy);
+        let _ = child.kill();
+        let _ = child.wait();
+        let _ = std::fs::remove_dir_all(&dir);
+        let message = busy.expect_err("running");
+        assert!(
+            message.contains("is running") && message.contains("stop it first"),
+            "{message}"
+        );
+    }
 }

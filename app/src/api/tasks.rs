@@ -42,6 +42,7 @@ pub async fn list_tasks(
     limit: Option<String>,
     before: Option<String>,
 ) -> Result<TaskList, ApiError> {
+    super::private_answer();
     state
         .list_tasks(
             &viewer,
@@ -61,18 +62,21 @@ pub async fn task_stats() -> Result<TaskStats, ApiError> {
 /// One of the caller's tasks with its progress.
 #[get("/api/tasks/{id}", state: app::backend::AppExt, viewer: Viewer)]
 pub async fn get_task(id: String) -> Result<TaskView, ApiError> {
+    super::private_answer();
     state.task(&viewer, &id).await
 }
 
 /// Cancels a task (pending: at once; running: as soon as it notices). Finished tasks stay.
 #[post("/api/tasks/{id}/cancel", state: app::backend::AppExt, viewer: Viewer)]
 pub async fn cancel_task(id: String) -> Result<TaskView, ApiError> {
+    super::private_answer();
     state.cancel_task(&viewer, &id).await
 }
 
 /// The caller's latest notifications and unread count.
 #[get("/api/notifications", state: app::backend::AppExt, viewer: Viewer)]
 pub async fn list_notifications() -> Result<NotificationList, ApiError> {
+    super::private_answer();
     state.notifications(&viewer).await
 }
 

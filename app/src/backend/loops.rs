@@ -137,6 +137,12 @@ fn sweepers(state: &AppState, s: &Scheduler) {
             if removed > 0 {
                 tracing::info!(files = removed, "old export files removed");
             }
+            // Notifications go with their tasks.
+            match super::notifications::sweep(state.store(), max_age).await {
+                Ok(0) => {}
+                Ok(gone) => tracing::info!(notifications = gone, "old notifications removed"),
+                Err(e) => tracing::warn!("sweeping old notifications failed: {e:?}"),
+            }
             Ok(())
         }
     });

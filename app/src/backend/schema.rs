@@ -334,6 +334,16 @@ CREATE INDEX passkey_ceremonies_by_account ON passkey_ceremonies (account_id, ex
 CREATE INDEX passkey_ceremonies_by_expiry ON passkey_ceremonies (expires_at);
 "#,
     },
+    Migration {
+        version: 14,
+        name: "notifications by owner and age",
+        // An owner's unread count reads this partial index, not the table; the sweep of old
+        // notifications reads them by age.
+        sql: r#"
+CREATE INDEX notifications_unread_by_owner ON notifications (owner) WHERE read_at IS NULL;
+CREATE INDEX notifications_by_age ON notifications (created_at);
+"#,
+    },
 ];
 
 /// The account the demo library and every story written before accounts belong to.

@@ -237,13 +237,32 @@ pub fn task_view(t: &Task) -> TaskView {
 }
 
 /// Deletes files of finished tasks older than `max_age` (their rows are cleaned up by the
-/// queue on the same schedule); how many.
+/// queue on the same schedule); how many. Only the tasks' own files (`task-…`, and the
+/// `.part` of one cut short): pointed at a directory that holds anything else (the
+/// database's, by mistake), it leaves the rest alone.
 pub fn sweep_files(dir: &Path, max_age: std::time::Duration) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
     };
     let mut removed = 0;
     for entry in entries.flatten() {
+        let name = entry.file_name();
+        let ours = name.to_str().is_some_and(|n| {
+            n.starts_with("task-")
+                && [
+                    ".json",
+                    ".pdf",
+                    ".md",
+                    ".json.part",
+                    ".pdf.part",
+                    ".md.part",
+                ]
+                .iter()
+                .any(|ext| n.ends_with(ext))
+        });
+        if !ours {
+            continue;
+        }
         let old = entry
             .metadata()
             .and_then(|m| m.modified())
@@ -255,4 +274,46 @@ pub fn sweep_files(dir: &Path, max_age: std::time::Duration) -> usize {
         }
     }
     removed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sweeping_removes_old_task_files_only() {
+        let dir = std::env::temp_dir().join(format!("aion-sweep-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        let old = |name: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, b"x").expect("write");
+            std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .and_then(|f| f.set_modified(long_ago))
+                .expect("backdated");
+        };
+        for name in ["task-1.json", "task-2.pdf", "task-3.md", "task-4.json.part"] {
+            old(name);
+        }
+        // Not the tasks': a database and its log that happen to live here, an unknown file.
+        for name in ["aion.db", "aion.db-wal", "notes.json"] {
+            old(name);
+        }
+        std::fs::write(dir.join("task-5.json"), b"new").expect("write");
+        let removed = sweep_files(&dir, std::time::Duration::from_secs(3600));
+        let mut left: Vec<String> = std::fs::read_dir(&dir)
+            .expect("read")
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
+        left.sort();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(removed, 4);
+        assert_eq!(
+            left,
+            ["aion.db", "aion.db-wal", "notes.json", "task-5.json"]
+        );
+    }
 }

@@ -599,3 +599,26 @@ async fn a_task_interrupted_by_a_killed_server_runs_to_completion_once_after_res
     );
     assert!(line("aion_task_queue_depth").ends_with(" 0"), "{text}");
 }
+
+#[tokio::test]
+async fn tasks_and_notifications_are_never_kept_by_a_cache() {
+    let app = spawn_app().await;
+    let story = small_story(&app).await;
+    let task = export(&app, &story, "json").await;
+    finished(&app, &task).await;
+    for path in [
+        "/api/tasks".to_owned(),
+        format!("/api/tasks/{task}"),
+        "/api/notifications".to_owned(),
+    ] {
+        let res = app.http.get(app.url(&path)).send().await.expect("sent");
+        assert_eq!(res.status(), 200, "{path}");
+        assert_eq!(
+            res.headers()
+                .get("cache-control")
+                .and_then(|v| v.to_str().ok()),
+            Some("private, no-store"),
+            "{path}"
+        );
+    }
+}

@@ -126,3 +126,20 @@ test('on a phone a story card grows to fit a long title, and rows do not overlap
   expect((await page.request.delete(`/api/stories/${story.id}`)).ok()).toBe(true);
   await context.close();
 });
+
+test('the client starts after the first paint', async ({ page }) => {
+  const { html } = await rawHtml(page, '/stories');
+  expect(html).not.toContain('<script type="module" async');
+  expect(html).toMatch(/<script defer src="\/boot.js" data-app="[^"]+\.js"><\/script>/);
+  await page.goto('/stories');
+  await waitForHydration(page);
+  const times = await page.evaluate(() => {
+    const paint = performance.getEntriesByType('paint').find((p) => p.name === 'first-contentful-paint');
+    const wasm = performance.getEntriesByType('resource').find((r) => r.name.endsWith('.wasm'));
+    return { paint: paint?.startTime, wasm: wasm?.startTime };
+  });
+  expect(times.paint).toBeDefined();
+  expect(times.wasm).toBeDefined();
+  // The WebAssembly is requested once the page has painted, not before.
+  expect(times.wasm!).toBeGreaterThanOrEqual(times.paint!);
+});

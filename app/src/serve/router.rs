@@ -42,15 +42,16 @@ pub fn build(state: AppState) -> Router {
         );
         Router::new().serve_api_application(ServeConfig::new(), crate::App)
     };
-    // The page's hydration data goes out as an inert block: the script policy allows no
-    // inline script it has not hashed (hooks::strict_document).
-    let dioxus = dioxus.layer(axum::middleware::map_response(inert_hydration_data));
+    // The page's hydration data as an inert block, and the client started after the first
+    // paint (serve::boot).
+    let dioxus = dioxus.layer(axum::middleware::map_response(super::boot::rewrite_page));
     let metrics = Router::new()
         .route("/metrics", get(prometheus))
         .merge(crate::api::files::routes())
         .merge(crate::api::account::routes())
         .merge(crate::api::sharing::forms::routes(crate::main_css()))
-        .merge(super::media::routes());
+        .merge(super::media::routes())
+        .merge(super::boot::routes());
     let stack = http::stack(&state);
     stack.apply(
         api_fallback
@@ -60,17 +61,6 @@ pub fn build(state: AppState) -> Router {
             .layer(axum::middleware::from_fn(http::refuse_cross_origin))
             .layer(Extension(state)),
     )
-}
-
-/// Rewrites an HTML page's hydration-data script into an inert data block.
-async fn inert_hydration_data(res: axum::response::Response) -> axum::response::Response {
-    if !server::http::security::is_html(res.headers())
-        || res.headers().get(header::CONTENT_TYPE).is_none()
-    {
-        return res;
-    }
-    use crate::hooks::strict_document::{DATA_SCRIPT, INERT_DATA_SCRIPT};
-    server::http::rewrite::replace_first(res, DATA_SCRIPT.as_bytes(), INERT_DATA_SCRIPT.as_bytes())
 }
 
 /// `GET /metrics`: Prometheus text format.

@@ -36,6 +36,12 @@ pub fn routes() -> Router {
 }
 
 async fn boot_js() -> Response {
+    script(BOOT_JS)
+}
+
+/// One of our own scripts as the server serves it: JavaScript, cached for an hour (small,
+/// and changed only by a release).
+pub fn script(source: &'static str) -> Response {
     (
         [
             (
@@ -47,7 +53,7 @@ async fn boot_js() -> Response {
                 HeaderValue::from_static("public, max-age=3600"),
             ),
         ],
-        BOOT_JS,
+        source,
     )
         .into_response()
 }

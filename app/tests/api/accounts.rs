@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{PASSWORD, TestApp, WRITER, client, spawn_app, spawn_app_with};
 
-async fn call(
+pub(crate) async fn call(
     http: &reqwest::Client,
     app: &TestApp,
     method: Method,

@@ -16,14 +16,8 @@ async fn call(
     path: &str,
     body: Value,
 ) -> (u16, Value) {
-    let res = http
-        .request(method, app.url(path))
-        .json(&body)
-        .send()
-        .await
-        .expect("sent");
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
+    let (status, body, _) = crate::accounts::call(http, app, method, path, body).await;
+    (status, body)
 }
 
 async fn db(app: &TestApp) -> libsql::Connection {

@@ -7,7 +7,7 @@
 use axum::{
     Extension, Json, Router,
     extract::Path,
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::{delete, get, post},
 };
@@ -210,21 +210,7 @@ async fn signin_finish(
     )
 }
 
-/// `GET /account/passkeys.js`: the script, cached for an hour (it is small and changes
-/// only with a release).
+/// `GET /account/passkeys.js`.
 async fn script() -> Response {
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/javascript; charset=utf-8"),
-            ),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=3600"),
-            ),
-        ],
-        SCRIPT,
-    )
-        .into_response()
+    crate::serve::boot::script(SCRIPT)
 }

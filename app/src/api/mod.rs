@@ -43,3 +43,27 @@ pub fn private_answer() {
         );
     }
 }
+
+#[cfg(feature = "server")]
+/// One of our own scripts as the server serves it: JavaScript, cached for an hour (small,
+/// and changed only by a release).
+pub fn script(source: &'static str) -> axum::response::Response {
+    use axum::{
+        http::{HeaderValue, header},
+        response::IntoResponse,
+    };
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/javascript; charset=utf-8"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            ),
+        ],
+        source,
+    )
+        .into_response()
+}

@@ -13,12 +13,7 @@
 //! Both are fixed strings Dioxus writes the same way on every page; a page without them
 //! (a server without the client bundle) passes unchanged.
 
-use axum::{
-    Router,
-    http::{HeaderValue, header},
-    response::{IntoResponse, Response},
-    routing::get,
-};
+use axum::{Router, http::header, response::Response, routing::get};
 
 use crate::hooks::strict_document::{DATA_SCRIPT, INERT_DATA_SCRIPT};
 
@@ -36,26 +31,7 @@ pub fn routes() -> Router {
 }
 
 async fn boot_js() -> Response {
-    script(BOOT_JS)
-}
-
-/// One of our own scripts as the server serves it: JavaScript, cached for an hour (small,
-/// and changed only by a release).
-pub fn script(source: &'static str) -> Response {
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/javascript; charset=utf-8"),
-            ),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=3600"),
-            ),
-        ],
-        source,
-    )
-        .into_response()
+    crate::api::script(BOOT_JS)
 }
 
 /// Rewrites an HTML page as the module comment says.

@@ -5,7 +5,7 @@
 //! TCP_NODELAY, add axum routes and tower layers, and shut down gracefully.
 
 mod admin_cmd;
-pub(crate) mod boot;
+mod boot;
 mod media;
 mod router;
 mod seed;

@@ -212,5 +212,5 @@ async fn signin_finish(
 
 /// `GET /account/passkeys.js`.
 async fn script() -> Response {
-    crate::serve::boot::script(SCRIPT)
+    crate::api::script(SCRIPT)
 }

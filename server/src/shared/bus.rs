@@ -15,6 +15,12 @@
 //! the store; publishing fails fast (a short timeout), is counted and logged, and the
 //! write still succeeds. The listener reconnects by itself with backoff.
 //!
+//! An invalidation that could not be published is owed, not forgotten: its tags are kept
+//! (at most [`MAX_OWED_TAGS`]; past that, everything is owed) and published again, with
+//! backoff, until Redis takes them. Without that, an instance whose subscription stayed up
+//! while the publisher's own connection failed would keep the old entries for their whole
+//! lifetime. Publishing a tag twice only drops entries twice, so a repeat is harmless.
+//!
 //! Live events (task progress, notifications) travel on a second channel the same way, so a
 //! browser connected to one instance follows work that runs on another.
 //!
@@ -22,6 +28,7 @@
 //! is re-made here). This module knows tags, not what they name.
 
 use std::{
+    collections::BTreeSet,
     sync::{
         Arc, Mutex,
         atomic::{AtomicBool, AtomicU64, Ordering::Relaxed},
@@ -54,6 +61,12 @@ end
 return redis.call('PUBLISH', ARGV[1], ARGV[2])
 "#;
 
+/// Most tags owed to the other instances; past it, a clear of everything is owed instead.
+pub const MAX_OWED_TAGS: usize = 1_000;
+
+/// Longest wait between two attempts to publish what is owed.
+const REPAIR_BACKOFF_MAX: Duration = Duration::from_secs(2);
+
 /// How long a tag's version is kept after its last change: longer than any shared entry
 /// lives ([`super::tier::MAX_TTL`]), so a stamp can never match a version that was forgotten
 /// and counted again from zero.
@@ -82,11 +95,50 @@ pub struct SharedError(#[from] redis::RedisError);
 struct Stats {
     published: AtomicU64,
     publish_errors: AtomicU64,
+    republished: AtomicU64,
     received: AtomicU64,
     events_received: AtomicU64,
     resyncs: AtomicU64,
     connected: AtomicBool,
     delay: Mutex<Option<DDSketch>>,
+}
+
+/// Invalidations that failed to publish, to be published again.
+#[derive(Default)]
+struct Owed {
+    tags: BTreeSet<String>,
+    all: bool,
+}
+
+impl Owed {
+    fn add(&mut self, tags: &[&str]) {
+        if tags.contains(&"*") || self.tags.len() + tags.len() > MAX_OWED_TAGS {
+            self.all = true;
+        }
+        if self.all {
+            self.tags.clear();
+        } else {
+            self.tags.extend(tags.iter().map(|t| (*t).to_owned()));
+        }
+    }
+
+    /// What to publish now (tags, message body), leaving nothing owed.
+    fn take(&mut self) -> Option<(Vec<String>, String)> {
+        if std::mem::take(&mut self.all) {
+            self.tags.clear();
+            return Some((vec!["*".to_owned()], "*".to_owned()));
+        }
+        if self.tags.is_empty() {
+            return None;
+        }
+        let tags: Vec<String> = std::mem::take(&mut self.tags).into_iter().collect();
+        let body = tags.join("\n");
+        Some((tags, body))
+    }
+
+    fn len(&self) -> usize {
+        if self.all { 1 } else { self.tags.len() }
+    }
 }
 
 /// The link of one instance to the others.
@@ -100,6 +152,8 @@ pub struct SharedBus {
     instance: String,
     invalidate: Arc<redis::Script>,
     stats: Arc<Stats>,
+    owed: Arc<Mutex<Owed>>,
+    owed_signal: Arc<tokio::sync::Notify>,
 }
 
 fn now_micros() -> u64 {
@@ -128,6 +182,8 @@ impl SharedBus {
             instance: uuid::Uuid::now_v7().simple().to_string(),
             invalidate: Arc::new(redis::Script::new(INVALIDATE)),
             stats: Arc::default(),
+            owed: Arc::default(),
+            owed_signal: Arc::default(),
         })
     }
 
@@ -145,7 +201,8 @@ impl SharedBus {
     /// drop theirs, in one step; true once Redis has done it. Call it before invalidating
     /// this instance's own caches, so a local miss in between cannot bring the old value
     /// back from the shared tier. Failures are counted and logged, never raised: the write
-    /// that caused them has happened.
+    /// that caused them has happened. A failed publish is owed and sent again by the
+    /// listener's task ([`Self::spawn_listener`]) once Redis takes it.
     pub async fn publish_tags(&self, tags: &[&str]) -> bool {
         self.publish(tags, &tags.join("\n")).await
     }
@@ -177,7 +234,45 @@ impl SharedBus {
         let mut conn = self.conn.clone();
         let sent =
             tokio::time::timeout(PUBLISH_TIMEOUT, invocation.invoke_async::<i64>(&mut conn)).await;
-        self.sent(sent)
+        let published = self.sent(sent);
+        if !published {
+            self.owe(tags);
+        }
+        published
+    }
+
+    fn owe(&self, tags: &[&str]) {
+        self.owed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .add(tags);
+        self.owed_signal.notify_one();
+    }
+
+    /// How many tags are owed to the other instances now (1 for a clear of everything).
+    pub fn owed(&self) -> usize {
+        self.owed.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Publishes what failed to publish, whenever something is owed, until Redis takes it.
+    async fn repair(&self) {
+        loop {
+            self.owed_signal.notified().await;
+            let mut backoff = Duration::from_millis(50);
+            loop {
+                let owed = self.owed.lock().unwrap_or_else(|p| p.into_inner()).take();
+                let Some((tags, body)) = owed else { break };
+                let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
+                if self.publish(&tags, &body).await {
+                    self.stats.republished.fetch_add(1, Relaxed);
+                    tracing::info!(tags = tags.len(), "owed invalidation published");
+                    backoff = Duration::from_millis(50);
+                } else {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(REPAIR_BACKOFF_MAX);
+                }
+            }
+        }
     }
 
     fn message(&self, body: &str) -> String {
@@ -241,28 +336,33 @@ impl SharedBus {
     }
 
     /// Listens for other instances' invalidations until the task is aborted, calling
-    /// `apply` for each (and with [`BusMessage::Resync`] on every (re)subscription).
+    /// `apply` for each (and with [`BusMessage::Resync`] on every (re)subscription); the
+    /// same task publishes again what this instance failed to publish.
     pub fn spawn_listener(
         &self,
         apply: impl Fn(BusMessage) + Send + Sync + 'static,
     ) -> JoinHandle<()> {
         let bus = self.clone();
         tokio::spawn(async move {
-            let mut backoff = Duration::from_millis(50);
-            loop {
-                match bus.listen(&apply).await {
-                    // It was subscribed: a new outage starts from the shortest wait.
-                    Ok(()) => {
-                        tracing::warn!("redis pub/sub connection closed; reconnecting");
-                        backoff = Duration::from_millis(50);
-                    }
-                    Err(e) => tracing::warn!("redis pub/sub unavailable: {e}; retrying"),
-                }
-                bus.stats.connected.store(false, Relaxed);
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(2));
-            }
+            tokio::join!(bus.listen_forever(&apply), bus.repair());
         })
+    }
+
+    async fn listen_forever(&self, apply: &(impl Fn(BusMessage) + Send + Sync)) {
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            match self.listen(apply).await {
+                // It was subscribed: a new outage starts from the shortest wait.
+                Ok(()) => {
+                    tracing::warn!("redis pub/sub connection closed; reconnecting");
+                    backoff = Duration::from_millis(50);
+                }
+                Err(e) => tracing::warn!("redis pub/sub unavailable: {e}; retrying"),
+            }
+            self.stats.connected.store(false, Relaxed);
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(2));
+        }
     }
 
     async fn listen(&self, apply: &(impl Fn(BusMessage) + Send + Sync)) -> Result<(), SharedError> {
@@ -326,6 +426,12 @@ impl SharedBus {
             &[],
             f64::from(u8::from(s.connected.load(Relaxed))),
         );
+        e.gauge(
+            "aion_shared_owed_tags",
+            "Invalidation tags that failed to publish and are being sent again (1: a clear of everything).",
+            &[],
+            self.owed() as f64,
+        );
         for (name, help, v) in [
             (
                 "aion_shared_published_total",
@@ -336,6 +442,11 @@ impl SharedBus {
                 "aion_shared_publish_errors_total",
                 "Invalidations that could not be published (Redis down or slow).",
                 &s.publish_errors,
+            ),
+            (
+                "aion_shared_republished_total",
+                "Owed invalidations published once Redis answered again.",
+                &s.republished,
             ),
             (
                 "aion_shared_received_total",
@@ -408,5 +519,30 @@ mod tests {
         assert!(!bus.publish_tags(&["story:1"]).await);
         assert!(started.elapsed() < Duration::from_secs(2));
         assert_eq!(bus.stats.publish_errors.load(Relaxed), 1);
+        assert_eq!(bus.owed(), 1, "the failed tag is owed");
+    }
+
+    #[test]
+    fn owed_tags_are_bounded_and_taken_once() {
+        let mut owed = Owed::default();
+        owed.add(&["story:1", "stories:list"]);
+        owed.add(&["story:1"]);
+        assert_eq!(
+            owed.take(),
+            Some((
+                vec!["stories:list".to_owned(), "story:1".to_owned()],
+                "stories:list\nstory:1".to_owned()
+            ))
+        );
+        assert_eq!(owed.take(), None);
+        let many: Vec<String> = (0..=MAX_OWED_TAGS).map(|i| format!("story:{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        owed.add(&many);
+        assert_eq!(owed.len(), 1, "past the bound, a clear of everything");
+        assert_eq!(owed.take(), Some((vec!["*".to_owned()], "*".to_owned())));
+        owed.add(&["*"]);
+        owed.add(&["story:2"]);
+        assert_eq!(owed.take(), Some((vec!["*".to_owned()], "*".to_owned())));
+        assert_eq!(owed.take(), None);
     }
 }

@@ -160,6 +160,52 @@ async fn events_and_invalidations_reach_the_other_bus_only() {
     listening_b.abort();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalidation_that_failed_to_publish_reaches_the_others_once_redis_answers() {
+    let redis = Redis::start();
+    let (a, b) = (redis.bus(), redis.bus());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let listening_a = a.spawn_listener(|_| {});
+    let listening_b = b.spawn_listener(move |m| {
+        let _ = tx.send(m);
+    });
+    assert_eq!(rx.recv().await, Some(BusMessage::Resync));
+    assert!(a.publish_tags(&["story:0"]).await, "A's connection is up");
+    let first = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
+    assert_eq!(
+        first.ok().flatten(),
+        Some(BusMessage::Tags(vec!["story:0".into()]))
+    );
+    // Only the publishers' connections go (pub/sub ones are of another type): B stays
+    // subscribed and A's next publish meets a dead connection.
+    let killer = redis::Client::open(redis.server.url()).expect("url");
+    let mut killer = killer
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
+    let killed: i64 = redis::cmd("CLIENT")
+        .arg(&["KILL", "TYPE", "normal"])
+        .query_async(&mut killer)
+        .await
+        .expect("client kill");
+    assert!(killed >= 1, "A's connection was killed");
+    assert!(!a.publish_tags(&["story:1"]).await, "the publish failed");
+    // Nothing else is published: the owed tags alone must reach B.
+    let repaired = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
+    assert_eq!(
+        repaired.ok().flatten(),
+        Some(BusMessage::Tags(vec!["story:1".into()])),
+        "the failed invalidation reached B once Redis answered A again"
+    );
+    assert!(
+        b.connected(),
+        "B never resubscribed: no resync dropped its caches"
+    );
+    assert_eq!(a.owed(), 0);
+    listening_a.abort();
+    listening_b.abort();
+}
+
 mod tier {
     //! The shared cache tier between caches standing for instances: values cross, a cold key
     //! loads once, invalidation reaches it, a load that raced a write is not kept, and an

@@ -92,25 +92,14 @@ pub async fn mark_notifications_read(
 
 /// Live events for open pages: progress of the caller's tasks and its new notifications
 /// (server-sent events). Opening the stream makes a session if there is none, so that a
-/// task the page starts next is followed live.
-#[get("/api/events", state: app::backend::AppExt, session: Session)]
+/// task the page starts next is followed live. Bounded per session and per client
+/// address (429 past either), and ended after a while (the browser opens another).
+#[get("/api/events", state: app::backend::AppExt, session: Session, client: Option<axum::Extension<server::http::rate_limit::ClientAddress>>)]
 pub async fn live_events() -> Result<ServerEvents<LiveEvent>, ApiError> {
-    let mut rx = state.subscribe_live();
-    let viewer = session.viewer().clone();
-    Ok(ServerEvents::new(move |mut tx| async move {
-        loop {
-            match rx.recv().await {
-                Ok(message) if viewer.can_see(message.owner.as_deref()) => {
-                    if tx.send(message.event).await.is_err() {
-                        return; // the page went away
-                    }
-                }
-                Ok(_) => continue,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-            }
-        }
-    }))
+    let address = client.map(|axum::Extension(c)| c.0);
+    Ok(ServerEvents::from_stream(
+        state.live_events(&session, address)?,
+    ))
 }
 
 /// Creates a new story from a JSON export (format `aion.story`, version 1): all or nothing.

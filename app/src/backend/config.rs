@@ -63,6 +63,18 @@ pub struct AppConfig {
     /// Longest time to receive a request head; slower (or silent, or idle kept-alive)
     /// connections are closed (`AION_HEADER_TIMEOUT_SECS`, default 10).
     pub header_timeout_secs: u64,
+    /// Most HTTP connections open at once; more get a 503 and are closed
+    /// (`AION_MAX_CONNECTIONS`, default 4,096, lowered to the open-file limit less 256).
+    pub max_connections: u64,
+    /// Live-event streams one session (a writer: every session of the account) may hold open
+    /// (`AION_EVENT_STREAMS_PER_SESSION`, 16).
+    pub event_streams_per_session: usize,
+    /// Live-event streams one client address may hold open
+    /// (`AION_EVENT_STREAMS_PER_ADDRESS`, 64).
+    pub event_streams_per_address: usize,
+    /// Seconds a live-event stream stays open before the server ends it and the browser
+    /// opens another (`AION_EVENT_STREAM_MAX_SECS`, 300).
+    pub event_stream_max_secs: u64,
     /// Requests slower than this many milliseconds are logged (`AION_SLOW_REQUEST_MS`, 1000).
     pub slow_request_ms: u64,
     /// How long a task claim holds without a heartbeat (`AION_TASK_LEASE_SECS`, default 30).
@@ -165,6 +177,10 @@ impl AppConfig {
             trusted_proxies: trusted_proxies(&env)?,
             request_timeout_secs: env.parse("AION_REQUEST_TIMEOUT_SECS", 30)?,
             header_timeout_secs: env.parse("AION_HEADER_TIMEOUT_SECS", 10)?,
+            max_connections: env.parse("AION_MAX_CONNECTIONS", 4_096)?,
+            event_streams_per_session: env.parse("AION_EVENT_STREAMS_PER_SESSION", 16)?,
+            event_streams_per_address: env.parse("AION_EVENT_STREAMS_PER_ADDRESS", 64)?,
+            event_stream_max_secs: env.parse("AION_EVENT_STREAM_MAX_SECS", 300)?,
             slow_request_ms: env.parse("AION_SLOW_REQUEST_MS", 1_000)?,
             task_lease_secs: env.parse("AION_TASK_LEASE_SECS", 30)?,
             task_max_pending: env.parse("AION_TASK_MAX_PENDING", 1_000)?,

@@ -8,6 +8,7 @@
 //! | [`exports`] | story exports (JSON, PDF), import, reports: the tasks that write files |
 //! | [`identity`] | the caller of a request: anonymous session, admin role (accounts go here) |
 //! | [`notifications`] | what finished tasks tell their owner, stored and pushed live |
+//! | [`live_streams`] | the open live-event streams: how many per session and address, how long |
 //! | [`ops`] | Web Vitals, alerts, metrics history and snapshot, the dashboard's server-rendered panels, `/metrics`, backups, maintenance |
 //! | [`demo`] | the deterministic demo library and its procedural cover art |
 //! | [`tasks`] | what every task kind shares: its environment, the task as the API shows it |
@@ -26,6 +27,7 @@ pub mod html;
 pub mod http;
 pub mod identity;
 pub mod library;
+pub mod live_streams;
 mod loops;
 pub mod media;
 pub mod notifications;

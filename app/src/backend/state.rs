@@ -82,6 +82,7 @@ struct Inner {
     attempts: Attempts,
     relying_party: RelyingParty,
     images: super::media::budget::ImageBudget,
+    streams: Arc<super::live_streams::LiveStreams>,
 }
 
 /// An [`AppState`] that does not keep it alive: for the task handlers, which the state
@@ -151,6 +152,11 @@ impl AppState {
         let (replica, replica_task) = replica_monitor(&config).unzip();
         let admin_sessions = Arc::new(AdminSessions::default());
         let relying_party = RelyingParty::new(&config.passkey_origin);
+        let streams = super::live_streams::LiveStreams::new(super::live_streams::StreamLimits {
+            per_session: config.event_streams_per_session.max(1),
+            per_address: config.event_streams_per_address.max(1),
+            max_age: Duration::from_secs(config.event_stream_max_secs.max(1)),
+        });
         let state = Self(Arc::new(Inner {
             response_cache: Arc::new(http::response_cache(
                 reads.clone(),
@@ -189,6 +195,7 @@ impl AppState {
             attempts: Attempts::default(),
             relying_party,
             images: job_env.images.clone(),
+            streams,
         }));
         let _ = job_env
             .app
@@ -248,6 +255,11 @@ impl AppState {
     /// Browser sessions an operator unlocked with the admin token.
     pub(crate) fn admin_sessions(&self) -> &AdminSessions {
         &self.0.admin_sessions
+    }
+
+    /// The live-event streams open on this instance, and their bounds.
+    pub fn live_streams(&self) -> &Arc<super::live_streams::LiveStreams> {
+        &self.0.streams
     }
 
     /// What image work may hold in memory at once.

@@ -54,6 +54,7 @@ async fn run(config: AppConfig) -> Result<(), RunError> {
         server::http::ServeOptions {
             grace: config.shutdown_grace,
             header_timeout: Duration::from_secs(config.header_timeout_secs.max(1)),
+            max_connections: config.max_connections.max(1),
         },
     )
     .await?;

@@ -32,7 +32,7 @@ use tracing::Instrument;
 use super::{
     compression, encoding,
     measure::{Counted, route_of},
-    rate_limit::RateLimits,
+    rate_limit::{self, ClientAddress, RateLimits, client_key},
     response_cache::{CacheDecision, OnSuccess, ResponseCache},
     security::{self, RequestIds, X_REQUEST_ID},
     timeout::TimeoutFuture,
@@ -167,6 +167,13 @@ impl<P: CachePolicy> Edge<P> {
             return self.finish(too_large(self.body_limit), None, at);
         }
 
+        let client = match &self.rate_limits {
+            Some(limits) => limits.client_address(&req),
+            None => rate_limit::client_of(None, &req).map(|ip| ClientAddress(client_key(ip))),
+        };
+        if let Some(client) = client {
+            req.extensions_mut().insert(client);
+        }
         let checked = match &self.rate_limits {
             Some(limits) => limits.check(&req).await,
             None => None,

@@ -12,11 +12,20 @@
 //! SIGINT/SIGTERM the listener stops accepting, open connections finish what they are doing
 //! within a grace period, and then we return even if a long-lived stream (server-sent
 //! events) is still open.
+//!
+//! Open connections are capped ([`ServeOptions::max_connections`]): past the cap a new
+//! connection is answered at once with a short 503 (`Retry-After: 1`) written straight to
+//! the socket and closed, and counted. Without a cap one client holding streams open used
+//! up the process's file descriptors, after which `accept()` failed in a loop and the
+//! store and exports could not open files either.
 
 use std::{
     future::Future,
     net::SocketAddr,
-    sync::atomic::{AtomicU64, Ordering::Relaxed},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering::Relaxed},
+    },
     time::Duration,
 };
 
@@ -51,24 +60,51 @@ pub enum ServeError {
 /// Connections open in this process, over every listener.
 static OPEN_CONNECTIONS: AtomicU64 = AtomicU64::new(0);
 
+/// Connections refused because [`ServeOptions::max_connections`] were open.
+static REFUSED_CONNECTIONS: AtomicU64 = AtomicU64::new(0);
+
 /// How many HTTP connections this process has open now (all listeners together).
 pub fn open_connections() -> u64 {
     OPEN_CONNECTIONS.load(Relaxed)
 }
 
-/// Counts a connection as open until dropped.
-struct OpenConnection;
+/// The connection cap of the listener started last (0 before one starts).
+static MAX_CONNECTIONS: AtomicU64 = AtomicU64::new(0);
+
+/// The connection cap in force (of the listener started last; 0 before one starts).
+pub fn max_connections() -> u64 {
+    MAX_CONNECTIONS.load(Relaxed)
+}
+
+/// How many connections were refused for being past the cap, since start.
+pub fn refused_connections() -> u64 {
+    REFUSED_CONNECTIONS.load(Relaxed)
+}
+
+/// What a connection past the cap reads before it is closed.
+const REFUSAL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
+content-type: application/json\r\n\
+retry-after: 1\r\n\
+connection: close\r\n\
+content-length: 94\r\n\
+\r\n\
+{\"error\":{\"code\":\"too_many_connections\",\"message\":\"the server has too many open connections\"}}";
+
+/// Counts a connection as open, in the process and on its listener, until dropped.
+struct OpenConnection(Arc<AtomicU64>);
 
 impl OpenConnection {
-    fn new() -> Self {
+    fn new(listener: &Arc<AtomicU64>) -> Self {
         OPEN_CONNECTIONS.fetch_add(1, Relaxed);
-        Self
+        listener.fetch_add(1, Relaxed);
+        Self(listener.clone())
     }
 }
 
 impl Drop for OpenConnection {
     fn drop(&mut self) {
         OPEN_CONNECTIONS.fetch_sub(1, Relaxed);
+        self.0.fetch_sub(1, Relaxed);
     }
 }
 
@@ -83,6 +119,9 @@ pub struct ServeOptions {
     /// Longest time to receive a request head, from the connection's start or from the end of
     /// the previous response on a kept-alive connection; the connection is closed after it.
     pub header_timeout: Duration,
+    /// Most connections open at once; past it new ones get a 503 and are closed. Never more
+    /// than the process's file descriptor limit less [`FDS_KEPT`] (see [`connection_cap`]).
+    pub max_connections: u64,
 }
 
 impl Default for ServeOptions {
@@ -90,8 +129,19 @@ impl Default for ServeOptions {
         Self {
             grace: Duration::from_secs(5),
             header_timeout: Duration::from_secs(10),
+            max_connections: 4_096,
         }
     }
+}
+
+/// File descriptors kept for everything but connections: the store, its WAL, exports,
+/// backups, Redis and the task files.
+pub const FDS_KEPT: u64 = 256;
+
+/// The cap that applies: `wanted`, lowered so that connections alone cannot use up the
+/// file descriptors the process may open (`limit`, its soft limit; `None`: unlimited).
+pub fn connection_cap(wanted: u64, limit: Option<u64>) -> u64 {
+    limit.map_or(wanted, |l| wanted.min(l.saturating_sub(FDS_KEPT).max(1)))
 }
 
 /// Binds `addr`, then serves `router` until `shutdown` resolves.
@@ -124,6 +174,16 @@ pub async fn serve(
         .await
         .map_err(|source| ServeError::Bind { addr, source })?;
     let local = listener.local_addr()?;
+    let max_connections =
+        connection_cap(options.max_connections, crate::metrics::open_files_limit());
+    if max_connections < options.max_connections {
+        tracing::warn!(
+            wanted = options.max_connections,
+            max_connections,
+            "the open-file limit lowers the connection cap (raise `ulimit -n` for more)"
+        );
+    }
+    MAX_CONNECTIONS.store(max_connections, Relaxed);
     on_ready(local);
 
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -134,6 +194,7 @@ pub async fn serve(
         .max_buf_size(MAX_HEAD_BYTES)
         .max_headers(100);
     let graceful = GracefulShutdown::new();
+    let open_here = Arc::new(AtomicU64::new(0));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (tcp, peer) = tokio::select! {
@@ -149,6 +210,10 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        if open_here.load(Relaxed) >= max_connections {
+            refuse(tcp);
+            continue;
+        }
         // Cannot fail on a connected TCP socket; if it ever does, the connection still works.
         let _ = tcp.set_nodelay(true);
         let service = router
@@ -160,7 +225,7 @@ pub async fn serve(
             });
         let service = TowerToHyperService::new(service);
         let conn = graceful.watch(builder.serve_connection(TokioIo::new(tcp), service));
-        let open = OpenConnection::new();
+        let open = OpenConnection::new(&open_here);
         tokio::spawn(async move {
             // A client that goes away mid-request, or sends garbage, ends its connection.
             let _ = conn.await;
@@ -178,6 +243,49 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// Refusals being written at once at most; past it a refused connection is closed unanswered.
+const MAX_REFUSING: u64 = 64;
+
+/// Refusals being written now.
+static REFUSING: AtomicU64 = AtomicU64::new(0);
+
+/// Answers a connection past the cap with a 503 and closes it. The request is read (and
+/// dropped) after the answer, for at most a second: a socket closed with unread bytes is
+/// reset, and a reset can discard the answer before the client reads it. At most
+/// [`MAX_REFUSING`] are answered at once, so refusing cannot itself use up what the cap
+/// protects.
+fn refuse(mut tcp: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let n = REFUSED_CONNECTIONS.fetch_add(1, Relaxed);
+    if n.is_power_of_two() || n == 0 {
+        tracing::warn!(
+            refused = n + 1,
+            "too many open connections; refusing new ones"
+        );
+    }
+    if REFUSING.fetch_add(1, Relaxed) >= MAX_REFUSING {
+        REFUSING.fetch_sub(1, Relaxed);
+        return;
+    }
+    tokio::spawn(async move {
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            tcp.write_all(REFUSAL).await?;
+            tcp.shutdown().await?;
+            let mut sink = [0u8; 4096];
+            let mut read = 0;
+            while read < MAX_HEAD_BYTES {
+                match tcp.read(&mut sink).await? {
+                    0 => break,
+                    n => read += n,
+                }
+            }
+            Ok::<_, std::io::Error>(())
+        })
+        .await;
+        REFUSING.fetch_sub(1, Relaxed);
+    });
 }
 
 /// Resolves on the first SIGINT (Ctrl-C) or SIGTERM.
@@ -232,6 +340,7 @@ mod tests {
             ServeOptions {
                 grace,
                 header_timeout: Duration::from_millis(300),
+                max_connections: 4,
             },
         ));
         (
@@ -286,6 +395,72 @@ mod tests {
             .await
             .expect("returns after the grace period");
         assert!(matches!(result, Ok(Ok(()))));
+    }
+
+    #[test]
+    fn the_cap_leaves_file_descriptors_for_the_rest() {
+        assert_eq!(connection_cap(4_096, None), 4_096);
+        assert_eq!(connection_cap(4_096, Some(20_000)), 4_096);
+        assert_eq!(connection_cap(4_096, Some(1_024)), 1_024 - FDS_KEPT);
+        assert_eq!(connection_cap(4_096, Some(10)), 1);
+    }
+
+    #[tokio::test]
+    async fn past_the_cap_a_connection_gets_a_503_and_a_freed_place_is_taken_again() {
+        let router = Router::new().route("/", get(|| async { "hello" }));
+        let (addr, _stop, _handle) = start(router, Duration::from_secs(5)).await;
+        let before = refused_connections();
+        // Four kept-alive connections, each answered once, fill the cap of four.
+        let mut held = Vec::new();
+        for _ in 0..4 {
+            let mut tcp = tokio::net::TcpStream::connect(addr)
+                .await
+                .expect("connects");
+            tcp.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                .await
+                .expect("writes");
+            let mut head = [0u8; 12];
+            tcp.read_exact(&mut head).await.expect("answered");
+            assert_eq!(&head, b"HTTP/1.1 200");
+            held.push(tcp);
+        }
+        let mut fifth = tokio::net::TcpStream::connect(addr)
+            .await
+            .expect("connects");
+        let mut reply = Vec::new();
+        fifth.read_to_end(&mut reply).await.expect("reads");
+        let reply = String::from_utf8(reply).expect("text");
+        assert!(reply.starts_with("HTTP/1.1 503"), "{reply}");
+        assert!(reply.contains("retry-after: 1"), "{reply}");
+        let (head, body) = reply.split_once("\r\n\r\n").expect("head and body");
+        assert!(
+            head.contains(&format!("content-length: {}", body.len())),
+            "{reply}"
+        );
+        let body: serde_json::Value = serde_json::from_str(body).expect("JSON body");
+        assert_eq!(body["error"]["code"], "too_many_connections");
+        assert!(refused_connections() > before);
+        // A client that leaves frees its place.
+        drop(held.pop());
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let mut tcp = tokio::net::TcpStream::connect(addr)
+                .await
+                .expect("connects");
+            tcp.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .await
+                .expect("writes");
+            let mut reply = String::new();
+            let _ = tcp.read_to_string(&mut reply).await;
+            if reply.starts_with("HTTP/1.1 200") {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the place was never freed: {reply}"
+            );
+            tokio::task::yield_now().await;
+        }
     }
 
     #[tokio::test]

@@ -15,7 +15,10 @@ pub mod security;
 pub mod stack;
 pub mod timeout;
 
-pub use listener::{ServeError, ServeOptions, open_connections, serve, shutdown_signal};
+pub use listener::{
+    FDS_KEPT, ServeError, ServeOptions, connection_cap, max_connections, open_connections,
+    refused_connections, serve, shutdown_signal,
+};
 pub use stack::HttpStack;
 
 #[cfg(test)]

@@ -61,6 +61,12 @@ pub fn client_key(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// The client a request came from, by its key ([`client_key`]): the address a trusted
+/// proxy named, else the TCP peer. The edge puts it in the request's extensions, so that
+/// handlers bound per-client state (open event streams) the way the limits do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClientAddress(pub IpAddr);
+
 /// One limit: sustained rate and burst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limit {
@@ -226,15 +232,22 @@ impl RateLimits {
     }
 
     fn client(&self, req: &Request) -> Option<IpAddr> {
-        let peer = req
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip())?;
-        self.client_header
-            .as_ref()
-            .and_then(|t| t.client(peer, req))
-            .or(Some(peer))
+        client_of(self.client_header.as_ref(), req)
     }
+
+    /// The client `req` came from, by these limits' rule for proxies.
+    pub fn client_address(&self, req: &Request) -> Option<ClientAddress> {
+        self.client(req).map(|ip| ClientAddress(client_key(ip)))
+    }
+}
+
+/// The client `req` came from: what `proxy` named, if it sent the request, else the peer.
+pub fn client_of(proxy: Option<&TrustedProxy>, req: &Request) -> Option<IpAddr> {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())?;
+    proxy.and_then(|t| t.client(peer, req)).or(Some(peer))
 }
 
 static LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");

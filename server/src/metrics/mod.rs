@@ -15,7 +15,7 @@ mod requests;
 
 pub use histogram::{Histogram, HistogramSnapshot};
 pub use history::History;
-pub use process::{ProcessStats, process_stats};
+pub use process::{ProcessStats, open_files_limit, process_stats};
 pub use prometheus::Exposition;
 pub use requests::{
     RequestMetrics, RequestsSnapshot, RouteHandle, RouteSnapshot, SlowRequest, WindowStats,

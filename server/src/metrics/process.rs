@@ -36,6 +36,22 @@ pub fn process_stats() -> ProcessStats {
     }
 }
 
+/// The soft limit on open file descriptors (`Max open files` in `/proc/self/limits`);
+/// `None` where it cannot be read or is unlimited.
+pub fn open_files_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    parse_open_files_limit(&limits)
+}
+
+fn parse_open_files_limit(limits: &str) -> Option<u64> {
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line["Max open files".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// CPU seconds (utime + stime at 100 ticks a second) and threads from `/proc/<pid>/stat`.
 fn parse_stat(stat: &str) -> (f64, u64) {
     // The command name may hold spaces and parentheses: fields are counted after the last ')'.
@@ -56,6 +72,20 @@ fn parse_stat(stat: &str) -> (f64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_soft_limit_of_open_files_is_read() {
+        let limits = "Limit                     Soft Limit           Hard Limit           Units     \n\
+Max processes             63504                63504                processes \n\
+Max open files            1024                 524288               files     \n";
+        assert_eq!(parse_open_files_limit(limits), Some(1024));
+        let unlimited =
+            "Max open files            unlimited            unlimited            files     \n";
+        assert_eq!(parse_open_files_limit(unlimited), None);
+        if cfg!(target_os = "linux") {
+            assert!(open_files_limit().is_some_and(|n| n >= 64));
+        }
+    }
 
     #[test]
     fn reads_cpu_and_threads_after_an_awkward_name() {

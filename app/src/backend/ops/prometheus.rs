@@ -49,6 +49,19 @@ fn process(e: &mut Exposition, state: &AppState) {
         &[],
         server::http::open_connections() as f64,
     );
+    e.gauge(
+        "aion_http_max_connections",
+        "The cap on open HTTP connections; past it new ones get a 503.",
+        &[],
+        server::http::max_connections() as f64,
+    );
+    e.counter(
+        "aion_http_refused_connections_total",
+        "Connections answered 503 and closed for being past the cap.",
+        &[],
+        server::http::refused_connections() as f64,
+    );
+    state.live_streams().expose(e);
     let bundle = state.client_bundle();
     for (kind, (raw, br)) in [
         ("js", bundle.js),

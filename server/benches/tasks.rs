@@ -61,6 +61,11 @@ async fn fresh_store(dir: &tempfile::TempDir, name: &str) -> Store {
                 name: "task public ids",
                 sql: server::tasks::SCHEMA_PUBLIC_IDS,
             },
+            Migration {
+                version: 3,
+                name: "task shares per owner",
+                sql: server::tasks::SCHEMA_OWNER_SHARE,
+            },
         ])
         .await
         .expect("migrate");
@@ -90,6 +95,7 @@ async fn noop_tasks(store: Store) -> f64 {
         .config(TaskConfig {
             workers: 4,
             max_pending: TASKS as u64 + 1,
+            reserved_pending: 0,
             ..TaskConfig::default()
         })
         .register(Noop)

@@ -81,6 +81,12 @@ pub struct AppConfig {
     pub task_lease_secs: u64,
     /// Pending tasks beyond which new ones are refused with 503 (`AION_TASK_MAX_PENDING`, 1000).
     pub task_max_pending: u64,
+    /// Of those, the places only an operator's tasks may take
+    /// (`AION_TASK_RESERVED_PENDING`, 50, at most half of `AION_TASK_MAX_PENDING`).
+    pub task_reserved_pending: u64,
+    /// Pending tasks one client session (a writer: its account) may have at once; more are
+    /// refused with 429 (`AION_TASK_MAX_PENDING_PER_CALLER`, 20, 0 = no bound).
+    pub task_max_pending_per_caller: u64,
     /// Finished tasks and their files are kept this long (`AION_TASK_RETENTION_SECS`, 3600).
     pub task_retention_secs: u64,
     /// Where exports and reports are written (`AION_FILES_DIR`, default `files/` next to the
@@ -184,6 +190,8 @@ impl AppConfig {
             slow_request_ms: env.parse("AION_SLOW_REQUEST_MS", 1_000)?,
             task_lease_secs: env.parse("AION_TASK_LEASE_SECS", 30)?,
             task_max_pending: env.parse("AION_TASK_MAX_PENDING", 1_000)?,
+            task_reserved_pending: env.parse("AION_TASK_RESERVED_PENDING", 50)?,
+            task_max_pending_per_caller: env.parse("AION_TASK_MAX_PENDING_PER_CALLER", 20)?,
             task_retention_secs: env.parse("AION_TASK_RETENTION_SECS", 3_600)?,
             files_dir: env
                 .get("AION_FILES_DIR")

@@ -73,13 +73,15 @@ impl From<StoreError> for ApiError {
 }
 
 impl From<server::tasks::QueueError> for ApiError {
-    /// A full or stopping queue is a 503 worth retrying later; an unknown task a 404.
+    /// A full or stopping queue is a 503 worth retrying later; a client's full share a 429
+    /// (its own tasks must finish first); an unknown task a 404.
     fn from(err: server::tasks::QueueError) -> Self {
         use server::tasks::QueueError;
         match err {
             QueueError::Full { .. } | QueueError::ShuttingDown => {
                 ApiError::new(ErrorCode::Unavailable, err.to_string())
             }
+            QueueError::OwnerFull { .. } => ApiError::new(ErrorCode::RateLimited, err.to_string()),
             QueueError::NotFound(id) => ApiError::not_found("task", &id.to_string()),
             QueueError::Store(e) => e.into(),
             QueueError::UnknownKind(_) | QueueError::Payload(_) => {

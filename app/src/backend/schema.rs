@@ -344,6 +344,11 @@ CREATE INDEX notifications_unread_by_owner ON notifications (owner) WHERE read_a
 CREATE INDEX notifications_by_age ON notifications (created_at);
 "#,
     },
+    Migration {
+        version: 15,
+        name: "task shares per owner",
+        sql: server::tasks::SCHEMA_OWNER_SHARE,
+    },
 ];
 
 /// The account the demo library and every story written before accounts belong to.

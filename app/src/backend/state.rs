@@ -487,6 +487,10 @@ fn task_queue(config: &AppConfig, store: &Store) -> (TaskQueue, Arc<JobEnv>) {
             workers: config.workers.max(1),
             lease: Duration::from_secs(config.task_lease_secs.max(1)),
             max_pending: config.task_max_pending,
+            reserved_pending: config
+                .task_reserved_pending
+                .min(config.task_max_pending / 2),
+            max_pending_per_owner: config.task_max_pending_per_caller,
             retention: Duration::from_secs(config.task_retention_secs),
             ..TaskConfig::default()
         })

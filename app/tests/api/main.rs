@@ -16,6 +16,7 @@ mod errors;
 mod health;
 mod hostile;
 mod hostile_images;
+mod hostile_queue;
 mod hostile_streams;
 mod hostile_writes;
 mod http_layer;

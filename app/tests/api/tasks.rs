@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, spawn_app, spawn_app_in, spawn_app_with};
 
 /// Polls a task until `done` holds (bounded); the task then.
-async fn wait_task(app: &TestApp, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+pub(crate) async fn wait_task(app: &TestApp, id: &str, done: impl Fn(&Value) -> bool) -> Value {
     let start = Instant::now();
     loop {
         let (status, task) = app.get_json(&format!("/api/tasks/{id}")).await;
@@ -441,6 +441,13 @@ async fn finished_tasks_notify_and_the_live_stream_reports_progress() {
 /// A story big enough that its PDF takes a while: 20 chapters of 100 nodes with long text.
 pub(crate) async fn big_story(app: &TestApp) -> String {
     let id = app.create_story("长篇 Long Story").await;
+    add_chapters(app, &id).await;
+    id
+}
+
+/// Adds 20 chapters of 100 nodes with long text to `id` (a PDF of them takes about a
+/// second in a release build).
+pub(crate) async fn add_chapters(app: &TestApp, id: &str) {
     let text = "很久很久以前，在一个遥远的王国里，住着一位勇敢的骑士。Once upon a time, in a \
                 faraway kingdom, there lived a brave knight who feared nothing at all. "
         .repeat(6);
@@ -463,7 +470,6 @@ pub(crate) async fn big_story(app: &TestApp) -> String {
         json!({ "nodes": nodes }),
     )
     .await;
-    id
 }
 
 #[tokio::test]

@@ -7,7 +7,10 @@ use std::{
     collections::HashMap,
     future::Future,
     pin::Pin,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Instant,
 };
 
@@ -139,6 +142,69 @@ impl TaskContext {
     /// Resolves when the task is asked to stop.
     pub async fn cancelled(&self) {
         self.cancel.cancelled().await
+    }
+
+    /// Runs CPU-bound work (`what` names it in errors) on the blocking pool and waits for
+    /// it. The work gets a [`Cancelled`] check to call between its steps: a cancelled
+    /// task's handler is dropped after the grace, but a blocking thread cannot be, so work
+    /// that never looks runs on to its end. A panic in it fails the task for good (trying
+    /// the same input again panics again). Counted in [`blocking_running`] while it runs.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        what: &'static str,
+        work: impl FnOnce(&Cancelled) -> Result<T, TaskError> + Send + 'static,
+    ) -> Result<T, TaskError> {
+        let check = Cancelled(self.cancel.clone());
+        let running = BlockingRunning::start();
+        let joined = tokio::task::spawn_blocking(move || {
+            let _running = running;
+            work(&check)
+        })
+        .await;
+        match joined {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => {
+                Err(TaskError::permanent(format!("{what} failed on this input")).detail(e))
+            }
+            Err(e) => Err(TaskError::retryable(format!("{what} stopped unexpectedly")).detail(e)),
+        }
+    }
+}
+
+/// The cancel check blocking work gets ([`TaskContext::blocking`]).
+pub struct Cancelled(CancellationToken);
+
+impl Cancelled {
+    /// `Err` once the task was asked to stop: `check()?` between steps.
+    pub fn check(&self) -> Result<(), TaskError> {
+        if self.0.is_cancelled() {
+            Err(TaskError::permanent("cancelled"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Blocking work of tasks running now, in this process.
+static BLOCKING_RUNNING: AtomicU64 = AtomicU64::new(0);
+
+/// How many tasks' blocking jobs ([`TaskContext::blocking`]) run now in this process.
+pub fn blocking_running() -> u64 {
+    BLOCKING_RUNNING.load(Ordering::Relaxed)
+}
+
+struct BlockingRunning;
+
+impl BlockingRunning {
+    fn start() -> Self {
+        BLOCKING_RUNNING.fetch_add(1, Ordering::Relaxed);
+        Self
+    }
+}
+
+impl Drop for BlockingRunning {
+    fn drop(&mut self) {
+        BLOCKING_RUNNING.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -10,7 +10,8 @@
 //! Counts per status live in `task_counts`, kept by triggers, so the depth bound and the
 //! stats cost O(1) however many finished tasks the retention keeps.
 //!
-//! The app adds [`SCHEMA`] and then [`SCHEMA_PUBLIC_IDS`] to its migrations.
+//! The app adds [`SCHEMA`], [`SCHEMA_PUBLIC_IDS`] and [`SCHEMA_OWNER_SHARE`] to its
+//! migrations, in that order.
 //!
 //! A task has two ids: the row id, sequential and internal, and a public UUIDv7 (`uid`) for
 //! clients. Each task may carry an opaque owner; listing and lookups by public id filter by
@@ -44,9 +45,9 @@ use tokio::{
 use tokio_util::sync::CancellationToken;
 
 pub use clock::{Clock, ManualClock, Sleep, SystemClock};
-pub use handler::{Handler, TaskContext, TaskError};
+pub use handler::{Cancelled, Handler, TaskContext, TaskError, blocking_running};
 pub use model::{EnqueueOptions, Priority, QueueError, QueueStats, Status, Task, TaskEvent};
-pub use schema::{SCHEMA, SCHEMA_PUBLIC_IDS};
+pub use schema::{SCHEMA, SCHEMA_OWNER_SHARE, SCHEMA_PUBLIC_IDS};
 
 use crate::{
     metrics::Histogram,
@@ -62,8 +63,15 @@ pub struct TaskConfig {
     pub workers: usize,
     /// How long a claim holds without a heartbeat (30 s).
     pub lease: Duration,
-    /// Pending tasks beyond which enqueue is refused (1,000).
+    /// Pending tasks beyond which enqueue is refused (1,000). The last
+    /// [`Self::reserved_pending`] of them are kept for tasks enqueued with
+    /// [`EnqueueOptions::reserved`] (an operator's backups and maintenance).
     pub max_pending: u64,
+    /// Places of `max_pending` only reserved tasks may take (50).
+    pub reserved_pending: u64,
+    /// Pending tasks one owner may have at once; 0 = no bound (20). Reserved tasks and tasks
+    /// without an owner are not counted against it.
+    pub max_pending_per_owner: u64,
     /// Retries after the first attempt (3).
     pub max_retries: u32,
     /// First retry delay; doubles per attempt, ±20 % jitter (2 s).
@@ -82,6 +90,8 @@ impl Default for TaskConfig {
             workers: 4,
             lease: Duration::from_secs(30),
             max_pending: 1_000,
+            reserved_pending: 50,
+            max_pending_per_owner: 20,
             max_retries: 3,
             retry_base: Duration::from_secs(2),
             retention: Duration::from_secs(3_600),
@@ -319,15 +329,32 @@ impl TaskQueue {
         let now = q.clock.now_ms();
         let retries = options.max_retries.unwrap_or(q.config.max_retries);
         let uid = uuid::Uuid::now_v7().to_string();
+        // Everyone but reserved tasks stops short of the bound by the reserve.
+        let room = if options.reserved {
+            q.config.max_pending
+        } else {
+            q.config
+                .max_pending
+                .saturating_sub(q.config.reserved_pending)
+        };
+        let per_owner = if options.reserved || options.uncounted {
+            0
+        } else {
+            q.config.max_pending_per_owner
+        };
         let writer = q.store.write().await?;
-        // One statement checks the bound and inserts, so concurrent enqueues cannot overshoot.
-        // The count is kept by triggers: counting pending rows would cost O(depth) per enqueue.
+        // One statement checks the bounds and inserts, so concurrent enqueues cannot
+        // overshoot. The total is kept by triggers (counting pending rows would cost
+        // O(depth) per enqueue); an owner's pending rows are counted on a partial index, at
+        // most `per_owner` of them.
         let inserted = writer
             .execute(
                 "task.enqueue",
                 "INSERT INTO tasks (kind, payload, priority, run_at, created_at, max_retries, uid, owner)
                  SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?8, ?9
-                 WHERE (SELECT n FROM task_counts WHERE status = 'pending') < ?7",
+                 WHERE (SELECT n FROM task_counts WHERE status = 'pending') < ?7
+                   AND (?9 IS NULL OR ?10 = 0 OR (SELECT count(*) FROM tasks
+                        WHERE owner = ?9 AND status = 'pending') < ?10)",
                 params![
                     kind,
                     payload,
@@ -335,18 +362,17 @@ impl TaskQueue {
                     now + options.delay_ms.max(0),
                     now,
                     i64::from(retries),
-                    q.config.max_pending as i64,
+                    room as i64,
                     uid.as_str(),
-                    options.owner.as_deref()
+                    options.owner.as_deref(),
+                    per_owner as i64
                 ],
             )
             .await?;
         let id = writer.last_insert_rowid();
         drop(writer);
         if inserted == 0 {
-            return Err(QueueError::Full {
-                max: q.config.max_pending,
-            });
+            return Err(self.refusal(options.owner.as_deref(), per_owner).await);
         }
         let who = Ident {
             id,
@@ -357,6 +383,32 @@ impl TaskQueue {
         q.emit(who, Status::Pending, 0, String::new(), None);
         q.wake.notify_one();
         Ok(id)
+    }
+
+    /// Why an enqueue was refused: the owner's share, or the queue (the one that is full
+    /// now; both bounds were checked by the refused statement itself).
+    async fn refusal(&self, owner: Option<&str>, per_owner: u64) -> QueueError {
+        let q = &self.inner;
+        let full = QueueError::Full {
+            max: q.config.max_pending,
+        };
+        let (Some(owner), 1..) = (owner, per_owner) else {
+            return full;
+        };
+        let pending = async {
+            let reader = q.store.read().await?;
+            reader
+                .query_i64(
+                    "task.pending_of_owner",
+                    "SELECT count(*) FROM tasks WHERE owner = ?1 AND status = 'pending'",
+                    params![owner],
+                )
+                .await
+        };
+        match pending.await {
+            Ok(n) if n as u64 >= per_owner => QueueError::OwnerFull { max: per_owner },
+            _ => full,
+        }
     }
 
     /// One task.

@@ -90,8 +90,16 @@ pub struct EnqueueOptions {
     /// Retries after the first attempt; the queue's default when `None`.
     pub max_retries: Option<u32>,
     /// Who may see the task: an opaque string the caller chooses (the app stores a hash of
-    /// the client's session). Kept with the task and its events; the queue only filters by it.
+    /// the client's session). Kept with the task and its events; the queue filters by it,
+    /// and bounds how many of an owner's tasks wait ([`super::TaskConfig::max_pending_per_owner`]).
     pub owner: Option<String>,
+    /// May take the places kept back from everyone else
+    /// ([`super::TaskConfig::reserved_pending`]) and is not counted against its owner's
+    /// share: for an operator's work, which must not be crowded out by clients'.
+    pub reserved: bool,
+    /// Not counted against its owner's share: work that follows from a write already
+    /// allowed (a cover's variants), which a full share must not leave half done.
+    pub uncounted: bool,
 }
 
 impl EnqueueOptions {
@@ -106,6 +114,18 @@ impl EnqueueOptions {
     /// The same options for `owner`.
     pub fn owned_by(mut self, owner: impl Into<String>) -> Self {
         self.owner = Some(owner.into());
+        self
+    }
+
+    /// The same options, not counted against the owner's share (see [`Self::uncounted`]).
+    pub fn uncounted(mut self) -> Self {
+        self.uncounted = true;
+        self
+    }
+
+    /// The same options, allowed the reserved places (see [`Self::reserved`]).
+    pub fn reserved(mut self) -> Self {
+        self.reserved = true;
         self
     }
 }
@@ -219,6 +239,14 @@ pub enum QueueError {
     #[error("the task queue is full ({max} tasks waiting); try again when some have finished")]
     Full {
         /// The bound.
+        max: u64,
+    },
+    /// The owner has its share of pending tasks already.
+    #[error(
+        "you have {max} tasks waiting already, the most one client may; wait for some to finish or cancel one"
+    )]
+    OwnerFull {
+        /// The share.
         max: u64,
     },
     /// No handler is registered for this kind.

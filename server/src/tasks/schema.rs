@@ -67,6 +67,12 @@ CREATE UNIQUE INDEX tasks_uid ON tasks (uid);
 CREATE INDEX tasks_owner ON tasks (owner, id);
 ";
 
+/// The third step: an owner's pending tasks counted on an index of pending rows only, for
+/// the per-owner share checked at every enqueue.
+pub const SCHEMA_OWNER_SHARE: &str = "
+CREATE INDEX tasks_pending_by_owner ON tasks (owner) WHERE status = 'pending';
+";
+
 pub(crate) const COLUMNS: &str = "id, kind, payload, status, priority, attempts, max_retries, run_at, \
     created_at, started_at, finished_at, progress, message, result, error, cancel_requested, uid, owner";
 

@@ -31,6 +31,11 @@ async fn store() -> (tempfile::TempDir, Store) {
                 name: "task public ids",
                 sql: SCHEMA_PUBLIC_IDS,
             },
+            Migration {
+                version: 3,
+                name: "task shares per owner",
+                sql: SCHEMA_OWNER_SHARE,
+            },
         ])
         .await
         .unwrap();
@@ -440,6 +445,7 @@ async fn enqueue_beyond_the_bound_is_refused_with_a_clear_message() {
     let q = TaskQueue::builder(store)
         .config(TaskConfig {
             max_pending: 2,
+            reserved_pending: 0,
             ..TaskConfig::default()
         })
         .register(rec)
@@ -456,6 +462,72 @@ async fn enqueue_beyond_the_bound_is_refused_with_a_clear_message() {
     assert!(matches!(err, QueueError::Full { max: 2 }));
     assert!(err.to_string().contains("queue is full (2 tasks waiting)"));
     assert_eq!(q.stats().await.unwrap().depth, 2);
+}
+
+#[tokio::test]
+async fn one_owner_cannot_fill_the_queue_and_operators_keep_their_reserve() {
+    let (_dir, store) = store().await;
+    let (rec, _) = recorder();
+    // Not started: everything stays pending.
+    let q = TaskQueue::builder(store)
+        .config(TaskConfig {
+            max_pending: 10,
+            reserved_pending: 3,
+            max_pending_per_owner: 4,
+            ..TaskConfig::default()
+        })
+        .register(rec)
+        .build();
+    let as_owner = |o: &str| EnqueueOptions::default().owned_by(o);
+    for n in 0..4 {
+        q.enqueue::<Recorder>(&Note { n }, as_owner("hog"))
+            .await
+            .unwrap();
+    }
+    let err = q
+        .enqueue::<Recorder>(&Note { n: 4 }, as_owner("hog"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, QueueError::OwnerFull { max: 4 }), "{err}");
+    assert!(err.to_string().contains("4 tasks waiting already"), "{err}");
+    // Others still get in, up to the bound less the reserve (10 - 3 = 7).
+    for n in 0..3 {
+        q.enqueue::<Recorder>(&Note { n }, as_owner(&format!("other{n}")))
+            .await
+            .unwrap();
+    }
+    let err = q
+        .enqueue::<Recorder>(&Note { n: 9 }, as_owner("late"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, QueueError::Full { max: 10 }), "{err}");
+    // An operator's work takes the reserve, whatever its owner already has waiting.
+    for n in 0..3 {
+        q.enqueue::<Recorder>(&Note { n }, as_owner("hog").reserved())
+            .await
+            .unwrap();
+    }
+    let err = q
+        .enqueue::<Recorder>(&Note { n: 9 }, as_owner("op").reserved())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, QueueError::Full { max: 10 }), "{err}");
+    assert_eq!(q.stats().await.unwrap().depth, 10);
+    // A task without an owner (the system's own) has no share to count.
+    let (_dir2, store2) = self::store().await;
+    let (rec2, _) = recorder();
+    let q2 = TaskQueue::builder(store2)
+        .config(TaskConfig {
+            max_pending_per_owner: 1,
+            ..TaskConfig::default()
+        })
+        .register(rec2)
+        .build();
+    for n in 0..3 {
+        q2.enqueue::<Recorder>(&Note { n }, EnqueueOptions::default())
+            .await
+            .unwrap();
+    }
 }
 
 #[tokio::test]

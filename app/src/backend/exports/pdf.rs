@@ -24,7 +24,7 @@ use krilla::{
     text::{Font, TextDirection},
 };
 use serde_json::{Value, json};
-use server::tasks::{Handler, TaskContext, TaskError};
+use server::tasks::{Cancelled, Handler, TaskContext, TaskError};
 use skrifa::{
     FontRef, GlyphId, MetadataProvider,
     charmap::Charmap,
@@ -63,14 +63,11 @@ impl Handler for ExportPdf {
         let nodes = tree.nodes.len();
         let title = story.title.clone();
         let job = ctx.clone();
-        let pdf = tokio::task::spawn_blocking(move || render(&story, &tree, font, &job))
-            .await
-            .map_err(|e| {
-                TaskError::retryable(
-                    "the PDF renderer stopped unexpectedly; the task will be tried again",
-                )
-                .detail(e)
-            })??;
+        let pdf = ctx
+            .blocking("the PDF renderer", move |cancelled| {
+                render(&story, &tree, font, &job, cancelled)
+            })
+            .await?;
         let file = format!("task-{}.pdf", ctx.id());
         let bytes = write_file(&self.0.files_dir, &file, &pdf.bytes)?;
         ctx.progress(100, format!("{} pages", pdf.pages));
@@ -256,11 +253,17 @@ impl<'m> Pages<'m> {
     }
 }
 
-/// Draws finished pages into the document.
-fn draw(doc: &mut Document, font: &Font, pages: Vec<Vec<Line>>) -> Result<(), TaskError> {
+/// Draws finished pages into the document; stops between pages on cancel.
+fn draw(
+    doc: &mut Document,
+    font: &Font,
+    pages: Vec<Vec<Line>>,
+    cancelled: &Cancelled,
+) -> Result<(), TaskError> {
     let settings = PageSettings::from_wh(PAGE_W, PAGE_H)
         .ok_or_else(|| TaskError::permanent("invalid page size"))?;
     for lines in pages {
+        cancelled.check()?;
         let mut page = doc.start_page_with(settings.clone());
         let mut surface = page.surface();
         for l in lines.iter().filter(|l| !l.text.is_empty()) {
@@ -284,12 +287,15 @@ fn draw(doc: &mut Document, font: &Font, pages: Vec<Vec<Line>>) -> Result<(), Ta
     Ok(())
 }
 
-/// Renders the story; reports progress per chapter and stops between chapters on cancel.
+/// Renders the story; reports progress per chapter. On cancel it stops at the next node
+/// or page, so a cancelled export stops using its thread within a page's work (only the
+/// document's final assembly, `finish`, runs to its end once started).
 pub fn render(
     story: &Story,
     tree: &StoryTree,
     font_bytes: Vec<u8>,
     ctx: &TaskContext,
+    cancelled: &Cancelled,
 ) -> Result<Rendered, TaskError> {
     let bytes = Arc::new(font_bytes);
     let font = Font::new(bytes.clone().into(), 0)
@@ -324,21 +330,21 @@ pub fn render(
     // Title page.
     let pages = title_page(&measure, story, tree, &top);
     page_count += pages.pages.len();
-    draw(&mut doc, &font, pages.pages)?;
+    draw(&mut doc, &font, pages.pages, cancelled)?;
 
     let chapters = top.len();
     for (i, chapter) in top.iter().enumerate() {
-        if ctx.is_cancelled() {
-            return Err(TaskError::permanent("cancelled"));
-        }
+        cancelled.check()?;
         let mut pages = Pages::new(&measure);
         outline.push_child(OutlineNode::new(
             chapter.title.clone(),
             XyzDestination::new(page_count, Point::from_xy(0.0, MARGIN)),
         ));
-        chapter_pages(&mut pages, &measure, chapter, &children, &section);
+        chapter_pages(
+            &mut pages, &measure, chapter, &children, &section, cancelled,
+        )?;
         page_count += pages.pages.len();
-        draw(&mut doc, &font, pages.pages)?;
+        draw(&mut doc, &font, pages.pages, cancelled)?;
         let done = 5 + (90 * (i + 1) / chapters.max(1)) as u8;
         ctx.progress(
             done,
@@ -404,7 +410,8 @@ fn chapter_pages(
     chapter: &Node,
     children: &HashMap<&str, Vec<&Node>>,
     section: &HashMap<&str, usize>,
-) {
+    cancelled: &Cancelled,
+) -> Result<(), TaskError> {
     for l in wrap(measure, &chapter.title, 20.0, TEXT_W) {
         pages.line(l, 20.0, 0.0, 0);
     }
@@ -417,6 +424,7 @@ fn chapter_pages(
         .map(|c| c.iter().rev().copied().collect())
         .unwrap_or_default();
     while let Some(n) = stack.pop() {
+        cancelled.check()?;
         let number = section.get(n.id.as_str()).copied().unwrap_or(0);
         pages.gap(10.0);
         let heading = match n.kind {
@@ -432,6 +440,7 @@ fn chapter_pages(
             stack.extend(kids.iter().rev());
         }
     }
+    Ok(())
 }
 
 /// A node's children as numbered branches: "1. label → §n".

@@ -55,7 +55,11 @@ impl AppState {
             };
             let id = self
                 .tasks()
-                .enqueue::<CoverVariants>(&payload, EnqueueOptions::default().owned_by(owner))
+                .enqueue::<CoverVariants>(
+                    &payload,
+                    // The upload was allowed: its variants must not wait for a free share.
+                    EnqueueOptions::default().owned_by(owner).uncounted(),
+                )
                 .await?;
             Some(self.task_view(id).await?)
         };

@@ -29,16 +29,6 @@ pub struct CoverPayload {
 /// The handler.
 pub struct CoverVariants(pub Env);
 
-/// Blocking work that did not finish: a panic is this image's (another try panics again),
-/// anything else (the runtime shutting down) may work next time.
-fn blocking_failed(e: tokio::task::JoinError) -> TaskError {
-    if e.is_panic() {
-        TaskError::permanent("the image could not be encoded").detail(e)
-    } else {
-        TaskError::retryable("encoding stopped unexpectedly").detail(e)
-    }
-}
-
 impl Handler for CoverVariants {
     const KIND: &'static str = crate::model::TaskKind::CoverVariants.as_str();
     type Payload = CoverPayload;
@@ -87,13 +77,14 @@ impl CoverVariants {
         let (w, h) = decode::dimensions(&original).unwrap_or((1, 1));
         let share = std::sync::Arc::new(self.0.images.reserve(w, h).await?);
         let held = share.clone();
-        let pixels = tokio::task::spawn_blocking(move || {
-            let _held = held;
-            decode::decode(&original, Some(content_type.as_str()))
-                .map(|d| encode::flatten(&d.image))
-        })
-        .await
-        .map_err(blocking_failed)??;
+        let pixels = ctx
+            .blocking("decoding the image", move |_| {
+                let _held = held;
+                decode::decode(&original, Some(content_type.as_str()))
+                    .map(|d| encode::flatten(&d.image))
+                    .map_err(TaskError::from)
+            })
+            .await?;
         let pixels = std::sync::Arc::new(pixels);
         let made = media::made(store, &hash).await?;
         let widths = variant_widths(pixels.width());
@@ -112,13 +103,17 @@ impl CoverVariants {
             let src = pixels.clone();
             let held = share.clone();
             let limit = (width == src.width()).then_some(original_bytes);
-            let v = tokio::task::spawn_blocking(move || {
-                let _held = held;
-                encode::variant(&src, width, format, limit)
-            })
-            .await
-            .map_err(blocking_failed)?
-            .map_err(|e| TaskError::permanent("the image could not be encoded").detail(e))?;
+            // One variant's encode runs to its end once started (the encoders take no
+            // cancel); the next one does not start.
+            let v = ctx
+                .blocking("encoding the image", move |cancelled| {
+                    let _held = held;
+                    cancelled.check()?;
+                    encode::variant(&src, width, format, limit).map_err(|e| {
+                        TaskError::permanent("the image could not be encoded").detail(e)
+                    })
+                })
+                .await?;
             if !media::put_variant(store, &hash, width, format, &v.data, v.encode_ms).await? {
                 return Ok(
                     json!({ "hash": hash, "skipped": "the upload was replaced or removed" }),

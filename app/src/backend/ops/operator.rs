@@ -93,7 +93,7 @@ impl AppState {
     /// Starts an online backup (verified, recorded, rotated), owned by the caller's session
     /// too, so the browser that started it follows it.
     pub async fn start_backup(&self, session: &Session) -> Result<TaskView, ApiError> {
-        let options = EnqueueOptions::priority(Priority::High).owned_by(session.owner().as_str());
+        let options = operator_options(session);
         let id = self
             .tasks()
             .enqueue::<Backup>(&Default::default(), options)
@@ -114,7 +114,7 @@ impl AppState {
                 format!("operation must be one of {}", Operation::ALL.join(", ")),
             )
         })?;
-        let options = EnqueueOptions::priority(Priority::High).owned_by(session.owner().as_str());
+        let options = operator_options(session);
         let id = self
             .tasks()
             .enqueue::<Maintenance>(&MaintenancePayload { operation }, options)
@@ -154,4 +154,12 @@ impl AppState {
         self.admin_sessions().revoke(&session.admin_key());
         json!({ "configured": self.config().admin_token.is_some(), "admin": false })
     }
+}
+
+/// An operator's task: first in line, on the places kept for operators, followed by the
+/// session that started it.
+fn operator_options(session: &Session) -> EnqueueOptions {
+    EnqueueOptions::priority(Priority::Urgent)
+        .owned_by(session.owner().as_str())
+        .reserved()
 }

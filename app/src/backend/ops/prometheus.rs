@@ -281,6 +281,12 @@ async fn tasks(e: &mut Exposition, state: &AppState) {
                 t.depth as f64,
             );
             e.gauge(
+                "aion_task_blocking_running",
+                "Tasks' CPU-bound jobs (PDF, image decode and encode) running now on blocking threads.",
+                &[],
+                server::tasks::blocking_running() as f64,
+            );
+            e.gauge(
                 "aion_task_throughput_per_second",
                 "Tasks finished per second over the last minute.",
                 &[],

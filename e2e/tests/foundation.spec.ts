@@ -73,6 +73,25 @@ test('/metrics reports the client bundle as served, measured from its files', as
   expect(Number(text.match(/aion_http_open_connections (\d+)/)?.[1] ?? 0)).toBeGreaterThan(0);
 });
 
+test('every encoding of a bundle file varies on it, and none names another time', async ({ request }) => {
+  const html = await (await request.get('/')).text();
+  const css = html.match(/\/assets\/main-[^"]+\.css/)?.[0];
+  expect(css, 'the page links its stylesheet').toBeTruthy();
+  const answers = [];
+  for (const encoding of ['identity', 'br', 'gzip']) {
+    const res = await request.get(css!, { headers: { 'accept-encoding': encoding } });
+    expect(res.status()).toBe(200);
+    const headers = res.headers();
+    answers.push({ encoding, sent: headers['content-encoding'] ?? 'identity', vary: headers['vary'], modified: headers['last-modified'] });
+  }
+  // A shared cache keys each copy by the encoding asked for, and has no dates to mix up.
+  expect(answers.map((a) => a.sent)).toEqual(['identity', 'br', 'gzip']);
+  for (const a of answers) {
+    expect(a.vary, a.encoding).toBe('accept-encoding');
+    expect(a.modified, a.encoding).toBeUndefined();
+  }
+});
+
 test('on a phone the navigation is one row with the account link in it', async ({ browser }) => {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
   const page = await context.newPage();

@@ -380,7 +380,9 @@ pub struct ExportedCover {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExportedNode {
-    /// Its id in the exported story.
+    /// Its id in the exported story: `ref`, as API.md documents it (exports written before
+    /// this was fixed say `ref_`, and are read too).
+    #[serde(rename = "ref", alias = "ref_")]
     pub ref_: String,
     /// Its parent's `ref`; `null` at the top.
     pub parent_ref: Option<String>,

@@ -5,6 +5,7 @@
 //! TCP_NODELAY, add axum routes and tower layers, and shut down gracefully.
 
 mod admin_cmd;
+mod assets;
 mod boot;
 mod media;
 mod router;

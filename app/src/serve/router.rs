@@ -44,7 +44,10 @@ pub fn build(state: AppState) -> Router {
     };
     // The page's hydration data as an inert block, and the client started after the first
     // paint (serve::boot).
-    let dioxus = dioxus.layer(axum::middleware::map_response(super::boot::rewrite_page));
+    let dioxus = dioxus
+        .layer(axum::middleware::map_response(super::boot::rewrite_page))
+        // The bundle's files vary on the encoding, whichever copy is sent (serve::assets).
+        .layer(axum::middleware::from_fn(super::assets::headers));
     let metrics = Router::new()
         .route("/metrics", get(prometheus))
         .merge(crate::api::files::routes())

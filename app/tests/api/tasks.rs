@@ -206,6 +206,88 @@ async fn a_bad_import_is_refused_naming_the_field_and_creates_nothing() {
     );
 }
 
+#[tokio::test]
+async fn an_import_appears_whole_or_not_at_all() {
+    let app = spawn_app().await;
+    let story = small_story(&app).await;
+    let task = export(&app, &story, "json").await;
+    finished(&app, &task).await;
+    let (_, _, body) = download(&app, &task).await;
+    let mut doc: Value = serde_json::from_slice(&body).expect("JSON");
+    // 20,000 nodes: two of the batches the import writes, a second or so of writing.
+    const NODES: usize = 20_000;
+    let template = doc["nodes"][0].clone();
+    let nodes: Vec<Value> = (0..NODES)
+        .map(|i| {
+            let mut n = template.clone();
+            n["ref"] = json!(format!("r{i}"));
+            n["parent_ref"] = if i == 0 { Value::Null } else { json!("r0") };
+            n["kind"] = json!(if i == 0 { "chapter" } else { "scene" });
+            n["title"] = json!(format!("Part {i}"));
+            n["content"] = json!("Text of a part of the story that is imported whole.");
+            n
+        })
+        .collect();
+    doc["nodes"] = json!(nodes);
+    doc["story"]["title"] = json!("Whole or nothing");
+    let mut bad = doc.clone();
+    bad["nodes"][NODES - 1]["title"] = json!("");
+
+    // A reader watches the writer's own stories while the import runs.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let (http, url, stop) = (
+            app.http.clone(),
+            app.url("/api/stories?scope=mine&limit=100"),
+            stop.clone(),
+        );
+        tokio::spawn(async move {
+            let mut seen = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let list: Value = http
+                    .get(&url)
+                    .send()
+                    .await
+                    .expect("list")
+                    .json()
+                    .await
+                    .expect("JSON");
+                for s in list["items"].as_array().expect("items") {
+                    if s["title"] == "Whole or nothing" {
+                        seen.push(s["node_count"].as_u64().unwrap_or(0));
+                    }
+                }
+            }
+            seen
+        })
+    };
+    let (_, before) = app.get_json("/api/stories?scope=mine&limit=100").await;
+    let (status, err) = app.send(Method::POST, "/api/stories/import", bad).await;
+    assert_eq!(status, 400, "{err}");
+    assert_eq!(
+        err["error"]["field"],
+        format!("nodes[{}].title", NODES - 1),
+        "{err}"
+    );
+    let (_, after) = app.get_json("/api/stories?scope=mine&limit=100").await;
+    assert_eq!(
+        before["items"], after["items"],
+        "a refused import leaves nothing"
+    );
+    let imported = app.post_ok("/api/stories/import", doc).await;
+    assert_eq!(imported["node_count"], NODES);
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let seen = watcher.await.expect("watcher");
+    assert!(
+        seen.iter().all(|&n| n == NODES as u64),
+        "a reader saw the story half imported: node counts {:?}",
+        seen.iter()
+            .filter(|&&n| n != NODES as u64)
+            .take(10)
+            .collect::<Vec<_>>()
+    );
+}
+
 /// Runs a poppler tool on `pdf` and returns what it printed.
 fn poppler(tool: &str, args: &[&str], pdf: &[u8]) -> String {
     let dir = tempfile::tempdir().expect("dir");

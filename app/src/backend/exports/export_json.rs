@@ -1,23 +1,18 @@
-//! The JSON export of a story (format `aion.story`, version 1; see API.md) and its import.
+//! The JSON export of a story (format `aion.story`, version 1; see API.md); its import is
+//! [`super::import`].
 
 use serde_json::{Value, json};
 use server::tasks::{Handler, TaskContext, TaskError};
 
 use super::{FileResult, StoryPayload, load_story, slug, write_file};
-use crate::backend::{identity::Viewer, library::access, tasks::Env};
+use crate::backend::tasks::Env;
 use base64::{Engine, engine::general_purpose::STANDARD};
 
 use crate::{
-    backend::{
-        AppState,
-        media::{self, Upload},
-        time::now_micros,
-        time::to_rfc3339,
-    },
+    backend::{media, time::now_micros, time::to_rfc3339},
     model::{
-        ApiError, BatchNode, EXPORT_FORMAT, EXPORT_VERSION, ExportedCover, ExportedNode,
-        ExportedStory, NewStory, NodeBatch, Story, StoryExport, StoryTree,
-        fields::{BATCH_MAX_NODES, Id},
+        EXPORT_FORMAT, EXPORT_VERSION, ExportedCover, ExportedNode, ExportedStory, Story,
+        StoryExport, StoryTree,
     },
 };
 
@@ -90,164 +85,6 @@ impl Handler for ExportJson {
     }
 }
 
-/// Creates a new story from an export document: all of it or nothing. A cover is checked
-/// like an upload before anything is written, and its variants are made by a task owned
-/// by `owner`.
-pub async fn import_story(
-    state: &AppState,
-    caller: &Viewer,
-    doc: &StoryExport,
-    owner: &str,
-) -> Result<Story, ApiError> {
-    access::owner_id(caller)?;
-    if doc.format != EXPORT_FORMAT {
-        return Err(ApiError::invalid(
-            "format",
-            format!("format must be {EXPORT_FORMAT:?}"),
-        ));
-    }
-    if doc.version != EXPORT_VERSION {
-        return Err(ApiError::invalid(
-            "version",
-            format!("this server reads version {EXPORT_VERSION} exports"),
-        ));
-    }
-    // Every parent must come earlier (the export is depth-first), refs must be unique.
-    let mut seen = std::collections::HashMap::with_capacity(doc.nodes.len());
-    for (i, n) in doc.nodes.iter().enumerate() {
-        if let Some(parent) = &n.parent_ref
-            && !seen.contains_key(parent.as_str())
-        {
-            return Err(ApiError::invalid(
-                format!("nodes[{i}].parent_ref"),
-                "parent_ref must name the ref of an earlier node",
-            ));
-        }
-        if seen.insert(n.ref_.as_str(), i).is_some() {
-            return Err(ApiError::invalid(
-                format!("nodes[{i}].ref"),
-                "ref must be unique in the export",
-            ));
-        }
-    }
-    let cover = match &doc.story.cover {
-        None => None,
-        Some(c) => {
-            let bytes = STANDARD.decode(&c.data).map_err(|_| {
-                ApiError::invalid("story.cover.data", "data must be the file in base64")
-            })?;
-            let checked = Upload::check_within(
-                state.image_budget(),
-                bytes,
-                Some(c.content_type.clone()),
-                Some(crate::backend::media::budget::UPLOAD_WAIT),
-            )
-            .await;
-            Some(checked.map_err(|e| prefix(e, "story.cover."))?)
-        }
-    };
-    let story = state
-        .create_story(
-            caller,
-            &NewStory {
-                title: doc.story.title.clone(),
-                summary: Some(doc.story.summary.clone()),
-                status: Some(doc.story.status),
-                tags: Some(doc.story.tags.clone()),
-                visibility: None,
-            },
-        )
-        .await
-        .map_err(|e| prefix(e, "story."))?;
-    let id = Id::parse("id", &story.id)?;
-    let written = async {
-        import_nodes(state, caller, &id, &doc.nodes).await?;
-        if let Some(upload) = cover {
-            state.set_cover(&id, upload, owner).await?;
-        }
-        Ok::<_, ApiError>(())
-    };
-    match written.await {
-        Ok(()) => state.story(&id).await.map(|s| (*s).clone()),
-        Err(e) => {
-            // All or nothing: the story goes again with whatever part of its tree was written.
-            if let Err(cleanup) = state.remove_story(&id).await {
-                tracing::error!("removing a half-imported story failed: {cleanup:?}");
-            }
-            Err(e)
-        }
-    }
-}
-
-/// Writes the nodes in batches of the batch limit; later batches name parents written by
-/// earlier ones by their new id.
-async fn import_nodes(
-    state: &AppState,
-    caller: &Viewer,
-    story: &Id,
-    nodes: &[ExportedNode],
-) -> Result<(), ApiError> {
-    let mut new_ids: std::collections::HashMap<&str, String> =
-        std::collections::HashMap::with_capacity(nodes.len());
-    for (chunk_no, chunk) in nodes.chunks(BATCH_MAX_NODES).enumerate() {
-        let in_chunk: std::collections::HashSet<&str> =
-            chunk.iter().map(|n| n.ref_.as_str()).collect();
-        let batch = NodeBatch {
-            nodes: chunk
-                .iter()
-                .map(|n| {
-                    let (parent_ref, parent_id) = match n.parent_ref.as_deref() {
-                        None => (None, None),
-                        Some(p) if in_chunk.contains(p) => (Some(p.to_owned()), None),
-                        Some(p) => (None, new_ids.get(p).cloned()),
-                    };
-                    BatchNode {
-                        ref_: Some(n.ref_.clone()),
-                        parent_ref,
-                        parent_id,
-                        kind: n.kind,
-                        title: n.title.clone(),
-                        content: Some(n.content.clone()),
-                        choice_label: n.choice_label.clone(),
-                        position: None,
-                    }
-                })
-                .collect(),
-        };
-        let offset = chunk_no * BATCH_MAX_NODES;
-        let created = state
-            .create_nodes(caller, story, &batch)
-            .await
-            .map_err(|e| renumber(e, offset))?;
-        for (n, id) in chunk.iter().zip(created.ids) {
-            new_ids.insert(n.ref_.as_str(), id);
-        }
-    }
-    Ok(())
-}
-
-fn prefix(e: ApiError, prefix: &str) -> ApiError {
-    match e.field() {
-        Some(f) => ApiError::invalid(format!("{prefix}{f}"), e.message()),
-        None => e,
-    }
-}
-
-/// A batch error names `nodes[i]` within its chunk; name the node of the whole export.
-fn renumber(e: ApiError, offset: usize) -> ApiError {
-    let Some(field) = e.field() else { return e };
-    let Some(rest) = field.strip_prefix("nodes[") else {
-        return e;
-    };
-    let Some((index, tail)) = rest.split_once(']') else {
-        return e;
-    };
-    match index.parse::<usize>() {
-        Ok(i) => ApiError::invalid(format!("nodes[{}]{tail}", i + offset), e.message()),
-        Err(_) => e,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     //! The import format's round trip as a property: any document the import accepts comes
@@ -256,8 +93,8 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::backend::AppConfig;
-    use crate::model::{NodeKind, StoryStatus};
+    use crate::backend::{AppConfig, AppState, exports::import_story, identity::Viewer};
+    use crate::model::{ApiError, NodeKind, StoryStatus, fields::Id};
 
     /// A tree of `n` nodes as parent indices (each parent earlier), kinds and texts, laid
     /// out depth-first with siblings in order: the order an export has.

@@ -6,6 +6,7 @@
 //! leaves a file that looks finished, and a rerun simply overwrites its own `task-{id}` file.
 
 mod export_json;
+mod import;
 mod pdf;
 mod report;
 
@@ -18,7 +19,8 @@ use server::{
     tasks::{EnqueueOptions, Priority, TaskContext, TaskError},
 };
 
-pub use export_json::{ExportJson, build_export, import_story};
+pub use export_json::{ExportJson, build_export};
+pub use import::import_story;
 pub use pdf::ExportPdf;
 pub use report::{Report, ReportPayload};
 

@@ -170,15 +170,16 @@ impl AppState {
     /// Deletes a story and its tree (the owner only).
     pub async fn delete_story(&self, caller: &Viewer, id: &Id) -> Result<Deleted, ApiError> {
         self.story_for(caller, id, Role::Owner).await?;
-        self.remove_story(id).await
-    }
-
-    /// Deletes a story without asking who (a half-imported one).
-    pub(crate) async fn remove_story(&self, id: &Id) -> Result<Deleted, ApiError> {
         let deleted = stories::delete(self.store(), id).await?;
         // Its cover's variants may have gone with it.
         self.invalidate_with(Some(id.as_str()), &[MEDIA_TAG]).await;
         Ok(deleted)
+    }
+
+    /// Drops what the caches knew that a story imported in one transaction changes (the
+    /// lists it now appears in).
+    pub(crate) async fn story_imported(&self, id: &Id) {
+        self.invalidate(Some(id.as_str())).await;
     }
 
     /// Adds a node.

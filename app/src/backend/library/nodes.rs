@@ -78,6 +78,7 @@ mod batch;
 mod placement;
 mod reshape;
 pub use batch::create_batch;
+pub(crate) use batch::create_batch_in;
 pub use reshape::{delete, move_node};
 
 /// Orders a story's nodes depth-first, siblings by position. Nodes whose parent is missing

@@ -78,14 +78,26 @@ async fn find(conn: &Conn, id: &Id) -> Result<Option<Story>, ApiError> {
 
 /// Creates a story owned by the account `owner` (private unless `input` says otherwise).
 pub async fn create(store: &Store, owner: &str, input: &NewStory) -> Result<Story, ApiError> {
+    let mut writer = store.write().await?;
+    let tx = writer.begin().await?;
+    let story = create_in(&tx, owner, input).await?;
+    tx.commit().await?;
+    Ok(story)
+}
+
+/// [`create`] inside a transaction of the caller's (an import writes the story, its tree
+/// and its cover in one).
+pub(crate) async fn create_in(
+    tx: &WriteTx<'_>,
+    owner: &str,
+    input: &NewStory,
+) -> Result<Story, ApiError> {
     let title = Title::parse("title", &input.title)?;
     let summary = ShortText::summary(input.summary.as_deref().unwrap_or(""))?;
     let status = input.status.unwrap_or(StoryStatus::Draft);
     let tags = Tags::parse(input.tags.as_deref().unwrap_or(&[]))?;
     let id = crate::backend::new_id();
     let now = now_micros();
-    let mut writer = store.write().await?;
-    let tx = writer.begin().await?;
     let visibility = input.visibility.unwrap_or(Visibility::Private);
     let new = NewRow {
         id: &id,
@@ -97,8 +109,7 @@ pub async fn create(store: &Store, owner: &str, input: &NewStory) -> Result<Stor
         tags: &tags,
         at: now,
     };
-    insert_story(&tx, &new).await?;
-    tx.commit().await?;
+    insert_story(tx, &new).await?;
     Ok(Story {
         id,
         title: title.as_str().to_owned(),

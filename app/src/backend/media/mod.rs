@@ -46,12 +46,27 @@ impl AppState {
         owner: &str,
     ) -> Result<(Story, Option<TaskView>), ApiError> {
         let done = attach(self.store(), story, &upload).await?;
+        let task = self
+            .cover_attached(story, &upload.hash, done, owner)
+            .await?;
+        Ok((self.story(story).await?.as_ref().clone(), task))
+    }
+
+    /// After a cover was attached (`done`: its variants exist already): starts making
+    /// them if needed, and drops what the caches knew of the story's cover.
+    pub(crate) async fn cover_attached(
+        &self,
+        story: &Id,
+        hash: &str,
+        done: bool,
+        owner: &str,
+    ) -> Result<Option<TaskView>, ApiError> {
         let task = if done {
             None
         } else {
             let payload = CoverPayload {
                 story_id: story.as_str().to_owned(),
-                hash: upload.hash.clone(),
+                hash: hash.to_owned(),
             };
             let id = self
                 .tasks()
@@ -64,7 +79,7 @@ impl AppState {
             Some(self.task_view(id).await?)
         };
         self.cover_changed(story.as_str()).await;
-        Ok((self.story(story).await?.as_ref().clone(), task))
+        Ok(task)
     }
 
     /// Removes `story`'s cover; the story as it is now.
@@ -224,8 +239,19 @@ pub fn parse_media_name(name: &str) -> Option<(String, u32, MediaFormat)> {
 pub async fn attach(store: &Store, story: &Id, upload: &Upload) -> Result<bool, ApiError> {
     let mut writer = store.write().await?;
     let tx = writer.begin().await?;
-    insert_original(&tx, upload).await?;
-    let done = variants_complete(&tx, &upload.hash, upload.width).await?;
+    let done = attach_in(&tx, story, upload).await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// [`attach`] inside a transaction of the caller's (an import's).
+pub(crate) async fn attach_in(
+    tx: &WriteTx<'_>,
+    story: &Id,
+    upload: &Upload,
+) -> Result<bool, ApiError> {
+    insert_original(tx, upload).await?;
+    let done = variants_complete(tx, &upload.hash, upload.width).await?;
     let changed = if done {
         tx.execute(
             "cover.attach",
@@ -242,11 +268,9 @@ pub async fn attach(store: &Store, story: &Id, upload: &Upload) -> Result<bool, 
         .await?
     };
     if changed == 0 {
-        tx.rollback().await?;
         return Err(ApiError::not_found("story", story.as_str()));
     }
-    collect_unused(&tx).await?;
-    tx.commit().await?;
+    collect_unused(tx).await?;
     Ok(done)
 }
 

@@ -7,6 +7,11 @@
 //! per minute and page, merged if the minute is flushed twice) every [`FLUSH_EVERY`] and at
 //! shutdown, and kept [`RETENTION_MINUTES`] (7 days); at start the summary is rebuilt from
 //! them, so a restart loses no history.
+//!
+//! While the database refuses writes (disk full, read-only) the minutes stay pending, at
+//! most [`MAX_PENDING_MINUTES`] of them: past that the oldest is merged into the next, so
+//! memory stays bounded through an outage of any length and no sample is lost, only the
+//! minute it is filed under.
 
 use std::{collections::HashMap, sync::Mutex, time::Duration};
 
@@ -22,6 +27,9 @@ const PAGES: usize = VITAL_ROUTES.len() + 1;
 
 /// How often pending minutes are written.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(10);
+
+/// Distinct minutes kept waiting for the database at most (an hour).
+pub const MAX_PENDING_MINUTES: usize = 60;
 
 /// How long minute rollups are kept: 7 days.
 pub const RETENTION_MINUTES: i64 = 7 * 24 * 60;
@@ -151,12 +159,17 @@ impl Vitals {
         };
         page.add(report);
         drop(pages);
-        self.pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry((minute_now(), report.route))
-            .or_default()
-            .add(report);
+        self.record_pending(minute_now(), report);
+    }
+
+    fn record_pending(&self, minute: i64, report: &ValidVitals) {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (minute, report.route);
+        let new = !pending.contains_key(&key);
+        pending.entry(key).or_default().add(report);
+        if new {
+            bound(&mut pending);
+        }
     }
 
     /// Writes the pending minutes (merged into rows already there) and drops rollups older
@@ -173,8 +186,15 @@ impl Vitals {
             for (key, page) in batch {
                 pending.entry(key).or_default().merge(&page);
             }
+            bound(&mut pending);
         }
         result.map(|()| n)
+    }
+
+    /// Distinct minutes waiting to be written.
+    pub fn pending_minutes(&self) -> usize {
+        let pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        distinct_minutes(&pending).len()
     }
 
     /// Pages with samples, in route order, `other` last.
@@ -256,6 +276,25 @@ async fn write(store: &Store, batch: &HashMap<(i64, usize), Page>) -> Result<(),
     tx.commit().await
 }
 
+fn distinct_minutes(pending: &HashMap<(i64, usize), Page>) -> std::collections::BTreeSet<i64> {
+    pending.keys().map(|(minute, _)| *minute).collect()
+}
+
+/// Merges the oldest pending minutes into the next until at most [`MAX_PENDING_MINUTES`]
+/// remain.
+fn bound(pending: &mut HashMap<(i64, usize), Page>) {
+    let minutes: Vec<i64> = distinct_minutes(pending).into_iter().collect();
+    let excess = minutes.len().saturating_sub(MAX_PENDING_MINUTES);
+    for pair in minutes.windows(2).take(excess) {
+        let (from, into) = (pair[0], pair[1]);
+        for page in 0..PAGES {
+            if let Some(data) = pending.remove(&(from, page)) {
+                pending.entry((into, page)).or_default().merge(&data);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,6 +354,34 @@ mod tests {
         let loaded = Vitals::load(&store).await.expect("load").summary();
         assert_eq!(loaded, v.summary());
         assert_eq!(loaded.pages[0].metrics[0].samples, 60);
+    }
+
+    #[tokio::test]
+    async fn a_long_outage_keeps_an_hour_of_minutes_and_every_sample() {
+        let v = Vitals::default();
+        // A day in which the database took nothing: one beacon a minute on two pages.
+        let start = minute_now() - 1_440;
+        for minute in start..start + 1_440 {
+            v.record_pending(minute, &beacon("/", 1_000.0));
+            v.record_pending(minute, &beacon("/tasks", 2_000.0));
+        }
+        assert_eq!(v.pending_minutes(), MAX_PENDING_MINUTES);
+        // The database is back: everything is written, under fewer minutes.
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(server::store::StoreConfig::new(dir.path().join("v.db")))
+            .await
+            .expect("store");
+        store
+            .migrate(crate::backend::schema::MIGRATIONS)
+            .await
+            .expect("migrations");
+        assert_eq!(
+            v.flush(&store).await.expect("flush"),
+            2 * MAX_PENDING_MINUTES
+        );
+        let loaded = Vitals::load(&store).await.expect("load").summary();
+        let samples: u64 = loaded.pages.iter().map(|p| p.metrics[0].samples).sum();
+        assert_eq!(samples, 2 * 1_440, "every sample was kept");
     }
 
     #[test]

@@ -27,12 +27,24 @@ pub async fn create_batch(
             ),
         ));
     }
-    let plan = plan_batch(&batch.nodes)?;
-    let now = now_micros();
     let mut writer = store.write().await?;
     let tx = writer.begin().await?;
-    story_exists(&tx, story_id).await?;
-    let groups = sibling_groups(&tx, story_id, &plan).await?;
+    let created = create_batch_in(&tx, story_id, batch).await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// [`create_batch`] inside a transaction of the caller's, without the bound on the batch's
+/// length (an import writes its story's whole tree in one).
+pub(crate) async fn create_batch_in(
+    tx: &WriteTx<'_>,
+    story_id: &Id,
+    batch: &NodeBatch,
+) -> Result<NodeBatchResult, ApiError> {
+    let plan = plan_batch(&batch.nodes)?;
+    let now = now_micros();
+    story_exists(tx, story_id).await?;
+    let groups = sibling_groups(tx, story_id, &plan).await?;
     let mut positions = vec![0u32; plan.len()];
     for group in &groups {
         let wanted: Vec<Option<u32>> = group
@@ -49,12 +61,11 @@ pub async fn create_batch(
             GroupParent::InBatch(i) => plan[*i].id.as_str(),
         });
         for shift in &placed.shifts {
-            shift_range(&tx, story_id.as_str(), parent, shift).await?;
+            shift_range(tx, story_id.as_str(), parent, shift).await?;
         }
     }
-    let words = insert_planned(&tx, story_id, &plan, &positions, now).await?;
-    touch_story(&tx, story_id.as_str(), plan.len() as i64, words).await?;
-    tx.commit().await?;
+    let words = insert_planned(tx, story_id, &plan, &positions, now).await?;
+    touch_story(tx, story_id.as_str(), plan.len() as i64, words).await?;
     Ok(NodeBatchResult {
         created: plan.len() as u32,
         ids: plan.into_iter().map(|item| item.id).collect(),

@@ -51,13 +51,21 @@ pub fn new_id() -> String {
 
 impl From<StoreError> for ApiError {
     /// Database failures are the server's problem: logged with their cause, sent as 500
-    /// without it (or 503 when the database was busy, which is worth a retry).
+    /// without it (or 503 when the database was busy, or the request ran out of time there,
+    /// which are worth a retry).
     fn from(err: StoreError) -> Self {
         if err.is_busy() {
             tracing::warn!("database busy: {err}");
             return ApiError::new(
                 ErrorCode::Unavailable,
                 "the database is busy; try again in a moment",
+            );
+        }
+        if err.is_interrupted() {
+            tracing::warn!("statement stopped at its request's deadline: {err}");
+            return ApiError::new(
+                ErrorCode::Unavailable,
+                "this request took longer than it may (AION_REQUEST_TIMEOUT_SECS) and was stopped; try again later",
             );
         }
         if err.is_unwritable() {

@@ -205,8 +205,16 @@ impl<P: CachePolicy> Edge<P> {
         }
 
         let span = tracing::info_span!("request", id = ?id, route = %route);
-        // Boxed so the (large) inner future is not copied each time this one moves.
-        let call = Box::pin(AssertUnwindSafe(inner.oneshot(req)).catch_unwind());
+        // Boxed so the (large) inner future is not copied each time this one moves. Its
+        // statements are interrupted at the timeout: a statement runs within one poll, where
+        // the timeout cannot fire (store::within).
+        let call = Box::pin(
+            AssertUnwindSafe(crate::store::within(
+                started + self.timeout,
+                inner.oneshot(req),
+            ))
+            .catch_unwind(),
+        );
         let outcome = TimeoutFuture::new(
             async move {
                 Ok::<_, Infallible>(match call.await {

@@ -2,13 +2,14 @@
 //!
 //! Helpers read every row before returning, so no statement stays active behind the caller's
 //! back (an unread `Rows` keeps its statement open and a later COMMIT then fails with "SQL
-//! statements in progress"). Each call is labelled with a static query kind and timed.
+//! statements in progress"). Each call is labelled with a static query kind and timed, and
+//! runs off the async threads, bounded by its request's deadline ([`super::deadline`]).
 
 use std::{sync::Arc, time::Instant};
 
 use libsql::{Connection, Row, params::IntoParams};
 
-use super::{StoreError, timing::QueryTimings};
+use super::{StoreError, deadline::off_runtime, timing::QueryTimings};
 
 /// A libsql connection plus the timings it reports to.
 pub struct Conn {
@@ -39,14 +40,14 @@ impl Conn {
         mut map: impl FnMut(&Row) -> Result<T, libsql::Error>,
     ) -> Result<Vec<T>, StoreError> {
         let start = Instant::now();
-        let result = async {
+        let result = off_runtime(&self.conn, async {
             let mut rows = self.conn.query(sql, params).await?;
             let mut out = Vec::with_capacity(expected);
             while let Some(row) = rows.next().await? {
                 out.push(map(&row)?);
             }
             Ok::<_, libsql::Error>(out)
-        }
+        })
         .await;
         let n = result.as_ref().map_or(0, |v| v.len() as u64);
         self.timings
@@ -85,7 +86,7 @@ impl Conn {
         params: impl IntoParams,
     ) -> Result<u64, StoreError> {
         let start = Instant::now();
-        let result = self.conn.execute(sql, params).await;
+        let result = off_runtime(&self.conn, self.conn.execute(sql, params)).await;
         let n = *result.as_ref().unwrap_or(&0);
         self.timings
             .record(kind, sql, start.elapsed(), n, result.is_ok());
@@ -95,7 +96,7 @@ impl Conn {
     /// Runs several statements separated by `;` (schema, PRAGMAs), reading any rows they return.
     pub async fn execute_batch(&self, kind: &'static str, sql: &str) -> Result<(), StoreError> {
         let start = Instant::now();
-        let result = async {
+        let result = off_runtime(&self.conn, async {
             let mut batch = self.conn.execute_batch(sql).await?;
             while let Some(rows) = batch.next_stmt_row() {
                 if let Some(mut rows) = rows {
@@ -103,7 +104,7 @@ impl Conn {
                 }
             }
             Ok::<_, libsql::Error>(())
-        }
+        })
         .await;
         self.timings
             .record(kind, sql, start.elapsed(), 0, result.is_ok());
@@ -113,9 +114,7 @@ impl Conn {
     /// Prepares a statement for many executions (batch inserts). Its executions are timed
     /// together and recorded once, under `kind`, when it is dropped.
     pub async fn prepare(&self, kind: &'static str, sql: &str) -> Result<Prepared<'_>, StoreError> {
-        let stmt = self
-            .conn
-            .prepare(sql)
+        let stmt = off_runtime(&self.conn, self.conn.prepare(sql))
             .await
             .map_err(|e| StoreError::query(kind, e))?;
         Ok(Prepared {
@@ -150,7 +149,7 @@ impl Prepared<'_> {
     /// Executes once with `params`; the number of rows changed.
     pub async fn execute(&mut self, params: impl IntoParams) -> Result<u64, StoreError> {
         let start = Instant::now();
-        let result = self.stmt.execute(params).await;
+        let result = off_runtime(&self.conn.conn, self.stmt.execute(params)).await;
         // A stepped statement must be reset before it can be bound again.
         self.stmt.reset();
         self.elapsed += start.elapsed();
@@ -173,14 +172,15 @@ impl Prepared<'_> {
         mut map: impl FnMut(&Row) -> Result<T, libsql::Error>,
     ) -> Result<Vec<T>, StoreError> {
         let start = Instant::now();
-        let result = async {
-            let mut rows = self.stmt.query(params).await?;
+        let stmt = &mut self.stmt;
+        let result = off_runtime(&self.conn.conn, async {
+            let mut rows = stmt.query(params).await?;
             let mut out = Vec::new();
             while let Some(row) = rows.next().await? {
                 out.push(map(&row)?);
             }
             Ok::<_, libsql::Error>(out)
-        }
+        })
         .await;
         self.stmt.reset();
         self.elapsed += start.elapsed();

@@ -83,6 +83,19 @@ impl StoreError {
         }
     }
 
+    /// True when the statement was interrupted because its request's deadline passed
+    /// (SQLITE_INTERRUPT; see [`super::within`]).
+    pub fn is_interrupted(&self) -> bool {
+        match self {
+            Self::Query {
+                source: libsql::Error::SqliteFailure(code, _),
+                ..
+            } => code & 0xff == 9,
+            Self::Query { source, .. } => source.to_string().contains("interrupted"),
+            _ => false,
+        }
+    }
+
     /// True when a UNIQUE, FOREIGN KEY or CHECK constraint refused the write.
     pub fn is_constraint(&self) -> bool {
         match self {

@@ -13,7 +13,7 @@ use std::{
 
 use serde::Serialize;
 
-use super::{Conn, Store, StoreError, long_running, millis};
+use super::{Conn, Store, StoreError, millis};
 
 /// Rows in one table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -186,7 +186,9 @@ impl Store {
     pub async fn analyze(&self) -> Result<f64, StoreError> {
         let writer = self.write().await?;
         let start = Instant::now();
-        long_running(writer.execute_batch("maintenance.analyze", "ANALYZE")).await?;
+        writer
+            .execute_batch("maintenance.analyze", "ANALYZE")
+            .await?;
         Ok(millis(start.elapsed()))
     }
 
@@ -206,7 +208,7 @@ impl Store {
         let bytes_before = file_len(&path);
         let writer = self.write().await?;
         let start = Instant::now();
-        long_running(writer.execute_batch("maintenance.vacuum", "VACUUM")).await?;
+        writer.execute_batch("maintenance.vacuum", "VACUUM").await?;
         let checkpoint = self.config().checkpoint_sql();
         writer
             .execute_batch("maintenance.checkpoint", checkpoint)
@@ -245,13 +247,14 @@ impl Store {
     /// `PRAGMA integrity_check` on the live database: `ok` or the problems found.
     pub async fn integrity_check(&self) -> Result<String, StoreError> {
         let conn = self.read().await?;
-        let lines = long_running(conn.query(
-            "maintenance.integrity_check",
-            "PRAGMA integrity_check",
-            (),
-            |r| r.get::<String>(0),
-        ))
-        .await?;
+        let lines = conn
+            .query(
+                "maintenance.integrity_check",
+                "PRAGMA integrity_check",
+                (),
+                |r| r.get::<String>(0),
+            )
+            .await?;
         Ok(lines.join("\n"))
     }
 
@@ -277,7 +280,7 @@ impl Store {
             // Holding the writer freezes the source for the copy and the counts.
             let _writer = self.write().await?;
             let conn = self.dedicated()?;
-            long_running(conn.execute("maintenance.backup", "VACUUM INTO ?1", [dest_str.clone()]))
+            conn.execute("maintenance.backup", "VACUUM INTO ?1", [dest_str.clone()])
                 .await?;
             let source_rows = table_rows(&conn).await?;
             drop(_writer);
@@ -290,14 +293,15 @@ impl Store {
                 conn: copy.connect().map_err(|e| fail(e.to_string()))?,
                 timings: conn.timings.clone(),
             };
-            let integrity = long_running(copy.query(
-                "maintenance.backup_verify",
-                "PRAGMA integrity_check",
-                (),
-                |r| r.get::<String>(0),
-            ))
-            .await?
-            .join("\n");
+            let integrity = copy
+                .query(
+                    "maintenance.backup_verify",
+                    "PRAGMA integrity_check",
+                    (),
+                    |r| r.get::<String>(0),
+                )
+                .await?
+                .join("\n");
             if integrity != "ok" {
                 return Err(fail(format!("integrity_check: {integrity}")));
             }

@@ -9,6 +9,7 @@
 mod checkpoints;
 mod config;
 mod conn;
+mod deadline;
 mod error;
 mod maintenance;
 mod migrate;
@@ -19,6 +20,7 @@ use std::{sync::Arc, time::Duration};
 
 pub use config::{Primary, StoreConfig};
 pub use conn::{Conn, Prepared};
+pub use deadline::within;
 pub use error::StoreError;
 pub use libsql::{Error as SqlError, Row, Value, ValueType, params, params::IntoParams};
 pub use maintenance::{
@@ -252,18 +254,6 @@ impl Store {
                 }
             }
         });
-    }
-}
-
-/// Runs a long, blocking SQLite operation (VACUUM, ANALYZE, backup) without starving the
-/// other tasks of this runtime worker.
-async fn long_running<F: std::future::Future>(f: F) -> F::Output {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    match Handle::try_current() {
-        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(|| handle.block_on(f))
-        }
-        _ => f.await,
     }
 }
 

@@ -21,7 +21,10 @@ use std::{
 
 use app::backend::{
     demo,
-    library::{nodes, search_index, stories, story_list},
+    library::{
+        nodes::{self, StoryLimits},
+        search_index, stories, story_list,
+    },
     schema,
 };
 use app::model::{BatchNode, NodeBatch, NodeKind, StorySort, fields::Id, fields::Limit};
@@ -94,7 +97,7 @@ async fn library() -> (Store, PathBuf, String) {
         .await
         .expect("seed");
         let id = new_story(&store, "Ten thousand nodes").await;
-        nodes::create_batch(&store, &id, &ternary_tree(TREE_NODES))
+        nodes::create_batch(&store, &id, &ternary_tree(TREE_NODES), StoryLimits::NONE)
             .await
             .expect("tree");
         let indexed = search_index::drain(&store).await.expect("index");
@@ -456,7 +459,7 @@ fn batch_insert(c: &mut Criterion) {
                 for _ in 0..iters {
                     let id = new_story(&store, "batch").await;
                     let t = Instant::now();
-                    let result = nodes::create_batch(&store, &id, &batch)
+                    let result = nodes::create_batch(&store, &id, &batch, StoryLimits::NONE)
                         .await
                         .expect("batch");
                     total += t.elapsed();
@@ -492,7 +495,7 @@ fn batch_insert(c: &mut Criterion) {
                     for _ in 0..iters {
                         let id = new_story(&store, "front").await;
                         let t = Instant::now();
-                        let result = nodes::create_batch(&store, &id, &front)
+                        let result = nodes::create_batch(&store, &id, &front, StoryLimits::NONE)
                             .await
                             .expect("batch");
                         total += t.elapsed();

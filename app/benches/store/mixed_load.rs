@@ -66,7 +66,7 @@ pub fn mixed_load(_c: &mut Criterion) {
                         content: Some(format!("edit {i} 修改")),
                         ..Default::default()
                     };
-                    match nodes::update(&store, &id, &patch).await {
+                    match nodes::update(&store, &id, &patch, StoryLimits::NONE).await {
                         Ok(_) => writes.fetch_add(1, Ordering::Relaxed),
                         Err(e) if e.code() == app::model::ErrorCode::Unavailable => {
                             busy.fetch_add(1, Ordering::Relaxed)

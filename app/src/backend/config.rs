@@ -118,6 +118,10 @@ pub struct AppConfig {
     /// Origins besides the server's own whose browser pages may write
     /// (`AION_ALLOWED_ORIGINS`, comma-separated, e.g. `https://aion.example`).
     pub allowed_origins: Vec<String>,
+    /// Nodes one story may hold (`AION_STORY_MAX_NODES`, 50,000).
+    pub story_max_nodes: u64,
+    /// Bytes of node text one story may hold (`AION_STORY_MAX_BYTES`, 64 MiB).
+    pub story_max_bytes: u64,
     /// Memory that decoding and encoding images may hold at once, in MiB
     /// (`AION_IMAGE_MEMORY_MB`, 512): see `media::budget`.
     pub image_memory_mb: u32,
@@ -220,6 +224,8 @@ impl AppConfig {
                 })
                 .unwrap_or_default(),
             image_memory_mb: env.parse("AION_IMAGE_MEMORY_MB", 512)?,
+            story_max_nodes: env.parse("AION_STORY_MAX_NODES", 50_000)?,
+            story_max_bytes: env.parse("AION_STORY_MAX_BYTES", 64 * 1024 * 1024)?,
             passkey_origin: env
                 .get("AION_PASSKEY_ORIGIN")
                 .unwrap_or_else(|| "http://localhost".into()),
@@ -392,13 +398,59 @@ mod tests {
 
     #[test]
     fn defaults_match_the_readme() {
-        let c = config(&[]).expect("defaults are valid");
-        assert_eq!(c.addr.to_string(), "127.0.0.1:8080");
-        assert_eq!(c.db_path, PathBuf::from("data/aion.db"));
-        assert_eq!(c.workers, 4);
-        assert_eq!((c.write_rate_per_minute, c.write_rate_burst), (60, 10));
-        assert!(c.seed_demo);
-        assert!(c.admin_token.is_none());
+        let defaults = format!("{:?}", config(&[]).expect("defaults are valid"));
+        let readme = include_str!("../../../README.md");
+        let mut checked = 0;
+        for row in readme.lines().filter(|l| l.starts_with("| `")) {
+            let cells: Vec<&str> = row.split(" | ").collect();
+            let (Some(names), Some(values)) = (cells.first(), cells.get(1)) else {
+                continue;
+            };
+            let names: Vec<&str> = names
+                .split(" / ")
+                .map(|n| n.trim_matches(['|', ' ', '`']))
+                .collect();
+            if !names
+                .iter()
+                .all(|n| *n == "IP" || *n == "PORT" || n.starts_with("AION_"))
+            {
+                continue;
+            }
+            for (name, value) in names.iter().zip(values.split(" / ")) {
+                // Only literal defaults (`4096`); "unset" and prose are not values.
+                let Some(value) = value
+                    .trim()
+                    .strip_prefix('`')
+                    .and_then(|v| v.strip_suffix('`'))
+                else {
+                    continue;
+                };
+                let with = config(&[(name, value)])
+                    .unwrap_or_else(|e| panic!("README's default of {name} is not valid: {e}"));
+                assert_eq!(
+                    format!("{with:?}"),
+                    defaults,
+                    "README says {name} defaults to {value:?}, but setting it changes the configuration"
+                );
+                checked += 1;
+            }
+        }
+        assert!(
+            checked >= 35,
+            "only {checked} defaults found in the README's table"
+        );
+        // Every variable the configuration reads is in the table.
+        let source = include_str!("config.rs");
+        for name in source
+            .split('"')
+            .filter(|s| s.starts_with("AION_") && !s.ends_with('_'))
+            .filter(|s| s.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        {
+            assert!(
+                readme.contains(&format!("`{name}`")),
+                "{name} is read but not in the README"
+            );
+        }
     }
 
     #[test]

@@ -349,6 +349,20 @@ CREATE INDEX notifications_by_age ON notifications (created_at);
         name: "task shares per owner",
         sql: server::tasks::SCHEMA_OWNER_SHARE,
     },
+    Migration {
+        version: 16,
+        name: "story byte counts",
+        // The bytes of node text a story holds, kept by every write like its node count, so
+        // that its bound is checked without reading its nodes.
+        sql: r#"
+ALTER TABLE stories ADD COLUMN byte_count INTEGER NOT NULL DEFAULT 0;
+UPDATE stories SET byte_count = (
+    SELECT COALESCE(sum(length(CAST(title AS BLOB)) + length(CAST(content AS BLOB))
+        + COALESCE(length(CAST(choice_label AS BLOB)), 0)), 0)
+    FROM nodes WHERE nodes.story_id = stories.id
+);
+"#,
+    },
 ];
 
 /// The account the demo library and every story written before accounts belong to.

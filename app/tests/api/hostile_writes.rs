@@ -199,3 +199,134 @@ async fn a_strip_of_a_cover_is_refused_at_upload_and_changes_nothing() {
         .expect("sent");
     assert_eq!(res.status().as_u16(), 202);
 }
+
+/// Finding 6: a story had no bound, so about twenty batch requests made a 600 MB story that
+/// every tree read, page render and export then held in memory. A story now holds at most
+/// `AION_STORY_MAX_NODES` nodes and `AION_STORY_MAX_BYTES` bytes of text: a write past
+/// either is a 413 naming the field, and changes nothing; deletes give the room back.
+#[tokio::test]
+async fn a_story_is_bounded_in_nodes_and_bytes_and_a_refusal_changes_nothing() {
+    let app = spawn_app_with(&[
+        ("AION_STORY_MAX_NODES", "100"),
+        ("AION_STORY_MAX_BYTES", "20000"),
+        ("AION_WRITE_RATE_LIMIT_PER_MINUTE", "0"),
+    ])
+    .await;
+    let story = app.create_story("Bounded").await;
+    let batch = |n: usize, from: usize| {
+        let nodes: Vec<_> = (from..from + n)
+            .map(|i| json!({"kind": "scene", "title": format!("n{i}")}))
+            .collect();
+        json!({ "nodes": nodes })
+    };
+    let path = format!("/api/stories/{story}/nodes/batch");
+    app.post_ok(&path, batch(60, 0)).await;
+    let tree_path = format!("/api/stories/{story}/tree");
+    let count = || async {
+        let (_, tree) = app.get_json(&tree_path).await;
+        tree["nodes"].as_array().map_or(0, Vec::len)
+    };
+    // Past the nodes: 413 naming the batch, and nothing of it written.
+    let (status, err) = app.send(reqwest::Method::POST, &path, batch(41, 60)).await;
+    assert_eq!(status, 413, "{err}");
+    assert_eq!(err["error"]["code"], "payload_too_large");
+    assert_eq!(err["error"]["field"], "nodes");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("at most 100 nodes; this one has 60")),
+        "{err}"
+    );
+    assert_eq!(count().await, 60);
+    app.post_ok(&path, batch(40, 60)).await;
+    assert_eq!(count().await, 100);
+    let (status, err) = app
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/stories/{story}/nodes"),
+            json!({"kind": "scene", "title": "one more"}),
+        )
+        .await;
+    assert_eq!(status, 413, "{err}");
+
+    // Past the bytes, in another story: by a new node, then by an edit that grows one.
+    let roomy = app.create_story("Bytes").await;
+    let node = app
+        .post_ok(
+            &format!("/api/stories/{roomy}/nodes"),
+            json!({"kind": "scene", "title": "t", "content": "x".repeat(15_000)}),
+        )
+        .await;
+    let (status, err) = app
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/stories/{roomy}/nodes"),
+            json!({"kind": "scene", "title": "t", "content": "y".repeat(6_000)}),
+        )
+        .await;
+    assert_eq!(status, 413, "{err}");
+    assert_eq!(err["error"]["field"], "content");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("at most 20000 bytes of text; this one has 15001")),
+        "{err}"
+    );
+    let id = node["id"].as_str().expect("id");
+    let (status, err) = app
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/nodes/{id}"),
+            json!({"content": "x".repeat(21_000)}),
+        )
+        .await;
+    assert_eq!(status, 413, "{err}");
+    let (_, kept) = app.get_json(&format!("/api/nodes/{id}")).await;
+    assert_eq!(
+        kept["content"].as_str().map(str::len),
+        Some(15_000),
+        "unchanged"
+    );
+    // Shrinking is allowed, and a delete gives the room back.
+    app.send(
+        reqwest::Method::PATCH,
+        &format!("/api/nodes/{id}"),
+        json!({"content": "short"}),
+    )
+    .await;
+    app.post_ok(
+        &format!("/api/stories/{roomy}/nodes"),
+        json!({"kind": "scene", "title": "t", "content": "y".repeat(19_000)}),
+    )
+    .await;
+
+    // An import past the bound creates nothing.
+    let task = crate::tasks::export(&app, &story, "json").await;
+    let done = crate::tasks::wait_task(&app, &task, |t| t["status"] == "completed").await;
+    let doc: serde_json::Value = app
+        .http
+        .get(app.url(done["download"].as_str().expect("download")))
+        .send()
+        .await
+        .expect("download")
+        .json()
+        .await
+        .expect("JSON");
+    let mut bigger = doc.clone();
+    let mut extra = doc["nodes"][0].clone();
+    extra["ref"] = json!("one-more");
+    extra["parent_ref"] = serde_json::Value::Null;
+    bigger["nodes"].as_array_mut().expect("nodes").push(extra);
+    let (_, before) = app.get_json("/api/stories?scope=mine&limit=100").await;
+    let (status, err) = app
+        .send(reqwest::Method::POST, "/api/stories/import", bigger)
+        .await;
+    assert_eq!(status, 413, "{err}");
+    let (_, after) = app.get_json("/api/stories?scope=mine&limit=100").await;
+    assert_eq!(
+        before["items"], after["items"],
+        "the refused import left nothing"
+    );
+    // The export of a story at the bound imports back.
+    app.post_ok("/api/stories/import", doc).await;
+}

@@ -504,6 +504,27 @@ async fn crash_soak() {
         integrity["result"],
     );
     assert!(kills > 0);
+    // An empty ledger would pass every check below: the run must have done real work.
+    assert!(
+        ledger.stories.len() >= 20,
+        "too few stories acknowledged to prove anything"
+    );
+    assert!(
+        ledger.batches.iter().filter(|b| b.3).count() >= 5,
+        "too few node batches acknowledged to prove anything"
+    );
+    assert!(
+        ledger.exports.len() >= 5,
+        "too few exports acknowledged to prove anything"
+    );
+    // Every acknowledged export has its task row (one a kill interrupted before its answer
+    // may have one too).
+    assert!(
+        rows("tasks") >= ledger.exports.len() as i64,
+        "{} task rows for {} acknowledged exports",
+        rows("tasks"),
+        ledger.exports.len()
+    );
     assert_eq!(missing_stories, 0, "every acknowledged story survives");
     assert_eq!(wrong_titles, 0, "every acknowledged edit survives");
     assert_eq!(half_batches, 0, "no batch is half applied");

@@ -190,7 +190,9 @@ pub async fn serve(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(options.header_timeout)
-        // A request head of more than 64 KiB, or more than 100 headers, is a 431.
+        // A request head that has not ended when the 64 KiB buffer is full, or has more
+        // than 100 headers, is a 431. (hyper checks after each read, and a read may add up
+        // to the buffer's size again: heads of 64-128 KiB can pass, larger ones never.)
         .max_buf_size(MAX_HEAD_BYTES)
         .max_headers(100);
     let graceful = GracefulShutdown::new();

@@ -174,9 +174,11 @@ async fn failed_attempts_retry_at_about_2_4_8_seconds_then_fail_keeping_the_erro
     let (_dir, store) = store().await;
     let clock = Arc::new(ManualClock::new(T0));
     let runs = Arc::new(AtomicU32::new(0));
+    let (rec, seen) = recorder();
     let q = TaskQueue::builder(store)
         .clock(clock.clone())
         .register(Flaky(runs.clone()))
+        .register(rec)
         .build();
     q.start();
     let id = q
@@ -197,9 +199,16 @@ async fn failed_attempts_retry_at_about_2_4_8_seconds_then_fail_keeping_the_erro
             t.error.as_deref(),
             Some(&*format!("boom on attempt {attempt}"))
         );
-        // Just before it is due nothing runs.
+        // Just before it is due nothing runs, though a task that is due does (the
+        // positive control: the queue did look at this moment).
         clock.advance(Duration::from_millis((delay - 100) as u64));
+        let due = q
+            .enqueue::<Recorder>(&Note { n: attempt }, EnqueueOptions::default())
+            .await
+            .unwrap();
+        wait_for(&q, due, |t| t.status == Status::Completed).await;
         settle().await;
+        assert!(seen.lock().unwrap().contains(&attempt));
         assert_eq!(runs.load(Ordering::SeqCst), attempt);
         clock.advance(Duration::from_millis(100));
     }
@@ -389,16 +398,23 @@ async fn a_task_left_by_a_dead_process_is_claimed_again_when_its_lease_expires()
         .register(rec)
         .build();
     q.start();
-    // Whatever the queue does at this (manual) time, it has done: not run the task.
+    // A due task runs at this (manual) time, the positive control that the queue looked;
+    // the leased one does not.
+    let due = q
+        .enqueue::<Recorder>(&Note { n: 1 }, EnqueueOptions::default())
+        .await
+        .unwrap();
+    wait_for(&q, due, |t| t.status == Status::Completed).await;
     settle().await;
-    assert!(
-        seen.lock().unwrap().is_empty(),
-        "the lease has not expired yet"
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![1],
+        "the due task ran; the leased one has not expired yet"
     );
     clock.advance(Duration::from_secs(11));
     let t = wait_for(&q, 1, |t| t.status == Status::Completed).await;
     assert_eq!(t.attempts, 2);
-    assert_eq!(*seen.lock().unwrap(), vec![7]);
+    assert_eq!(*seen.lock().unwrap(), vec![1, 7]);
     q.shutdown(Duration::from_secs(1)).await;
 }
 

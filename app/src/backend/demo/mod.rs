@@ -297,8 +297,9 @@ async fn statements<'t>(tx: &'t WriteTx<'_>) -> Result<[Prepared<'t>; 3], ApiErr
         tx.prepare(
             "demo.story_insert",
             "INSERT INTO stories (id, title, summary, status, tags, node_count, word_count,
-                                  created_at, updated_at, owner_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '00000000-0000-7000-8000-000000000001')",
+                                  created_at, updated_at, owner_id, byte_count)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '00000000-0000-7000-8000-000000000001',
+                     ?10)",
         )
         .await?,
         tx.prepare(
@@ -335,7 +336,11 @@ async fn insert(
             nodes.len() as i64,
             *words,
             *created_us,
-            *updated_us
+            *updated_us,
+            nodes
+                .iter()
+                .map(|n| n.title.len() + n.content.len() + n.label.as_ref().map_or(0, String::len))
+                .sum::<usize>() as i64
         ])
         .await?;
     for tag in tags {

@@ -65,7 +65,7 @@ pub async fn import_story(
         .await
         .map_err(|e| prefix(e, "story."))?;
     let id = Id::parse("id", &story.id)?;
-    import_nodes(&tx, &id, &doc.nodes).await?;
+    import_nodes(&tx, &id, &doc.nodes, state.story_limits()).await?;
     let cover_done = match &cover {
         Some(upload) => Some(media::attach_in(&tx, &id, upload).await?),
         None => None,
@@ -120,6 +120,7 @@ async fn import_nodes(
     tx: &server::store::WriteTx<'_>,
     story: &Id,
     nodes: &[ExportedNode],
+    limits: nodes::StoryLimits,
 ) -> Result<(), ApiError> {
     let mut new_ids: HashMap<&str, String> = HashMap::with_capacity(nodes.len());
     for (chunk_no, chunk) in nodes.chunks(BATCH_MAX_NODES).enumerate() {
@@ -147,7 +148,7 @@ async fn import_nodes(
                 .collect(),
         };
         let offset = chunk_no * BATCH_MAX_NODES;
-        let created = nodes::create_batch_in(tx, story, &batch)
+        let created = nodes::create_batch_in(tx, story, &batch, limits)
             .await
             .map_err(|e| renumber(e, offset))?;
         for (n, id) in chunk.iter().zip(created.ids) {

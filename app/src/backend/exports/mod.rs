@@ -125,6 +125,16 @@ pub async fn load_story(
 
 /// Writes `bytes` to `dir/name` atomically; the size.
 pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<u64, TaskError> {
+    write_file_with(dir, name, |w| std::io::Write::write_all(w, bytes))
+}
+
+/// Writes `dir/name` atomically through `write` (a `.part` file renamed when complete, so
+/// a download never sees half a file); the size. Blocking: call it on a blocking thread.
+pub fn write_file_with(
+    dir: &Path,
+    name: &str,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> Result<u64, TaskError> {
     let io = |e: std::io::Error| {
         TaskError::retryable(
             "the result file could not be written (the server's disk may be full); the task will be tried again",
@@ -133,9 +143,25 @@ pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<u64, TaskError
     };
     std::fs::create_dir_all(dir).map_err(io)?;
     let part = dir.join(format!("{name}.part"));
-    std::fs::write(&part, bytes).map_err(io)?;
-    std::fs::rename(&part, dir.join(name)).map_err(io)?;
-    Ok(bytes.len() as u64)
+    let written = (|| {
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&part)?);
+        write(&mut file)?;
+        let file = file
+            .into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?;
+        file.sync_data()?;
+        file.metadata().map(|m| m.len())
+    })();
+    match written {
+        Ok(size) => {
+            std::fs::rename(&part, dir.join(name)).map_err(io)?;
+            Ok(size)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&part);
+            Err(io(e))
+        }
+    }
 }
 
 /// A file name made from a title: letters, digits (any script) and dashes.

@@ -176,6 +176,14 @@ impl AppState {
         Ok(deleted)
     }
 
+    /// How large a story may grow (`AION_STORY_MAX_NODES`, `AION_STORY_MAX_BYTES`).
+    pub fn story_limits(&self) -> nodes::StoryLimits {
+        nodes::StoryLimits {
+            nodes: self.config().story_max_nodes,
+            bytes: self.config().story_max_bytes,
+        }
+    }
+
     /// Drops what the caches knew that a story imported in one transaction changes (the
     /// lists it now appears in).
     pub(crate) async fn story_imported(&self, id: &Id) {
@@ -190,7 +198,7 @@ impl AppState {
         input: &NewNode,
     ) -> Result<Node, ApiError> {
         self.editable_story(caller, story_id).await?;
-        let node = nodes::create(self.store(), story_id, input).await?;
+        let node = nodes::create(self.store(), story_id, input, self.story_limits()).await?;
         self.invalidate(Some(story_id.as_str())).await;
         Ok(node)
     }
@@ -203,7 +211,8 @@ impl AppState {
         batch: &NodeBatch,
     ) -> Result<NodeBatchResult, ApiError> {
         self.editable_story(caller, story_id).await?;
-        let created = nodes::create_batch(self.store(), story_id, batch).await?;
+        let created =
+            nodes::create_batch(self.store(), story_id, batch, self.story_limits()).await?;
         self.invalidate(Some(story_id.as_str())).await;
         Ok(created)
     }
@@ -245,7 +254,7 @@ impl AppState {
         patch: &NodePatch,
     ) -> Result<Node, ApiError> {
         self.editable_node(caller, id).await?;
-        let node = nodes::update(self.store(), id, patch).await?;
+        let node = nodes::update(self.store(), id, patch, self.story_limits()).await?;
         self.invalidate(Some(&node.story_id)).await;
         Ok(node)
     }

@@ -1,6 +1,11 @@
 //! Nodes in SQL: the whole tree in one indexed query, single and batch inserts, edits,
-//! moves and subtree deletes, keeping sibling positions dense (0..n) and the story's node
-//! and word counts exact, all inside one write transaction per request.
+//! moves and subtree deletes, keeping sibling positions dense (0..n) and the story's node,
+//! word and byte counts exact, all inside one write transaction per request.
+//!
+//! A story is bounded ([`StoryLimits`]): a write that would take it past its nodes or its
+//! bytes of text is refused with 413 before anything is written. Without a bound about
+//! twenty batch requests made a 600 MB story that every tree read, page and export then
+//! held in memory.
 
 use std::collections::HashMap;
 
@@ -8,10 +13,66 @@ use server::store::{Conn, IntoParams, Row, SqlError, Store, ValueType, WriteTx, 
 
 use crate::backend::time::{next_after, now_micros, parse_rfc3339, to_rfc3339};
 use crate::model::{
-    ApiError, BatchNode, Deleted, MoveNode, NewNode, Node, NodeBatch, NodeBatchResult, NodeKind,
-    NodePatch, StoryTree,
+    ApiError, BatchNode, Deleted, ErrorCode, MoveNode, NewNode, Node, NodeBatch, NodeBatchResult,
+    NodeKind, NodePatch, StoryTree,
     fields::{BATCH_MAX_NODES, Content, Id, ShortText, Title, word_count},
 };
+
+/// How large one story may grow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoryLimits {
+    /// Nodes at most (`AION_STORY_MAX_NODES`, 50,000).
+    pub nodes: u64,
+    /// Bytes of node text (titles, contents, choice labels) at most
+    /// (`AION_STORY_MAX_BYTES`, 64 MiB).
+    pub bytes: u64,
+}
+
+impl StoryLimits {
+    /// No bound (tools and benchmarks that write stories of their own).
+    pub const NONE: Self = Self {
+        nodes: u64::MAX,
+        bytes: u64::MAX,
+    };
+
+    /// Whether a story of `size` may take `nodes` more nodes and `bytes` more bytes; 413
+    /// naming `field` and both figures when not. Shrinking is always allowed.
+    fn check(&self, size: StorySize, nodes: u64, bytes: i64, field: &str) -> Result<(), ApiError> {
+        if nodes > 0 && size.nodes + nodes > self.nodes {
+            return Err(ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!(
+                    "a story holds at most {} nodes; this one has {} and this would add {nodes}",
+                    self.nodes, size.nodes
+                ),
+            )
+            .with_field(field));
+        }
+        if bytes > 0 && size.bytes.saturating_add(bytes as u64) > self.bytes {
+            return Err(ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!(
+                    "a story holds at most {} bytes of text; this one has {} and this would add {bytes}",
+                    self.bytes, size.bytes
+                ),
+            )
+            .with_field(field));
+        }
+        Ok(())
+    }
+}
+
+/// A story's size as its row keeps it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StorySize {
+    nodes: u64,
+    bytes: u64,
+}
+
+/// The bytes of text a node holds, as counted against [`StoryLimits::bytes`].
+fn node_bytes(title: &str, content: &str, choice_label: Option<&str>) -> i64 {
+    (title.len() + content.len() + choice_label.map_or(0, str::len)) as i64
+}
 
 /// The columns every node query selects, in [`node_from_row`]'s order (a macro so that it
 /// can be spliced into `concat!`ed SQL constants).
@@ -23,6 +84,10 @@ macro_rules! node_columns {
 
 /// The columns every node query selects.
 pub const NODE_COLUMNS: &str = node_columns!();
+
+/// A node's bytes of text in SQL, as [`node_bytes`] counts them.
+pub(crate) const NODE_BYTES: &str = "length(CAST(title AS BLOB)) + length(CAST(content AS BLOB)) \
+     + COALESCE(length(CAST(choice_label AS BLOB)), 0)";
 
 /// Inserts one node, its parameters bound by [`NodeRow::params`]. Single inserts, batches
 /// and the demo seed all write nodes through it.
@@ -143,7 +208,7 @@ pub fn node_from_row(r: &Row) -> Result<Node, SqlError> {
 /// The whole tree of a story, depth-first, siblings by position.
 pub async fn tree(store: &Store, story_id: &Id) -> Result<StoryTree, ApiError> {
     let conn = store.read().await?;
-    let expected = story_node_count(&conn, story_id).await?;
+    let expected = story_size(&conn, story_id).await?.nodes as usize;
     let nodes = conn
         .query_sized(
             "node.tree",
@@ -178,20 +243,20 @@ async fn find(conn: &Conn, id: &Id) -> Result<Option<Node>, ApiError> {
         .await?)
 }
 
-async fn story_exists(conn: &Conn, story_id: &Id) -> Result<(), ApiError> {
-    story_node_count(conn, story_id).await.map(|_| ())
-}
-
-/// The story's node count (kept by the writes), or 404.
-async fn story_node_count(conn: &Conn, story_id: &Id) -> Result<usize, ApiError> {
+/// The story's size (kept by the writes), or 404.
+async fn story_size(conn: &Conn, story_id: &Id) -> Result<StorySize, ApiError> {
     conn.query_opt(
-        "story.exists",
-        "SELECT node_count FROM stories WHERE id = ?1",
+        "story.size",
+        "SELECT node_count, byte_count FROM stories WHERE id = ?1",
         [story_id.as_str()],
-        |r| r.get::<i64>(0),
+        |r| {
+            Ok(StorySize {
+                nodes: r.get::<i64>(0)?.max(0) as u64,
+                bytes: r.get::<i64>(1)?.max(0) as u64,
+            })
+        },
     )
     .await?
-    .map(|n| n.max(0) as usize)
     .ok_or_else(|| ApiError::not_found("story", story_id.as_str()))
 }
 
@@ -297,19 +362,22 @@ async fn shift_siblings(
     Ok(())
 }
 
-/// Adds node and word counts to a story and marks it changed.
-async fn touch_story(
-    tx: &WriteTx<'_>,
-    story_id: &str,
+/// What a write changed in a story's counts.
+#[derive(Debug, Clone, Copy, Default)]
+struct Growth {
     nodes: i64,
     words: i64,
-) -> Result<(), ApiError> {
+    bytes: i64,
+}
+
+/// Adds node, word and byte counts to a story and marks it changed.
+async fn touch_story(tx: &WriteTx<'_>, story_id: &str, by: Growth) -> Result<(), ApiError> {
     tx.execute(
         "story.touch",
         "UPDATE stories SET node_count = node_count + ?2, word_count = word_count + ?3,
-             updated_at = max(?4, updated_at + 1)
+             byte_count = max(0, byte_count + ?4), updated_at = max(?5, updated_at + 1)
          WHERE id = ?1",
-        params![story_id, nodes, words, now_micros()],
+        params![story_id, by.nodes, by.words, by.bytes, now_micros()],
     )
     .await?;
     Ok(())
@@ -341,7 +409,12 @@ async fn insert_node(
 }
 
 /// Adds one node.
-pub async fn create(store: &Store, story_id: &Id, input: &NewNode) -> Result<Node, ApiError> {
+pub async fn create(
+    store: &Store,
+    story_id: &Id,
+    input: &NewNode,
+    limits: StoryLimits,
+) -> Result<Node, ApiError> {
     let parent = input
         .parent_id
         .as_deref()
@@ -359,7 +432,12 @@ pub async fn create(store: &Store, story_id: &Id, input: &NewNode) -> Result<Nod
     let now = now_micros();
     let mut writer = store.write().await?;
     let tx = writer.begin().await?;
-    story_exists(&tx, story_id).await?;
+    let bytes = node_bytes(
+        draft.title.as_str(),
+        draft.content.as_str(),
+        draft.choice_label.as_deref(),
+    );
+    limits.check(story_size(&tx, story_id).await?, 1, bytes, "content")?;
     check_parent(&tx, story_id, parent.as_ref(), "parent_id").await?;
     let parent = parent.as_ref().map(Id::as_str);
     let count = child_count(&tx, story_id.as_str(), parent).await?;
@@ -368,7 +446,12 @@ pub async fn create(store: &Store, story_id: &Id, input: &NewNode) -> Result<Nod
         shift_siblings(&tx, story_id.as_str(), parent, position, 1).await?;
     }
     insert_node(&tx, &id, story_id.as_str(), parent, position, &draft, now).await?;
-    touch_story(&tx, story_id.as_str(), 1, i64::from(draft.words)).await?;
+    let growth = Growth {
+        nodes: 1,
+        words: i64::from(draft.words),
+        bytes,
+    };
+    touch_story(&tx, story_id.as_str(), growth).await?;
     tx.commit().await?;
     Ok(Node {
         id,
@@ -384,8 +467,14 @@ pub async fn create(store: &Store, story_id: &Id, input: &NewNode) -> Result<Nod
     })
 }
 
-/// Edits a node; 409 if the client's `updated_at` is older than the node's.
-pub async fn update(store: &Store, id: &Id, patch: &NodePatch) -> Result<Node, ApiError> {
+/// Edits a node; 409 if the client's `updated_at` is older than the node's, 413 if the
+/// story would pass its bytes.
+pub async fn update(
+    store: &Store,
+    id: &Id,
+    patch: &NodePatch,
+    limits: StoryLimits,
+) -> Result<Node, ApiError> {
     let title = patch
         .title
         .as_deref()
@@ -441,6 +530,14 @@ pub async fn update(store: &Store, id: &Id, patch: &NodePatch) -> Result<Node, A
         Some(l) => l.non_empty().map(str::to_owned),
         None => current.choice_label.clone(),
     };
+    let bytes = node_bytes(new_title, new_content, new_label.as_deref())
+        - node_bytes(
+            &current.title,
+            &current.content,
+            current.choice_label.as_deref(),
+        );
+    let story = Id::parse("story_id", &current.story_id)?;
+    limits.check(story_size(&tx, &story).await?, 0, bytes, "content")?;
     tx.execute(
         "node.update",
         "UPDATE nodes SET kind = ?2, title = ?3, content = ?4, choice_label = ?5, word_count = ?6,
@@ -457,7 +554,12 @@ pub async fn update(store: &Store, id: &Id, patch: &NodePatch) -> Result<Node, A
         ],
     )
     .await?;
-    touch_story(&tx, &current.story_id, 0, new_words - old_words).await?;
+    let growth = Growth {
+        nodes: 0,
+        words: new_words - old_words,
+        bytes,
+    };
+    touch_story(&tx, &current.story_id, growth).await?;
     let node = find(&tx, id)
         .await?
         .ok_or_else(|| ApiError::not_found("node", id.as_str()))?;

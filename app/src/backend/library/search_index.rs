@@ -170,6 +170,7 @@ mod tests {
                 choice_label: None,
                 position: None,
             },
+            nodes::StoryLimits::NONE,
         )
         .await
         .expect("node");
@@ -184,7 +185,9 @@ mod tests {
             content: Some("他放下了长剑。".into()),
             ..Default::default()
         };
-        nodes::update(&store, &nid, &patch).await.expect("update");
+        nodes::update(&store, &nid, &patch, nodes::StoryLimits::NONE)
+            .await
+            .expect("update");
         assert_eq!(found(&store, "偃月刀").await, 0, "old text is gone at once");
         assert_eq!(found(&store, "放下了长剑").await, 1);
         drain(&store).await.expect("drain");
@@ -208,7 +211,9 @@ mod tests {
             choice_label: None,
             position: None,
         };
-        nodes::create(&store, &sid, &node).await.expect("node");
+        nodes::create(&store, &sid, &node, nodes::StoryLimits::NONE)
+            .await
+            .expect("node");
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         while pending(&store).await.expect("pending") > 0 {
             assert!(

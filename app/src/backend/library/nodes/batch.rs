@@ -11,6 +11,7 @@ pub async fn create_batch(
     store: &Store,
     story_id: &Id,
     batch: &NodeBatch,
+    limits: StoryLimits,
 ) -> Result<NodeBatchResult, ApiError> {
     if batch.nodes.is_empty() {
         return Err(ApiError::invalid(
@@ -29,7 +30,7 @@ pub async fn create_batch(
     }
     let mut writer = store.write().await?;
     let tx = writer.begin().await?;
-    let created = create_batch_in(&tx, story_id, batch).await?;
+    let created = create_batch_in(&tx, story_id, batch, limits).await?;
     tx.commit().await?;
     Ok(created)
 }
@@ -40,10 +41,27 @@ pub(crate) async fn create_batch_in(
     tx: &WriteTx<'_>,
     story_id: &Id,
     batch: &NodeBatch,
+    limits: StoryLimits,
 ) -> Result<NodeBatchResult, ApiError> {
     let plan = plan_batch(&batch.nodes)?;
     let now = now_micros();
-    story_exists(tx, story_id).await?;
+    let bytes: i64 = plan
+        .iter()
+        .map(|p| {
+            let d = &p.draft;
+            node_bytes(
+                d.title.as_str(),
+                d.content.as_str(),
+                d.choice_label.as_deref(),
+            )
+        })
+        .sum();
+    limits.check(
+        story_size(tx, story_id).await?,
+        plan.len() as u64,
+        bytes,
+        "nodes",
+    )?;
     let groups = sibling_groups(tx, story_id, &plan).await?;
     let mut positions = vec![0u32; plan.len()];
     for group in &groups {
@@ -65,7 +83,12 @@ pub(crate) async fn create_batch_in(
         }
     }
     let words = insert_planned(tx, story_id, &plan, &positions, now).await?;
-    touch_story(tx, story_id.as_str(), plan.len() as i64, words).await?;
+    let growth = Growth {
+        nodes: plan.len() as i64,
+        words,
+        bytes,
+    };
+    touch_story(tx, story_id.as_str(), growth).await?;
     Ok(NodeBatchResult {
         created: plan.len() as u32,
         ids: plan.into_iter().map(|item| item.id).collect(),

@@ -18,17 +18,18 @@ pub async fn delete(store: &Store, id: &Id) -> Result<Deleted, ApiError> {
     let node = find(&tx, id)
         .await?
         .ok_or_else(|| ApiError::not_found("node", id.as_str()))?;
-    let (count, words) = tx
+    let (count, words, bytes) = tx
         .query_opt(
             "node.subtree_size",
             &format!(
-                "{SUBTREE} SELECT count(*), COALESCE(sum(word_count), 0) FROM nodes WHERE id IN sub"
+                "{SUBTREE} SELECT count(*), COALESCE(sum(word_count), 0),
+                     COALESCE(sum({NODE_BYTES}), 0) FROM nodes WHERE id IN sub"
             ),
             [id.as_str()],
-            |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?)),
+            |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?, r.get::<i64>(2)?)),
         )
         .await?
-        .unwrap_or((0, 0));
+        .unwrap_or((0, 0, 0));
     // One statement deletes the whole subtree; the parent_id foreign key is checked at its
     // end, when no child is left without its parent.
     tx.execute(
@@ -45,7 +46,12 @@ pub async fn delete(store: &Store, id: &Id) -> Result<Deleted, ApiError> {
         -1,
     )
     .await?;
-    touch_story(&tx, &node.story_id, -count, -words).await?;
+    let shrink = Growth {
+        nodes: -count,
+        words: -words,
+        bytes: -bytes,
+    };
+    touch_story(&tx, &node.story_id, shrink).await?;
     tx.commit().await?;
     Ok(Deleted {
         id: id.as_str().to_owned(),
@@ -111,7 +117,7 @@ pub async fn move_node(store: &Store, id: &Id, input: &MoveNode) -> Result<Node,
         params![id.as_str(), new_parent, position, at],
     )
     .await?;
-    touch_story(&tx, &node.story_id, 0, 0).await?;
+    touch_story(&tx, &node.story_id, Growth::default()).await?;
     let moved = find(&tx, id)
         .await?
         .ok_or_else(|| ApiError::not_found("node", id.as_str()))?;

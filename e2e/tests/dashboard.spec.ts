@@ -55,8 +55,14 @@ test('pausing stops the refreshes, resuming brings one at once, and a hidden tab
   await page.getByTestId('pause').click();
   await expect(page.getByTestId('refresh-state')).toHaveText('paused');
   const paused = fetches.length;
+  // The positive control: a timer of the page's own, on the same clock, fires ten times in
+  // these ten seconds, so a refresh timer that still ran would have fetched.
+  await page.evaluate(() => {
+    (window as any).__ticks = 0;
+    (window as any).__probe = setInterval(() => { (window as any).__ticks += 1; }, 1_000);
+  });
   await page.clock.runFor(10_000);
-  // The memory panel's own 5 s timer ran meanwhile: time did pass in the page.
+  expect(await page.evaluate(() => (window as any).__ticks)).toBeGreaterThanOrEqual(10);
   expect(fetches.length).toBe(paused);
 
   await page.getByTestId('pause').click();
@@ -71,7 +77,9 @@ test('pausing stops the refreshes, resuming brings one at once, and a hidden tab
   });
   await expect(page.getByTestId('refresh-state')).toHaveText('paused while this tab is hidden');
   const hidden = fetches.length;
+  const ticked = await page.evaluate(() => (window as any).__ticks);
   await page.clock.runFor(10_000);
+  expect(await page.evaluate(() => (window as any).__ticks)).toBeGreaterThanOrEqual(ticked + 10);
   expect(fetches.length).toBe(hidden);
   await page.evaluate(() => {
     Object.defineProperty(document, 'visibilityState', { value: 'visible', configurable: true });

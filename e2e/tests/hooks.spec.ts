@@ -95,7 +95,16 @@ test('hovering a story prefetches it: opening it and coming back make no request
   await page.goBack();
   await expect(page.getByTestId('story-count')).toBeVisible();
   await expect(page.getByTestId('story-card').first()).toContainText(title.trim());
-  expect(after).toEqual([]);
+  // The positive control: hovering another story is recorded, after anything the first one
+  // could still have sent; only its own requests are there.
+  const other = page.getByTestId('story-card').nth(1).locator('a.story-title');
+  const otherId = ((await other.getAttribute('href')) ?? '').split('/').pop() ?? '';
+  expect(otherId).toMatch(/^[0-9a-f-]{36}$/);
+  const otherTree = page.waitForResponse((r) => new URL(r.url()).pathname === `/api/stories/${otherId}/tree`);
+  await other.hover();
+  await otherTree;
+  expect(after.length).toBeGreaterThan(0);
+  expect(after.filter((r) => !r.includes(otherId))).toEqual([]);
 });
 
 async function storyWithNode(page: Page) {

@@ -98,6 +98,14 @@ test('a story of 3,000 nodes: the outline keeps few rows in the DOM, long titles
   // Measured rows: a wrapped title makes a taller row.
   const heights = await rows.evaluateAll((els) => els.map((e) => e.getBoundingClientRect().height));
   expect(Math.max(...heights)).toBeGreaterThan(1.8 * Math.min(...heights));
+  // Without overlap: in list order, each row starts where the one before it ends (or below).
+  const overlaps = await rows.evaluateAll((els) => {
+    const boxes = els
+      .map((e) => ({ at: Number(e.getAttribute('aria-posinset')), box: e.getBoundingClientRect() }))
+      .sort((a, b) => a.at - b.at);
+    return boxes.slice(1).filter((r, i) => r.box.top < boxes[i].box.bottom - 0.5).map((r) => r.at);
+  });
+  expect(overlaps).toEqual([]);
 
   // End reaches the last node, and the list ends exactly below it: the scrollable height is
   // the sum of the measured rows, not of the estimates.

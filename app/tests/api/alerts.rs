@@ -1,6 +1,10 @@
 //! The dashboard's alerts through HTTP: thresholds set by an operator, states moving with
-//! what the server measures (normal → pending → firing → resolved, at the history's 200 ms
+//! what the server measures (normal → pending → firing → resolved, at the history's 600 ms
 //! sampling here), operators' notifications, and bad threshold bodies refused.
+//!
+//! An alert fires on its third breaching sample, so it is pending for two samples: 1.2 s
+//! here, against a poll of the snapshot about every 100 ms, so the test sees the pending
+//! state on every run rather than by luck (at 200 ms sampling it was a 400 ms window).
 
 use std::time::{Duration, Instant};
 
@@ -13,7 +17,7 @@ const TOKEN: &str = "al3rt-token";
 async fn app() -> TestApp {
     spawn_app_with(&[
         ("AION_ADMIN_TOKEN", TOKEN),
-        ("AION_HISTORY_SAMPLE_MS", "200"),
+        ("AION_HISTORY_SAMPLE_MS", "600"),
     ])
     .await
 }

@@ -96,8 +96,9 @@ async fn a_write_through_the_balancer_is_never_read_back_stale_after_the_stated_
     assert_eq!(status, 200, "{story}");
     let path = format!("/api/stories/{}", story["id"].as_str().expect("id"));
     // The stated bound (SCALING.md): stale on another instance for at most the invalidation
-    // delay, p99 under 10 ms on loopback; a read through the balancer is given 1 s.
-    let bound = Duration::from_secs(1);
+    // delay, p99 under 10 ms on loopback. A read through the balancer is given ten times
+    // that, a margin for a debug build on a shared 2-core machine.
+    let bound = Duration::from_millis(100);
     let mut slowest = Duration::ZERO;
     for version in 1..=10 {
         // Both instances hold the previous version in their caches.
@@ -137,6 +138,13 @@ async fn a_write_through_the_balancer_is_never_read_back_stale_after_the_stated_
         );
     }
     eprintln!("slowest fresh read through the balancer after a write: {slowest:?}");
+    for app in &apps {
+        let p99 = app
+            .metric("aion_shared_invalidation_delay_seconds{quantile=\"0.99\"}")
+            .await;
+        // SCALING.md's p99 of 10 ms, with the same factor of margin as above.
+        assert!(p99 < 0.1, "invalidation delay p99 {:.1} ms", p99 * 1e3);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

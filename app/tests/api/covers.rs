@@ -161,7 +161,13 @@ async fn bad_uploads_are_refused_by_field_and_store_nothing() {
             "{what}"
         );
     }
-    let (_, s) = app.get_json(&format!("/api/stories/{story}")).await;
+    let (status, s) = app.get_json(&format!("/api/stories/{story}")).await;
+    // The story itself (an error body would have no cover either).
+    assert_eq!(
+        (status, s["id"].as_str()),
+        (200, Some(story.as_str())),
+        "{s}"
+    );
     assert!(
         s.get("cover").is_none() && s.get("cover_pending").is_none(),
         "{s}"
@@ -219,6 +225,14 @@ async fn an_upload_becomes_immutable_variants_of_each_format_and_width() {
                 assert_eq!(h["content-type"], "image/avif");
                 let avif = avif_parse::read_avif(&mut &bytes[..]).expect("a valid AVIF file");
                 assert!(!avif.primary_item.is_empty());
+                let meta = avif
+                    .primary_item_metadata()
+                    .expect("an AV1 sequence header");
+                assert_eq!(
+                    (meta.max_frame_width.get(), meta.max_frame_height.get()),
+                    (width, height),
+                    "avif"
+                );
             } else {
                 let img = image::load_from_memory(&bytes).expect("decodes");
                 assert_eq!((img.width(), img.height()), (width, height), "{ext}");
@@ -284,6 +298,7 @@ async fn deleting_a_story_or_its_cover_removes_its_media() {
         )
         .await;
     assert_eq!(status, 200, "{s}");
+    assert_eq!(s["id"].as_str(), Some(b.as_str()), "{s}");
     assert!(s.get("cover").is_none(), "{s}");
     assert_eq!(media_rows(&app).await, (0, 0));
 }

@@ -134,6 +134,29 @@ impl TestApp {
         std::mem::replace(&mut self._dir, tempfile::tempdir().expect("temp dir"))
     }
 
+    /// Sends SIGTERM, as a service manager stops the server, and waits (at most `within`)
+    /// for it to exit; its exit status and its directory, for a restart.
+    pub fn terminate(mut self, within: Duration) -> (std::process::ExitStatus, tempfile::TempDir) {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(sent, "SIGTERM sent");
+        let deadline = std::time::Instant::now() + within;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("the process can be waited on") {
+                break status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server was still running {within:?} after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().expect("temp dir"));
+        (status, dir)
+    }
+
     /// The server's working directory (database, files, backups).
     pub fn dir(&self) -> &std::path::Path {
         self._dir.path()

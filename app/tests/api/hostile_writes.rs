@@ -132,6 +132,21 @@ async fn an_invented_forwarded_for_does_not_buy_more_writes() {
         "the burst, then 429 whatever address is claimed: {through:?}"
     );
     assert!(through[5..].iter().all(|s| *s == 429), "{through:?}");
+    // Honoured when the trusted proxy says it: another client address behind HAProxy
+    // (127.0.0.2, which HAProxy names in the line it appends) has a burst of its own.
+    let elsewhere = reqwest::Client::builder()
+        .local_address("127.0.0.2".parse::<std::net::IpAddr>().expect("address"))
+        .cookie_store(true)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    crate::helpers::sign_up_or_in(&elsewhere, &lb.base(), "behind-the-proxy").await;
+    let from_elsewhere = writes(lb.base(), elsewhere).await;
+    assert_eq!(
+        from_elsewhere.iter().filter(|s| **s == 200).count(),
+        4,
+        "the address HAProxy named has its own burst (its sign-up took one): {from_elsewhere:?}"
+    );
 
     // Straight to an instance that trusts another proxy: the header is ignored and the TCP
     // peer pays.

@@ -136,6 +136,17 @@ async fn a_write_through_one_instance_reaches_the_caches_of_another() {
         "invalidation delay p99 {:.2} ms; slowest fresh read {slowest:?}",
         p99 * 1e3
     );
+    // SCALING.md states p99 ≤ 10 ms on loopback; a debug build on a shared 2-core machine
+    // is held to ten times that, and a fresh read to the same.
+    assert!(
+        p99 > 0.0 && p99 < 0.1,
+        "invalidation delay p99 {:.1} ms",
+        p99 * 1e3
+    );
+    assert!(
+        slowest < Duration::from_millis(100),
+        "slowest fresh read {slowest:?}"
+    );
 }
 
 /// Asks three instances at once for a story none has cached, `rounds` times; the store
@@ -538,4 +549,176 @@ async fn a_session_ended_on_one_instance_stops_working_on_the_other() {
         "revocation reached the other instance in {:?}",
         started.elapsed()
     );
+}
+
+/// Redis slow rather than down (frozen with SIGSTOP, connections open, nothing answering):
+/// reads and writes go on within the stated bounds (the shared limit falls back to the
+/// instance's own after 50 ms, a publish gives up after 250 ms), the fallbacks and failed
+/// publishes are counted, and once Redis runs again the other instance converges on the
+/// writes it did not hear about (the owed invalidations are published again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_redis_slows_nothing_past_its_bounds_and_the_instances_converge_after() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let redis = redis_in(dir.path());
+    let (a, b) = pair(&redis).await;
+    let story = a.create_story("Before the freeze").await;
+    let path = format!("/api/stories/{story}");
+    until_fresh(&b, &path, |body| body.contains("Before the freeze")).await;
+    let fallbacks = a.metric("aion_rate_limit_shared_fallbacks_total").await;
+
+    redis.pause();
+    let mut slowest_write = Duration::ZERO;
+    let mut slowest_read = Duration::ZERO;
+    for i in 0..5 {
+        let started = Instant::now();
+        a.retitle(&story, &format!("Frozen {i}")).await;
+        slowest_write = slowest_write.max(started.elapsed());
+        let started = Instant::now();
+        let res = b.http.get(b.url(&path)).send().await.expect("sent");
+        assert_eq!(res.status(), 200, "reads answer while Redis is frozen");
+        slowest_read = slowest_read.max(started.elapsed());
+    }
+    // A write pays at most the limiter's 50 ms and the publish's 250 ms (and the shared
+    // tier's short timeouts); a read at most the tier's. Held to 1 s and 500 ms, margins
+    // for a debug build on a shared machine; waiting for Redis would take for ever.
+    assert!(
+        slowest_write < Duration::from_secs(1),
+        "slowest write {slowest_write:?}"
+    );
+    assert!(
+        slowest_read < Duration::from_millis(500),
+        "slowest read {slowest_read:?}"
+    );
+    assert!(a.metric("aion_rate_limit_shared_fallbacks_total").await > fallbacks);
+    assert!(a.metric("aion_shared_publish_errors_total").await >= 1.0);
+
+    redis.resume();
+    // B converges on the frozen writes (Redis runs the publishes it had queued, and A
+    // publishes again what it owes), and A owes nothing once Redis has taken it.
+    until_fresh(&b, &path, |body| body.contains("Frozen 4")).await;
+    wait_for(&a, "aion_shared_owed_tags 0").await;
+    assert!(a.metric("aion_shared_republished_total").await >= 1.0);
+}
+
+/// Live events are private: another session's stream never receives my task's progress or
+/// notifications, on the same instance or another, while my own stream on the other
+/// instance does (the relay works, so the silence is not an accident).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_sessions_event_stream_never_receives_my_tasks_on_any_instance() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let redis = redis_in(dir.path());
+    let (a, b) = pair(&redis).await;
+    let story = a.create_story("Private progress").await;
+    // A stranger on each instance, and my own session's stream on the other instance.
+    let strangers = [crate::helpers::client(), crate::helpers::client()];
+    let mut streams = Vec::new();
+    for (http, app) in [(&strangers[0], &a), (&strangers[1], &b), (&a.http, &b)] {
+        let res = http
+            .get(app.url("/api/events"))
+            .send()
+            .await
+            .expect("stream");
+        assert_eq!(res.status(), 200);
+        streams.push(res);
+    }
+    let task = crate::tasks::export(&a, &story, "json").await;
+    // Each stream read until a moment after my own stream on B saw the task end.
+    let mine = streams.pop().expect("mine");
+    let seen_mine = read_until(mine, |t| t.contains(&task) && t.contains("notification")).await;
+    assert!(
+        seen_mine.contains(&task),
+        "my stream on the other instance follows my task"
+    );
+    // The strangers start a task of their own; once they have seen its end, whatever of
+    // mine they would have been sent has arrived before it.
+    for (http, app, stream) in strangers
+        .iter()
+        .zip([&a, &b])
+        .zip(streams)
+        .map(|((h, app), s)| (h, app, s))
+    {
+        let theirs: serde_json::Value = http
+            .post(app.url("/api/reports"))
+            .json(&json!({}))
+            .send()
+            .await
+            .expect("report")
+            .json()
+            .await
+            .expect("task");
+        let theirs = theirs["id"].as_str().expect("id").to_owned();
+        let seen = read_until(stream, |t| {
+            t.contains(&theirs) && t.contains("notification")
+        })
+        .await;
+        assert!(
+            !seen.contains(&task),
+            "a stranger's stream got my task: {seen}"
+        );
+        assert!(
+            !seen.contains(&story),
+            "a stranger's stream got my story: {seen}"
+        );
+    }
+}
+
+/// Reads a live-event stream until `done` holds for what arrived (at most 60 s).
+async fn read_until(mut stream: reqwest::Response, done: impl Fn(&str) -> bool) -> String {
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done(&seen) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, stream.chunk()).await {
+            Ok(Ok(Some(chunk))) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+            other => panic!("the stream ended or stalled: {other:?}\n{seen}"),
+        }
+    }
+    seen
+}
+
+/// An operator's cache clear on one instance clears every instance: a change made behind
+/// the caches' back (straight in the database) shows on the other instance only after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operators_cache_clear_on_one_instance_clears_every_instance() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let redis = redis_in(dir.path());
+    let apps = instances_with(&redis, 2, &[("AION_ADMIN_TOKEN", "clear")]).await;
+    let (a, b) = (&apps[0], &apps[1]);
+    let story = a.create_story("Cached everywhere").await;
+    let path = format!("/api/stories/{story}");
+    until_fresh(b, &path, |body| body.contains("Cached everywhere")).await;
+    // Behind the caches: no invalidation is sent for this write.
+    let store =
+        server::store::Store::open(server::store::StoreConfig::new(a.dir().join("aion.db")))
+            .await
+            .expect("the database opens beside the servers");
+    store
+        .write()
+        .await
+        .expect("writer")
+        .execute(
+            "test.behind",
+            "UPDATE stories SET title = 'Changed behind the caches' WHERE id = ?1",
+            [story.as_str()],
+        )
+        .await
+        .expect("updated");
+    let cached = b.http.get(b.url(&path)).send().await.expect("sent");
+    assert!(
+        cached
+            .text()
+            .await
+            .expect("body")
+            .contains("Cached everywhere"),
+        "B serves its cached copy: the test can tell"
+    );
+    let res = a
+        .http
+        .post(a.url("/api/admin/cache/clear"))
+        .bearer_auth("clear")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(res.status(), 200);
+    until_fresh(b, &path, |body| body.contains("Changed behind the caches")).await;
 }

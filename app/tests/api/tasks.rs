@@ -710,3 +710,58 @@ async fn tasks_and_notifications_are_never_kept_by_a_cache() {
         );
     }
 }
+
+/// SIGTERM with a request in flight and a task running: the request is answered, the
+/// process exits 0 within the grace (`AION_SHUTDOWN_GRACE_MS`), and the task, released
+/// rather than lost or failed, runs to its end at the next start.
+#[tokio::test]
+async fn sigterm_finishes_requests_releases_the_running_task_and_exits_0() {
+    let app = spawn_app_with(&[("AION_WORKERS", "1"), ("AION_SHUTDOWN_GRACE_MS", "3000")]).await;
+    let big = big_story(&app).await;
+    for _ in 0..4 {
+        add_chapters(&app, &big).await;
+    }
+    let running = export(&app, &big, "pdf").await;
+    wait_task(&app, &running, |t| t["status"] == "running").await;
+    // A request in flight: a batch of 10,000 nodes, a few hundred milliseconds of work.
+    let other = app.create_story("Written during shutdown").await;
+    let nodes: Vec<Value> = (0..10_000)
+        .map(|i| json!({"kind": "scene", "title": format!("n{i}"), "content": "text ".repeat(20)}))
+        .collect();
+    let batch = app
+        .http
+        .post(app.url(&format!("/api/stories/{other}/nodes/batch")))
+        .json(&json!({ "nodes": nodes }))
+        .send();
+    let in_flight = "aion_http_in_flight{route=\"POST /api/stories/{id}/nodes/batch\"} 1";
+    let (batch, app) = tokio::join!(batch, async move {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !app.metrics().await.lines().any(|l| l == in_flight) {
+            assert!(Instant::now() < deadline, "the batch never arrived");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        app
+    });
+    let started = Instant::now();
+    let (status, dir) = tokio::task::spawn_blocking(move || app.terminate(Duration::from_secs(10)))
+        .await
+        .expect("terminated");
+    let batch = batch.expect("the request in flight was answered");
+    assert_eq!(batch.status(), 200, "and finished its work");
+    assert!(status.success(), "exit status {status:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?} (grace 3 s)",
+        started.elapsed()
+    );
+    // The next start runs the released task to its end.
+    let app = crate::helpers::spawn_app_in(dir, &[("AION_WORKERS", "1")]).await;
+    let done = wait_task(&app, &running, |t| t["status"] == "completed").await;
+    assert!(done["attempts"].as_u64() >= Some(1), "{done}");
+    let (_, tree) = app.get_json(&format!("/api/stories/{other}/tree")).await;
+    assert_eq!(
+        tree["nodes"].as_array().map(Vec::len),
+        Some(10_000),
+        "the batch was kept"
+    );
+}

@@ -392,11 +392,23 @@ mod tests {
             .expect("writes");
         let mut head = [0u8; 12];
         tcp.read_exact(&mut head).await.expect("headers arrive");
+        let stopped = std::time::Instant::now();
         stop.send(()).expect("server still running");
         let result = tokio::time::timeout(Duration::from_secs(5), handle)
             .await
             .expect("returns after the grace period");
         assert!(matches!(result, Ok(Ok(()))));
+        // It waited the grace for the stream, and not much longer: within 4 times the
+        // 200 ms grace, a margin for a shared machine's scheduler.
+        let took = stopped.elapsed();
+        assert!(
+            took >= Duration::from_millis(190),
+            "returned before the grace: {took:?}"
+        );
+        assert!(
+            took < Duration::from_millis(800),
+            "held past the grace: {took:?}"
+        );
     }
 
     #[test]

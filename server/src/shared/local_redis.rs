@@ -56,6 +56,26 @@ impl LocalRedis {
         format!("unix://{}", self.socket.display())
     }
 
+    /// Freezes it (SIGSTOP): connections stay open and nothing answers, a Redis that is
+    /// slow rather than down.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused Redis run again (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, which: &str) {
+        let sent = Command::new("kill")
+            .arg(which)
+            .arg(self.child.id().to_string())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(sent, "kill {which} redis-server");
+    }
+
     /// Kills it now (a Redis outage); its socket file goes too.
     pub fn stop(&mut self) {
         let _ = self.child.kill();

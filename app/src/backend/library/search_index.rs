@@ -203,24 +203,34 @@ mod tests {
     async fn the_indexer_follows_commits_without_polling() {
         let (_dir, store, sid) = store_with_story().await;
         let indexer = SearchIndexer::spawn(store.clone());
-        let node = NewNode {
-            parent_id: None,
-            kind: NodeKind::Scene,
-            title: "Scene".into(),
-            content: Some("text".into()),
-            choice_label: None,
-            position: None,
+        let queued = |store: Store| async move {
+            let conn = store.read().await.expect("reader");
+            conn.query_i64("test.queued", "SELECT count(*) FROM nodes_fts_pending", ())
+                .await
+                .expect("count")
         };
-        nodes::create(&store, &sid, &node, nodes::StoryLimits::NONE)
-            .await
-            .expect("node");
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        while pending(&store).await.expect("pending") > 0 {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "indexer did not pick the node up"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
+        // Five writes, each indexed within 250 ms of its commit: a poll every second would
+        // miss that on almost every round, so the wake-up is the commit itself.
+        for round in 0..5 {
+            let node = NewNode {
+                parent_id: None,
+                kind: NodeKind::Scene,
+                title: format!("Scene {round}"),
+                content: Some("text".into()),
+                choice_label: None,
+                position: None,
+            };
+            nodes::create(&store, &sid, &node, nodes::StoryLimits::NONE)
+                .await
+                .expect("node");
+            let written = std::time::Instant::now();
+            while queued(store.clone()).await > 0 {
+                assert!(
+                    written.elapsed() < Duration::from_millis(250),
+                    "round {round}: the node was not indexed within 250 ms of its commit"
+                );
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
         }
         indexer.stop().await;
     }

@@ -106,14 +106,7 @@ async fn past_the_connection_cap_a_client_gets_a_503_and_the_server_serves_on() 
     let mut held = Vec::new();
     let refused = loop {
         assert!(held.len() <= 16, "more than the cap were served");
-        let mut tcp = tokio::net::TcpStream::connect(&addr)
-            .await
-            .expect("connects");
-        tcp.write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
-            .await
-            .expect("writes");
-        let mut head = [0u8; 12];
-        tcp.read_exact(&mut head).await.expect("answered");
+        let (mut tcp, head) = health(&addr).await;
         if &head == b"HTTP/1.1 200" {
             // Read the rest of the answer later; the connection stays open.
             held.push(tcp);
@@ -139,14 +132,8 @@ async fn past_the_connection_cap_a_client_gets_a_503_and_the_server_serves_on() 
     drop(held.drain(..4));
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut tcp = loop {
-        let mut tcp = tokio::net::TcpStream::connect(&addr)
-            .await
-            .expect("connects");
-        tcp.write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
-            .await
-            .expect("writes");
-        let mut head = [0u8; 12];
-        if tcp.read_exact(&mut head).await.is_ok() && &head == b"HTTP/1.1 200" {
+        let (tcp, head) = health(&addr).await;
+        if &head == b"HTTP/1.1 200" {
             break tcp;
         }
         assert!(Instant::now() < deadline, "no place was given back");
@@ -175,4 +162,18 @@ async fn past_the_connection_cap_a_client_gets_a_503_and_the_server_serves_on() 
         }
     };
     assert!(refused_total >= 1.0);
+}
+
+/// A kept-alive `GET /api/health` on a new connection: the connection and the first 12
+/// bytes of the answer (its status line's start; zeros if the server closed at once).
+async fn health(addr: &str) -> (tokio::net::TcpStream, [u8; 12]) {
+    let mut tcp = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connects");
+    tcp.write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("writes");
+    let mut head = [0u8; 12];
+    let _ = tcp.read_exact(&mut head).await;
+    (tcp, head)
 }

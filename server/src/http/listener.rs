@@ -352,6 +352,20 @@ mod tests {
         )
     }
 
+    /// A kept-alive GET of `path` on a new connection: the connection and the first 12
+    /// bytes of the answer (zeros if the server closed at once).
+    async fn get_kept_alive(addr: SocketAddr, path: &str) -> (tokio::net::TcpStream, [u8; 12]) {
+        let mut tcp = tokio::net::TcpStream::connect(addr)
+            .await
+            .expect("connects");
+        tcp.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+            .await
+            .expect("writes");
+        let mut head = [0u8; 12];
+        let _ = tcp.read_exact(&mut head).await;
+        (tcp, head)
+    }
+
     #[tokio::test]
     async fn serves_until_shutdown_then_returns() {
         let router = Router::new().route("/", get(|| async { "hello" }));
@@ -384,14 +398,8 @@ mod tests {
             }),
         );
         let (addr, stop, handle) = start(router, Duration::from_millis(200)).await;
-        let mut tcp = tokio::net::TcpStream::connect(addr)
-            .await
-            .expect("connects");
-        tcp.write_all(b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
-            .await
-            .expect("writes");
-        let mut head = [0u8; 12];
-        tcp.read_exact(&mut head).await.expect("headers arrive");
+        let (_tcp, head) = get_kept_alive(addr, "/stream").await;
+        assert_eq!(&head, b"HTTP/1.1 200", "headers arrive");
         let stopped = std::time::Instant::now();
         stop.send(()).expect("server still running");
         let result = tokio::time::timeout(Duration::from_secs(5), handle)
@@ -427,14 +435,7 @@ mod tests {
         // Four kept-alive connections, each answered once, fill the cap of four.
         let mut held = Vec::new();
         for _ in 0..4 {
-            let mut tcp = tokio::net::TcpStream::connect(addr)
-                .await
-                .expect("connects");
-            tcp.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-                .await
-                .expect("writes");
-            let mut head = [0u8; 12];
-            tcp.read_exact(&mut head).await.expect("answered");
+            let (tcp, head) = get_kept_alive(addr, "/").await;
             assert_eq!(&head, b"HTTP/1.1 200");
             held.push(tcp);
         }

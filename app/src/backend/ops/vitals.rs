@@ -329,8 +329,8 @@ mod tests {
         assert_eq!(s.pages[0].navigations, vec![("navigate".to_owned(), 100)]);
     }
 
-    #[tokio::test]
-    async fn a_restart_loses_no_history() {
+    /// A store with the app's schema, in a directory that lives as long as the guard.
+    async fn migrated_store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().expect("dir");
         let store = Store::open(server::store::StoreConfig::new(dir.path().join("v.db")))
             .await
@@ -339,6 +339,12 @@ mod tests {
             .migrate(crate::backend::schema::MIGRATIONS)
             .await
             .expect("migrations");
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn a_restart_loses_no_history() {
+        let (_dir, store) = migrated_store().await;
         let v = Vitals::default();
         for i in 1..=40 {
             v.record(&beacon("/", f64::from(i) * 100.0));
@@ -367,14 +373,7 @@ mod tests {
         }
         assert_eq!(v.pending_minutes(), MAX_PENDING_MINUTES);
         // The database is back: everything is written, under fewer minutes.
-        let dir = tempfile::tempdir().expect("dir");
-        let store = Store::open(server::store::StoreConfig::new(dir.path().join("v.db")))
-            .await
-            .expect("store");
-        store
-            .migrate(crate::backend::schema::MIGRATIONS)
-            .await
-            .expect("migrations");
+        let (_dir, store) = migrated_store().await;
         assert_eq!(
             v.flush(&store).await.expect("flush"),
             2 * MAX_PENDING_MINUTES

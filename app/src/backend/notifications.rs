@@ -124,8 +124,11 @@ pub async fn create(
 ) -> Result<Option<Notification>, ApiError> {
     let id = super::new_id();
     let now = now_micros();
-    let writer = store.write().await?;
-    let inserted = writer
+    let mut writer = store.write().await?;
+    // The insert and the trim commit together: a crash between them left an owner one
+    // over its bound (the crash soak found 201).
+    let tx = writer.begin().await?;
+    let inserted = tx
         .execute(
             "notification.create",
             "INSERT OR IGNORE INTO notifications
@@ -144,20 +147,21 @@ pub async fn create(
         )
         .await?;
     if inserted == 0 {
+        tx.rollback().await?;
         return Ok(None);
     }
     // The owner keeps the newest KEEP_PER_OWNER (by `notifications_by_owner`).
     if let Some(owner) = n.owner {
-        writer
-            .execute(
-                "notification.trim",
-                "DELETE FROM notifications WHERE owner = ?1 AND seq <=
+        tx.execute(
+            "notification.trim",
+            "DELETE FROM notifications WHERE owner = ?1 AND seq <=
                    (SELECT seq FROM notifications WHERE owner = ?1
                     ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
-                params![owner, KEEP_PER_OWNER],
-            )
-            .await?;
+            params![owner, KEEP_PER_OWNER],
+        )
+        .await?;
     }
+    tx.commit().await?;
     Ok(Some(Notification {
         id,
         level: n.level.to_owned(),
@@ -173,19 +177,8 @@ pub async fn create(
 /// Makes the notifications of finished tasks that have none (a crash came between the
 /// task's end and its notification); how many.
 pub async fn recover(state: &AppState) -> Result<usize, ApiError> {
-    let conn = state.store().read().await?;
-    let missing = conn
-        .query(
-            "notification.missing",
-            "SELECT id FROM tasks t WHERE status IN ('completed', 'failed')
-               AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.task_uid = t.uid)",
-            (),
-            |r| r.get::<i64>(0),
-        )
-        .await?;
-    drop(conn);
     let mut made = 0;
-    for id in missing {
+    for id in missing(state.store()).await? {
         let Some(task) = state.tasks().get(id).await? else {
             continue;
         };
@@ -203,6 +196,28 @@ pub async fn recover(state: &AppState) -> Result<usize, ApiError> {
         made += 1;
     }
     Ok(made)
+}
+
+/// Finished tasks whose notification is missing because a crash came between the task's
+/// end and its notification, not because the owner's newest [`KEEP_PER_OWNER`] left it
+/// out: a task that ended before the oldest notification an owner at that bound keeps had
+/// one, trimmed since. (Without that condition every restart brought trimmed notifications
+/// back, each pushing out a newer one: the crash soak found it, 201 notifications kept and
+/// older tasks' ones in place of newer.) Task times are milliseconds, notification times
+/// microseconds.
+const MISSING: &str = "SELECT id FROM tasks t WHERE status IN ('completed', 'failed')
+    AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.task_uid = t.uid)
+    AND NOT ((SELECT count(*) FROM notifications n WHERE n.owner IS t.owner) >= ?1
+             AND t.finished_at * 1000 <=
+                 (SELECT min(created_at) FROM notifications n WHERE n.owner IS t.owner))";
+
+async fn missing(store: &Store) -> Result<Vec<i64>, ApiError> {
+    let conn = store.read().await?;
+    Ok(conn
+        .query("notification.missing", MISSING, [KEEP_PER_OWNER], |r| {
+            r.get::<i64>(0)
+        })
+        .await?)
 }
 
 /// Whose notifications a statement touches.
@@ -574,5 +589,48 @@ mod tests {
             .expect("query")
             .expect("a row");
         assert_eq!(oldest, "n30", "the oldest went first");
+    }
+
+    #[tokio::test]
+    async fn only_notifications_a_crash_lost_are_made_again_not_trimmed_ones() {
+        let (_dir, store) = store().await;
+        // Tasks of two owners, finished at 1, 3 and 5 ms; none has a notification.
+        let writer = store.write().await.expect("writer");
+        for (id, owner, finished) in [(1, "busy", 1), (2, "busy", 5), (3, "few", 1)] {
+            writer
+                .execute(
+                    "test.task",
+                    "INSERT INTO tasks (id, kind, payload, status, run_at, created_at, finished_at, uid, owner)
+                     VALUES (?1, 'report', '{}', 'completed', 0, 0, ?3, ?4, ?2)",
+                    params![id, owner, finished, format!("task-{id}")],
+                )
+                .await
+                .expect("task");
+        }
+        // "busy" keeps its newest KEEP_PER_OWNER, the oldest made at 3 ms; "few" has one.
+        for i in 0..KEEP_PER_OWNER {
+            writer
+                .execute(
+                    "test.note",
+                    "INSERT INTO notifications (id, level, title, body, owner, created_at)
+                     VALUES (?1, 'success', 't', 'b', 'busy', ?2)",
+                    params![format!("n{i}"), 3_000 + i],
+                )
+                .await
+                .expect("note");
+        }
+        writer
+            .execute(
+                "test.note",
+                "INSERT INTO notifications (id, level, title, body, owner, created_at)
+                 VALUES ('f', 'success', 't', 'b', 'few', 9000)",
+                (),
+            )
+            .await
+            .expect("note");
+        drop(writer);
+        // Task 1 ended before everything "busy" keeps: trimmed, not lost. Task 2 ended
+        // after: lost. "few" is under the bound: its task's notification was lost.
+        assert_eq!(missing(&store).await.expect("missing"), vec![2, 3]);
     }
 }

@@ -16,7 +16,7 @@
 //! write still succeeds. The listener reconnects by itself with backoff.
 //!
 //! An invalidation that could not be published is owed, not forgotten: its tags are kept
-//! (at most [`MAX_OWED_TAGS`]; past that, everything is owed) and published again, with
+//! (at most [`super::MAX_OWED_TAGS`]; past that, everything is owed) and published again, with
 //! backoff, until Redis takes them. Without that, an instance whose subscription stayed up
 //! while the publisher's own connection failed would keep the old entries for their whole
 //! lifetime. Publishing a tag twice only drops entries twice, so a repeat is harmless.
@@ -28,7 +28,6 @@
 //! is re-made here). This module knows tags, not what they name.
 
 use std::{
-    collections::BTreeSet,
     sync::{
         Arc, Mutex,
         atomic::{AtomicBool, AtomicU64, Ordering::Relaxed},
@@ -41,6 +40,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sketches_ddsketch::{Config, DDSketch};
 use tokio::task::JoinHandle;
 
+use super::owed::Owed;
 use crate::metrics::Exposition;
 
 /// Longest wait for Redis to take a published invalidation.
@@ -60,9 +60,6 @@ for i = 1, n do
 end
 return redis.call('PUBLISH', ARGV[1], ARGV[2])
 "#;
-
-/// Most tags owed to the other instances; past it, a clear of everything is owed instead.
-pub const MAX_OWED_TAGS: usize = 1_000;
 
 /// Longest wait between two attempts to publish what is owed.
 const REPAIR_BACKOFF_MAX: Duration = Duration::from_secs(2);
@@ -101,44 +98,6 @@ struct Stats {
     resyncs: AtomicU64,
     connected: AtomicBool,
     delay: Mutex<Option<DDSketch>>,
-}
-
-/// Invalidations that failed to publish, to be published again.
-#[derive(Default)]
-struct Owed {
-    tags: BTreeSet<String>,
-    all: bool,
-}
-
-impl Owed {
-    fn add(&mut self, tags: &[&str]) {
-        if tags.contains(&"*") || self.tags.len() + tags.len() > MAX_OWED_TAGS {
-            self.all = true;
-        }
-        if self.all {
-            self.tags.clear();
-        } else {
-            self.tags.extend(tags.iter().map(|t| (*t).to_owned()));
-        }
-    }
-
-    /// What to publish now (tags, message body), leaving nothing owed.
-    fn take(&mut self) -> Option<(Vec<String>, String)> {
-        if std::mem::take(&mut self.all) {
-            self.tags.clear();
-            return Some((vec!["*".to_owned()], "*".to_owned()));
-        }
-        if self.tags.is_empty() {
-            return None;
-        }
-        let tags: Vec<String> = std::mem::take(&mut self.tags).into_iter().collect();
-        let body = tags.join("\n");
-        Some((tags, body))
-    }
-
-    fn len(&self) -> usize {
-        if self.all { 1 } else { self.tags.len() }
-    }
 }
 
 /// The link of one instance to the others.
@@ -520,29 +479,5 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(2));
         assert_eq!(bus.stats.publish_errors.load(Relaxed), 1);
         assert_eq!(bus.owed(), 1, "the failed tag is owed");
-    }
-
-    #[test]
-    fn owed_tags_are_bounded_and_taken_once() {
-        let mut owed = Owed::default();
-        owed.add(&["story:1", "stories:list"]);
-        owed.add(&["story:1"]);
-        assert_eq!(
-            owed.take(),
-            Some((
-                vec!["stories:list".to_owned(), "story:1".to_owned()],
-                "stories:list\nstory:1".to_owned()
-            ))
-        );
-        assert_eq!(owed.take(), None);
-        let many: Vec<String> = (0..=MAX_OWED_TAGS).map(|i| format!("story:{i}")).collect();
-        let many: Vec<&str> = many.iter().map(String::as_str).collect();
-        owed.add(&many);
-        assert_eq!(owed.len(), 1, "past the bound, a clear of everything");
-        assert_eq!(owed.take(), Some((vec!["*".to_owned()], "*".to_owned())));
-        owed.add(&["*"]);
-        owed.add(&["story:2"]);
-        assert_eq!(owed.take(), Some((vec!["*".to_owned()], "*".to_owned())));
-        assert_eq!(owed.take(), None);
     }
 }

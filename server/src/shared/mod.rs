@@ -9,6 +9,7 @@ mod limits;
 mod local_balancer;
 mod local_redis;
 mod locks;
+mod owed;
 #[cfg(test)]
 mod tests;
 mod tier;
@@ -18,4 +19,5 @@ pub use limits::{LIMIT_TIMEOUT, SharedDecision, SharedLimits};
 pub use local_balancer::{HAPROXY_TEMPLATE, LocalBalancer, haproxy_config};
 pub use local_redis::LocalRedis;
 pub use locks::RedisLocks;
+pub use owed::MAX_OWED_TAGS;
 pub use tier::{MAX_TTL, RedisTier, TIER_BACKOFF, TIER_TIMEOUT};

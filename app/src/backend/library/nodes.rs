@@ -1,11 +1,7 @@
 //! Nodes in SQL: the whole tree in one indexed query, single and batch inserts, edits,
 //! moves and subtree deletes, keeping sibling positions dense (0..n) and the story's node,
 //! word and byte counts exact, all inside one write transaction per request.
-//!
-//! A story is bounded ([`StoryLimits`]): a write that would take it past its nodes or its
-//! bytes of text is refused with 413 before anything is written. Without a bound about
-//! twenty batch requests made a 600 MB story that every tree read, page and export then
-//! held in memory.
+//! Every write is held to the story's bound ([`StoryLimits`], in `limits`).
 
 use std::collections::HashMap;
 
@@ -13,66 +9,10 @@ use server::store::{Conn, IntoParams, Row, SqlError, Store, ValueType, WriteTx, 
 
 use crate::backend::time::{next_after, now_micros, parse_rfc3339, to_rfc3339};
 use crate::model::{
-    ApiError, BatchNode, Deleted, ErrorCode, MoveNode, NewNode, Node, NodeBatch, NodeBatchResult,
-    NodeKind, NodePatch, StoryTree,
+    ApiError, BatchNode, Deleted, MoveNode, NewNode, Node, NodeBatch, NodeBatchResult, NodeKind,
+    NodePatch, StoryTree,
     fields::{BATCH_MAX_NODES, Content, Id, ShortText, Title, word_count},
 };
-
-/// How large one story may grow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StoryLimits {
-    /// Nodes at most (`AION_STORY_MAX_NODES`, 50,000).
-    pub nodes: u64,
-    /// Bytes of node text (titles, contents, choice labels) at most
-    /// (`AION_STORY_MAX_BYTES`, 64 MiB).
-    pub bytes: u64,
-}
-
-impl StoryLimits {
-    /// No bound (tools and benchmarks that write stories of their own).
-    pub const NONE: Self = Self {
-        nodes: u64::MAX,
-        bytes: u64::MAX,
-    };
-
-    /// Whether a story of `size` may take `nodes` more nodes and `bytes` more bytes; 413
-    /// naming `field` and both figures when not. Shrinking is always allowed.
-    fn check(&self, size: StorySize, nodes: u64, bytes: i64, field: &str) -> Result<(), ApiError> {
-        if nodes > 0 && size.nodes + nodes > self.nodes {
-            return Err(ApiError::new(
-                ErrorCode::PayloadTooLarge,
-                format!(
-                    "a story holds at most {} nodes; this one has {} and this would add {nodes}",
-                    self.nodes, size.nodes
-                ),
-            )
-            .with_field(field));
-        }
-        if bytes > 0 && size.bytes.saturating_add(bytes as u64) > self.bytes {
-            return Err(ApiError::new(
-                ErrorCode::PayloadTooLarge,
-                format!(
-                    "a story holds at most {} bytes of text; this one has {} and this would add {bytes}",
-                    self.bytes, size.bytes
-                ),
-            )
-            .with_field(field));
-        }
-        Ok(())
-    }
-}
-
-/// A story's size as its row keeps it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct StorySize {
-    nodes: u64,
-    bytes: u64,
-}
-
-/// The bytes of text a node holds, as counted against [`StoryLimits::bytes`].
-fn node_bytes(title: &str, content: &str, choice_label: Option<&str>) -> i64 {
-    (title.len() + content.len() + choice_label.map_or(0, str::len)) as i64
-}
 
 /// The columns every node query selects, in [`node_from_row`]'s order (a macro so that it
 /// can be spliced into `concat!`ed SQL constants).
@@ -140,10 +80,13 @@ pub const TREE_SQL: &str = concat!(
 );
 
 mod batch;
+mod limits;
 mod placement;
 mod reshape;
 pub use batch::create_batch;
 pub(crate) use batch::create_batch_in;
+pub use limits::StoryLimits;
+use limits::{node_bytes, story_size};
 pub use reshape::{delete, move_node};
 
 /// Orders a story's nodes depth-first, siblings by position. Nodes whose parent is missing
@@ -241,23 +184,6 @@ async fn find(conn: &Conn, id: &Id) -> Result<Option<Node>, ApiError> {
             node_from_row,
         )
         .await?)
-}
-
-/// The story's size (kept by the writes), or 404.
-async fn story_size(conn: &Conn, story_id: &Id) -> Result<StorySize, ApiError> {
-    conn.query_opt(
-        "story.size",
-        "SELECT node_count, byte_count FROM stories WHERE id = ?1",
-        [story_id.as_str()],
-        |r| {
-            Ok(StorySize {
-                nodes: r.get::<i64>(0)?.max(0) as u64,
-                bytes: r.get::<i64>(1)?.max(0) as u64,
-            })
-        },
-    )
-    .await?
-    .ok_or_else(|| ApiError::not_found("story", story_id.as_str()))
 }
 
 /// Validated fields of a node to insert.

@@ -22,4 +22,6 @@ pub use listener::{
 pub use stack::HttpStack;
 
 #[cfg(test)]
+mod deadline_tests;
+#[cfg(test)]
 mod tests;

@@ -88,7 +88,17 @@ test('a private story shared with an editor: they edit it, nobody else sees it',
   await a.page.goto(`/stories/${id}/edit`);
   const alices = a.page.frameLocator('[data-testid=share-frame]');
   await alices.getByTestId('visibility').selectOption('public');
+  // The select shows 'public' as soon as it is chosen: wait for the form's answer (and the
+  // panel it leads back to), not for the select, before a visitor looks.
+  const changed = a.page.waitForResponse(
+    (r) => r.request().method() === 'POST' && new URL(r.url()).pathname === `/stories/${id}/sharing/visibility`,
+  );
+  const back = a.page.waitForResponse(
+    (r) => r.request().method() === 'GET' && new URL(r.url()).pathname === `/stories/${id}/sharing`,
+  );
   await alices.getByRole('button', { name: 'Change' }).click();
+  expect((await changed).status()).toBe(303);
+  expect((await back).status()).toBe(200);
   await expect(alices.getByTestId('visibility')).toHaveValue('public');
   expect((await v.page.goto(`/stories/${id}`))?.status()).toBe(200);
 

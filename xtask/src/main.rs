@@ -16,6 +16,7 @@ mod process;
 mod replica_bench;
 mod results;
 mod scale_bench;
+mod schemathesis;
 mod server_bench;
 mod setup;
 mod soak;
@@ -29,6 +30,8 @@ usage: cargo xtask <command>
   run            install what is missing, build the release app, serve it on 127.0.0.1:8080
                  (with AION_REPLICA_URL set: under Litestream, replicating continuously)
   test           install what is missing, then fmt, clippy, unit + integration tests, browser tests
+  api-fuzz       the release build, then schemathesis against it, driven by the server's
+                 OpenAPI document (reports in target/schemathesis)
   e2e [FILTER..] the release build and the browser tests only (FILTER: spec names or
                  Playwright options, e.g. `e2e script_policy`)
   setup          install the toolchain only (add --browser for Chromium and Playwright)
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         Some("run") => build::run_app(),
         Some("test") => test::run_all(),
         Some("e2e") => test::browser_only(&args[1..]),
+        Some("api-fuzz") => schemathesis::run_alone(),
         Some("setup") => setup::ensure(setup::Needs {
             browser: args.iter().any(|a| a == "--browser"),
         }),

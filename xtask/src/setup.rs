@@ -51,6 +51,8 @@ pub fn ensure(needs: Needs) -> Result<(), String> {
             ("haproxy", "/usr/sbin/haproxy"),
         ])?;
         playwright()?;
+        // The API contract step's fuzzer (`cargo xtask test`).
+        crate::schemathesis::ensure()?;
     }
     Ok(())
 }

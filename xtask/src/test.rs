@@ -1,8 +1,9 @@
 //! `cargo xtask test`: everything CI checks, in the order that fails fastest.
 //!
 //! fmt, clippy for both feature sets, the Rust tests (unit, integration, doc), the release
-//! build, then the browser tests against that release server started on a free loopback port
-//! with a fresh database. The server is stopped when the step ends, also on failure.
+//! build, schemathesis against that release server (`schemathesis`), then the browser tests
+//! against it, each on a free loopback port with a fresh database. Each server is stopped
+//! when its step ends, also on failure.
 
 use std::{process::Command, time::Duration, time::Instant};
 
@@ -70,6 +71,9 @@ pub fn run_all() -> Result<(), String> {
         Ok(())
     })?;
     let bundle = bundle.expect("the release step succeeded");
+    step("api contract (schemathesis)", &mut || {
+        crate::schemathesis::check(&bundle)
+    })?;
     step("browser tests", &mut || browser_tests(&bundle, &[]))?;
 
     println!("\nall checks passed in {:.0?}", started.elapsed());

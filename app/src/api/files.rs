@@ -33,7 +33,23 @@ pub fn routes() -> Router {
 
 /// `PUT /api/stories/{id}/cover`: 202 with `{"story", "task"}` (the task makes the
 /// variants; `task` is null when the same image was uploaded before).
-async fn upload(
+#[cfg_attr(feature = "server", utoipa::path(
+    put, path = "/api/stories/{id}/cover", tag = "stories",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The story's id (a UUID).")),
+    request_body(
+        description = "The image itself.",
+        content((Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"), (Vec<u8> = "image/webp"))
+    ),
+    responses(
+        (
+            status = 202,
+            description = "Stored; the task makes its variants (`task` is null when the same image was uploaded before).",
+            body = CoverUploaded
+        )
+    )
+))]
+pub(crate) async fn upload(
     Extension(state): Extension<AppState>,
     session: Session,
     Path(raw): Path<String>,
@@ -85,7 +101,13 @@ async fn upload(
 }
 
 /// `DELETE /api/stories/{id}/cover`: the story without its cover.
-async fn remove(
+#[cfg_attr(feature = "server", utoipa::path(
+    delete, path = "/api/stories/{id}/cover", tag = "stories",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The story's id (a UUID).")),
+    responses((status = 200, body = app::model::Story))
+))]
+pub(crate) async fn remove(
     Extension(state): Extension<AppState>,
     viewer: Viewer,
     Path(raw): Path<String>,
@@ -104,7 +126,23 @@ async fn remove(
 
 /// `GET /api/tasks/{id}/result`: the file a completed task wrote, as a download, to the
 /// client that started the task (or an operator) only. Streamed from disk, never read whole.
-async fn task_result(
+#[cfg_attr(feature = "server", utoipa::path(
+    get, path = "/api/tasks/{id}/result", tag = "tasks",
+    security((), ("session" = [])),
+    params(("id" = String, Path, description = "The task's id.")),
+    responses(
+        (
+            status = 200,
+            description = "The task's file.",
+            content(
+                (Object = "application/json"),
+                (Vec<u8> = "application/pdf"),
+                (String = "text/markdown; charset=utf-8")
+            )
+        )
+    )
+))]
+pub(crate) async fn task_result(
     Extension(state): Extension<AppState>,
     viewer: Viewer,
     Path(id): Path<String>,

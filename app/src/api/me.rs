@@ -12,6 +12,11 @@ use app::model::AccountPage;
 use app::model::{Account, ApiError};
 
 /// The signed-in account, or 401.
+#[cfg_attr(feature = "server", utoipa::path(
+    get, path = "/api/me", tag = "accounts",
+    security(("session" = [])),
+    responses((status = 200, description = "The signed-in account.", body = Account))
+))]
 #[get("/api/me", caller: Viewer)]
 pub async fn me() -> Result<Account, ApiError> {
     super::private_answer();
@@ -21,6 +26,18 @@ pub async fn me() -> Result<Account, ApiError> {
 /// The account page as HTML (`backend::identity::account_page`): the account and its
 /// sessions, or the sign-in and sign-up forms, and what the last form action refused (its
 /// flash cookie, removed as it is shown).
+#[cfg_attr(feature = "server", utoipa::path(
+    get, path = "/api/account/page", tag = "accounts",
+    security((), ("session" = [])),
+    responses(
+        (
+            status = 200,
+            description = "The account page's markup, as a JSON string.",
+            body = String,
+            content_type = "application/json"
+        )
+    )
+))]
 #[get("/api/account/page", state: app::backend::AppExt, caller: Viewer, headers: dioxus::fullstack::http::HeaderMap)]
 pub async fn account_page() -> Result<String, ApiError> {
     use app::backend::identity::cookie;

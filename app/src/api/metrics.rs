@@ -24,6 +24,11 @@ fn json(v: impl serde::Serialize) -> Result<Value, ApiError> {
 
 /// API, database, caches, tasks, Web Vitals, the process and the alerts, measured now
 /// (a `MetricsSnapshot`).
+#[cfg_attr(feature = "server", utoipa::path(
+    get, path = "/api/metrics/snapshot", tag = "metrics",
+    security((), ("session" = [])),
+    responses((status = 200, body = app::model::MetricsSnapshot))
+))]
 #[get("/api/metrics/snapshot", state: app::backend::AppExt)]
 pub async fn metrics_snapshot() -> Result<Value, ApiError> {
     let tasks = state.task_stats().await?;
@@ -34,6 +39,12 @@ pub async fn metrics_snapshot() -> Result<Value, ApiError> {
 /// `range=week` the last 7 days at one point per minute from the store; with `since_ms`
 /// (Unix milliseconds, a point's `at_unix_ms`) only the points taken after it (a
 /// `MetricsHistory`).
+#[cfg_attr(feature = "server", utoipa::path(
+    get, path = "/api/metrics/history", tag = "metrics",
+    security((), ("session" = [])),
+    params(crate::api::openapi::HistoryQuery),
+    responses((status = 200, body = app::model::MetricsHistory))
+))]
 #[get("/api/metrics/history?since_ms&range", state: app::backend::AppExt)]
 pub async fn metrics_history(
     since_ms: Option<String>,
@@ -56,6 +67,12 @@ pub async fn metrics_history(
 /// `backend::ops::dashboard`): `{"at_unix_ms", "panels": [[id, html], ...]}`, latencies at
 /// `percentile` (`p50`, `p95` (default) or `p99`), charts over `range` (`hour` (default)
 /// or `week`, thinned to 720 points).
+#[cfg_attr(feature = "server", utoipa::path(
+    get, path = "/api/metrics/dashboard", tag = "metrics",
+    security((), ("session" = [])),
+    params(crate::api::openapi::DashboardQuery),
+    responses((status = 200, body = crate::api::openapi::Panels))
+))]
 #[get("/api/metrics/dashboard?percentile&range", state: app::backend::AppExt)]
 pub async fn metrics_dashboard(
     percentile: Option<String>,
@@ -79,6 +96,11 @@ pub async fn metrics_dashboard(
 /// The `/performance` page's layers rendered as HTML from the snapshot and the benchmark
 /// results file (see `backend::ops::dashboard::layers`): `{"at_unix_ms", "layers": {id:
 /// {"title", "about", "live", "bench"}}}` for `http`, `store`, `cache`, `tasks`, `client`.
+#[cfg_attr(feature = "server", utoipa::path(
+    get, path = "/api/metrics/layers", tag = "metrics",
+    security((), ("session" = [])),
+    responses((status = 200, body = crate::api::openapi::Layers))
+))]
 #[get("/api/metrics/layers", state: app::backend::AppExt)]
 pub async fn metrics_layers() -> Result<Value, ApiError> {
     let tasks = state.task_stats().await?;

@@ -12,6 +12,8 @@ mod me;
 mod metrics;
 mod nodes;
 #[cfg(feature = "server")]
+pub mod openapi;
+#[cfg(feature = "server")]
 pub mod sharing;
 mod stories;
 mod tasks;

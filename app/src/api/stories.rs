@@ -21,6 +21,12 @@ use app::{
 /// A page of stories. All parameters are optional; bad values are a 400 naming the parameter.
 /// `scope`: `public`, `mine`, `shared`, or none (public, and the caller's own when signed
 /// in).
+#[cfg_attr(feature = "server", utoipa::path(
+    get, path = "/api/stories", tag = "stories",
+    security((), ("session" = [])),
+    params(crate::api::openapi::StoryListQuery),
+    responses((status = 200, body = StoryPage))
+))]
 #[get("/api/stories?limit&cursor&offset&status&tag&q&sort&scope", state: app::backend::AppExt, caller: Viewer)]
 pub async fn list_stories(
     limit: Option<String>,
@@ -50,6 +56,30 @@ pub async fn list_stories(
 
 /// Creates a story owned by the caller (a signed-in writer), private unless the body
 /// says `"visibility": "public"`.
+#[cfg_attr(feature = "server", utoipa::path(
+    post, path = "/api/stories", tag = "stories",
+    security(("session" = [])),
+    request_body = NewStory,
+    responses(
+        (
+            status = 200,
+            description = "The story, as stored.",
+            body = Story,
+            links(
+                ("GetStory" = (operation_id = "get_story", parameters(("id" = "$response.body#/id")))),
+                ("UpdateStory" = (operation_id = "update_story", parameters(("id" = "$response.body#/id")))),
+                ("DeleteStory" = (operation_id = "delete_story", parameters(("id" = "$response.body#/id")))),
+                ("ListCollaborators" = (operation_id = "list_collaborators", parameters(("id" = "$response.body#/id")))),
+                ("ShareStory" = (operation_id = "share_story", parameters(("id" = "$response.body#/id")))),
+                ("StoryTree" = (operation_id = "story_tree", parameters(("id" = "$response.body#/id")))),
+                ("CreateNode" = (operation_id = "create_node", parameters(("id" = "$response.body#/id")))),
+                ("CreateNodes" = (operation_id = "create_nodes", parameters(("id" = "$response.body#/id")))),
+                ("StartExport" = (operation_id = "start_export", parameters(("id" = "$response.body#/id")))),
+                ("Upload" = (operation_id = "upload", parameters(("id" = "$response.body#/id"))))
+            )
+        )
+    )
+))]
 #[post("/api/stories", state: app::backend::AppExt, caller: Viewer)]
 pub async fn create_story(body: JsonBody<NewStory>) -> Result<Story, ApiError> {
     super::private_answer();
@@ -57,6 +87,12 @@ pub async fn create_story(body: JsonBody<NewStory>) -> Result<Story, ApiError> {
 }
 
 /// One story (404 for a private story the caller may not read).
+#[cfg_attr(feature = "server", utoipa::path(
+    get, path = "/api/stories/{id}", tag = "stories",
+    security((), ("session" = [])),
+    params(("id" = String, Path, description = "The story's id (a UUID).")),
+    responses((status = 200, body = Story))
+))]
 #[get("/api/stories/{id}", state: app::backend::AppExt, caller: Viewer)]
 pub async fn get_story(id: String) -> Result<Arc<Story>, ApiError> {
     let story = state
@@ -69,6 +105,13 @@ pub async fn get_story(id: String) -> Result<Arc<Story>, ApiError> {
 }
 
 /// Changes the fields present in the body (`visibility`: the owner only).
+#[cfg_attr(feature = "server", utoipa::path(
+    patch, path = "/api/stories/{id}", tag = "stories",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The story's id (a UUID).")),
+    request_body = StoryPatch,
+    responses((status = 200, description = "The story, as stored.", body = Story))
+))]
 #[patch("/api/stories/{id}", state: app::backend::AppExt, caller: Viewer)]
 pub async fn update_story(id: String, body: JsonBody<StoryPatch>) -> Result<Story, ApiError> {
     super::private_answer();
@@ -78,12 +121,24 @@ pub async fn update_story(id: String, body: JsonBody<StoryPatch>) -> Result<Stor
 }
 
 /// Deletes a story and its whole tree (the owner only).
+#[cfg_attr(feature = "server", utoipa::path(
+    delete, path = "/api/stories/{id}", tag = "stories",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The story's id (a UUID).")),
+    responses((status = 200, body = Deleted))
+))]
 #[delete("/api/stories/{id}", state: app::backend::AppExt, caller: Viewer)]
 pub async fn delete_story(id: String) -> Result<Deleted, ApiError> {
     state.delete_story(&caller, &Id::parse("id", &id)?).await
 }
 
 /// The story's owner and collaborators (for anyone who may read it).
+#[cfg_attr(feature = "server", utoipa::path(
+    get, path = "/api/stories/{id}/collaborators", tag = "stories",
+    security((), ("session" = [])),
+    params(("id" = String, Path, description = "The story's id (a UUID).")),
+    responses((status = 200, body = Collaborators))
+))]
 #[get("/api/stories/{id}/collaborators", state: app::backend::AppExt, caller: Viewer)]
 pub async fn list_collaborators(id: String) -> Result<Collaborators, ApiError> {
     super::private_answer();
@@ -91,6 +146,16 @@ pub async fn list_collaborators(id: String) -> Result<Collaborators, ApiError> {
 }
 
 /// Shares the story with the writer `handle` as `editor` or `viewer` (the owner only).
+#[cfg_attr(feature = "server", utoipa::path(
+    put, path = "/api/stories/{id}/collaborators/{handle}", tag = "stories",
+    security(("session" = [])),
+    params(
+        ("id" = String, Path, description = "The story's id (a UUID)."),
+        ("handle" = String, Path, description = "The writer's handle.")
+    ),
+    request_body = ShareRequest,
+    responses((status = 200, body = Collaborators))
+))]
 #[put("/api/stories/{id}/collaborators/{handle}", state: app::backend::AppExt, caller: Viewer)]
 pub async fn share_story(
     id: String,
@@ -104,6 +169,15 @@ pub async fn share_story(
 }
 
 /// Stops sharing the story with `handle` (the owner only).
+#[cfg_attr(feature = "server", utoipa::path(
+    delete, path = "/api/stories/{id}/collaborators/{handle}", tag = "stories",
+    security(("session" = [])),
+    params(
+        ("id" = String, Path, description = "The story's id (a UUID)."),
+        ("handle" = String, Path, description = "The writer's handle.")
+    ),
+    responses((status = 200, body = Collaborators))
+))]
 #[delete("/api/stories/{id}/collaborators/{handle}", state: app::backend::AppExt, caller: Viewer)]
 pub async fn unshare_story(id: String, handle: String) -> Result<Collaborators, ApiError> {
     super::private_answer();

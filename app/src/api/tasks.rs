@@ -21,12 +21,47 @@ use app::model::{
 };
 
 /// Starts an export of a story: `{"format":"json"|"pdf"}`.
+#[cfg_attr(feature = "server", utoipa::path(
+    post, path = "/api/stories/{id}/exports", tag = "tasks",
+    security((), ("session" = [])),
+    params(("id" = String, Path, description = "The story's id (a UUID).")),
+    request_body = ExportRequest,
+    responses(
+        (
+            status = 200,
+            description = "The task, pending.",
+            body = TaskView,
+            links(
+                ("GetTask" = (operation_id = "get_task", parameters(("id" = "$response.body#/id")))),
+                ("CancelTask" = (operation_id = "cancel_task", parameters(("id" = "$response.body#/id")))),
+                ("TaskResult" = (operation_id = "task_result", parameters(("id" = "$response.body#/id"))))
+            )
+        )
+    )
+))]
 #[post("/api/stories/{id}/exports", state: app::backend::AppExt, session: Session)]
 pub async fn start_export(id: String, body: JsonBody<ExportRequest>) -> Result<TaskView, ApiError> {
     state.start_export(&session, &id, &body.0.format).await
 }
 
 /// Starts a report of one story (`story_id`) or of the whole library.
+#[cfg_attr(feature = "server", utoipa::path(
+    post, path = "/api/reports", tag = "tasks",
+    security((), ("session" = [])),
+    request_body = ReportRequest,
+    responses(
+        (
+            status = 200,
+            description = "The task, pending.",
+            body = TaskView,
+            links(
+                ("GetTask" = (operation_id = "get_task", parameters(("id" = "$response.body#/id")))),
+                ("CancelTask" = (operation_id = "cancel_task", parameters(("id" = "$response.body#/id")))),
+                ("TaskResult" = (operation_id = "task_result", parameters(("id" = "$response.body#/id"))))
+            )
+        )
+    )
+))]
 #[post("/api/reports", state: app::backend::AppExt, session: Session)]
 pub async fn start_report(body: JsonBody<ReportRequest>) -> Result<TaskView, ApiError> {
     state
@@ -36,6 +71,12 @@ pub async fn start_report(body: JsonBody<ReportRequest>) -> Result<TaskView, Api
 
 /// The caller's tasks (every task for an operator), newest first; `status` filters,
 /// `before` (a task id from the previous page) pages.
+#[cfg_attr(feature = "server", utoipa::path(
+    get, path = "/api/tasks", tag = "tasks",
+    security((), ("session" = [])),
+    params(crate::api::openapi::TaskListQuery),
+    responses((status = 200, body = TaskList))
+))]
 #[get("/api/tasks?status&limit&before", state: app::backend::AppExt, viewer: Viewer)]
 pub async fn list_tasks(
     status: Option<String>,
@@ -54,12 +95,23 @@ pub async fn list_tasks(
 }
 
 /// The queue measured on this server.
+#[cfg_attr(feature = "server", utoipa::path(
+    get, path = "/api/tasks/stats", tag = "tasks",
+    security((), ("session" = [])),
+    responses((status = 200, body = TaskStats))
+))]
 #[get("/api/tasks/stats", state: app::backend::AppExt)]
 pub async fn task_stats() -> Result<TaskStats, ApiError> {
     state.task_stats().await
 }
 
 /// One of the caller's tasks with its progress.
+#[cfg_attr(feature = "server", utoipa::path(
+    get, path = "/api/tasks/{id}", tag = "tasks",
+    security((), ("session" = [])),
+    params(("id" = String, Path, description = "The task's id.")),
+    responses((status = 200, body = TaskView))
+))]
 #[get("/api/tasks/{id}", state: app::backend::AppExt, viewer: Viewer)]
 pub async fn get_task(id: String) -> Result<TaskView, ApiError> {
     super::private_answer();
@@ -67,6 +119,12 @@ pub async fn get_task(id: String) -> Result<TaskView, ApiError> {
 }
 
 /// Cancels a task (pending: at once; running: as soon as it notices). Finished tasks stay.
+#[cfg_attr(feature = "server", utoipa::path(
+    post, path = "/api/tasks/{id}/cancel", tag = "tasks",
+    security((), ("session" = [])),
+    params(("id" = String, Path, description = "The task's id.")),
+    responses((status = 200, body = TaskView))
+))]
 #[post("/api/tasks/{id}/cancel", state: app::backend::AppExt, viewer: Viewer)]
 pub async fn cancel_task(id: String) -> Result<TaskView, ApiError> {
     super::private_answer();
@@ -74,6 +132,11 @@ pub async fn cancel_task(id: String) -> Result<TaskView, ApiError> {
 }
 
 /// The caller's latest notifications and unread count.
+#[cfg_attr(feature = "server", utoipa::path(
+    get, path = "/api/notifications", tag = "tasks",
+    security((), ("session" = [])),
+    responses((status = 200, body = NotificationList))
+))]
 #[get("/api/notifications", state: app::backend::AppExt, viewer: Viewer)]
 pub async fn list_notifications() -> Result<NotificationList, ApiError> {
     super::private_answer();
@@ -81,6 +144,12 @@ pub async fn list_notifications() -> Result<NotificationList, ApiError> {
 }
 
 /// Marks the caller's notifications read (`{"ids":[...]}`, at most 500, or all with `{}`).
+#[cfg_attr(feature = "server", utoipa::path(
+    post, path = "/api/notifications/read", tag = "tasks",
+    security((), ("session" = [])),
+    request_body = MarkRead,
+    responses((status = 200, body = NotificationList))
+))]
 #[post("/api/notifications/read", state: app::backend::AppExt, viewer: Viewer)]
 pub async fn mark_notifications_read(
     body: JsonBody<MarkRead>,
@@ -94,6 +163,18 @@ pub async fn mark_notifications_read(
 /// (server-sent events). Opening the stream makes a session if there is none, so that a
 /// task the page starts next is followed live. Bounded per session and per client
 /// address (429 past either), and ended after a while (the browser opens another).
+#[cfg_attr(feature = "server", utoipa::path(
+    get, path = "/api/events", tag = "tasks",
+    security((), ("session" = [])),
+    responses(
+        (
+            status = 200,
+            description = "Server-sent events; each event's data is one JSON `LiveEvent`.",
+            content_type = "text/event-stream",
+            body = LiveEvent
+        )
+    )
+))]
 #[get("/api/events", state: app::backend::AppExt, session: Session, client: Option<axum::Extension<server::http::rate_limit::ClientAddress>>)]
 pub async fn live_events() -> Result<ServerEvents<LiveEvent>, ApiError> {
     let address = client.map(|axum::Extension(c)| c.0);
@@ -103,6 +184,12 @@ pub async fn live_events() -> Result<ServerEvents<LiveEvent>, ApiError> {
 }
 
 /// Creates a new story from a JSON export (format `aion.story`, version 1): all or nothing.
+#[cfg_attr(feature = "server", utoipa::path(
+    post, path = "/api/stories/import", tag = "stories",
+    security(("session" = [])),
+    request_body = StoryExport,
+    responses((status = 200, description = "The new story.", body = Story))
+))]
 #[post("/api/stories/import", state: app::backend::AppExt, session: Session)]
 pub async fn import_story(
     body: JsonBody<StoryExport, BATCH_BODY_LIMIT>,

@@ -10,6 +10,18 @@ use app::model::{ApiError, JsonBody, VitalsReport, VitalsSummary};
 const BEACON_LIMIT: usize = 4096;
 
 /// Records one page view's measurements; `{"recorded": n}` (metrics taken).
+#[cfg_attr(feature = "server", utoipa::path(
+    post, path = "/api/vitals", tag = "vitals",
+    security((), ("session" = [])),
+    request_body(content = VitalsReport, content_type = "application/json"),
+    responses(
+        (
+            status = 200,
+            description = "How many metrics were recorded.",
+            body = crate::api::openapi::Recorded
+        )
+    )
+))]
 #[post("/api/vitals", state: app::backend::AppExt)]
 pub async fn report_vitals(
     body: JsonBody<VitalsReport, BEACON_LIMIT, true>,
@@ -20,6 +32,11 @@ pub async fn report_vitals(
 }
 
 /// p50/p75/p95, samples and the good / needs-improvement / poor split per page and metric.
+#[cfg_attr(feature = "server", utoipa::path(
+    get, path = "/api/vitals", tag = "vitals",
+    security((), ("session" = [])),
+    responses((status = 200, body = VitalsSummary))
+))]
 #[get("/api/vitals", state: app::backend::AppExt)]
 pub async fn vitals_summary() -> Result<VitalsSummary, ApiError> {
     Ok(state.vitals().summary())

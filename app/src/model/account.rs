@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// `GET /api/me`, and the answer of sign-up and sign-in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Account {
     /// As the writer typed it at sign-up; unique without regard to case.
     pub handle: String,
@@ -24,15 +25,19 @@ impl Account {
 
 /// Body of sign-up and sign-in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Credentials {
     /// 3-32 letters (any script), digits, `_`, `-` or `.`.
+    #[cfg_attr(feature = "server", schema(min_length = 3, max_length = 32))]
     pub handle: String,
     /// 10-256 characters.
+    #[cfg_attr(feature = "server", schema(min_length = 10, max_length = 256))]
     pub password: String,
 }
 
 /// Body of `POST /api/account/password`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct PasswordChange {
     /// The password now.
     pub current: String,
@@ -42,6 +47,7 @@ pub struct PasswordChange {
 
 /// One signed-in session of the account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct SessionView {
     /// What `DELETE /api/account/sessions/{id}` names (not the cookie's token).
     pub id: String,
@@ -57,6 +63,7 @@ pub struct SessionView {
 
 /// `GET /api/account/sessions`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct SessionList {
     /// Newest first.
     pub sessions: Vec<SessionView>,
@@ -64,6 +71,7 @@ pub struct SessionList {
 
 /// `GET /api/account`: the account page's data; no account when signed out.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct AccountPage {
     /// The signed-in account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -81,6 +89,7 @@ pub struct AccountPage {
 
 /// One of the account's passkeys (`GET /api/account/passkeys`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct PasskeyView {
     /// What `DELETE /api/account/passkeys/{id}` names.
     pub id: String,
@@ -121,7 +130,12 @@ impl Visibility {
     }
 }
 
-wire_name!(Visibility, "visibility", |s| Visibility::parse(&s));
+wire_name!(
+    Visibility,
+    "visibility",
+    [Visibility::Private, Visibility::Public],
+    |s| Visibility::parse(&s)
+);
 
 /// What a collaborator may do with a story.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -151,10 +165,16 @@ impl CollaboratorRole {
     }
 }
 
-wire_name!(CollaboratorRole, "role", |s| CollaboratorRole::parse(&s));
+wire_name!(
+    CollaboratorRole,
+    "role",
+    [CollaboratorRole::Editor, CollaboratorRole::Viewer],
+    |s| CollaboratorRole::parse(&s)
+);
 
 /// Body of `PUT /api/stories/{id}/collaborators/{handle}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct ShareRequest {
     /// `editor` or `viewer`.
     pub role: CollaboratorRole,
@@ -162,6 +182,7 @@ pub struct ShareRequest {
 
 /// One collaborator.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Collaborator {
     /// Their handle.
     pub handle: String,
@@ -171,6 +192,7 @@ pub struct Collaborator {
 
 /// `GET /api/stories/{id}/collaborators`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Collaborators {
     /// The owner's handle.
     pub owner: String,

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 /// its previous cover) and the task making the new one's variants (none when the same image
 /// was uploaded before and its variants exist).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct CoverUploaded {
     /// The story.
     pub story: super::Story,
@@ -24,6 +25,7 @@ pub const COVER_WIDTHS: [u32; 3] = [320, 640, 1280];
 
 /// `{"hash","width","height","color"}`: the cover shown with a story.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Cover {
     /// First 16 hex digits of the SHA-256 of the uploaded file; names its variants.
     pub hash: String,
@@ -37,6 +39,7 @@ pub struct Cover {
 
 /// The formats variants are encoded in, best first (the order of `<source>` elements).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum MediaFormat {
     /// AV1 image: smallest; every current browser decodes it.

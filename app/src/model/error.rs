@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// What went wrong, machine-readable. Each code has exactly one HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// 400: a field is missing, malformed or out of range (`field` names it).
@@ -81,6 +82,7 @@ impl ErrorCode {
 
 /// The body of every error response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// Machine-readable kind of error.
     pub code: ErrorCode,
@@ -93,6 +95,7 @@ pub struct ErrorBody {
 
 /// An API error: `{"error":{"code","message","field"?}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[error("{}", error.message)]
 pub struct ApiError {
     /// The payload.

@@ -5,8 +5,23 @@
 /// hand rather than derived:
 /// the derived (de)serialisers, with their variant tables and messages, cost the client
 /// 1,047 bytes brotli more than this (`cargo xtask bundle-size`, builds side by side).
+///
+/// On the server each also describes itself to the API document: a string, one of `$names`.
 macro_rules! wire_name {
-    ($t:ty, $what:literal, |$s:ident| $parse:expr) => {
+    ($t:ty, $what:literal, $names:expr, |$s:ident| $parse:expr) => {
+        #[cfg(feature = "server")]
+        impl utoipa::PartialSchema for $t {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some($names.iter().map(|v: &$t| v.as_str())))
+                    .into()
+            }
+        }
+
+        #[cfg(feature = "server")]
+        impl utoipa::ToSchema for $t {}
+
         impl Serialize for $t {
             fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 serializer.serialize_str(self.as_str())

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a node is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum NodeKind {
     /// A part of the story that groups scenes.
@@ -47,6 +48,7 @@ impl NodeKind {
 
 /// A node: `{"id","story_id","parent_id","position","kind","title","content","choice_label","created_at","updated_at"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Node {
     /// Opaque, sortable id (UUIDv7).
     pub id: String,
@@ -72,6 +74,7 @@ pub struct Node {
 
 /// A whole tree: `{"story_id","nodes":[Node...]}`, depth-first, siblings by position.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct StoryTree {
     /// The story.
     pub story_id: String,
@@ -81,6 +84,7 @@ pub struct StoryTree {
 
 /// Body of `POST /api/stories/{id}/nodes`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewNode {
     /// The parent (must be in the same story); `null` or absent for top level.
@@ -104,6 +108,7 @@ pub struct NewNode {
 /// One item of `POST /api/stories/{id}/nodes/batch`: a node that may name its parent by the
 /// client label (`ref`) of an earlier item in the same batch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BatchNode {
     /// A label for this item, unique in the batch, that later items can use as `parent_ref`.
@@ -132,6 +137,7 @@ pub struct BatchNode {
 
 /// Body of `POST /api/stories/{id}/nodes/batch`: all or nothing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NodeBatch {
     /// Up to 10,000 nodes, parents before children.
@@ -141,6 +147,7 @@ pub struct NodeBatch {
 /// The answer to a batch: `{"created": n, "ids": [...]}`, the new ids in request order
 /// (so a client maps its `ref`s by index). The tree endpoint has the full nodes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct NodeBatchResult {
     /// How many nodes were created.
     pub created: u32,
@@ -150,6 +157,7 @@ pub struct NodeBatchResult {
 
 /// Body of `PATCH /api/nodes/{id}`: only the fields present change.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NodePatch {
     /// New kind.
@@ -171,6 +179,7 @@ pub struct NodePatch {
 
 /// Body of `POST /api/nodes/{id}/move`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MoveNode {
     /// The new parent (same story, not inside the moved subtree); `null` for top level.
@@ -183,6 +192,7 @@ pub struct MoveNode {
 
 /// The answer to a delete: what went away.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Deleted {
     /// The id that was deleted.
     pub id: String,

@@ -8,6 +8,7 @@ use super::{TaskStats, VitalsSummary};
 
 /// The whole reading.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct MetricsSnapshot {
     /// When it was taken (Unix milliseconds).
     pub at_unix_ms: u64,
@@ -34,6 +35,7 @@ pub struct MetricsSnapshot {
 
 /// One background loop of the server (see `backend::loops`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct LoopView {
     /// Its name (`reads.flush`, `files.sweep`, ...).
     pub name: String,
@@ -53,6 +55,7 @@ pub struct LoopView {
 
 /// Latency percentiles in milliseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Latency {
     /// Samples.
     pub count: u64,
@@ -66,6 +69,7 @@ pub struct Latency {
 
 /// HTTP requests.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct ApiSection {
     /// Requests since start.
     pub requests_total: u64,
@@ -87,6 +91,7 @@ pub struct ApiSection {
 
 /// One route's latency.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct RouteLatency {
     /// Method and route template.
     pub route: String,
@@ -98,6 +103,7 @@ pub struct RouteLatency {
 
 /// A slow request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct SlowRequestView {
     /// Method and route template.
     pub route: String,
@@ -111,6 +117,7 @@ pub struct SlowRequestView {
 
 /// The store.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct DatabaseSection {
     /// Latency per kind of query.
     pub queries: Vec<QueryKindView>,
@@ -132,6 +139,7 @@ pub struct DatabaseSection {
 
 /// One kind of query.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct QueryKindView {
     /// Its label, e.g. `story.get`.
     pub kind: String,
@@ -143,6 +151,7 @@ pub struct QueryKindView {
 
 /// A slow query (its kind, never its values).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct SlowQueryView {
     /// Its label.
     pub kind: String,
@@ -156,6 +165,7 @@ pub struct SlowQueryView {
 
 /// One cache.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct CacheSection {
     /// `data` or `responses`.
     pub name: String,
@@ -167,6 +177,7 @@ pub struct CacheSection {
 
 /// One tier.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct TierView {
     /// `l1` or `l2`.
     pub tier: String,
@@ -188,6 +199,7 @@ pub struct TierView {
 
 /// One policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct PolicyView {
     /// Its name.
     pub policy: String,
@@ -203,6 +215,7 @@ pub struct PolicyView {
 
 /// The process.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct ResourcesSection {
     /// Resident memory.
     pub rss_bytes: u64,
@@ -233,6 +246,7 @@ pub struct ResourcesSection {
 /// `GET /api/metrics/history`: the last hour (or what came after `since_ms`), one point per
 /// sampling interval, oldest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct MetricsHistory {
     /// Seconds between points (5 unless configured).
     pub interval_secs: f64,
@@ -242,6 +256,7 @@ pub struct MetricsHistory {
 
 /// The system at one moment; rates are over the interval before it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct HistoryPoint {
     /// When (Unix milliseconds).
     pub at_unix_ms: u64,
@@ -271,6 +286,7 @@ pub struct HistoryPoint {
 
 /// One alert as the dashboard shows it (see `server::metrics::alerts` for the states).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct AlertView {
     /// Its key, e.g. `api_p95_ms` (what `PUT /api/admin/alerts` names).
     pub name: String,

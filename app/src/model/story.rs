@@ -6,6 +6,7 @@ use super::Cover;
 
 /// Where a story is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StoryStatus {
     /// Being written, not yet shown as finished.
@@ -55,6 +56,7 @@ impl StoryStatus {
 
 /// A story: `{"id","title","summary","status","tags","node_count","word_count","created_at","updated_at","cover"?,"cover_pending"?}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Story {
     /// Opaque, sortable id (UUIDv7).
     pub id: String,
@@ -94,6 +96,7 @@ pub struct Story {
 
 /// One page of stories: `{"items":[Story...],"next_cursor":string|null,"total"?:number}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct StoryPage {
     /// The stories of this page.
     pub items: Vec<Story>,
@@ -106,9 +109,17 @@ pub struct StoryPage {
 
 /// Body of `POST /api/stories`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewStory {
     /// Required, 1-200 characters.
+    #[cfg_attr(
+        feature = "server",
+        schema(
+            max_length = 200,
+            pattern = "^[^\\u0000-\\u001f\\u007f]*[^\\s\\u0000-\\u001f\\u007f][^\\u0000-\\u001f\\u007f]*$"
+        )
+    )]
     pub title: String,
     /// Optional, up to 2,000 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -127,6 +138,7 @@ pub struct NewStory {
 
 /// Body of `PATCH /api/stories/{id}`: only the fields present change.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StoryPatch {
     /// New title.
@@ -154,6 +166,7 @@ pub struct StoryPatch {
 
 /// Sort orders of the story list; anything else is a 400.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StorySort {
     /// Most recently changed first (default).

@@ -97,9 +97,19 @@ impl Priority {
     }
 }
 
-wire_name!(TaskStatus, "task status", |s| TaskStatus::parse(&s));
-wire_name!(Priority, "priority", |s| Priority::parse(&s));
-wire_name!(TaskKind, "task kind", |s| Some(TaskKind::parse(&s)));
+wire_name!(TaskStatus, "task status", TaskStatus::ALL, |s| {
+    TaskStatus::parse(&s)
+});
+wire_name!(Priority, "priority", Priority::ALL, |s| Priority::parse(&s));
+wire_name!(
+    TaskKind,
+    "task kind",
+    TaskKind::ALL
+        .into_iter()
+        .chain([TaskKind::Other])
+        .collect::<Vec<_>>(),
+    |s| Some(TaskKind::parse(&s))
+);
 
 /// What a task does. The wire names are the queue's task kinds; a kind this build does not
 /// know (a newer server's) reads as `Other`.
@@ -183,6 +193,7 @@ pub fn result_url(task_id: &str) -> String {
 /// A task: `{"id","kind","status","priority","progress","message","attempts","error",
 /// "created_at","started_at","finished_at","story_id","download"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct TaskView {
     /// Opaque id.
     pub id: String,
@@ -226,6 +237,7 @@ impl TaskView {
 
 /// `GET /api/tasks`: newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct TaskList {
     /// The tasks.
     pub items: Vec<TaskView>,
@@ -235,6 +247,7 @@ pub struct TaskList {
 
 /// Body of `POST /api/stories/{id}/exports`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ExportRequest {
     /// `json` or `pdf`.
@@ -243,6 +256,7 @@ pub struct ExportRequest {
 
 /// Body of `POST /api/admin/session`: the admin token, to unlock this browser's session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AdminUnlock {
     /// `AION_ADMIN_TOKEN`.
@@ -251,6 +265,7 @@ pub struct AdminUnlock {
 
 /// Body of `POST /api/reports`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReportRequest {
     /// One story; the whole library when absent.
@@ -260,6 +275,7 @@ pub struct ReportRequest {
 
 /// A notification: what a finished task tells the user.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Notification {
     /// Opaque id.
     pub id: String,
@@ -281,6 +297,7 @@ pub struct Notification {
 
 /// `GET /api/notifications`: newest first, with the unread count.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct NotificationList {
     /// The latest notifications.
     pub items: Vec<Notification>,
@@ -290,6 +307,7 @@ pub struct NotificationList {
 
 /// Body of `POST /api/notifications/read`: some ids, or all when `ids` is absent.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MarkRead {
     /// Notification ids; all when absent.
@@ -299,6 +317,7 @@ pub struct MarkRead {
 
 /// One message of the live stream `GET /api/events` (server-sent events).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LiveEvent {
     /// A task changed (progress, start, end).
@@ -328,6 +347,7 @@ pub enum LiveEvent {
 /// The versioned JSON export of a story, and the body `POST /api/stories/import` reads back.
 /// See API.md ("Story export format").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StoryExport {
     /// Always `aion.story`.
@@ -344,6 +364,7 @@ pub struct StoryExport {
 
 /// The story part of an export.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ExportedStory {
     /// The id it had where it was exported (an import gets a new one).
@@ -368,6 +389,7 @@ pub struct ExportedStory {
 /// A story's cover in an export: the uploaded file, so that an import makes its variants
 /// again from the original.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ExportedCover {
     /// `image/jpeg`, `image/png` or `image/webp`.
@@ -378,6 +400,7 @@ pub struct ExportedCover {
 
 /// A node of an export; `ref`/`parent_ref` are the ids it had where it was exported.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ExportedNode {
     /// Its id in the exported story: `ref`, as API.md documents it (exports written before
@@ -405,6 +428,7 @@ pub const EXPORT_VERSION: u32 = 1;
 
 /// `GET /api/tasks/stats`: the queue measured on this server.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct TaskStats {
     /// Pending tasks (the queue depth).
     pub pending: u64,

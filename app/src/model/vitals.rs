@@ -37,6 +37,7 @@ pub const NAVIGATION_TYPES: [&str; 6] = [
 
 /// One page view's measurements.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct VitalsReport {
     /// The route template of the page.
@@ -56,6 +57,7 @@ pub const MAX_WASM_MEMORY: u64 = 1 << 32;
 
 /// One metric's value: milliseconds, except CLS (a unitless score).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct VitalSample {
     /// `LCP`, `INP`, `CLS`, `FCP` or `TTFB`.
@@ -225,17 +227,42 @@ impl VitalsReport {
 
 /// `GET /api/vitals`: every page with samples.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct VitalsSummary {
     /// Pages (route templates, and `other`) that have samples.
     pub pages: Vec<PageVitals>,
 }
 
+/// `[[type, count], ...]` for the API document: utoipa writes a tuple as `prefixItems`
+/// (right for OpenAPI 3.1), which schemathesis 4.32 refuses; this says the same without it.
+#[cfg(feature = "server")]
+fn navigation_counts() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
+    let name_or_count = OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(0)),
+        );
+    ArrayBuilder::new()
+        .items(
+            ArrayBuilder::new()
+                .items(name_or_count)
+                .min_items(Some(2))
+                .max_items(Some(2)),
+        )
+        .build()
+}
+
 /// One page's field data since the server started.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct PageVitals {
     /// Route template or `other`.
     pub route: String,
     /// Beacons per navigation type (only types seen).
+    #[cfg_attr(feature = "server", schema(schema_with = navigation_counts))]
     pub navigations: Vec<(String, u64)>,
     /// Metrics with samples.
     pub metrics: Vec<MetricVitals>,
@@ -246,6 +273,7 @@ pub struct PageVitals {
 
 /// One metric on one page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct MetricVitals {
     /// `LCP`, `INP`, …
     pub name: String,

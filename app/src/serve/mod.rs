@@ -8,7 +8,7 @@ mod admin_cmd;
 mod assets;
 mod boot;
 mod media;
-mod router;
+pub(crate) mod router;
 mod seed;
 
 use std::time::Duration;

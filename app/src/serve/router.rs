@@ -48,22 +48,31 @@ pub fn build(state: AppState) -> Router {
         .layer(axum::middleware::map_response(super::boot::rewrite_page))
         // The bundle's files vary on the encoding, whichever copy is sent (serve::assets).
         .layer(axum::middleware::from_fn(super::assets::headers));
-    let metrics = Router::new()
-        .route("/metrics", get(prometheus))
-        .merge(crate::api::files::routes())
-        .merge(crate::api::account::routes())
-        .merge(crate::api::sharing::forms::routes(crate::main_css()))
-        .merge(super::media::routes())
-        .merge(super::boot::routes());
+    let own = own_routes(app::backend::identity::cookie::account_cookie_name(
+        state.config().cookie_secure,
+    ));
     let stack = http::stack(&state);
     stack.apply(
         api_fallback
-            .merge(metrics)
+            .merge(own)
             .merge(dioxus)
             .layer(axum::middleware::from_fn(api_errors::normalise))
             .layer(axum::middleware::from_fn(http::refuse_cross_origin))
             .layer(Extension(state)),
     )
+}
+
+/// The routes that are ours rather than Dioxus's (plain axum handlers), named apart so that
+/// the API document's test can list them (`api::openapi`).
+pub fn own_routes(cookie_name: &str) -> Router {
+    Router::new()
+        .route("/metrics", get(prometheus))
+        .merge(crate::api::files::routes())
+        .merge(crate::api::account::routes())
+        .merge(crate::api::sharing::forms::routes(crate::main_css()))
+        .merge(crate::api::openapi::routes(cookie_name))
+        .merge(super::media::routes())
+        .merge(super::boot::routes())
 }
 
 /// `GET /metrics`: Prometheus text format.

@@ -87,6 +87,27 @@ async fn a_sort_outside_the_whitelist_is_a_400() {
     }
 }
 
+/// Found by schemathesis: a query parameter given twice was a 500.
+#[tokio::test]
+async fn a_query_parameter_given_twice_is_a_400() {
+    let app = spawn_app().await;
+    for path in [
+        "/api/stories?limit=5&limit=6",
+        "/api/stories?status=draft&status=draft",
+        "/api/tasks?status=pending&status=pending",
+        "/api/metrics/history?since_ms=1&since_ms=2",
+    ] {
+        let (status, body) = app.get_json(path).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert_eq!(body["error"]["code"], "invalid_input", "{path}");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("Multiple values for one key"),
+            "{path}: {message}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn malformed_or_mistyped_json_names_the_problem() {
     let app = spawn_app().await;

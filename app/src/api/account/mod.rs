@@ -69,7 +69,18 @@ fn with_cookies(mut response: Response, cookies: Vec<HeaderValue>) -> Response {
 
 /// `POST /api/account/signup` `{"handle","password"}`: 201 with the account and the
 /// sign-in cookie.
-async fn sign_up(
+#[cfg_attr(feature = "server", utoipa::path(
+    post, path = "/api/account/signup", tag = "accounts",
+    request_body = app::model::Credentials,
+    responses(
+        (
+            status = 201,
+            description = "The account; signed in (a session cookie is set).",
+            body = app::model::Account
+        )
+    )
+))]
+pub(crate) async fn sign_up(
     Extension(state): Extension<AppState>,
     headers: HeaderMap,
     body: JsonBody<Credentials, CREDENTIALS_LIMIT>,
@@ -89,7 +100,18 @@ async fn sign_up(
 
 /// `POST /api/account/signin` `{"handle","password"}`: 200 with the account and a new
 /// sign-in cookie; 401 (the same for an unknown handle and a wrong password).
-async fn sign_in(
+#[cfg_attr(feature = "server", utoipa::path(
+    post, path = "/api/account/signin", tag = "accounts",
+    request_body = app::model::Credentials,
+    responses(
+        (
+            status = 200,
+            description = "The account; signed in (a session cookie is set).",
+            body = app::model::Account
+        )
+    )
+))]
+pub(crate) async fn sign_in(
     Extension(state): Extension<AppState>,
     headers: HeaderMap,
     body: JsonBody<Credentials, CREDENTIALS_LIMIT>,
@@ -122,7 +144,12 @@ fn removal(state: &AppState) -> Vec<HeaderValue> {
 }
 
 /// `POST /api/account/signout`: 204; the session ends on every instance.
-async fn sign_out(Extension(state): Extension<AppState>, viewer: Viewer) -> Response {
+#[cfg_attr(feature = "server", utoipa::path(
+    post, path = "/api/account/signout", tag = "accounts",
+    security(("session" = [])),
+    responses((status = 204, description = "This session is ended."))
+))]
+pub(crate) async fn sign_out(Extension(state): Extension<AppState>, viewer: Viewer) -> Response {
     answer(
         async {
             if let Viewer::Writer(session) = &viewer {
@@ -136,7 +163,15 @@ async fn sign_out(Extension(state): Extension<AppState>, viewer: Viewer) -> Resp
 }
 
 /// `POST /api/account/signout-everywhere`: 204; every session of the account ends.
-async fn sign_out_everywhere(Extension(state): Extension<AppState>, viewer: Viewer) -> Response {
+#[cfg_attr(feature = "server", utoipa::path(
+    post, path = "/api/account/signout-everywhere", tag = "accounts",
+    security(("session" = [])),
+    responses((status = 204, description = "Every session of the account is ended."))
+))]
+pub(crate) async fn sign_out_everywhere(
+    Extension(state): Extension<AppState>,
+    viewer: Viewer,
+) -> Response {
     answer(
         async {
             let session = viewer.signed_in()?;
@@ -149,7 +184,13 @@ async fn sign_out_everywhere(Extension(state): Extension<AppState>, viewer: View
 }
 
 /// `POST /api/account/password` `{"current","new"}`: 204; every other session ends.
-async fn change_password(
+#[cfg_attr(feature = "server", utoipa::path(
+    post, path = "/api/account/password", tag = "accounts",
+    security(("session" = [])),
+    request_body = app::model::PasswordChange,
+    responses((status = 204, description = "Changed; every other session is ended."))
+))]
+pub(crate) async fn change_password(
     Extension(state): Extension<AppState>,
     viewer: Viewer,
     body: JsonBody<PasswordChange, CREDENTIALS_LIMIT>,
@@ -167,7 +208,12 @@ async fn change_password(
 }
 
 /// `GET /api/account/sessions`: the account's live sessions, newest first.
-async fn sessions(Extension(state): Extension<AppState>, viewer: Viewer) -> Response {
+#[cfg_attr(feature = "server", utoipa::path(
+    get, path = "/api/account/sessions", tag = "accounts",
+    security(("session" = [])),
+    responses((status = 200, body = app::model::SessionList))
+))]
+pub(crate) async fn sessions(Extension(state): Extension<AppState>, viewer: Viewer) -> Response {
     answer(
         async {
             let session = viewer.signed_in()?;
@@ -181,7 +227,19 @@ async fn sessions(Extension(state): Extension<AppState>, viewer: Viewer) -> Resp
 }
 
 /// `DELETE /api/account/sessions/{id}`: 204; that session ends on every instance.
-async fn revoke(
+#[cfg_attr(feature = "server", utoipa::path(
+    delete, path = "/api/account/sessions/{id}", tag = "accounts",
+    security(("session" = [])),
+    params(
+        (
+            "id" = String,
+            Path,
+            description = "A session's id, as `GET /api/account/sessions` lists it."
+        )
+    ),
+    responses((status = 204, description = "That session is ended."))
+))]
+pub(crate) async fn revoke(
     Extension(state): Extension<AppState>,
     viewer: Viewer,
     Path(id): Path<String>,

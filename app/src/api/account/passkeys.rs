@@ -59,42 +59,70 @@ fn ceremony(raw: &str) -> Result<&str, ApiError> {
     Ok(raw)
 }
 
-#[derive(Deserialize)]
+/// What finishes a registration: the start's ceremony id, a name, and the browser's answer.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RegisterFinish {
+pub(crate) struct RegisterFinish {
+    /// What the start returned.
     ceremony: String,
+    /// As the writer names it ("Passkey" unless named).
     #[serde(default)]
     name: Option<String>,
+    /// `PublicKeyCredential.toJSON()` of `navigator.credentials.create`.
+    #[schema(value_type = Object)]
     credential: RegisterPublicKeyCredential,
 }
 
-#[derive(Deserialize)]
+/// Whose passkey sign-in to start.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SigninStart {
+pub(crate) struct SigninStart {
+    /// The writer's handle.
     handle: String,
 }
 
-#[derive(Deserialize)]
+/// What finishes a passkey sign-in: the start's ceremony id and the browser's answer.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SigninFinish {
+pub(crate) struct SigninFinish {
+    /// What the start returned.
     ceremony: String,
+    /// `PublicKeyCredential.toJSON()` of `navigator.credentials.get`.
+    #[schema(value_type = Object)]
     credential: PublicKeyCredential,
 }
 
+/// The account's passkeys, oldest first.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct PasskeyList {
+    passkeys: Vec<app::model::PasskeyView>,
+}
+
 /// `GET /api/account/passkeys`: `{"passkeys":[...]}`, oldest first.
-async fn list(Extension(state): Extension<AppState>, viewer: Viewer) -> Response {
+#[cfg_attr(feature = "server", utoipa::path(
+    get, path = "/api/account/passkeys", tag = "accounts",
+    security(("session" = [])),
+    responses((status = 200, body = PasskeyList))
+))]
+pub(crate) async fn list(Extension(state): Extension<AppState>, viewer: Viewer) -> Response {
     answer(
         async {
             let session = viewer.signed_in()?;
             let passkeys = state.passkey_list(&session.account.id).await?;
-            Ok(Json(serde_json::json!({ "passkeys": passkeys })).into_response())
+            Ok(Json(PasskeyList { passkeys }).into_response())
         }
         .await,
     )
 }
 
 /// `DELETE /api/account/passkeys/{id}`: 204.
-async fn remove(
+#[cfg_attr(feature = "server", utoipa::path(
+    delete, path = "/api/account/passkeys/{id}", tag = "accounts",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "A passkey's id.")),
+    responses((status = 204, description = "Removed."))
+))]
+pub(crate) async fn remove(
     Extension(state): Extension<AppState>,
     viewer: Viewer,
     Path(id): Path<String>,
@@ -129,7 +157,21 @@ async fn remove_form(
 
 /// `POST /api/account/passkeys/register/start`: `{"ceremony","options"}` for
 /// `navigator.credentials.create`.
-async fn register_start(Extension(state): Extension<AppState>, viewer: Viewer) -> Response {
+#[cfg_attr(feature = "server", utoipa::path(
+    post, path = "/api/account/passkeys/register/start", tag = "accounts",
+    security(("session" = [])),
+    responses(
+        (
+            status = 200,
+            description = "The ceremony id and the options for `navigator.credentials.create`.",
+            body = crate::api::openapi::Ceremony
+        )
+    )
+))]
+pub(crate) async fn register_start(
+    Extension(state): Extension<AppState>,
+    viewer: Viewer,
+) -> Response {
     answer(
         async {
             let session = viewer.signed_in()?;
@@ -142,7 +184,13 @@ async fn register_start(Extension(state): Extension<AppState>, viewer: Viewer) -
 
 /// `POST /api/account/passkeys/register/finish` `{"ceremony","name","credential"}`: 201
 /// with the passkey.
-async fn register_finish(
+#[cfg_attr(feature = "server", utoipa::path(
+    post, path = "/api/account/passkeys/register/finish", tag = "accounts",
+    security(("session" = [])),
+    request_body = RegisterFinish,
+    responses((status = 201, body = app::model::PasskeyView))
+))]
+pub(crate) async fn register_finish(
     Extension(state): Extension<AppState>,
     viewer: Viewer,
     body: JsonBody<RegisterFinish, CREDENTIAL_LIMIT>,
@@ -168,7 +216,18 @@ async fn register_finish(
 
 /// `POST /api/account/passkeys/signin/start` `{"handle"}`: `{"ceremony","options"}` for
 /// `navigator.credentials.get`; 404 naming `handle` when it has no passkey.
-async fn signin_start(
+#[cfg_attr(feature = "server", utoipa::path(
+    post, path = "/api/account/passkeys/signin/start", tag = "accounts",
+    request_body = SigninStart,
+    responses(
+        (
+            status = 200,
+            description = "The ceremony id and the options for `navigator.credentials.get`.",
+            body = crate::api::openapi::Ceremony
+        )
+    )
+))]
+pub(crate) async fn signin_start(
     Extension(state): Extension<AppState>,
     body: JsonBody<SigninStart, 4096>,
 ) -> Response {
@@ -184,7 +243,18 @@ async fn signin_start(
 /// `POST /api/account/passkeys/signin/finish` `{"ceremony","credential"}`: 200 with the
 /// account and a new sign-in cookie, as a password sign-in; 401 when the passkey is not
 /// accepted.
-async fn signin_finish(
+#[cfg_attr(feature = "server", utoipa::path(
+    post, path = "/api/account/passkeys/signin/finish", tag = "accounts",
+    request_body = SigninFinish,
+    responses(
+        (
+            status = 200,
+            description = "The account; signed in (a session cookie is set).",
+            body = app::model::Account
+        )
+    )
+))]
+pub(crate) async fn signin_finish(
     Extension(state): Extension<AppState>,
     headers: HeaderMap,
     body: JsonBody<SigninFinish, CREDENTIAL_LIMIT>,

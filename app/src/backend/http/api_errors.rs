@@ -90,6 +90,18 @@ fn to_api_error(status: StatusCode, body: &Bytes) -> ApiError {
                 format!("the request body is not valid JSON for this endpoint: {detail}"),
             );
         }
+        // On the server this is a query string that did not parse (Dioxus names it after
+        // the client's side of the same error), e.g. a parameter given twice.
+        if let Some(detail) = sfe
+            .error
+            .strip_prefix("error deserializing server function results: ")
+        {
+            let detail = detail.lines().next().unwrap_or_default();
+            return ApiError::new(
+                ErrorCode::InvalidInput,
+                format!("the query string is not valid for this endpoint: {detail}"),
+            );
+        }
         return from_status(status, &sfe.error);
     }
     from_status(status, String::from_utf8_lossy(body).trim())
@@ -141,6 +153,19 @@ mod tests {
         );
         assert_eq!(v["error"]["code"], "malformed_json");
         assert_eq!(v["status"], 400);
+    }
+
+    #[test]
+    fn query_strings_that_do_not_parse_become_400() {
+        let v = rewrite(
+            500,
+            r#"{"error":"error deserializing server function results: Multiple values for one key: \"limit\""}"#,
+        );
+        assert_eq!(v["error"]["code"], "invalid_input");
+        assert_eq!(
+            v["error"]["message"],
+            "the query string is not valid for this endpoint: Multiple values for one key: \"limit\""
+        );
     }
 
     #[test]

@@ -38,13 +38,18 @@ pub const VERSION: &str = "4.32.5";
 /// The seed of every run.
 const SEED: &str = "1";
 
-/// Test cases per operation and phase; with 66 operations the two passes take about
-/// three minutes on two cores.
-const EXAMPLES: &str = "15";
+/// Test cases per operation and phase (and the stateful phase's scenarios): the three
+/// passes take well under a minute on two cores, about 6,000 test cases.
+const EXAMPLES: &str = "100";
 
-/// What the checks must hold (schemathesis's names).
+/// What the checks must hold (schemathesis's names): no 5xx; every status, content type,
+/// header and body as the document says; 405 for a method an operation does not have; a
+/// deleted resource gone, a created one there. Not `negative_data_rejection`: the server
+/// reads some values more leniently than the document describes them (an empty query
+/// parameter as absent, `null` for an optional field), which that check reports.
 const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,\
-                      response_headers_conformance,response_schema_conformance";
+                      response_headers_conformance,response_schema_conformance,\
+                      unsupported_method,use_after_free,ensure_resource_availability";
 
 /// The operations that end the caller's session(s): fuzzed anonymously, apart.
 const SESSION_ENDING: &str =
@@ -233,7 +238,9 @@ fn pass(st: &Path, schema: &str, dir: &Path, extra: &[&str]) -> Result<Pass, Str
         .args(["--checks", CHECKS])
         .args(["--max-examples", EXAMPLES])
         .args(["--seed", SEED, "--generation-database", "none"])
-        .args(["--workers", "2", "--request-timeout", "10"])
+        // One worker: with two threads, CPython 3.11's `ast.parse` (hypothesis describing a
+        // filter) races and fails now and then ("AST constructor recursion depth mismatch").
+        .args(["--workers", "1", "--request-timeout", "10"])
         .args(["--phases", "examples,coverage,fuzzing,stateful"])
         .args(["--report", "har,junit", "--report-dir"])
         .arg(dir)

@@ -32,7 +32,7 @@ use app::model::*;
 
 /// The document's route.
 pub fn routes(cookie_name: &str) -> Router {
-    let body = serde_json::to_string(&document(cookie_name)).unwrap_or_default();
+    let body = document_json(cookie_name).to_string();
     Router::new().route(
         "/api/openapi.json",
         get(move || {
@@ -188,6 +188,36 @@ pub fn document(cookie_name: &str) -> openapi::OpenApi {
         }
     }
     doc
+}
+
+/// The document as JSON. utoipa 5.5 writes a link's `operationId` and `operationRef` in
+/// snake case (`operation_id`), which no reader of OpenAPI knows; they are renamed here.
+pub fn document_json(cookie_name: &str) -> serde_json::Value {
+    let mut doc = serde_json::to_value(document(cookie_name)).unwrap_or_default();
+    rename_link_fields(&mut doc);
+    doc
+}
+
+fn rename_link_fields(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(links) = map.get_mut("links").and_then(|l| l.as_object_mut()) {
+                for link in links.values_mut().filter_map(|l| l.as_object_mut()) {
+                    for (from, to) in [
+                        ("operation_id", "operationId"),
+                        ("operation_ref", "operationRef"),
+                    ] {
+                        if let Some(v) = link.remove(from) {
+                            link.insert(to.to_owned(), v);
+                        }
+                    }
+                }
+            }
+            map.values_mut().for_each(rename_link_fields);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(rename_link_fields),
+        _ => {}
+    }
 }
 
 fn operations(item: &mut openapi::PathItem) -> impl Iterator<Item = &mut openapi::path::Operation> {
@@ -412,7 +442,7 @@ mod tests {
     type Route = (String, String);
 
     fn documented() -> BTreeSet<Route> {
-        let doc = serde_json::to_value(document("aion_account")).expect("document serialises");
+        let doc = document_json("aion_account");
         let mut routes = BTreeSet::new();
         for (path, item) in doc["paths"].as_object().expect("paths") {
             for method in item.as_object().expect("path item").keys() {
@@ -479,7 +509,7 @@ mod tests {
 
     #[test]
     fn the_document_is_openapi_3_1_and_every_operation_answers_errors_as_api_error() {
-        let doc = serde_json::to_value(document("aion_account")).expect("document serialises");
+        let doc = document_json("aion_account");
         assert_eq!(doc["openapi"], "3.1.0");
         let mut operations = 0;
         for (path, item) in doc["paths"].as_object().expect("paths") {
@@ -493,6 +523,33 @@ mod tests {
             }
         }
         assert!(operations >= 65);
+        // Every link names an operation the document has.
+        let ids: Vec<&str> = doc["paths"]
+            .as_object()
+            .expect("paths")
+            .values()
+            .flat_map(|item| item.as_object().expect("path item").values())
+            .filter_map(|op| op["operationId"].as_str())
+            .collect();
+        let text = doc.to_string();
+        assert!(!text.contains("operation_id"), "a link in snake case");
+        let mut links = 0;
+        for item in doc["paths"].as_object().expect("paths").values() {
+            for op in item.as_object().expect("path item").values() {
+                for response in op["responses"].as_object().expect("responses").values() {
+                    for link in response["links"]
+                        .as_object()
+                        .into_iter()
+                        .flat_map(|l| l.values())
+                    {
+                        links += 1;
+                        let target = link["operationId"].as_str().expect("operationId");
+                        assert!(ids.contains(&target), "a link to {target}");
+                    }
+                }
+            }
+        }
+        assert!(links >= 20, "{links} links");
         assert_eq!(
             doc["components"]["securitySchemes"]["session"]["name"],
             "aion_account"

@@ -251,6 +251,7 @@ pub struct TaskList {
 #[serde(deny_unknown_fields)]
 pub struct ExportRequest {
     /// `json` or `pdf`.
+    #[cfg_attr(feature = "server", schema(pattern = "^(json|pdf)$"))]
     pub format: String,
 }
 

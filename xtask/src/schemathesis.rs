@@ -143,7 +143,8 @@ pub fn check(bundle: &build::Bundle) -> Result<(), String> {
                     // The event stream ends soon, so reading it does not wait for long.
                     ("AION_EVENT_STREAM_MAX_SECS", "2"),
                 ])
-                .env("RUST_LOG", "warn"),
+                // `app::serve` says where it listens.
+                .env("RUST_LOG", "warn,app::serve=info"),
             Duration::from_secs(60),
         )?;
         wait_for_http(port, "/api/health", Duration::from_secs(60), &mut server)?;
@@ -154,16 +155,38 @@ pub fn check(bundle: &build::Bundle) -> Result<(), String> {
         let bearer = format!("Authorization: Bearer {ADMIN_TOKEN}");
         let not_writers = format!("{OPERATOR}|{SESSION_ENDING}");
         let mut passes = Vec::new();
+        let (all, no_links) = (
+            "examples,coverage,fuzzing,stateful",
+            // No links among these operations: no stateful phase.
+            "examples,coverage,fuzzing",
+        );
         for (name, args) in [
             (
                 "writer",
-                vec!["--exclude-path-regex", &not_writers, "-H", &cookie],
+                vec![
+                    "--exclude-path-regex",
+                    &not_writers,
+                    "-H",
+                    &cookie,
+                    "--phases",
+                    all,
+                ],
             ),
             (
                 "operator",
-                vec!["--include-path-regex", OPERATOR, "-H", &bearer],
+                vec![
+                    "--include-path-regex",
+                    OPERATOR,
+                    "-H",
+                    &bearer,
+                    "--phases",
+                    no_links,
+                ],
             ),
-            ("anonymous", vec!["--include-path-regex", SESSION_ENDING]),
+            (
+                "anonymous",
+                vec!["--include-path-regex", SESSION_ENDING, "--phases", no_links],
+            ),
         ] {
             let result = pass(&st, &base, &reports.join(name), &args);
             server.ensure_running()?;
@@ -241,7 +264,6 @@ fn pass(st: &Path, schema: &str, dir: &Path, extra: &[&str]) -> Result<Pass, Str
         // One worker: with two threads, CPython 3.11's `ast.parse` (hypothesis describing a
         // filter) races and fails now and then ("AST constructor recursion depth mismatch").
         .args(["--workers", "1", "--request-timeout", "10"])
-        .args(["--phases", "examples,coverage,fuzzing,stateful"])
         .args(["--report", "har,junit", "--report-dir"])
         .arg(dir)
         .args(extra)
@@ -269,7 +291,10 @@ fn count(dir: &Path) -> Result<Pass, String> {
         .map_err(|e| format!("no reports in {}: {e}", dir.display()))?
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|x| x == "har"))
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("har-"))
+        })
         .ok_or_else(|| format!("no HAR report in {}", dir.display()))?;
     let text = std::fs::read_to_string(&har).map_err(|e| format!("{}: {e}", har.display()))?;
     let har: serde_json::Value =

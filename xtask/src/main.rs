@@ -20,6 +20,7 @@ mod schemathesis;
 mod server_bench;
 mod setup;
 mod soak;
+mod sqld;
 mod test;
 
 use std::process::ExitCode;

@@ -53,6 +53,8 @@ pub fn ensure(needs: Needs) -> Result<(), String> {
         playwright()?;
         // The API contract step's fuzzer (`cargo xtask test`).
         crate::schemathesis::ensure()?;
+        // The libsql server of the several-hosts tests.
+        crate::sqld::ensure()?;
     }
     Ok(())
 }

@@ -59,11 +59,14 @@ pub fn run_all() -> Result<(), String> {
         ]))
     })?;
     step("rust tests", &mut || {
-        // The replication tests run the real Litestream.
+        // The replication tests run the real Litestream, the several-hosts tests a real
+        // libsql server.
         let litestream = crate::litestream::ensure()?;
+        let sqld = crate::sqld::ensure()?;
         run(cargo()
             .args(["test", "--workspace", "--features", "app/server"])
-            .env("AION_TEST_LITESTREAM", litestream))
+            .env("AION_TEST_LITESTREAM", litestream)
+            .env("AION_TEST_SQLD", sqld))
     })?;
     let mut bundle = None;
     step("release build", &mut || {

@@ -156,6 +156,13 @@ impl AppState {
                 let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
                 self.invalidate_tags(&tags);
             }
+            BusMessage::TagsAt(tags, position) => {
+                // First the position, then the tags: the reload a dropped entry causes
+                // waits for the write (`Store::read`).
+                self.store().want_position(position);
+                let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
+                self.invalidate_tags(&tags);
+            }
             BusMessage::All | BusMessage::Resync => self.clear_caches(),
             BusMessage::Event(json) => {
                 if let Some(message) = notifications::relayed(&json) {

@@ -68,6 +68,13 @@ impl From<StoreError> for ApiError {
                 "this request took longer than it may (AION_REQUEST_TIMEOUT_SECS) and was stopped; try again later",
             );
         }
+        if err.is_primary_unreachable() {
+            tracing::error!("the primary database cannot be reached: {err}");
+            return ApiError::new(
+                ErrorCode::Unavailable,
+                "the primary database cannot be reached, so this change may not have been stored; reading still works, check and try again later",
+            );
+        }
         if err.is_unwritable() {
             tracing::error!("database cannot be written: {err}");
             return ApiError::new(

@@ -225,9 +225,16 @@ impl AppState {
     /// Drops entries with any of `tags` from every instance's caches: the shared tier
     /// first (a miss between the two steps would otherwise bring the old value back from
     /// it into this instance's caches), then this instance's.
+    ///
+    /// On an embedded replica the message carries the replication position of this
+    /// instance's last write, so that the others read nothing again before their replicas
+    /// have it (`server::store::replica`).
     pub async fn invalidate_everywhere(&self, tags: &[&str]) {
         if let Some(bus) = self.shared() {
-            bus.publish_tags(tags).await;
+            match self.store().written_position() {
+                Some(position) if position > 0 => bus.publish_tags_at(tags, position).await,
+                _ => bus.publish_tags(tags).await,
+            };
         }
         self.invalidate_tags(tags);
     }

@@ -26,6 +26,7 @@ mod pages;
 mod passkeys;
 mod replication;
 mod scale_out;
+mod several_hosts;
 mod snapshot;
 mod soak;
 mod stories;

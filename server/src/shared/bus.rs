@@ -74,6 +74,10 @@ const VERSION_TTL: Duration = Duration::from_secs(8 * 86_400);
 pub enum BusMessage {
     /// Drop entries carrying any of these tags.
     Tags(Vec<String>),
+    /// Drop entries carrying any of these tags, changed by a write at this replication
+    /// position (instances that are embedded replicas of one libsql server): read nothing
+    /// again before the local replica has it.
+    TagsAt(Vec<String>, u64),
     /// Drop everything (an operator cleared the caches).
     All,
     /// Drop everything, because messages may have been missed (just (re)subscribed).
@@ -164,6 +168,13 @@ impl SharedBus {
     /// listener's task ([`Self::spawn_listener`]) once Redis takes it.
     pub async fn publish_tags(&self, tags: &[&str]) -> bool {
         self.publish(tags, &tags.join("\n")).await
+    }
+
+    /// [`Self::publish_tags`] for a write at replication `position`, which receivers
+    /// get as [`BusMessage::TagsAt`].
+    pub async fn publish_tags_at(&self, tags: &[&str], position: u64) -> bool {
+        self.publish(tags, &format!("@{position}\n{}", tags.join("\n")))
+            .await
     }
 
     /// Drops every entry of the shared tier and tells every other instance to drop
@@ -286,10 +297,16 @@ impl SharedBus {
             return None;
         }
         let sent = sent.parse().ok()?;
-        let what = if body == "*" {
-            BusMessage::All
-        } else {
-            BusMessage::Tags(body.split('\n').map(str::to_owned).collect())
+        let at = body
+            .strip_prefix('@')
+            .and_then(|rest| rest.split_once('\n'))
+            .and_then(|(position, tags)| Some((position.parse::<u64>().ok()?, tags)));
+        let what = match at {
+            Some((position, tags)) => {
+                BusMessage::TagsAt(tags.split('\n').map(str::to_owned).collect(), position)
+            }
+            None if body == "*" => BusMessage::All,
+            None => BusMessage::Tags(body.split('\n').map(str::to_owned).collect()),
         };
         Some((sent, what))
     }
@@ -457,6 +474,11 @@ mod tests {
                 42,
                 BusMessage::Tags(vec!["story:1".into(), "stories:list".into()])
             ))
+        );
+        assert_eq!(
+            b.parse(&format!("{}|7|@1234\nstory:1", a.instance())),
+            Some((7, BusMessage::TagsAt(vec!["story:1".into()], 1234))),
+            "a write's replication position travels with its tags"
         );
         assert_eq!(
             b.parse(&format!("{}|1|*", a.instance())),

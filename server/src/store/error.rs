@@ -96,6 +96,21 @@ impl StoreError {
         }
     }
 
+    /// True when this instance is an embedded replica and its primary (the libsql server)
+    /// could not be reached: a write it delegates, or the sync after it, failed on the
+    /// network. Reads from the local replica go on; writes wait for the primary.
+    pub fn is_primary_unreachable(&self) -> bool {
+        matches!(
+            self,
+            Self::Query {
+                source: libsql::Error::WriteDelegation(_)
+                    | libsql::Error::Replication(_)
+                    | libsql::Error::Sync(_),
+                ..
+            }
+        )
+    }
+
     /// True when a UNIQUE, FOREIGN KEY or CHECK constraint refused the write.
     pub fn is_constraint(&self) -> bool {
         match self {

@@ -11,9 +11,11 @@ mod config;
 mod conn;
 mod deadline;
 mod error;
+mod local_sqld;
 mod maintenance;
 mod migrate;
 mod pool;
+mod replica;
 mod timing;
 
 use std::{sync::Arc, time::Duration};
@@ -23,6 +25,7 @@ pub use conn::{Conn, Prepared};
 pub use deadline::within;
 pub use error::StoreError;
 pub use libsql::{Error as SqlError, Row, Value, ValueType, params, params::IntoParams};
+pub use local_sqld::LocalSqld;
 pub use maintenance::{
     BackupReport, CheckpointReport, DbStats, IndexInfo, TableRows, VacuumReport,
 };
@@ -32,38 +35,25 @@ pub use timing::{QueryKindSnapshot, SlowQuery};
 
 use pool::ReaderPool;
 
-/// Longest wait for a primary's first sync when a replica opens.
-pub const PRIMARY_TIMEOUT: Duration = Duration::from_secs(10);
+pub use replica::{CATCH_UP_TIMEOUT, PRIMARY_TIMEOUT};
 
-/// An embedded replica of `primary` at `path`, synced once before it is used (so a server
-/// that cannot be reached fails the start, not the first request).
-async fn open_replica(
-    path: &std::path::Path,
-    primary: &Primary,
-) -> Result<libsql::Database, libsql::Error> {
-    let mut builder = libsql::Builder::new_remote_replica(
-        path,
-        primary.url().to_owned(),
-        primary.auth_token().to_owned(),
-    )
-    .read_your_writes(true);
-    if let Some(every) = primary.sync_interval {
-        builder = builder.sync_interval(every);
-    }
-    let db = builder.build().await?;
-    match tokio::time::timeout(PRIMARY_TIMEOUT, db.sync()).await {
-        Ok(synced) => synced.map(|_| db),
-        Err(_) => Err(libsql::Error::Sync(
-            format!(
-                "no answer from {} within {PRIMARY_TIMEOUT:?}",
-                primary.url()
-            )
-            .into(),
-        )),
-    }
-}
 use crate::metrics::HistogramSnapshot;
 use timing::QueryTimings;
+
+/// Where an embedded replica stands ([`Store::replica_positions`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplicaPositions {
+    /// This instance's last write.
+    pub written: u64,
+    /// The highest position other instances announced.
+    pub wanted: u64,
+    /// The highest position this replica is known to have reached by catching up.
+    pub synced: u64,
+    /// Catch-ups done.
+    pub caught_up: u64,
+    /// Catch-ups that failed (the read went on from what the replica had).
+    pub failed: u64,
+}
 
 /// A handle to the database; cheap to clone.
 ///
@@ -97,6 +87,7 @@ struct Inner {
     config: StoreConfig,
     commits: tokio::sync::watch::Sender<u64>,
     checkpoints: checkpoints::CheckpointWatch,
+    replica: replica::Replica,
 }
 
 impl Store {
@@ -113,7 +104,7 @@ impl Store {
         }
         let db = match &config.primary {
             None => libsql::Builder::new_local(&config.path).build().await,
-            Some(primary) => open_replica(&config.path, primary).await,
+            Some(primary) => replica::open(&config.path, primary).await,
         }
         .map_err(|e| open_err(e.to_string()))?;
         let timings = Arc::new(QueryTimings::new(
@@ -167,6 +158,7 @@ impl Store {
                 config,
                 commits: tokio::sync::watch::Sender::new(0),
                 checkpoints: Default::default(),
+                replica: Default::default(),
             }),
         };
         store.spawn_optimizer();
@@ -178,9 +170,45 @@ impl Store {
         self.inner.config.primary.is_some()
     }
 
-    /// A reader connection; waits if all are in use.
+    /// A reader connection; waits if all are in use. On a replica that another instance's
+    /// announced write is ahead of, the replica first catches up to it (see [`replica`]).
     pub async fn read(&self) -> Result<Reader<'_>, StoreError> {
+        if self.is_replica() {
+            self.inner.replica.catch_up(&self.inner.db).await;
+        }
         self.inner.readers.get().await
+    }
+
+    /// On a replica, the replication position of this instance's last write (what another
+    /// instance must have before it reads again); `None` on a local database.
+    pub fn written_position(&self) -> Option<u64> {
+        self.is_replica()
+            .then(|| replica::Replica::written(&self.inner.db))
+    }
+
+    /// Another instance wrote at `position`: this replica's next reads wait until it has
+    /// it (at most [`CATCH_UP_TIMEOUT`]). Nothing on a local database.
+    pub fn want_position(&self, position: u64) {
+        if self.is_replica() {
+            self.inner.replica.want(position);
+        }
+    }
+
+    /// On a replica: the highest position announced by other instances, the highest this
+    /// replica is known to have, and the catch-ups done and failed.
+    pub fn replica_positions(&self) -> Option<ReplicaPositions> {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.is_replica().then(|| {
+            let r = &self.inner.replica;
+            let (wanted, synced) = r.positions();
+            ReplicaPositions {
+                written: replica::Replica::written(&self.inner.db),
+                wanted,
+                synced,
+                caught_up: r.caught_up.load(Relaxed),
+                failed: r.failed.load(Relaxed),
+            }
+        })
     }
 
     /// The writer connection; waits for the current writer to finish.

@@ -180,6 +180,50 @@ fn store(e: &mut Exposition, state: &AppState) {
         &[],
         readers as f64,
     );
+    let mode = if store.is_replica() {
+        "embedded_replica"
+    } else {
+        "file"
+    };
+    e.gauge(
+        "aion_db_mode",
+        "How the store runs: a database file, or an embedded replica of a libsql server.",
+        &[("mode", mode)],
+        1.0,
+    );
+    if let Some(r) = store.replica_positions() {
+        for (name, help, value) in [
+            (
+                "aion_db_replica_written_position",
+                "Replication position of this instance's last write.",
+                r.written,
+            ),
+            (
+                "aion_db_replica_wanted_position",
+                "Highest replication position other instances announced with their invalidations.",
+                r.wanted,
+            ),
+            (
+                "aion_db_replica_synced_position",
+                "Highest replication position this replica reached by catching up.",
+                r.synced,
+            ),
+        ] {
+            e.gauge(name, help, &[], value as f64);
+        }
+        e.counter(
+            "aion_db_replica_catch_ups_total",
+            "Reads that first synced the replica up to another instance's write.",
+            &[],
+            r.caught_up as f64,
+        );
+        e.counter(
+            "aion_db_replica_catch_up_failures_total",
+            "Catch-ups that failed (the primary did not answer; the read went on from the replica).",
+            &[],
+            r.failed as f64,
+        );
+    }
 }
 
 /// The data and response caches, tier by tier.

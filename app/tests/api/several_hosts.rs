@@ -157,3 +157,61 @@ async fn a_write_on_one_instance_is_fresh_on_the_other_in_every_cache() {
         "the last write is on the primary"
     );
 }
+
+/// Tasks across hosts: 50 reports started through two instances (each its own replica of
+/// one primary) are each claimed by one of them and run exactly once; the claim is one
+/// statement on the primary, never a read of a replica followed by a write.
+#[tokio::test]
+async fn tasks_started_through_two_instances_each_run_exactly_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sqld = LocalSqld::start(dir.path()).expect("sqld (cargo xtask setup --browser)");
+    let redis = server::shared::LocalRedis::start(dir.path()).expect("redis-server");
+    let (url, redis_url) = (sqld.url(), redis.url());
+    let env = [
+        ("AION_DB_URL", url.as_str()),
+        ("AION_REDIS_URL", redis_url.as_str()),
+        ("AION_TASK_MAX_PENDING_PER_CALLER", "1000"),
+    ];
+    let first = spawn_app_in(tempfile::tempdir().expect("temp dir"), &env).await;
+    let second = spawn_app_in(tempfile::tempdir().expect("temp dir"), &env).await;
+    let story = first.story_with_scene("Reported from two hosts").await;
+    let mut started = Vec::new();
+    for i in 0..50 {
+        let app = if i % 2 == 0 { &first } else { &second };
+        let task = app
+            .post_ok("/api/reports", json!({ "story_id": story }))
+            .await;
+        started.push(task["id"].as_str().expect("task id").to_owned());
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let done = sqld
+            .query_i64("SELECT count(*) FROM tasks WHERE kind = 'report' AND status = 'completed'")
+            .expect("count on the primary");
+        if done == 50 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{done} of 50 reports completed within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        sqld.query_i64("SELECT sum(attempts) FROM tasks WHERE kind = 'report'"),
+        Ok(50),
+        "each ran once"
+    );
+    assert_eq!(
+        sqld.query_i64(&format!(
+            "SELECT count(DISTINCT uid) FROM tasks WHERE kind = 'report' AND uid IN ({})",
+            started
+                .iter()
+                .map(|id| format!("'{id}'"))
+                .collect::<Vec<_>>()
+                .join(",")
+        )),
+        Ok(50),
+        "the tasks are the ones started"
+    );
+}

@@ -1,6 +1,8 @@
 //! `cargo xtask cluster N`: N release instances sharing one database file and one Redis,
 //! behind HAProxy on 127.0.0.1:8080 (`--port P` for another), for running AION the way
-//! several machines would, on one.
+//! several machines would, on one. With `--store sqld`, as several hosts run it: a libsql
+//! server (sqld) as the primary, and each instance with a directory and an embedded
+//! replica file of its own (`AION_DB_URL`; SCALING.md).
 //!
 //! Redis (Debian's `redis-server`) listens on a Unix socket in the cluster's directory;
 //! each instance listens on a port of its own choosing (port 0, reported in its log);
@@ -23,6 +25,15 @@ use crate::{
     setup,
 };
 
+/// Where the instances keep their data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    /// One database file in the cluster's directory, shared by every instance.
+    SharedFile,
+    /// A sqld primary; each instance an embedded replica of it in its own directory.
+    Sqld,
+}
+
 /// A running cluster; dropping it stops every part.
 pub struct Cluster {
     /// The load balancer's port.
@@ -33,6 +44,7 @@ pub struct Cluster {
     lb: Guard,
     servers: Vec<Guard>,
     _redis: Guard,
+    _primary: Option<Guard>,
 }
 
 impl Cluster {
@@ -45,20 +57,51 @@ impl Cluster {
         dir: &Path,
         env: &[(&str, &str)],
     ) -> Result<Self, String> {
+        Self::start_with(bundle, n, port, dir, env, Store::SharedFile)
+    }
+
+    /// [`Self::start`] with the instances' data in `store`.
+    pub fn start_with(
+        bundle: &build::Bundle,
+        n: usize,
+        port: u16,
+        dir: &Path,
+        env: &[(&str, &str)],
+        store: Store,
+    ) -> Result<Self, String> {
         let (redis, url) = start_redis(dir)?;
+        let (primary, primary_url) = match store {
+            Store::SharedFile => (None, None),
+            Store::Sqld => {
+                let (guard, url) = crate::sqld::primary(dir)?;
+                (Some(guard), Some(url))
+            }
+        };
         let mut servers = Vec::new();
         let mut ports = Vec::new();
-        for _ in 0..n.max(1) {
+        for i in 0..n.max(1) {
             // One at a time: the first migrates and seeds the demo data.
             let mut cmd = Command::new(bundle.server());
-            cmd.current_dir(dir)
+            let home = match store {
+                Store::SharedFile => dir.to_path_buf(),
+                // A host of its own: its replica file is never opened by another process.
+                Store::Sqld => dir.join(format!("instance{}", i + 1)),
+            };
+            std::fs::create_dir_all(&home)
+                .map_err(|e| format!("cannot create {}: {e}", home.display()))?;
+            cmd.current_dir(&home)
                 .env("IP", "127.0.0.1")
                 .env("PORT", "0")
-                .env("AION_DB_PATH", dir.join("aion.db"))
+                .env("AION_DB_PATH", home.join("aion.db"))
+                // Task results and backups in one directory every instance reads, as a
+                // shared file system would be across hosts.
                 .env("AION_FILES_DIR", dir.join("files"))
                 .env("AION_BACKUP_DIR", dir.join("backups"))
                 .env("AION_REDIS_URL", &url)
                 .env("AION_TRUSTED_PROXY_HEADER", "x-forwarded-for");
+            if let Some(primary) = &primary_url {
+                cmd.env("AION_DB_URL", primary);
+            }
             for (k, v) in env {
                 cmd.env(k, v);
             }
@@ -82,6 +125,7 @@ impl Cluster {
             lb,
             servers,
             _redis: redis,
+            _primary: primary,
         })
     }
 
@@ -155,7 +199,7 @@ pub fn ensure_tools() -> Result<(), String> {
     ])
 }
 
-/// `cargo xtask cluster [N] [--port P]`.
+/// `cargo xtask cluster [N] [--port P] [--store file|sqld]`.
 pub fn run_cluster(args: &[String]) -> Result<(), String> {
     let n: usize = args
         .first()
@@ -168,15 +212,32 @@ pub fn run_cluster(args: &[String]) -> Result<(), String> {
         .and_then(|i| args.get(i + 1))
         .and_then(|p| p.parse().ok())
         .unwrap_or(8080);
+    let store = match args
+        .iter()
+        .position(|a| a == "--store")
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str)
+    {
+        None | Some("file") => Store::SharedFile,
+        Some("sqld") => Store::Sqld,
+        Some(other) => return Err(format!("--store {other}: file or sqld")),
+    };
     setup::ensure(setup::Needs::default())?;
     ensure_tools()?;
     let bundle = build::release()?;
-    let dir: PathBuf = root().join("data/cluster");
-    let cluster = Cluster::start(&bundle, n, port, &dir, &[])?;
+    // Apart: the primary's data and the replicas of it are kept between runs.
+    let dir: PathBuf = root().join(match store {
+        Store::SharedFile => "data/cluster",
+        Store::Sqld => "data/cluster-sqld",
+    });
+    let cluster = Cluster::start_with(&bundle, n, port, &dir, &[], store)?;
+    let shared = match store {
+        Store::SharedFile => dir.join("aion.db").display().to_string(),
+        Store::Sqld => "a sqld primary (each its own replica)".to_owned(),
+    };
     println!(
-        "\n{n} instances ({:?}) behind http://127.0.0.1:{port}, sharing {} and Redis; Ctrl-C stops them all",
+        "\n{n} instances ({:?}) behind http://127.0.0.1:{port}, sharing {shared} and Redis; Ctrl-C stops them all",
         cluster.instances,
-        dir.join("aion.db").display()
     );
     cluster.wait()
 }

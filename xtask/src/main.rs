@@ -42,7 +42,8 @@ usage: cargo xtask <command>
   bench-http     HTTP load benchmarks against the release server
                  [--seconds N per run] [--only stack|app|cache|pages|redis|cluster|shared|slow-clients]
   cluster N      N release instances sharing one database file and Redis, behind HAProxy on
-                 127.0.0.1:8080 [--port P]; Ctrl-C stops them all
+                 127.0.0.1:8080 [--port P]; with --store sqld, each an embedded replica of a
+                 libsql server (sqld), as on several hosts; Ctrl-C stops them all
   bench-server   in-process benchmarks of the task queue, the cache and the store (the store's
                  builds a 100,000-story database once, ~4 min) [--only tasks|cache-hits|store|covers]
   lighthouse     Lighthouse 12 performance audits (desktop and mobile) of /, /stories, a

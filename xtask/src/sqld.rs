@@ -74,3 +74,37 @@ pub fn ensure() -> Result<PathBuf, String> {
         )),
     }
 }
+
+/// Starts a primary with its data in `dir/sqld` on free loopback ports; its guard and URL
+/// (what `AION_DB_URL` names) once it answers `GET /health`.
+pub fn primary(dir: &std::path::Path) -> Result<(crate::process::Guard, String), String> {
+    let bin = ensure()?;
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .map_err(|e| format!("no free loopback port: {e}"))
+    };
+    let (http, grpc) = (free()?, free()?);
+    let mut guard = crate::process::Guard::spawn(
+        "sqld",
+        Command::new(bin)
+            .arg("-d")
+            .arg(dir.join("sqld"))
+            .arg("--http-listen-addr")
+            .arg(format!("127.0.0.1:{http}"))
+            .arg("--grpc-listen-addr")
+            .arg(format!("127.0.0.1:{grpc}"))
+            .arg("--no-welcome")
+            .current_dir(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+    )?;
+    crate::process::wait_for_http(
+        http,
+        "/health",
+        std::time::Duration::from_secs(20),
+        &mut guard,
+    )?;
+    Ok((guard, format!("http://127.0.0.1:{http}")))
+}

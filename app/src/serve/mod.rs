@@ -33,6 +33,13 @@ pub fn main() {
         }
     };
     config.log();
+    // Server functions run on Dioxus's own task pool, out of reach of the edge's task-local
+    // deadline: their statements find their request's deadline in its extensions.
+    server::store::set_deadline_source(|| {
+        dioxus::fullstack::FullstackContext::current()?
+            .extension::<server::store::RequestDeadline>()
+            .map(|d| d.0)
+    });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -215,3 +215,58 @@ async fn tasks_started_through_two_instances_each_run_exactly_once() {
         "the tasks are the ones started"
     );
 }
+
+/// A primary that stops answering without closing anything (frozen): a write through an
+/// instance answers 503 at the request timeout instead of hanging until the operating system
+/// gives up on the connection (libsql's client sets no timeout of its own); reads go on;
+/// once the primary answers again, so do writes.
+#[tokio::test]
+async fn a_silent_primary_costs_a_write_its_request_timeout_not_minutes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sqld = LocalSqld::start(dir.path()).expect("sqld (cargo xtask setup --browser)");
+    let url = sqld.url();
+    let app = spawn_app_in(
+        tempfile::tempdir().expect("temp dir"),
+        &[("AION_DB_URL", &url), ("AION_REQUEST_TIMEOUT_SECS", "2")],
+    )
+    .await;
+    let story = app.create_story("Before the silence").await;
+
+    sqld.pause();
+    let asked = Instant::now();
+    let (status, refused) = app
+        .send(
+            reqwest::Method::POST,
+            "/api/stories",
+            json!({ "title": "Into the silence" }),
+        )
+        .await;
+    let took = asked.elapsed();
+    let (read, _) = app.get_json(&format!("/api/stories/{story}")).await;
+    sqld.resume();
+
+    assert_eq!(status, 503, "{refused}");
+    assert!(
+        took < Duration::from_secs(5),
+        "the write answered after {took:?} (request timeout 2 s)"
+    );
+    assert_eq!(read, 200, "reads go on from the replica");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body) = app
+            .send(
+                reqwest::Method::POST,
+                "/api/stories",
+                json!({ "title": "After the silence" }),
+            )
+            .await;
+        if status == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "writes did not resume within 10 s: {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -207,13 +207,16 @@ impl<P: CachePolicy> Edge<P> {
         let span = tracing::info_span!("request", id = ?id, route = %route);
         // Boxed so the (large) inner future is not copied each time this one moves. Its
         // statements are interrupted at the timeout: a statement runs within one poll, where
-        // the timeout cannot fire (store::within).
+        // the timeout cannot fire (store::within). The store gives up a little before the
+        // timeout (a tenth of it, at most 250 ms), so that the answer can say why (a
+        // statement too slow, a primary that does not answer) rather than only "timeout".
+        let store_deadline =
+            started + self.timeout - (self.timeout / 10).min(Duration::from_millis(250));
+        req.extensions_mut()
+            .insert(crate::store::RequestDeadline(store_deadline));
         let call = Box::pin(
-            AssertUnwindSafe(crate::store::within(
-                started + self.timeout,
-                inner.oneshot(req),
-            ))
-            .catch_unwind(),
+            AssertUnwindSafe(crate::store::within(store_deadline, inner.oneshot(req)))
+                .catch_unwind(),
         );
         let outcome = TimeoutFuture::new(
             async move {

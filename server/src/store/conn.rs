@@ -15,6 +15,8 @@ use super::{StoreError, deadline::off_runtime, timing::QueryTimings};
 pub struct Conn {
     pub(crate) conn: Connection,
     pub(crate) timings: Arc<QueryTimings>,
+    /// A connection of an embedded replica: some statements wait on its primary.
+    pub(crate) remote: bool,
 }
 
 impl Conn {
@@ -40,7 +42,7 @@ impl Conn {
         mut map: impl FnMut(&Row) -> Result<T, libsql::Error>,
     ) -> Result<Vec<T>, StoreError> {
         let start = Instant::now();
-        let result = off_runtime(&self.conn, async {
+        let result = off_runtime(&self.conn, self.remote, async {
             let mut rows = self.conn.query(sql, params).await?;
             let mut out = Vec::with_capacity(expected);
             while let Some(row) = rows.next().await? {
@@ -86,7 +88,7 @@ impl Conn {
         params: impl IntoParams,
     ) -> Result<u64, StoreError> {
         let start = Instant::now();
-        let result = off_runtime(&self.conn, self.conn.execute(sql, params)).await;
+        let result = off_runtime(&self.conn, self.remote, self.conn.execute(sql, params)).await;
         let n = *result.as_ref().unwrap_or(&0);
         self.timings
             .record(kind, sql, start.elapsed(), n, result.is_ok());
@@ -96,7 +98,7 @@ impl Conn {
     /// Runs several statements separated by `;` (schema, PRAGMAs), reading any rows they return.
     pub async fn execute_batch(&self, kind: &'static str, sql: &str) -> Result<(), StoreError> {
         let start = Instant::now();
-        let result = off_runtime(&self.conn, async {
+        let result = off_runtime(&self.conn, self.remote, async {
             let mut batch = self.conn.execute_batch(sql).await?;
             while let Some(rows) = batch.next_stmt_row() {
                 if let Some(mut rows) = rows {
@@ -114,7 +116,7 @@ impl Conn {
     /// Prepares a statement for many executions (batch inserts). Its executions are timed
     /// together and recorded once, under `kind`, when it is dropped.
     pub async fn prepare(&self, kind: &'static str, sql: &str) -> Result<Prepared<'_>, StoreError> {
-        let stmt = off_runtime(&self.conn, self.conn.prepare(sql))
+        let stmt = off_runtime(&self.conn, self.remote, self.conn.prepare(sql))
             .await
             .map_err(|e| StoreError::query(kind, e))?;
         Ok(Prepared {
@@ -149,7 +151,8 @@ impl Prepared<'_> {
     /// Executes once with `params`; the number of rows changed.
     pub async fn execute(&mut self, params: impl IntoParams) -> Result<u64, StoreError> {
         let start = Instant::now();
-        let result = off_runtime(&self.conn.conn, self.stmt.execute(params)).await;
+        let result =
+            off_runtime(&self.conn.conn, self.conn.remote, self.stmt.execute(params)).await;
         // A stepped statement must be reset before it can be bound again.
         self.stmt.reset();
         self.elapsed += start.elapsed();
@@ -173,7 +176,7 @@ impl Prepared<'_> {
     ) -> Result<Vec<T>, StoreError> {
         let start = Instant::now();
         let stmt = &mut self.stmt;
-        let result = off_runtime(&self.conn.conn, async {
+        let result = off_runtime(&self.conn.conn, self.conn.remote, async {
             let mut rows = stmt.query(params).await?;
             let mut out = Vec::new();
             while let Some(row) = rows.next().await? {

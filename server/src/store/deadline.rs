@@ -32,19 +32,72 @@ pub async fn within<F: Future>(deadline: Instant, f: F) -> F::Output {
     DEADLINE.scope(deadline, f).await
 }
 
-/// Runs libsql's future `f` without holding a runtime worker while SQLite works, and
-/// interrupts its statement on `conn` at the deadline of the surrounding [`within`].
-pub(crate) async fn off_runtime<F: Future>(conn: &libsql::Connection, f: F) -> F::Output {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    let _armed = DEADLINE
+/// The deadline of the surrounding [`within`], if any, else what the registered
+/// [`set_deadline_source`] finds.
+pub(crate) fn current() -> Option<Instant> {
+    DEADLINE
         .try_with(|d| *d)
         .ok()
-        .map(|d| WATCHDOG.arm(conn, d));
+        .or_else(|| SOURCE.get().and_then(|source| source()))
+}
+
+/// A request's deadline for its statements, as the HTTP edge puts it in the request's
+/// extensions: for handlers that run in a task of their own, where [`within`]'s task-local
+/// does not reach (a web framework's server functions run on a pool of their own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestDeadline(pub Instant);
+
+static SOURCE: std::sync::OnceLock<fn() -> Option<Instant>> = std::sync::OnceLock::new();
+
+/// Registers where statements outside [`within`] find their request's deadline (typically:
+/// the [`RequestDeadline`] of the request the framework is handling on this task). Once,
+/// at start; later calls are ignored.
+pub fn set_deadline_source(source: fn() -> Option<Instant>) {
+    let _ = SOURCE.set(source);
+}
+
+/// How long a statement an embedded replica sends to its primary may wait outside any
+/// request (tasks, maintenance, the indexer): long enough for any write we make, short
+/// enough that a silent primary does not hold the single writer for minutes.
+pub const REMOTE_STATEMENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Runs libsql's future `f` without holding a runtime worker while SQLite works, and
+/// interrupts its statement on `conn` at the deadline of the surrounding [`within`].
+///
+/// A statement an embedded replica sends to its primary waits on the network, where the
+/// interrupt does nothing and libsql's client has no timeout of its own (a primary that
+/// stopped answering held a write for minutes): past the deadline such a wait ends with
+/// an error for which [`super::StoreError::is_primary_unreachable`] is true. (A local
+/// statement never waits between polls, so only the interrupt can end it.)
+pub(crate) async fn off_runtime<T, F>(
+    conn: &libsql::Connection,
+    remote: bool,
+    f: F,
+) -> Result<T, libsql::Error>
+where
+    F: Future<Output = Result<T, libsql::Error>>,
+{
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    let deadline = current();
+    let _armed = deadline.map(|d| WATCHDOG.arm(conn, d));
+    // On a replica, work outside any request is bounded too.
+    let wait_until = deadline.or_else(|| remote.then(|| Instant::now() + REMOTE_STATEMENT_TIMEOUT));
+    let bounded = async {
+        match wait_until {
+            None => f.await,
+            Some(at) => match tokio::time::timeout_at(at.into(), f).await {
+                Ok(done) => done,
+                Err(_) => Err(libsql::Error::WriteDelegation(
+                    "no answer from the primary in time".into(),
+                )),
+            },
+        }
+    };
     match Handle::try_current() {
         Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread && !*INLINE => {
-            tokio::task::block_in_place(|| handle.block_on(f))
+            tokio::task::block_in_place(|| handle.block_on(bounded))
         }
-        _ => f.await,
+        _ => bounded.await,
     }
 }
 

@@ -53,6 +53,27 @@ impl LocalSqld {
         }
     }
 
+    /// Freezes it (SIGSTOP): its connections stay open and nothing answers, a primary
+    /// that silently stopped rather than one that is gone.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused primary run again (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, which: &str) {
+        let Some(child) = &self.child else { return };
+        let sent = Command::new("kill")
+            .arg(which)
+            .arg(child.id().to_string())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(sent, "kill {which} sqld");
+    }
+
     /// Starts it again on the same ports with the same data.
     pub fn restart(&mut self) -> Result<(), String> {
         self.stop();

@@ -292,6 +292,7 @@ impl Store {
             let copy = Conn {
                 conn: copy.connect().map_err(|e| fail(e.to_string()))?,
                 timings: conn.timings.clone(),
+                remote: false,
             };
             let integrity = copy
                 .query(

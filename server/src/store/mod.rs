@@ -22,7 +22,7 @@ use std::{sync::Arc, time::Duration};
 
 pub use config::{Primary, StoreConfig};
 pub use conn::{Conn, Prepared};
-pub use deadline::within;
+pub use deadline::{RequestDeadline, set_deadline_source, within};
 pub use error::StoreError;
 pub use libsql::{Error as SqlError, Row, Value, ValueType, params, params::IntoParams};
 pub use local_sqld::LocalSqld;
@@ -115,6 +115,7 @@ impl Store {
             Ok(Conn {
                 conn: db.connect().map_err(|e| open_err(e.to_string()))?,
                 timings: timings.clone(),
+                remote: config.primary.is_some(),
             })
         };
 
@@ -165,6 +166,17 @@ impl Store {
         Ok(store)
     }
 
+    /// Why the writer was not free by the request's deadline: on a replica, the writer is
+    /// most likely waiting on the primary; else another write held it too long (busy).
+    fn writer_unavailable(&self) -> StoreError {
+        let source = if self.is_replica() {
+            libsql::Error::WriteDelegation("the writer is waiting for the primary".into())
+        } else {
+            libsql::Error::SqliteFailure(5, "database is locked: the writer was busy".into())
+        };
+        StoreError::query("store.write", source)
+    }
+
     /// Whether this store is an embedded replica of a libsql server.
     pub fn is_replica(&self) -> bool {
         self.inner.config.primary.is_some()
@@ -211,9 +223,16 @@ impl Store {
         })
     }
 
-    /// The writer connection; waits for the current writer to finish.
+    /// The writer connection; waits for the current writer to finish, within the request's
+    /// deadline if there is one (a 503 then, never a request held past its timeout).
     pub async fn write(&self) -> Result<Writer<'_>, StoreError> {
-        let guard = self.inner.writer.lock().await;
+        let lock = self.inner.writer.lock();
+        let guard = match deadline::current() {
+            None => lock.await,
+            Some(at) => tokio::time::timeout_at(at.into(), lock)
+                .await
+                .map_err(|_| self.writer_unavailable())?,
+        };
         pool::clean_writer(&guard).await?;
         Ok(Writer {
             guard,
@@ -260,6 +279,7 @@ impl Store {
                 reason: e.to_string(),
             })?,
             timings: self.inner.timings.clone(),
+            remote: self.is_replica(),
         })
     }
 

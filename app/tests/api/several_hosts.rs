@@ -99,6 +99,17 @@ async fn a_write_on_one_instance_is_fresh_on_the_other_in_every_cache() {
     let second = spawn_app_in(tempfile::tempdir().expect("temp dir"), &env).await;
     let apps = [&first, &second];
 
+    // A writer signed up on one instance is signed in on the other at once (the client's
+    // next request may reach either behind a balancer).
+    let newcomer = crate::helpers::client();
+    crate::helpers::sign_up_or_in(&newcomer, &first.base, "newcomer").await;
+    let me = newcomer
+        .get(format!("{}/api/me", second.base))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(me.status(), 200, "the new session on the other instance");
+
     let story = first.story_with_scene("Two hosts, one story").await;
     let bound = Duration::from_secs(2);
     let mut delays = Vec::new();

@@ -74,6 +74,9 @@ pub(super) fn start(state: &AppState) {
         let relay = state.clone();
         s.track(bus.spawn_listener(move |what| relay.on_bus(what)));
     }
+    if let Some(announcer) = super::announce::spawn(state) {
+        s.track(announcer);
+    }
     let recovering = state.clone();
     s.once("notifications.recover", async move {
         let recovered = recovering.singleton("recover-notifications", async {

@@ -19,6 +19,7 @@
 //! | [`html`] | markup rendered on the server for the client to show as it comes (bundle cap) |
 //! | [`config`], [`schema`], [`time`] | environment configuration, migrations, timestamps |
 
+pub mod announce;
 pub mod cache;
 pub mod config;
 pub mod demo;

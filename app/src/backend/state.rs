@@ -83,6 +83,8 @@ struct Inner {
     relying_party: RelyingParty,
     images: super::media::budget::ImageBudget,
     streams: Arc<super::live_streams::LiveStreams>,
+    /// The highest replication position announced to the other instances.
+    announced: super::announce::Announced,
 }
 
 /// An [`AppState`] that does not keep it alive: for the task handlers, which the state
@@ -196,6 +198,7 @@ impl AppState {
             relying_party,
             images: job_env.images.clone(),
             streams,
+            announced: Default::default(),
         }));
         let _ = job_env
             .app
@@ -232,7 +235,10 @@ impl AppState {
     pub async fn invalidate_everywhere(&self, tags: &[&str]) {
         if let Some(bus) = self.shared() {
             match self.store().written_position() {
-                Some(position) if position > 0 => bus.publish_tags_at(tags, position).await,
+                Some(position) if position > 0 => {
+                    self.announced().set(position);
+                    bus.publish_tags_at(tags, position).await
+                }
                 _ => bus.publish_tags(tags).await,
             };
         }
@@ -262,6 +268,16 @@ impl AppState {
     /// Browser sessions an operator unlocked with the admin token.
     pub(crate) fn admin_sessions(&self) -> &AdminSessions {
         &self.0.admin_sessions
+    }
+
+    /// A handle that does not keep the state alive (for its own background loops).
+    pub fn downgrade(&self) -> WeakState {
+        WeakState(Arc::downgrade(&self.0))
+    }
+
+    /// What this instance has announced of its writes (`announce`).
+    pub(super) fn announced(&self) -> &super::announce::Announced {
+        &self.0.announced
     }
 
     /// The live-event streams open on this instance, and their bounds.

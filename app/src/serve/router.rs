@@ -57,6 +57,10 @@ pub fn build(state: AppState) -> Router {
             .merge(own)
             .merge(dioxus)
             .layer(axum::middleware::from_fn(api_errors::normalise))
+            // On replicas of one primary, a write is announced before it is answered.
+            .layer(axum::middleware::from_fn(
+                app::backend::announce::after_writes,
+            ))
             .layer(axum::middleware::from_fn(http::refuse_cross_origin))
             .layer(Extension(state)),
     )

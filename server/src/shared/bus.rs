@@ -170,6 +170,13 @@ impl SharedBus {
         self.publish(tags, &tags.join("\n")).await
     }
 
+    /// Announces a write at replication `position` that changed no cached value: receivers
+    /// get [`BusMessage::TagsAt`] with no tags. Best effort: a failure is counted, not owed
+    /// (the receivers' replicas get the write by their own sync interval).
+    pub async fn publish_position(&self, position: u64) -> bool {
+        self.send(&self.channel, &format!("@{position}\n")).await
+    }
+
     /// [`Self::publish_tags`] for a write at replication `position`, which receivers
     /// get as [`BusMessage::TagsAt`].
     pub async fn publish_tags_at(&self, tags: &[&str], position: u64) -> bool {
@@ -302,9 +309,13 @@ impl SharedBus {
             .and_then(|rest| rest.split_once('\n'))
             .and_then(|(position, tags)| Some((position.parse::<u64>().ok()?, tags)));
         let what = match at {
-            Some((position, tags)) => {
-                BusMessage::TagsAt(tags.split('\n').map(str::to_owned).collect(), position)
-            }
+            Some((position, tags)) => BusMessage::TagsAt(
+                tags.split('\n')
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                position,
+            ),
             None if body == "*" => BusMessage::All,
             None => BusMessage::Tags(body.split('\n').map(str::to_owned).collect()),
         };
@@ -479,6 +490,11 @@ mod tests {
             b.parse(&format!("{}|7|@1234\nstory:1", a.instance())),
             Some((7, BusMessage::TagsAt(vec!["story:1".into()], 1234))),
             "a write's replication position travels with its tags"
+        );
+        assert_eq!(
+            b.parse(&format!("{}|8|@99\n", a.instance())),
+            Some((8, BusMessage::TagsAt(Vec::new(), 99))),
+            "a write that changed no cached value announces its position alone"
         );
         assert_eq!(
             b.parse(&format!("{}|1|*", a.instance())),

@@ -105,11 +105,6 @@ impl AppState {
             )
             .await?;
         drop(writer);
-        // Announced like a change: on instances that are replicas of one primary, the
-        // others catch up to this write before their next read, so the new cookie works on
-        // whichever instance the client's next request reaches.
-        self.invalidate_everywhere(&[&session_tag(&session.token_hash)])
-            .await;
         let secure = self.config().cookie_secure;
         let cookies = [
             account_cookie(&token, secure, ABSOLUTE.as_secs()),

@@ -67,7 +67,7 @@ fn main() -> ExitCode {
         Some("run") => build::run_app(),
         Some("test") => test::run_all(),
         Some("e2e") => test::browser_only(&args[1..]),
-        Some("api-fuzz") => schemathesis::run_alone(),
+        Some("api-fuzz") => test::api_fuzz_only(),
         Some("setup") => setup::ensure(setup::Needs {
             browser: args.iter().any(|a| a == "--browser"),
         }),

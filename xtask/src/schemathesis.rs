@@ -1,7 +1,7 @@
 //! The API checked by a fuzzer no one here wrote: schemathesis, pinned, against a release
 //! server on a fresh database, driven by the server's own OpenAPI document
-//! (`GET /api/openapi.json`). `cargo xtask api-fuzz` runs it alone; `cargo xtask test` runs
-//! it after the release build.
+//! (`GET /api/openapi.json`). `cargo xtask api-fuzz` runs it alone (`test::api_fuzz_only`);
+//! `cargo xtask test` runs it after the release build.
 //!
 //! schemathesis comes from the package registry into a virtual environment under
 //! `~/.cache/aion-tools`, like Litestream, with every package pinned in
@@ -27,10 +27,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::{
-    build,
-    process::{Guard, http_exchange, output, root, run, wait_for_http, without_cargo_env},
-};
+use crate::process::{Guard, http_exchange, output, root, run, wait_for_http, without_cargo_env};
 
 /// The pinned schemathesis release (its dependencies: `schemathesis-requirements.txt`).
 pub const VERSION: &str = "4.32.5";
@@ -102,16 +99,9 @@ pub fn ensure() -> Result<PathBuf, String> {
     }
 }
 
-/// `cargo xtask api-fuzz`: the release build, then [`check`].
-pub fn run_alone() -> Result<(), String> {
-    crate::setup::ensure(crate::setup::Needs::default())?;
-    let bundle = build::release()?;
-    check(&bundle)
-}
-
 /// Fuzzes a release server started on a free loopback port with a fresh database (the
 /// demo library), stopped and removed afterwards, also on failure.
-pub fn check(bundle: &build::Bundle) -> Result<(), String> {
+pub fn check(server: &Path) -> Result<(), String> {
     let st = ensure()?;
     let data = std::env::temp_dir().join(format!("aion-api-fuzz-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
@@ -119,13 +109,13 @@ pub fn check(bundle: &build::Bundle) -> Result<(), String> {
     let reports = root().join("target").join("schemathesis");
     let _ = std::fs::remove_dir_all(&reports);
     let result = (|| {
-        run(without_cargo_env(&mut Command::new(bundle.server()))
+        run(without_cargo_env(&mut Command::new(server))
             .current_dir(&data)
             .env("AION_DB_PATH", data.join("aion.db"))
             .args(["seed", "--stories", "200", "--nodes-per-story", "5"]))?;
         let (mut server, port) = Guard::spawn_server(
             "release server (api fuzz)",
-            Command::new(bundle.server())
+            Command::new(server)
                 .current_dir(&data)
                 .env("IP", "127.0.0.1")
                 .env("PORT", "0")

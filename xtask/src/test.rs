@@ -75,7 +75,7 @@ pub fn run_all() -> Result<(), String> {
     })?;
     let bundle = bundle.expect("the release step succeeded");
     step("api contract (schemathesis)", &mut || {
-        crate::schemathesis::check(&bundle)
+        crate::schemathesis::check(&bundle.server())
     })?;
     step("browser tests", &mut || browser_tests(&bundle, &[]))?;
 
@@ -91,6 +91,13 @@ pub fn browser_only(filter: &[String]) -> Result<(), String> {
     setup::ensure(setup::Needs { browser: true })?;
     let bundle = build::release()?;
     browser_tests(&bundle, filter)
+}
+
+/// The release build and the API contract step only (`cargo xtask api-fuzz`).
+pub fn api_fuzz_only() -> Result<(), String> {
+    setup::ensure(setup::Needs::default())?;
+    let bundle = build::release()?;
+    crate::schemathesis::check(&bundle.server())
 }
 
 fn cargo() -> Command {

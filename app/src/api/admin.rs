@@ -46,7 +46,7 @@ pub async fn admin_replica() -> Result<Value, ApiError> {
 #[cfg_attr(feature = "server", utoipa::path(
     post, path = "/api/admin/db/{operation}", tag = "admin",
     security(("admin" = []), ("session" = [])),
-    params(("operation" = crate::api::openapi::DbOperation, Path)),
+    params(("operation" = crate::api::shapes::DbOperation, Path)),
     responses((status = 200, description = "What the operation did.", body = Object))
 ))]
 #[post("/api/admin/db/{operation}", state: AppExt, _admin: Admin)]
@@ -80,7 +80,7 @@ pub async fn admin_cache_warm() -> Result<Value, ApiError> {
 #[cfg_attr(feature = "server", utoipa::path(
     post, path = "/api/admin/cache/clear", tag = "admin",
     security(("admin" = []), ("session" = [])),
-    responses((status = 200, body = crate::api::openapi::Cleared))
+    responses((status = 200, body = crate::api::shapes::Cleared))
 ))]
 #[post("/api/admin/cache/clear", state: AppExt, _admin: Admin)]
 pub async fn admin_cache_clear() -> Result<Value, ApiError> {
@@ -151,7 +151,7 @@ pub async fn admin_set_alerts(
 #[cfg_attr(feature = "server", utoipa::path(
     get, path = "/api/admin/session", tag = "admin",
     security((), ("session" = [])),
-    responses((status = 200, body = crate::api::openapi::AdminStatus))
+    responses((status = 200, body = crate::api::shapes::AdminStatus))
 ))]
 #[get("/api/admin/session", state: AppExt, headers: axum::http::HeaderMap)]
 pub async fn admin_session() -> Result<Value, ApiError> {
@@ -164,7 +164,7 @@ pub async fn admin_session() -> Result<Value, ApiError> {
     post, path = "/api/admin/session", tag = "admin",
     security((), ("session" = [])),
     request_body = AdminUnlock,
-    responses((status = 200, body = crate::api::openapi::AdminStatus))
+    responses((status = 200, body = crate::api::shapes::AdminStatus))
 ))]
 #[post("/api/admin/session", state: AppExt, session: Session)]
 pub async fn admin_unlock(body: JsonBody<AdminUnlock, 1024>) -> Result<Value, ApiError> {
@@ -175,7 +175,7 @@ pub async fn admin_unlock(body: JsonBody<AdminUnlock, 1024>) -> Result<Value, Ap
 #[cfg_attr(feature = "server", utoipa::path(
     delete, path = "/api/admin/session", tag = "admin",
     security((), ("session" = [])),
-    responses((status = 200, body = crate::api::openapi::AdminStatus))
+    responses((status = 200, body = crate::api::shapes::AdminStatus))
 ))]
 #[delete("/api/admin/session", state: AppExt, session: Session)]
 pub async fn admin_lock() -> Result<Value, ApiError> {
@@ -188,7 +188,7 @@ pub async fn admin_lock() -> Result<Value, ApiError> {
 #[cfg_attr(feature = "server", utoipa::path(
     post, path = "/api/admin/maintenance/{operation}", tag = "admin",
     security(("admin" = []), ("session" = [])),
-    params(("operation" = crate::api::openapi::MaintenanceOperation, Path)),
+    params(("operation" = crate::api::shapes::MaintenanceOperation, Path)),
     responses((status = 200, description = "The task, pending.", body = TaskView))
 ))]
 #[post("/api/admin/maintenance/{operation}", state: AppExt, _admin: Admin, session: Session)]

@@ -42,7 +42,7 @@ pub async fn metrics_snapshot() -> Result<Value, ApiError> {
 #[cfg_attr(feature = "server", utoipa::path(
     get, path = "/api/metrics/history", tag = "metrics",
     security((), ("session" = [])),
-    params(crate::api::openapi::HistoryQuery),
+    params(crate::api::shapes::HistoryQuery),
     responses((status = 200, body = app::model::MetricsHistory))
 ))]
 #[get("/api/metrics/history?since_ms&range", state: app::backend::AppExt)]
@@ -70,8 +70,8 @@ pub async fn metrics_history(
 #[cfg_attr(feature = "server", utoipa::path(
     get, path = "/api/metrics/dashboard", tag = "metrics",
     security((), ("session" = [])),
-    params(crate::api::openapi::DashboardQuery),
-    responses((status = 200, body = crate::api::openapi::Panels))
+    params(crate::api::shapes::DashboardQuery),
+    responses((status = 200, body = crate::api::shapes::Panels))
 ))]
 #[get("/api/metrics/dashboard?percentile&range", state: app::backend::AppExt)]
 pub async fn metrics_dashboard(
@@ -99,7 +99,7 @@ pub async fn metrics_dashboard(
 #[cfg_attr(feature = "server", utoipa::path(
     get, path = "/api/metrics/layers", tag = "metrics",
     security((), ("session" = [])),
-    responses((status = 200, body = crate::api::openapi::Layers))
+    responses((status = 200, body = crate::api::shapes::Layers))
 ))]
 #[get("/api/metrics/layers", state: app::backend::AppExt)]
 pub async fn metrics_layers() -> Result<Value, ApiError> {

@@ -14,6 +14,8 @@ mod nodes;
 #[cfg(feature = "server")]
 pub mod openapi;
 #[cfg(feature = "server")]
+mod shapes;
+#[cfg(feature = "server")]
 pub mod sharing;
 mod stories;
 mod tasks;

@@ -24,7 +24,7 @@ use app::{
 #[cfg_attr(feature = "server", utoipa::path(
     get, path = "/api/stories", tag = "stories",
     security((), ("session" = [])),
-    params(crate::api::openapi::StoryListQuery),
+    params(crate::api::shapes::StoryListQuery),
     responses((status = 200, body = StoryPage))
 ))]
 #[get("/api/stories?limit&cursor&offset&status&tag&q&sort&scope", state: app::backend::AppExt, caller: Viewer)]

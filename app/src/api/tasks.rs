@@ -74,7 +74,7 @@ pub async fn start_report(body: JsonBody<ReportRequest>) -> Result<TaskView, Api
 #[cfg_attr(feature = "server", utoipa::path(
     get, path = "/api/tasks", tag = "tasks",
     security((), ("session" = [])),
-    params(crate::api::openapi::TaskListQuery),
+    params(crate::api::shapes::TaskListQuery),
     responses((status = 200, body = TaskList))
 ))]
 #[get("/api/tasks?status&limit&before", state: app::backend::AppExt, viewer: Viewer)]

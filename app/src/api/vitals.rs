@@ -18,7 +18,7 @@ const BEACON_LIMIT: usize = 4096;
         (
             status = 200,
             description = "How many metrics were recorded.",
-            body = crate::api::openapi::Recorded
+            body = crate::api::shapes::Recorded
         )
     )
 ))]

@@ -164,7 +164,7 @@ async fn remove_form(
         (
             status = 200,
             description = "The ceremony id and the options for `navigator.credentials.create`.",
-            body = crate::api::openapi::Ceremony
+            body = crate::api::shapes::Ceremony
         )
     )
 ))]
@@ -223,7 +223,7 @@ pub(crate) async fn register_finish(
         (
             status = 200,
             description = "The ceremony id and the options for `navigator.credentials.get`.",
-            body = crate::api::openapi::Ceremony
+            body = crate::api::shapes::Ceremony
         )
     )
 ))]

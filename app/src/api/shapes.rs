@@ -176,15 +176,17 @@ pub enum DbOperation {
     IntegrityCheck,
 }
 
-/// Maintenance runs `POST /api/admin/maintenance/{operation}` starts.
-#[derive(ToSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum MaintenanceOperation {
-    Analyze,
-    Optimize,
-    Vacuum,
-    Checkpoint,
-    IntegrityCheck,
-    CacheWarm,
-    CacheClear,
+/// Maintenance runs `POST /api/admin/maintenance/{operation}` starts: the names the
+/// maintenance task knows (`Operation::ALL`), so the document follows them.
+pub struct MaintenanceOperation;
+
+impl utoipa::PartialSchema for MaintenanceOperation {
+    fn schema() -> openapi::RefOr<openapi::schema::Schema> {
+        openapi::schema::ObjectBuilder::new()
+            .schema_type(openapi::schema::Type::String)
+            .enum_values(Some(app::backend::ops::maintenance::Operation::ALL))
+            .into()
+    }
 }
+
+impl ToSchema for MaintenanceOperation {}

@@ -7,7 +7,27 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use server::store::LocalSqld;
 
-use crate::helpers::spawn_app_in;
+use crate::helpers::{TestApp, spawn_app_in};
+
+/// A primary, a Redis, and two instances each with its own replica of the primary (plus
+/// `env`), started one after the other: the second starts from a replica that has the
+/// first's writer.
+async fn two_replicas(
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+) -> (LocalSqld, server::shared::LocalRedis, TestApp, TestApp) {
+    let sqld = LocalSqld::start(dir).expect("sqld (cargo xtask setup --browser)");
+    let redis = server::shared::LocalRedis::start(dir).expect("redis-server");
+    let (url, redis_url) = (sqld.url(), redis.url());
+    let mut all = vec![
+        ("AION_DB_URL", url.as_str()),
+        ("AION_REDIS_URL", redis_url.as_str()),
+    ];
+    all.extend_from_slice(env);
+    let first = spawn_app_in(tempfile::tempdir().expect("temp dir"), &all).await;
+    let second = spawn_app_in(tempfile::tempdir().expect("temp dir"), &all).await;
+    (sqld, redis, first, second)
+}
 
 /// With the primary gone, an instance still answers reads from its replica and refuses
 /// writes with a 503 that says why, within the request timeout; once the primary is back,
@@ -86,17 +106,8 @@ async fn with_the_primary_stopped_reads_go_on_and_writes_answer_503_until_it_is_
 #[tokio::test]
 async fn a_write_on_one_instance_is_fresh_on_the_other_in_every_cache() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let sqld = LocalSqld::start(dir.path()).expect("sqld (cargo xtask setup --browser)");
-    let redis = server::shared::LocalRedis::start(dir.path()).expect("redis-server");
-    let (url, redis_url) = (sqld.url(), redis.url());
-    let env = [
-        ("AION_DB_URL", url.as_str()),
-        ("AION_DB_SYNC_MS", "30000"),
-        ("AION_REDIS_URL", redis_url.as_str()),
-    ];
-    // One after the other: the second starts from a replica that has the first's writer.
-    let first = spawn_app_in(tempfile::tempdir().expect("temp dir"), &env).await;
-    let second = spawn_app_in(tempfile::tempdir().expect("temp dir"), &env).await;
+    let (sqld, _redis, first, second) =
+        two_replicas(dir.path(), &[("AION_DB_SYNC_MS", "30000")]).await;
     let apps = [&first, &second];
 
     // A writer signed up on one instance is signed in on the other at once (the client's
@@ -175,16 +186,8 @@ async fn a_write_on_one_instance_is_fresh_on_the_other_in_every_cache() {
 #[tokio::test]
 async fn tasks_started_through_two_instances_each_run_exactly_once() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let sqld = LocalSqld::start(dir.path()).expect("sqld (cargo xtask setup --browser)");
-    let redis = server::shared::LocalRedis::start(dir.path()).expect("redis-server");
-    let (url, redis_url) = (sqld.url(), redis.url());
-    let env = [
-        ("AION_DB_URL", url.as_str()),
-        ("AION_REDIS_URL", redis_url.as_str()),
-        ("AION_TASK_MAX_PENDING_PER_CALLER", "1000"),
-    ];
-    let first = spawn_app_in(tempfile::tempdir().expect("temp dir"), &env).await;
-    let second = spawn_app_in(tempfile::tempdir().expect("temp dir"), &env).await;
+    let (sqld, _redis, first, second) =
+        two_replicas(dir.path(), &[("AION_TASK_MAX_PENDING_PER_CALLER", "1000")]).await;
     let story = first.story_with_scene("Reported from two hosts").await;
     // A task started through one instance is there at once through the other.
     let task = first

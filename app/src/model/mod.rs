@@ -67,8 +67,8 @@ pub use node::{
 };
 pub use snapshot::{
     AlertView, ApiSection, CacheSection, DatabaseSection, HistoryPoint, Latency, LoopView,
-    MetricsHistory, MetricsSnapshot, PolicyView, QueryKindView, ResourcesSection, RouteLatency,
-    SlowQueryView, SlowRequestView, TierView,
+    MetricsHistory, MetricsSnapshot, PolicyView, QueryKindView, ReplicaView, ResourcesSection,
+    RouteLatency, SlowQueryView, SlowRequestView, TierView,
 };
 pub use story::{NewStory, Story, StoryPage, StoryPatch, StorySort, StoryStatus};
 pub use task::{

@@ -135,6 +135,26 @@ pub struct DatabaseSection {
     /// dated to within a sampling interval); `None` if none since start.
     #[serde(default)]
     pub last_checkpoint_unix_ms: Option<u64>,
+    /// How the store runs: `file`, or `embedded replica` (of a libsql server).
+    #[serde(default)]
+    pub mode: String,
+    /// On an embedded replica, where it stands.
+    #[serde(default)]
+    pub replica: Option<ReplicaView>,
+}
+
+/// Where an embedded replica stands, in replication positions (libsql's frame numbers).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct ReplicaView {
+    /// This instance's last write.
+    pub written: u64,
+    /// The highest another instance announced.
+    pub announced: u64,
+    /// The highest this replica caught up to before a read.
+    pub caught_up: u64,
+    /// Catch-ups that failed (the primary did not answer; reads went on from the replica).
+    pub failed_catch_ups: u64,
 }
 
 /// One kind of query.

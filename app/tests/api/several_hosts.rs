@@ -165,6 +165,24 @@ async fn a_write_on_one_instance_is_fresh_on_the_other_in_every_cache() {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
+    // The store's mode and position on the dashboard and /metrics.
+    let (status, dashboard) = second.get_json("/api/metrics/dashboard").await;
+    assert_eq!(status, 200);
+    let database = dashboard["panels"]
+        .as_array()
+        .and_then(|panels| panels.iter().find(|p| p[0] == "database"))
+        .and_then(|p| p[1].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(database.contains("embedded replica"), "{database}");
+    assert!(database.contains("announced"), "{database}");
+    assert!(
+        second
+            .metrics()
+            .await
+            .contains(r#"aion_db_mode{mode="embedded_replica"} 1"#),
+        "the mode on /metrics"
+    );
     delays.sort();
     println!(
         "fresh on the other instance after: median {:?}, slowest {:?} (20 writes)",

@@ -179,5 +179,19 @@ fn database_section(store: &server::store::Store) -> DatabaseSection {
         file_bytes,
         wal_bytes,
         last_checkpoint_unix_ms: store.last_checkpoint_unix_ms(),
+        mode: if store.is_replica() {
+            "embedded replica"
+        } else {
+            "file"
+        }
+        .to_owned(),
+        replica: store
+            .replica_positions()
+            .map(|r| crate::model::ReplicaView {
+                written: r.written,
+                announced: r.wanted,
+                caught_up: r.synced,
+                failed_catch_ups: r.failed,
+            }),
     }
 }

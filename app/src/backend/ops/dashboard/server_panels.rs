@@ -89,6 +89,13 @@ pub fn database_panel(
             "The database file on disk (without the WAL).")}
         {metric("Last checkpoint", "db-checkpoint", checkpoint, None,
             "When the log was last moved into the file, by SQLite on its own (seen within a sampling interval) or by maintenance.")}
+        {metric("Store", "db-mode", db.mode.clone(), None,
+            "A database file on this host, or an embedded replica of a libsql server (several hosts, SCALING.md).")}
+        if let Some(r) = db.replica {
+            {metric("Replica position", "db-replica",
+                format!("{} of {} announced ({} failed catch-ups)", r.caught_up.max(r.written), r.announced, r.failed_catch_ups), None,
+                "Replication positions: the highest this replica reached (by catching up, or by its own writes) against the highest another instance announced; a read first catches up, at most 1 s.")}
+        }
         h3 { "Per kind ({p.as_str()})" }
         table { class: "dash-table", "data-testid": "query-kinds",
             thead { tr { th { "kind" } th { "queries" } th { "{p.as_str()}" } th { "errors" } } }

@@ -30,7 +30,8 @@ use app::model::*;
 
 /// The document's route.
 pub fn routes(cookie_name: &str) -> Router {
-    let body = document_json(cookie_name).to_string();
+    // Made once; each answer shares the bytes.
+    let body = axum::body::Bytes::from(document_json(cookie_name).to_string());
     Router::new().route(
         "/api/openapi.json",
         get(move || {
@@ -43,7 +44,7 @@ pub fn routes(cookie_name: &str) -> Router {
 /// This document.
 #[utoipa::path(get, path = "/api/openapi.json", tag = "health",
     responses((status = 200, description = "This API as an OpenAPI 3.1 document.", body = Object)))]
-fn openapi_json(body: String) -> Response {
+fn openapi_json(body: axum::body::Bytes) -> Response {
     (
         [
             (

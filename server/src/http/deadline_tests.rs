@@ -5,23 +5,8 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{Router, http::StatusCode, routing::get};
 
-use super::HttpStack;
-use crate::{cache::CachePolicy, metrics::RequestMetrics};
-
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-enum Kind {
-    Api,
-}
-
-impl CachePolicy for Kind {
-    const ALL: &'static [Self] = &[Kind::Api];
-    fn ttl(&self) -> Duration {
-        Duration::from_secs(300)
-    }
-    fn name(&self) -> &'static str {
-        "api"
-    }
-}
+use super::{HttpStack, tests::Kind};
+use crate::metrics::RequestMetrics;
 
 /// Slow statements (issue 27, finding 3): two statements that would run for ever, on a
 /// runtime of two workers, leave a health check answering at once, and both are stopped at

@@ -23,8 +23,9 @@ use crate::{
     metrics::RequestMetrics,
 };
 
+/// The one cache policy of these tests (also `deadline_tests`').
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-enum Kind {
+pub(super) enum Kind {
     Api,
 }
 

@@ -80,8 +80,10 @@ where
     use tokio::runtime::{Handle, RuntimeFlavor};
     let deadline = current();
     let _armed = deadline.map(|d| WATCHDOG.arm(conn, d));
-    // On a replica, work outside any request is bounded too.
-    let wait_until = deadline.or_else(|| remote.then(|| Instant::now() + REMOTE_STATEMENT_TIMEOUT));
+    // Only a replica's statements wait between polls (on its primary), so only they get a
+    // timer; the local ones are ended by the interrupt. Outside any request too.
+    let wait_until =
+        remote.then(|| deadline.unwrap_or_else(|| Instant::now() + REMOTE_STATEMENT_TIMEOUT));
     let bounded = async {
         match wait_until {
             None => f.await,

@@ -65,9 +65,8 @@ pub struct Replica {
     synced: AtomicU64,
     /// One catch-up at a time; the others wait for it and then find nothing to do.
     syncing: tokio::sync::Mutex<()>,
-    /// Until when reads skip catching up (after a failure), as `Instant` offsets in µs.
-    pause_until_us: AtomicU64,
-    started: std::sync::OnceLock<Instant>,
+    /// Until when reads skip catching up (after a failure).
+    paused_until: std::sync::Mutex<Option<Instant>>,
     /// Catch-ups done, and failed.
     pub(super) caught_up: AtomicU64,
     pub(super) failed: AtomicU64,
@@ -90,15 +89,15 @@ impl Replica {
         (self.wanted.load(Relaxed), self.synced.load(Relaxed))
     }
 
-    fn now_us(&self) -> u64 {
-        self.started.get_or_init(Instant::now).elapsed().as_micros() as u64
+    fn paused(&self) -> bool {
+        let until = *self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
+        until.is_some_and(|until| Instant::now() < until)
     }
 
     /// Syncs `db` up to the wanted position if it is behind it (see the module comment).
     pub async fn catch_up(&self, db: &libsql::Database) {
         let wanted = self.wanted.load(Relaxed);
-        if wanted <= self.synced.load(Relaxed) || self.now_us() < self.pause_until_us.load(Relaxed)
-        {
+        if wanted <= self.synced.load(Relaxed) || self.paused() {
             return;
         }
         let _one = self.syncing.lock().await;
@@ -119,8 +118,8 @@ impl Replica {
                     _ => format!("no answer within {CATCH_UP_TIMEOUT:?}"),
                 };
                 tracing::warn!(wanted, "the replica could not catch up: {why}");
-                self.pause_until_us
-                    .store(self.now_us() + RETRY_AFTER.as_micros() as u64, Relaxed);
+                *self.paused_until.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(Instant::now() + RETRY_AFTER);
             }
         }
     }

@@ -61,16 +61,7 @@ impl ViaBalancer {
 async fn cluster(dir: &std::path::Path, n: usize) -> (LocalRedis, Vec<TestApp>, LocalBalancer) {
     let redis = LocalRedis::start(dir).expect("redis-server");
     let apps = instances(&redis, n).await;
-    let ports: Vec<u16> = apps
-        .iter()
-        .map(|a| {
-            a.base
-                .rsplit(':')
-                .next()
-                .and_then(|p| p.parse().ok())
-                .expect("port in the base URL")
-        })
-        .collect();
+    let ports: Vec<u16> = apps.iter().map(TestApp::port).collect();
     let lb = LocalBalancer::start(dir, &ports).expect("haproxy");
     (redis, apps, lb)
 }
@@ -229,5 +220,9 @@ async fn an_instance_killed_behind_the_balancer_costs_clients_nothing() {
         )
         .await;
     assert_eq!(status, 200, "a write after the kill: {body}");
-    assert!(client.get(&path).await.1.contains("Survivor 2"));
+    let (status, body) = client.get(&path).await;
+    assert!(
+        status == 200 && body.contains("Survivor 2"),
+        "the write read back after the kill: {status} {body}"
+    );
 }

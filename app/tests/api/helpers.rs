@@ -134,6 +134,15 @@ impl TestApp {
         std::mem::replace(&mut self._dir, tempfile::tempdir().expect("temp dir"))
     }
 
+    /// The loopback port it listens on (what a balancer in front of it names).
+    pub fn port(&self) -> u16 {
+        self.base
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port in the base URL")
+    }
+
     /// Sends SIGTERM, as a service manager stops the server, and waits (at most `within`)
     /// for it to exit; its exit status and its directory, for a restart.
     pub fn terminate(mut self, within: Duration) -> (std::process::ExitStatus, tempfile::TempDir) {

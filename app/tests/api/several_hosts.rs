@@ -309,3 +309,148 @@ async fn a_silent_primary_costs_a_write_its_request_timeout_not_minutes() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// A host killed with SIGKILL in the middle of an export: its lease runs out and another
+/// instance (its own replica of the same primary) claims the task and finishes it, once. The
+/// file lands in the shared files directory, so a host that joins afterwards serves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_on_a_host_killed_mid_task_is_finished_by_another() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sqld = LocalSqld::start(dir.path()).expect("sqld (cargo xtask setup --browser)");
+    let redis = server::shared::LocalRedis::start(dir.path()).expect("redis-server");
+    let files = dir.path().join("files");
+    let (url, redis_url) = (sqld.url(), redis.url());
+    let env = [
+        ("AION_DB_URL", url.as_str()),
+        ("AION_REDIS_URL", redis_url.as_str()),
+        ("AION_FILES_DIR", files.to_str().expect("utf-8 path")),
+        ("AION_TASK_LEASE_SECS", "2"),
+    ];
+    // The doomed host runs alone, so the export is surely its own.
+    let doomed = spawn_app_in(tempfile::tempdir().expect("temp dir"), &env).await;
+    let story = crate::tasks::big_story(&doomed).await;
+    let task = crate::tasks::export(&doomed, &story, "pdf").await;
+    let path = format!("/api/tasks/{task}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, t) = doomed.get_json(&path).await;
+        if t["status"] == "running" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the export never started: {t}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let _gone = doomed.kill();
+
+    let survivor = spawn_app_in(tempfile::tempdir().expect("temp dir"), &env).await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let finished = loop {
+        let (status, t) = survivor.get_json(&path).await;
+        assert_eq!(status, 200, "{t}");
+        if t["status"] == "completed" {
+            break t;
+        }
+        assert!(
+            t["status"] != "failed" && Instant::now() < deadline,
+            "the killed host's export was not finished: {t}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(finished["attempts"], 2, "claimed again once: {finished}");
+    assert_eq!(
+        sqld.query_i64(&format!(
+            "SELECT attempts FROM tasks WHERE uid = '{task}' AND status = 'completed'"
+        )),
+        Ok(2),
+        "on the primary"
+    );
+
+    let joined = spawn_app_in(tempfile::tempdir().expect("temp dir"), &env).await;
+    let pdf = joined
+        .http
+        .get(joined.url(&format!("/api/tasks/{task}/result")))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(
+        pdf.status(),
+        200,
+        "the file through a host that did not write it"
+    );
+    let bytes = pdf.bytes().await.expect("body");
+    assert!(bytes.starts_with(b"%PDF"), "a PDF");
+}
+
+/// A client ledger of 200 writes, a third through each instance and a third through HAProxy
+/// in front of both: every acknowledged write is on the primary afterwards, and each is read
+/// back through the instance that did not take it within the bound (its JSON; every tenth
+/// also its reader page and the writer's list page).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_writes_through_both_instances_and_the_balancer_are_all_kept() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (sqld, _redis, first, second) =
+        two_replicas(dir.path(), &[("AION_DB_SYNC_MS", "30000")]).await;
+    let lb = server::shared::LocalBalancer::start(dir.path(), &[first.port(), second.port()])
+        .expect("haproxy");
+    let balanced = crate::helpers::client();
+    crate::helpers::sign_up_or_in(&balanced, &lb.base(), crate::helpers::WRITER).await;
+
+    let bound = Duration::from_secs(2);
+    let mut ledger = Vec::new();
+    for i in 0..200 {
+        let title = format!("Ledger {i}");
+        let (http, base, others) = match i % 3 {
+            0 => (&first.http, first.base.clone(), vec![&second]),
+            1 => (&second.http, second.base.clone(), vec![&first]),
+            _ => (&balanced, lb.base(), vec![&first, &second]),
+        };
+        let res = http
+            .post(format!("{base}/api/stories"))
+            .json(&json!({ "title": title }))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(res.status(), 200, "write {i} through {base}");
+        let story: serde_json::Value = res.json().await.expect("json");
+        let id = story["id"].as_str().expect("id").to_owned();
+        let acknowledged = Instant::now();
+        for other in others {
+            let mut paths = vec![format!("/api/stories/{id}")];
+            if i % 10 == 0 {
+                paths.push(format!("/stories/{id}"));
+                paths.push("/stories?scope=mine".to_owned());
+            }
+            for path in paths {
+                loop {
+                    let res = other.http.get(other.url(&path)).send().await.expect("sent");
+                    let status = res.status();
+                    let body = res.text().await.unwrap_or_default();
+                    let shown =
+                        body.contains(&format!("{title}\"")) || body.contains(&format!("{title}<"));
+                    if status == 200 && shown {
+                        break;
+                    }
+                    assert!(
+                        acknowledged.elapsed() < bound,
+                        "write {i} not on {} at {path} after {bound:?}: {status}",
+                        other.base
+                    );
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+        }
+        ledger.push(id);
+    }
+    let listed = ledger
+        .iter()
+        .map(|id| format!("'{id}'"))
+        .collect::<Vec<_>>()
+        .join(",");
+    assert_eq!(
+        sqld.query_i64(&format!(
+            "SELECT count(*) FROM stories WHERE id IN ({listed}) AND title LIKE 'Ledger %'"
+        )),
+        Ok(200),
+        "every acknowledged write is on the primary"
+    );
+}

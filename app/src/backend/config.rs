@@ -96,6 +96,10 @@ pub struct AppConfig {
     pub backup_dir: PathBuf,
     /// Backups kept; older ones are deleted (`AION_BACKUP_KEEP`, default 5).
     pub backup_keep: usize,
+    /// Seconds between scheduled backups, one per interval however many instances keep the
+    /// schedule (`AION_BACKUP_EVERY_SECS`; default 3,600 with `AION_DB_URL`, where they are
+    /// the way back after a disaster, else 0: off, Litestream's job).
+    pub backup_every_secs: u64,
     /// A TrueType font (or collection) covering Chinese and Latin for PDF exports
     /// (`AION_PDF_FONT`, default: WenQuanYi Micro Hei from fonts-wqy-microhei).
     pub pdf_font: PathBuf,
@@ -204,6 +208,14 @@ impl AppConfig {
                 .get("AION_BACKUP_DIR")
                 .map_or_else(|| beside(&db_path, "backups"), PathBuf::from),
             backup_keep: env.parse("AION_BACKUP_KEEP", 5)?,
+            backup_every_secs: env.parse(
+                "AION_BACKUP_EVERY_SECS",
+                if env.get("AION_DB_URL").is_some_and(|u| !u.is_empty()) {
+                    3_600
+                } else {
+                    0
+                },
+            )?,
             pdf_font: env.get("AION_PDF_FONT").map_or_else(
                 || PathBuf::from("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
                 PathBuf::from,
@@ -253,6 +265,7 @@ impl AppConfig {
             task_max_pending = self.task_max_pending,
             files_dir = %self.files_dir.display(),
             backup_dir = %self.backup_dir.display(),
+            backup_every_secs = self.backup_every_secs,
             replication = if self.litestream.is_some() { "litestream" } else { "off" },
             "configuration"
         );

@@ -10,6 +10,7 @@
 //! | `reads.flush` | 5 s | adds counted story reads to the store |
 //! | `vitals.flush` | 10 s | writes the minute's Web Vitals |
 //! | `history.sample` | 5 s | a point of the dashboard's history, alerts evaluated |
+//! | `backup.schedule` | `AION_BACKUP_EVERY_SECS` | adds a `db.backup` task unless any instance added one within the interval |
 //! | `notifications.recover` | once | notifications of tasks that ended before a crash |
 //! | `cache.warm` | once | loads the most-read stories |
 //!
@@ -55,6 +56,7 @@ pub(super) fn start(state: &AppState) {
             Ok(())
         }
     });
+    schedule_backups(state, s);
     let sampler = state.clone();
     let prev = Arc::new(tokio::sync::Mutex::new(ops::history::Previous::default()));
     s.every(
@@ -108,6 +110,35 @@ pub(super) fn start(state: &AppState) {
             Ok(())
         });
     }
+}
+
+/// Backups every `AION_BACKUP_EVERY_SECS`. Every instance keeps the schedule (none is
+/// special, any may be gone); the queue adds the task only if no instance added one within
+/// the interval, in one statement on the shared database, so one backup runs per interval.
+fn schedule_backups(state: &AppState, s: &Scheduler) {
+    let every = Duration::from_secs(state.config().backup_every_secs);
+    if every.is_zero() {
+        return;
+    }
+    let scheduler = state.clone();
+    s.every("backup.schedule", every, true, move || {
+        let state = scheduler.clone();
+        async move {
+            // Within a little less than the interval: this instance's own next tick must
+            // not find its previous task still inside the window.
+            let options = server::tasks::EnqueueOptions::priority(server::tasks::Priority::High)
+                .reserved()
+                .once_within(every.mul_f64(0.9));
+            match state
+                .tasks()
+                .enqueue::<ops::Backup>(&Default::default(), options)
+                .await
+            {
+                Ok(_) | Err(server::tasks::QueueError::Recent { .. }) => Ok(()),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+    });
 }
 
 /// The loops that return memory or disk space.

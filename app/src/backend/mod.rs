@@ -98,6 +98,7 @@ impl From<server::tasks::QueueError> for ApiError {
                 ApiError::new(ErrorCode::Unavailable, err.to_string())
             }
             QueueError::OwnerFull { .. } => ApiError::new(ErrorCode::RateLimited, err.to_string()),
+            QueueError::Recent { .. } => ApiError::new(ErrorCode::Conflict, err.to_string()),
             QueueError::NotFound(id) => ApiError::not_found("task", &id.to_string()),
             QueueError::Store(e) => e.into(),
             QueueError::UnknownKind(_) | QueueError::Payload(_) => {

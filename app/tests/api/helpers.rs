@@ -239,7 +239,12 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, env: &[(&str, &str)]) -> TestA
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut sent = false;
+        // `AION_TEST_ECHO=1` shows the servers' logs when a test needs looking into.
+        let echo = std::env::var_os("AION_TEST_ECHO").is_some();
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if echo {
+                eprintln!("{line}");
+            }
             if !sent && let Some(at) = line.find("listening on http://") {
                 let addr = line[at + "listening on ".len()..].trim().to_owned();
                 let _ = tx.send(addr);

@@ -40,6 +40,30 @@ impl LocalSqld {
         Err(last)
     }
 
+    /// Starts one whose database is `backup` (a file the backup task wrote), as an operator
+    /// restores a lost primary (SCALING.md): the file is copied to sqld's database path
+    /// (`dir/sqld/dbs/default/data`, which must not exist yet) and sqld builds its
+    /// replication log from it.
+    pub fn start_from_backup(dir: &Path, backup: &Path) -> Result<Self, String> {
+        let data = dir.join("sqld/dbs/default");
+        if data.exists() {
+            return Err(format!(
+                "{} exists: restore into a new directory",
+                data.display()
+            ));
+        }
+        std::fs::create_dir_all(&data)
+            .and_then(|()| std::fs::copy(backup, data.join("data")))
+            .map_err(|e| {
+                format!(
+                    "cannot place {} in {}: {e}",
+                    backup.display(),
+                    data.display()
+                )
+            })?;
+        Self::start(dir)
+    }
+
     /// `http://127.0.0.1:<port>`: what `AION_DB_URL` names.
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.http)

@@ -2,7 +2,8 @@
 //! verified online backups.
 //!
 //! A backup is `VACUUM INTO` a new file, taken while holding the writer so the source cannot
-//! change underneath it; readers carry on. The copy is then opened on its own and must pass
+//! change underneath it; readers carry on. An embedded replica loads its primary's dump
+//! instead ([`super::dump`]). The copy is then opened on its own and must pass
 //! `PRAGMA integrity_check` and have exactly the source's row counts, or the backup is
 //! deleted and reported as failed.
 
@@ -277,6 +278,11 @@ impl Store {
             .to_owned();
         let start = Instant::now();
         let result = async {
+            // An embedded replica copies its primary instead (see [`super::dump`]).
+            if let Some(primary) = &self.inner.config.primary {
+                return super::dump::copy_of_primary(primary, dest, self.inner.timings.clone())
+                    .await;
+            }
             // Holding the writer freezes the source for the copy and the counts.
             let _writer = self.write().await?;
             let conn = self.dedicated()?;
@@ -332,7 +338,7 @@ impl Store {
 }
 
 /// Row counts of every user table (names come from sqlite_schema, never from a request).
-async fn table_rows(conn: &Conn) -> Result<Vec<TableRows>, StoreError> {
+pub(super) async fn table_rows(conn: &Conn) -> Result<Vec<TableRows>, StoreError> {
     let names = conn
         .query(
             "stats.tables",

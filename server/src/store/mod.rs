@@ -10,6 +10,7 @@ mod checkpoints;
 mod config;
 mod conn;
 mod deadline;
+mod dump;
 mod error;
 mod local_sqld;
 mod maintenance;

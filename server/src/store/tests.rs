@@ -436,3 +436,83 @@ fn primary_urls_are_checked_before_anything_is_opened() {
         assert!(err.contains(why), "{bad}: {err}");
     }
 }
+
+/// On an embedded replica, a backup is the primary's dump loaded into a new file: every
+/// table, index, trigger and full-text table is there, each table with its rows, and the
+/// file passes `integrity_check`. With the primary gone the backup fails with its address
+/// and leaves no file.
+#[tokio::test]
+async fn a_replica_backs_up_its_primary_from_the_primarys_dump() {
+    const SEARCHED: Migration = Migration {
+        version: 2,
+        name: "searched",
+        sql:
+            "CREATE VIRTUAL TABLE notes_text USING fts5(body, content='notes', content_rowid='id');
+              CREATE TRIGGER notes_indexed AFTER INSERT ON notes BEGIN
+                INSERT INTO notes_text (rowid, body) VALUES (new.id, new.body);
+              END;",
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut sqld = super::LocalSqld::start(dir.path()).expect("sqld (cargo xtask setup --browser)");
+    let primary = super::Primary::parse(&sqld.url(), None).expect("url");
+    let store = Store::open(StoreConfig::new(dir.path().join("replica.db")).primary(primary))
+        .await
+        .expect("replica opens");
+    store.migrate(&[NOTES, SEARCHED]).await.expect("migrates");
+    let w = store.write().await.expect("writer");
+    for i in 0..50 {
+        w.execute(
+            "t.insert",
+            "INSERT INTO notes (body) VALUES (?1)",
+            [format!("note {i};\nit's on two lines")],
+        )
+        .await
+        .expect("insert");
+    }
+    drop(w);
+
+    let dest = dir.path().join("backups/one.db");
+    let report = store.backup_to(&dest).await.expect("backup");
+    assert_eq!(report.integrity, "ok");
+    let rows = |name: &str| {
+        report
+            .tables
+            .iter()
+            .find(|t| t.name == name)
+            .map(|t| t.rows)
+    };
+    assert_eq!(rows("notes"), Some(50), "{:?}", report.tables);
+    assert_eq!(rows("notes_text_docsize"), Some(50), "{:?}", report.tables);
+    let copy = Store::open(StoreConfig::new(&dest))
+        .await
+        .expect("copy opens");
+    let r = copy.read().await.expect("reader");
+    let found = r
+        .query_i64(
+            "t.search",
+            "SELECT count(*) FROM notes_text WHERE notes_text MATCH 'lines'",
+            (),
+        )
+        .await
+        .expect("search in the copy");
+    assert_eq!(found, 50);
+    let body = r
+        .query_i64(
+            "t.body",
+            "SELECT count(*) FROM notes WHERE body = 'note 7;' || char(10) || 'it''s on two lines'",
+            (),
+        )
+        .await
+        .expect("q");
+    assert_eq!(body, 1, "text kept byte for byte");
+    drop(r);
+
+    sqld.stop();
+    let gone = dir.path().join("backups/two.db");
+    let err = store
+        .backup_to(&gone)
+        .await
+        .expect_err("no primary, no backup");
+    assert!(err.to_string().contains("dump"), "{err}");
+    assert!(!gone.exists(), "no partial file left");
+}

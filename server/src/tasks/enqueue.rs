@@ -47,7 +47,9 @@ impl TaskQueue {
                  SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?8, ?9
                  WHERE (SELECT n FROM task_counts WHERE status = 'pending') < ?7
                    AND (?9 IS NULL OR ?10 = 0 OR (SELECT count(*) FROM tasks
-                        WHERE owner = ?9 AND status = 'pending') < ?10)",
+                        WHERE owner = ?9 AND status = 'pending') < ?10)
+                   AND (?11 = 0 OR NOT EXISTS (SELECT 1 FROM tasks
+                        WHERE kind = ?1 AND created_at > ?5 - ?11))",
                 params![
                     kind,
                     payload,
@@ -58,13 +60,22 @@ impl TaskQueue {
                     room as i64,
                     uid.as_str(),
                     options.owner.as_deref(),
-                    per_owner as i64
+                    per_owner as i64,
+                    options.once_within_ms
                 ],
             )
             .await?;
         let id = writer.last_insert_rowid();
         drop(writer);
         if inserted == 0 {
+            if options.once_within_ms > 0
+                && self.added_since(kind, now - options.once_within_ms).await
+            {
+                return Err(QueueError::Recent {
+                    kind: kind.to_owned(),
+                    within_ms: options.once_within_ms,
+                });
+            }
             return Err(self.refusal(options.owner.as_deref(), per_owner).await);
         }
         let who = Ident {
@@ -76,6 +87,22 @@ impl TaskQueue {
         q.emit(who, Status::Pending, 0, String::new(), None);
         q.wake.notify_one();
         Ok(id)
+    }
+
+    /// Whether a task of `kind` was added after `since` (a refusal's likely reason when the
+    /// enqueue asked for once per interval).
+    async fn added_since(&self, kind: &str, since: i64) -> bool {
+        let found = async {
+            let reader = self.inner.store.read().await?;
+            reader
+                .query_i64(
+                    "task.added_since",
+                    "SELECT EXISTS (SELECT 1 FROM tasks WHERE kind = ?1 AND created_at > ?2)",
+                    params![kind, since],
+                )
+                .await
+        };
+        matches!(found.await, Ok(1))
     }
 
     /// Why an enqueue was refused: the owner's share, or the queue (the one that is full

@@ -100,6 +100,11 @@ pub struct EnqueueOptions {
     /// Not counted against its owner's share: work that follows from a write already
     /// allowed (a cover's variants), which a full share must not leave half done.
     pub uncounted: bool,
+    /// Added only if no task of its kind was added in the last this many milliseconds (0:
+    /// always), checked in the same statement on the one database every instance shares:
+    /// for a schedule each instance keeps, so that one task runs per interval, not one per
+    /// instance.
+    pub once_within_ms: i64,
 }
 
 impl EnqueueOptions {
@@ -120,6 +125,13 @@ impl EnqueueOptions {
     /// The same options, not counted against the owner's share (see [`Self::uncounted`]).
     pub fn uncounted(mut self) -> Self {
         self.uncounted = true;
+        self
+    }
+
+    /// The same options, added only if no task of the kind was added in the last `within`
+    /// (see [`Self::once_within_ms`]).
+    pub fn once_within(mut self, within: std::time::Duration) -> Self {
+        self.once_within_ms = i64::try_from(within.as_millis()).unwrap_or(i64::MAX);
         self
     }
 
@@ -261,6 +273,15 @@ pub enum QueueError {
     /// The queue is shutting down.
     #[error("the task queue is shutting down")]
     ShuttingDown,
+    /// A task of this kind was added within the interval asked for
+    /// ([`EnqueueOptions::once_within_ms`]): nothing was added.
+    #[error("a {kind} task was already added in the last {within_ms} ms")]
+    Recent {
+        /// The kind.
+        kind: String,
+        /// The interval.
+        within_ms: i64,
+    },
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -584,3 +584,48 @@ async fn cleanup_removes_finished_tasks_older_than_the_retention() {
     assert_eq!(listed.len(), 1);
     q.shutdown(Duration::from_secs(1)).await;
 }
+
+/// A schedule every instance keeps adds one task per interval: the second instance's
+/// enqueue within the interval adds nothing and says why; after it, one is added again.
+#[tokio::test]
+async fn once_within_an_interval_adds_one_task_whoever_asks() {
+    let (_dir, store) = store().await;
+    let clock = Arc::new(ManualClock::new(T0));
+    let (rec, _seen) = recorder();
+    let q = TaskQueue::builder(store)
+        .clock(clock.clone())
+        .register(rec)
+        .build();
+    let hourly = || EnqueueOptions::default().once_within(Duration::from_secs(3_600));
+    q.enqueue::<Recorder>(&Note { n: 1 }, hourly())
+        .await
+        .unwrap();
+    clock.advance(Duration::from_secs(1_800));
+    let again = q.enqueue::<Recorder>(&Note { n: 2 }, hourly()).await;
+    assert!(
+        matches!(
+            &again,
+            Err(QueueError::Recent {
+                within_ms: 3_600_000,
+                ..
+            })
+        ),
+        "{again:?}"
+    );
+    // A caller without the option is not held back, and its task counts: a backup an
+    // operator started half an hour ago makes the scheduled one wait.
+    q.enqueue::<Recorder>(&Note { n: 3 }, EnqueueOptions::default())
+        .await
+        .unwrap();
+    clock.advance(Duration::from_secs(1_801));
+    assert!(
+        q.enqueue::<Recorder>(&Note { n: 4 }, hourly())
+            .await
+            .is_err()
+    );
+    clock.advance(Duration::from_secs(1_800));
+    q.enqueue::<Recorder>(&Note { n: 4 }, hourly())
+        .await
+        .unwrap();
+    assert_eq!(q.stats().await.unwrap().depth, 3);
+}

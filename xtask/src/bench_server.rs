@@ -22,6 +22,13 @@ impl Drop for Server {
     }
 }
 
+impl Server {
+    /// The server's process id (for its CPU time).
+    pub(crate) fn pid(&self) -> u32 {
+        self._guard.id()
+    }
+}
+
 pub(crate) fn start(bundle: &build::Bundle, env: &[(&str, &str)]) -> Result<Server, String> {
     static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -35,6 +42,7 @@ pub(crate) fn start(bundle: &build::Bundle, env: &[(&str, &str)]) -> Result<Serv
         .env("AION_DB_PATH", dir.join("aion.db"))
         .env("AION_RATE_LIMIT_PER_MINUTE", "0")
         .env("AION_WRITE_RATE_LIMIT_PER_MINUTE", "0")
+        .env("AION_ADMIN_TOKEN", OPERATOR)
         // No cover encoding beside the load (callers may turn it back on).
         .env("AION_DEMO_COVERS", "0")
         .env("RUST_LOG", "warn,app::serve=info");
@@ -48,6 +56,23 @@ pub(crate) fn start(bundle: &build::Bundle, env: &[(&str, &str)]) -> Result<Serv
         _guard: guard,
         dir,
     })
+}
+
+/// The operator's token benchmark servers start with: writes to the demo stories (which no
+/// bench writer owns) are sent with it.
+pub(crate) const OPERATOR: &str = "aion-bench-operator";
+
+/// `method path` with `json` on 127.0.0.1:`port` as the operator ([`OPERATOR`]); status
+/// and body.
+pub(crate) fn as_operator(
+    port: u16,
+    method: &str,
+    path: &str,
+    json: Option<&str>,
+) -> Result<(u16, String), String> {
+    let bearer = format!("Authorization: Bearer {OPERATOR}");
+    crate::process::http_exchange(port, method, path, json, Some(&bearer))
+        .map(|(status, _, body)| (status, body))
 }
 
 pub(crate) fn load_bin() -> PathBuf {

@@ -48,19 +48,9 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Starts Redis, `n` instances on `dir/aion.db` and HAProxy on 127.0.0.1:`port`, with
-    /// `env` given to every instance.
-    pub fn start(
-        bundle: &build::Bundle,
-        n: usize,
-        port: u16,
-        dir: &Path,
-        env: &[(&str, &str)],
-    ) -> Result<Self, String> {
-        Self::start_with(bundle, n, port, dir, env, Store::SharedFile)
-    }
-
-    /// [`Self::start`] with the instances' data in `store`.
+    /// Starts Redis, `n` instances with their data in `store` (one `dir/aion.db`, or each
+    /// its own replica of a sqld primary in `dir/sqld`) and HAProxy on 127.0.0.1:`port`,
+    /// with `env` given to every instance.
     pub fn start_with(
         bundle: &build::Bundle,
         n: usize,
@@ -132,6 +122,11 @@ impl Cluster {
     /// Waits until the balancer or any instance exits, then stops the rest (on drop). Ctrl-C
     /// reaches every process of the group; the instances exit on it (after their grace
     /// period), HAProxy in the foreground does not, so it is stopped here.
+    /// The instances' process ids, then the balancer's (for their CPU time).
+    pub fn pids(&self) -> (Vec<u32>, u32) {
+        (self.servers.iter().map(Guard::id).collect(), self.lb.id())
+    }
+
     pub fn wait(mut self) -> Result<(), String> {
         loop {
             if self.lb.ensure_running().is_err() {

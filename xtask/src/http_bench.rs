@@ -371,6 +371,9 @@ pub fn run_all(args: &[String]) -> Result<(), String> {
     scenario("shared", &|| {
         crate::scale_bench::shared_scenario(&bundle, seconds)
     })?;
+    scenario("hosts", &|| {
+        crate::hosts_bench::hosts_scenario(&bundle, seconds)
+    })?;
     scenario("slow-clients", &|| slow_clients_scenario(&bundle, seconds))?;
     scenario("accounts", &|| {
         crate::accounts_bench::accounts_scenario(&bundle, seconds)

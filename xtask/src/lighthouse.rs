@@ -135,7 +135,7 @@ pub fn run_all() -> Result<(), String> {
             Some(
                 r#"{"title":"Lighthouse's draft","summary":"A private story of the audited writer."}"#,
             ),
-            Some(&cookie),
+            Some(&format!("Cookie: {cookie}")),
         )?;
         let own: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
         let own = own["id"]

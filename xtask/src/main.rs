@@ -9,6 +9,7 @@ mod bench_server;
 mod build;
 mod bundle;
 mod cluster;
+mod hosts_bench;
 mod http_bench;
 mod lighthouse;
 mod litestream;
@@ -40,7 +41,7 @@ usage: cargo xtask <command>
   bundle-size    print raw and brotli sizes of the release wasm, JS and CSS
                  (bench-*, bundle-size record what they print in benchmarks/results.json)
   bench-http     HTTP load benchmarks against the release server
-                 [--seconds N per run] [--only stack|app|cache|pages|redis|cluster|shared|slow-clients]
+                 [--seconds N per run] [--only stack|app|cache|pages|redis|cluster|shared|hosts|slow-clients|accounts]
   cluster N      N release instances sharing one database file and Redis, behind HAProxy on
                  127.0.0.1:8080 [--port P]; with --store sqld, each an embedded replica of a
                  libsql server (sqld), as on several hosts; Ctrl-C stops them all

@@ -272,13 +272,13 @@ pub fn http_request(
 }
 
 /// Like [`http_request`], with the response head (status line and headers) as well, and
-/// `cookie` (`name=value`) sent if given.
+/// one more request header (`Name: value`, such as a `Cookie`) sent if given.
 pub fn http_exchange(
     port: u16,
     method: &str,
     path: &str,
     json: Option<&str>,
-    cookie: Option<&str>,
+    header: Option<&str>,
 ) -> Result<(u16, String, String), String> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))
@@ -289,11 +289,9 @@ pub fn http_exchange(
     } else {
         ""
     };
-    let cookie = cookie
-        .map(|c| format!("Cookie: {c}\r\n"))
-        .unwrap_or_default();
+    let header = header.map(|h| format!("{h}\r\n")).unwrap_or_default();
     let request = format!(
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{kind}{cookie}Content-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{kind}{header}Content-Length: {}\r\n\r\n{body}",
         body.len()
     );
     stream

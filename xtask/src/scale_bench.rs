@@ -17,8 +17,8 @@ use std::{
 use crate::{
     bench_server::{HEADER, load, row, start, story_paths},
     build,
-    cluster::Cluster,
-    process::{http_get, http_request},
+    cluster::{Cluster, Store},
+    process::http_get,
     results::out,
 };
 
@@ -87,7 +87,7 @@ pub fn cluster_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), Stri
     for n in 1..=3 {
         let dir =
             std::env::temp_dir().join(format!("aion-bench-cluster-{}-{n}", std::process::id()));
-        let cluster = start_cluster(bundle, n, &dir, &[])?;
+        let cluster = start_cluster(bundle, n, &dir, &[], Store::SharedFile)?;
         let paths = story_paths(cluster.port, "")?;
         load(cluster.port, &paths, 8, 1.0, &[])?;
         let r = load(cluster.port, &paths, 50, seconds, &[])?;
@@ -103,11 +103,12 @@ pub fn cluster_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), Stri
 
 /// `n` instances behind HAProxy in `dir` (made fresh), rate limits off (the load comes from
 /// one address), plus `env`; the balancer on a port of our own, the next one if taken.
-fn start_cluster(
+pub(crate) fn start_cluster(
     bundle: &build::Bundle,
     n: usize,
     dir: &Path,
     env: &[(&str, &str)],
+    store: crate::cluster::Store,
 ) -> Result<Cluster, String> {
     let _ = std::fs::remove_dir_all(dir);
     let mut env = env.to_vec();
@@ -115,10 +116,11 @@ fn start_cluster(
         ("AION_RATE_LIMIT_PER_MINUTE", "0"),
         ("AION_WRITE_RATE_LIMIT_PER_MINUTE", "0"),
         ("AION_DEMO_COVERS", "0"),
+        ("AION_ADMIN_TOKEN", crate::bench_server::OPERATOR),
     ]);
     let mut started = Err(String::new());
     for port in 18_480 + 10 * n as u16..18_490 + 10 * n as u16 {
-        started = Cluster::start(bundle, n, port, dir, &env);
+        started = Cluster::start_with(bundle, n, port, dir, &env, store);
         if started.is_ok() {
             break;
         }
@@ -127,7 +129,7 @@ fn start_cluster(
 }
 
 /// The sum of every sample on `port`'s `/metrics` whose line starts with `prefix`.
-fn metric_sum(port: u16, prefix: &str) -> Result<f64, String> {
+pub(crate) fn metric_sum(port: u16, prefix: &str) -> Result<f64, String> {
     Ok(http_get(port, "/metrics")?
         .lines()
         .filter(|l| l.starts_with(prefix))
@@ -162,7 +164,7 @@ impl DataCache {
 /// Retitles stories through the balancer ten times a second until `stop`; after each
 /// acknowledged write, reads the story on every instance directly until all show it. How
 /// long each write stayed stale somewhere.
-fn writer(
+pub(crate) fn writer(
     cluster: &Cluster,
     ids: Vec<String>,
     stop: Arc<AtomicBool>,
@@ -178,7 +180,8 @@ fn writer(
             let path = format!("/api/stories/{id}");
             let title = format!("Shared bench {i}");
             let body = serde_json::json!({ "title": title }).to_string();
-            let (status, reply) = http_request(lb, "PATCH", &path, Some(&body))?;
+            let (status, reply) =
+                crate::bench_server::as_operator(lb, "PATCH", &path, Some(&body))?;
             if status != 200 {
                 return Err(format!("PATCH {path}: {status} {reply}"));
             }
@@ -213,7 +216,13 @@ pub fn shared_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), Strin
     let dir = std::env::temp_dir().join(format!("aion-bench-shared-{}", std::process::id()));
     for round in 1..=2 {
         for (label, flag) in [("off", "0"), ("on", "1")] {
-            let cluster = start_cluster(bundle, 3, &dir, &[("AION_SHARED_CACHE", flag)])?;
+            let cluster = start_cluster(
+                bundle,
+                3,
+                &dir,
+                &[("AION_SHARED_CACHE", flag)],
+                Store::SharedFile,
+            )?;
             let paths = story_paths(cluster.port, "")?;
             let ids: Vec<String> = paths
                 .iter()

@@ -155,6 +155,12 @@ pub struct ReplicaView {
     pub caught_up: u64,
     /// Catch-ups that failed (the primary did not answer; reads went on from the replica).
     pub failed_catch_ups: u64,
+    /// Whether the primary answered the last sync or catch-up.
+    #[serde(default)]
+    pub primary_reachable: bool,
+    /// Milliseconds since the replica last synced with the primary (`None`: never).
+    #[serde(default)]
+    pub last_sync_age_ms: Option<u64>,
 }
 
 /// One kind of query.

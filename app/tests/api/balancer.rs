@@ -226,3 +226,90 @@ async fn an_instance_killed_behind_the_balancer_costs_clients_nothing() {
         "the write read back after the kill: {status} {body}"
     );
 }
+
+/// An instance whose kept-alive connection dies under a request (as when it is killed after
+/// HAProxy last used the connection and before HAProxy saw it close): it answers the first
+/// request on each connection and closes the next one unanswered. Reads through the
+/// balancer are sent again on a fresh connection (`retry-on`) and never fail at the client
+/// (without it, HAProxy closes the client's connection unanswered); a write that meets a
+/// dead connection is not sent twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_on_a_kept_alive_connection_that_died_is_retried_not_failed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (answered_tx, answered) = tokio::sync::watch::channel(0usize);
+    let (posts_tx, posts) = tokio::sync::watch::channel(0usize);
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let (answered, posts) = (answered_tx.clone(), posts_tx.clone());
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 4096];
+                // The first request, head and body, gets an answer.
+                let whole = |seen: &[u8]| {
+                    let head = seen.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+                    let text = String::from_utf8_lossy(&seen[..head]).to_ascii_lowercase();
+                    let body = text
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    (seen.len() >= head + body).then_some(())
+                };
+                while whole(&seen).is_none() {
+                    match conn.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                // Counted before the answer leaves, so the client never sees it first.
+                answered.send_modify(|n| *n += 1);
+                if seen.starts_with(b"POST") {
+                    posts.send_modify(|n| *n += 1);
+                }
+                let reply = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{\"ok\":true}";
+                if conn.write_all(reply).await.is_err() {
+                    return;
+                }
+                // The next request on this connection: closed unanswered.
+                let _ = conn.read(&mut buf).await;
+            });
+        }
+    });
+    let lb = LocalBalancer::start(dir.path(), &[port]).expect("haproxy");
+    let client = crate::helpers::client();
+    let before = *answered.borrow();
+    for i in 0..6 {
+        let res = client
+            .get(format!("{}/api/stories", lb.base()))
+            .send()
+            .await
+            .expect("sent through the balancer");
+        assert_eq!(res.status(), 200, "read {i} on a kept-alive connection");
+    }
+    assert!(
+        *answered.borrow() >= before + 6,
+        "every read was answered by the instance"
+    );
+    // A write that meets the dead connection fails at the client (HAProxy closes the
+    // client's connection, as the instance closed its own) and is not sent a second time:
+    // the instance answered exactly the writes the client saw succeed.
+    let (mut succeeded, mut failed) = (0, 0);
+    for _ in 0..4 {
+        let sent = client
+            .post(format!("{}/api/stories", lb.base()))
+            .json(&json!({"title": "once"}))
+            .send()
+            .await;
+        match sent {
+            Ok(res) if res.status() == 200 => succeeded += 1,
+            _ => failed += 1,
+        }
+    }
+    assert!(failed > 0, "a write met a dead connection at least once");
+    assert_eq!(*posts.borrow(), succeeded, "no write was sent twice");
+}

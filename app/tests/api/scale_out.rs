@@ -58,7 +58,7 @@ async fn instances_with(redis: &LocalRedis, n: usize, more: &[(&str, &str)]) -> 
 }
 
 /// Waits (at most 10 s) until `/metrics` has a line starting with `line`.
-async fn wait_for(app: &TestApp, line: &str) {
+pub(crate) async fn wait_for(app: &TestApp, line: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while !app.metrics().await.lines().any(|l| l.starts_with(line)) {
         assert!(Instant::now() < deadline, "{line} within 10 s");

@@ -29,6 +29,16 @@ async fn two_replicas(
     (sqld, redis, first, second)
 }
 
+/// The HTML of the dashboard's panel `name`.
+fn panel(dashboard: &serde_json::Value, name: &str) -> String {
+    dashboard["panels"]
+        .as_array()
+        .and_then(|panels| panels.iter().find(|p| p[0] == name))
+        .and_then(|p| p[1].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// With the primary gone, an instance still answers reads from its replica and refuses
 /// writes with a 503 that says why, within the request timeout; once the primary is back,
 /// writes go through again without restarting anything. Nothing acknowledged is lost.
@@ -76,8 +86,14 @@ async fn with_the_primary_stopped_reads_go_on_and_writes_answer_503_until_it_is_
         message.contains("primary database cannot be reached"),
         "{message}"
     );
+    // The operator sees it: /metrics within a sync interval (1 s), and the dashboard.
+    crate::scale_out::wait_for(&app, "aion_db_primary_reachable 0").await;
+    let (_, dashboard) = app.get_json("/api/metrics/dashboard").await;
+    let database = panel(&dashboard, "database");
+    assert!(database.contains("unreachable, last synced"), "{database}");
 
     sqld.restart().expect("sqld starts again");
+    crate::scale_out::wait_for(&app, "aion_db_primary_reachable 1").await;
     let after = app.create_story("Written once the primary is back").await;
     for id in [&before, &after] {
         assert_eq!(
@@ -168,13 +184,9 @@ async fn a_write_on_one_instance_is_fresh_on_the_other_in_every_cache() {
     // The store's mode and position on the dashboard and /metrics.
     let (status, dashboard) = second.get_json("/api/metrics/dashboard").await;
     assert_eq!(status, 200);
-    let database = dashboard["panels"]
-        .as_array()
-        .and_then(|panels| panels.iter().find(|p| p[0] == "database"))
-        .and_then(|p| p[1].as_str())
-        .unwrap_or_default()
-        .to_owned();
+    let database = panel(&dashboard, "database");
     assert!(database.contains("embedded replica"), "{database}");
+    assert!(database.contains("reachable, synced"), "{database}");
     assert!(database.contains("announced"), "{database}");
     assert!(
         second

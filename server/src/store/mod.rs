@@ -54,6 +54,12 @@ pub struct ReplicaPositions {
     pub caught_up: u64,
     /// Catch-ups that failed (the read went on from what the replica had).
     pub failed: u64,
+    /// Whether the primary answered the last sync or catch-up.
+    pub primary_reachable: bool,
+    /// How long ago the replica last synced with the primary (`None`: never since start).
+    pub last_sync_age: Option<Duration>,
+    /// Periodic syncs that failed.
+    pub sync_failures: u64,
 }
 
 /// A handle to the database; cheap to clone.
@@ -164,6 +170,13 @@ impl Store {
             }),
         };
         store.spawn_optimizer();
+        if let Some(primary) = &store.inner.config.primary {
+            // The open synced already; one more round trip records where the replica stands.
+            store.inner.replica.sync(&store.inner.db).await;
+            if let Some(every) = primary.sync_interval {
+                replica::spawn_syncer(Arc::downgrade(&store.inner), every);
+            }
+        }
         Ok(store)
     }
 
@@ -214,12 +227,16 @@ impl Store {
         self.is_replica().then(|| {
             let r = &self.inner.replica;
             let (wanted, synced) = r.positions();
+            let (primary_reachable, last_sync_age) = r.reachability();
             ReplicaPositions {
                 written: replica::Replica::written(&self.inner.db),
                 wanted,
                 synced,
                 caught_up: r.caught_up.load(Relaxed),
                 failed: r.failed.load(Relaxed),
+                primary_reachable,
+                last_sync_age,
+                sync_failures: r.sync_failures.load(Relaxed),
             }
         })
     }

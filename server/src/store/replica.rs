@@ -11,9 +11,17 @@
 //!
 //! If the primary cannot be reached, the read goes on from what the replica has (reads must
 //! outlive the primary), and the attempt is not repeated for [`RETRY_AFTER`].
+//!
+//! Between catch-ups the replica pulls what other hosts wrote every sync interval
+//! ([`spawn_syncer`]; libsql's own interval would do the same, but silently): each sync
+//! records whether the primary answered and when the replica last had everything, which
+//! `/metrics` and the dashboard show (`aion_db_primary_reachable`, the sync's age).
 
 use std::{
-    sync::atomic::{AtomicU64, Ordering::Relaxed},
+    sync::{
+        Weak,
+        atomic::{AtomicBool, AtomicU64, Ordering::Relaxed},
+    },
     time::{Duration, Instant},
 };
 
@@ -28,21 +36,22 @@ pub const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long after a failed catch-up reads go straight to the replica.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
+/// Longest a periodic sync may take before the primary counts as unreachable (a sync after
+/// a long absence may pull many frames, so longer than a catch-up).
+const SYNC_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// An embedded replica of `primary` at `path`, synced once before it is used (so a server
 /// that cannot be reached fails the start, not the first request).
 pub async fn open(
     path: &std::path::Path,
     primary: &Primary,
 ) -> Result<libsql::Database, libsql::Error> {
-    let mut builder = libsql::Builder::new_remote_replica(
+    let builder = libsql::Builder::new_remote_replica(
         path,
         primary.url().to_owned(),
         primary.auth_token().to_owned(),
     )
     .read_your_writes(true);
-    if let Some(every) = primary.sync_interval {
-        builder = builder.sync_interval(every);
-    }
     let db = builder.build().await?;
     match tokio::time::timeout(PRIMARY_TIMEOUT, db.sync()).await {
         Ok(synced) => synced.map(|_| db),
@@ -70,6 +79,12 @@ pub struct Replica {
     /// Catch-ups done, and failed.
     pub(super) caught_up: AtomicU64,
     pub(super) failed: AtomicU64,
+    /// Whether the primary answered the last sync or catch-up.
+    reachable: AtomicBool,
+    /// When the replica last synced with the primary (Unix milliseconds; 0: never).
+    last_sync_ms: AtomicU64,
+    /// Periodic syncs that failed.
+    pub(super) sync_failures: AtomicU64,
 }
 
 impl Replica {
@@ -87,6 +102,43 @@ impl Replica {
     /// The highest position announced and the highest known here.
     pub fn positions(&self) -> (u64, u64) {
         (self.wanted.load(Relaxed), self.synced.load(Relaxed))
+    }
+
+    /// Records an exchange with the primary: answered at `position`, or not at all.
+    fn answered(&self, position: Option<u64>) {
+        let was = self.reachable.swap(position.is_some(), Relaxed);
+        match position {
+            Some(at) => {
+                self.synced.fetch_max(at, Relaxed);
+                self.last_sync_ms.store(unix_ms(), Relaxed);
+                if !was {
+                    tracing::info!(position = at, "the primary database answers");
+                }
+            }
+            None if was => tracing::warn!(
+                "the primary database cannot be reached: reads go on from this replica, writes are refused"
+            ),
+            None => {}
+        }
+    }
+
+    /// Whether the primary answered the last exchange, and how long ago the replica last
+    /// synced (`None`: never).
+    pub fn reachability(&self) -> (bool, Option<Duration>) {
+        let last = self.last_sync_ms.load(Relaxed);
+        let age = (last > 0).then(|| Duration::from_millis(unix_ms().saturating_sub(last)));
+        (self.reachable.load(Relaxed), age)
+    }
+
+    /// Pulls what the primary has (the first sync at open, then every sync interval).
+    pub async fn sync(&self, db: &libsql::Database) {
+        match tokio::time::timeout(SYNC_TIMEOUT, db.sync()).await {
+            Ok(Ok(replicated)) => self.answered(Some(replicated.frame_no().unwrap_or(0))),
+            _ => {
+                self.sync_failures.fetch_add(1, Relaxed);
+                self.answered(None);
+            }
+        }
     }
 
     fn paused(&self) -> bool {
@@ -107,12 +159,12 @@ impl Replica {
         }
         match tokio::time::timeout(CATCH_UP_TIMEOUT, db.sync_until(wanted)).await {
             Ok(Ok(replicated)) => {
-                let at = replicated.frame_no().unwrap_or(0).max(wanted);
-                self.synced.fetch_max(at, Relaxed);
+                self.answered(Some(replicated.frame_no().unwrap_or(0).max(wanted)));
                 self.caught_up.fetch_add(1, Relaxed);
             }
             failed => {
                 self.failed.fetch_add(1, Relaxed);
+                self.answered(None);
                 let why = match failed {
                     Ok(Err(e)) => e.to_string(),
                     _ => format!("no answer within {CATCH_UP_TIMEOUT:?}"),
@@ -123,4 +175,23 @@ impl Replica {
             }
         }
     }
+}
+
+/// Syncs the store's replica every `every` for as long as the store is open.
+pub(super) fn spawn_syncer(store: Weak<super::Inner>, every: Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(inner) = store.upgrade() else { return };
+            inner.replica.sync(&inner.db).await;
+        }
+    });
+}
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }

@@ -223,6 +223,26 @@ fn store(e: &mut Exposition, state: &AppState) {
             &[],
             r.failed as f64,
         );
+        e.gauge(
+            "aion_db_primary_reachable",
+            "1 if the primary answered the replica's last sync or catch-up, else 0 (reads go on from the replica, writes answer 503).",
+            &[],
+            if r.primary_reachable { 1.0 } else { 0.0 },
+        );
+        if let Some(age) = r.last_sync_age {
+            e.gauge(
+                "aion_db_replica_sync_age_seconds",
+                "Seconds since the replica last synced with the primary: how far behind it can be, beyond the writes announced to it.",
+                &[],
+                age.as_secs_f64(),
+            );
+        }
+        e.counter(
+            "aion_db_replica_sync_failures_total",
+            "Periodic syncs with the primary that failed.",
+            &[],
+            r.sync_failures as f64,
+        );
     }
 }
 

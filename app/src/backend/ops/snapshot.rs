@@ -192,6 +192,8 @@ fn database_section(store: &server::store::Store) -> DatabaseSection {
                 announced: r.wanted,
                 caught_up: r.synced,
                 failed_catch_ups: r.failed,
+                primary_reachable: r.primary_reachable,
+                last_sync_age_ms: r.last_sync_age.map(|a| a.as_millis() as u64),
             }),
     }
 }

@@ -61,6 +61,22 @@ fn slow_log<T>(entries: &[T], none: &str, line: impl Fn(&T) -> String) -> Elemen
     }
 }
 
+/// "reachable, synced 0.4 s ago" or "unreachable, last synced 12.0 s ago".
+fn primary_state(r: &crate::model::ReplicaView) -> String {
+    let state = if r.primary_reachable {
+        "reachable"
+    } else {
+        "unreachable"
+    };
+    match r.last_sync_age_ms {
+        Some(age) if r.primary_reachable => {
+            format!("{state}, synced {:.1} s ago", age as f64 / 1e3)
+        }
+        Some(age) => format!("{state}, last synced {:.1} s ago", age as f64 / 1e3),
+        None => format!("{state}, never synced since start"),
+    }
+}
+
 /// Query latency per kind, slow queries, readers, WAL and file sizes.
 pub fn database_panel(
     db: &DatabaseSection,
@@ -92,6 +108,8 @@ pub fn database_panel(
         {metric("Store", "db-mode", db.mode.clone(), None,
             "A database file on this host, or an embedded replica of a libsql server (several hosts, SCALING.md).")}
         if let Some(r) = db.replica {
+            {metric("Primary", "db-primary", primary_state(&r), None,
+                "Whether the libsql server answered this replica's last sync (every AION_DB_SYNC_MS) or catch-up, and when the replica last had all of its writes. Unreachable: reads go on from the replica, writes answer 503.")}
             {metric("Replica position", "db-replica",
                 format!("{} of {} announced ({} failed catch-ups)", r.caught_up.max(r.written), r.announced, r.failed_catch_ups), None,
                 "Replication positions: the highest this replica reached (by catching up, or by its own writes) against the highest another instance announced; a read first catches up, at most 1 s.")}

@@ -141,3 +141,12 @@ pub(crate) fn story_paths(port: u16, suffix: &str) -> Result<Vec<String>, String
     }
     Ok(ids)
 }
+
+/// The story ids of the first `n` of `paths` (as [`story_paths`] gives them).
+pub(crate) fn story_ids(paths: &[String], n: usize) -> Vec<String> {
+    paths
+        .iter()
+        .take(n)
+        .filter_map(|p| p.rsplit('/').next().map(str::to_owned))
+        .collect()
+}

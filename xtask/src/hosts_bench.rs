@@ -147,11 +147,8 @@ fn writes(file: &Server, replica: &Server) -> Result<(), String> {
     out!("| writes (PATCH a story's title, one at a time) | round | p50 ms | p99 ms | max ms |");
     out!("|---|---:|---:|---:|---:|");
     let first = |s: &Server| -> Result<String, String> {
-        let paths = story_paths(s.port, "")?;
-        paths[0]
-            .rsplit('/')
-            .next()
-            .map(str::to_owned)
+        crate::bench_server::story_ids(&story_paths(s.port, "")?, 1)
+            .pop()
             .ok_or_else(|| "no story id".to_owned())
     };
     let ids = [first(file)?, first(replica)?];
@@ -198,11 +195,7 @@ fn lag_under_writes(bundle: &build::Bundle, dir: &Path, seconds: f64) -> Result<
         ] {
             let cluster = start_cluster(bundle, 2, dir, &[], store)?;
             let paths = story_paths(cluster.port, "")?;
-            let ids: Vec<String> = paths
-                .iter()
-                .take(5)
-                .filter_map(|p| p.rsplit('/').next().map(str::to_owned))
-                .collect();
+            let ids = crate::bench_server::story_ids(&paths, 5);
             load(cluster.port, &paths, 8, 1.0, &[])?;
             let stop = Arc::new(AtomicBool::new(false));
             let writes = writer(&cluster, ids, stop.clone());

@@ -224,11 +224,7 @@ pub fn shared_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), Strin
                 Store::SharedFile,
             )?;
             let paths = story_paths(cluster.port, "")?;
-            let ids: Vec<String> = paths
-                .iter()
-                .take(5)
-                .filter_map(|p| p.rsplit('/').next().map(str::to_owned))
-                .collect();
+            let ids = crate::bench_server::story_ids(&paths, 5);
             let before = DataCache::read(&cluster)?;
             let stop = Arc::new(AtomicBool::new(false));
             let writes = writer(&cluster, ids, stop.clone());

@@ -29,6 +29,14 @@ async fn two_replicas(
     (sqld, redis, first, second)
 }
 
+/// `ids` as an SQL list of strings (they are UUIDs the server made: nothing to escape).
+fn sql_list(ids: &[String]) -> String {
+    ids.iter()
+        .map(|id| format!("'{id}'"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// The HTML of the dashboard's panel `name`.
 fn panel(dashboard: &serde_json::Value, name: &str) -> String {
     dashboard["panels"]
@@ -256,11 +264,7 @@ async fn tasks_started_through_two_instances_each_run_exactly_once() {
     assert_eq!(
         sqld.query_i64(&format!(
             "SELECT count(DISTINCT uid) FROM tasks WHERE kind = 'report' AND uid IN ({})",
-            started
-                .iter()
-                .map(|id| format!("'{id}'"))
-                .collect::<Vec<_>>()
-                .join(",")
+            sql_list(&started)
         )),
         Ok(50),
         "the tasks are the ones started"
@@ -453,11 +457,7 @@ async fn two_hundred_writes_through_both_instances_and_the_balancer_are_all_kept
         }
         ledger.push(id);
     }
-    let listed = ledger
-        .iter()
-        .map(|id| format!("'{id}'"))
-        .collect::<Vec<_>>()
-        .join(",");
+    let listed = sql_list(&ledger);
     assert_eq!(
         sqld.query_i64(&format!(
             "SELECT count(*) FROM stories WHERE id IN ({listed}) AND title LIKE 'Ledger %'"
@@ -618,11 +618,7 @@ async fn an_instance_killed_mid_write_loses_nothing_it_acknowledged() {
     let _gone = doomed.kill();
     while writers.join_next().await.is_some() {}
     let ids = acked.lock().expect("ledger").clone();
-    let listed = ids
-        .iter()
-        .map(|id| format!("'{id}'"))
-        .collect::<Vec<_>>()
-        .join(",");
+    let listed = sql_list(&ids);
     assert_eq!(
         sqld.query_i64(&format!(
             "SELECT count(*) FROM stories WHERE id IN ({listed})"

@@ -89,15 +89,7 @@ pub(super) async fn copy_of_primary(
         return Err(fail("the dump was cut short (no COMMIT at its end)".into()));
     }
 
-    let integrity = copy
-        .query(
-            "maintenance.backup_verify",
-            "PRAGMA integrity_check",
-            (),
-            |r| r.get::<String>(0),
-        )
-        .await?
-        .join("\n");
+    let integrity = maintenance::verify_integrity(&copy).await?;
     if integrity != "ok" {
         return Err(fail(format!("integrity_check: {integrity}")));
     }

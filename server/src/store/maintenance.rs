@@ -300,15 +300,7 @@ impl Store {
                 timings: conn.timings.clone(),
                 remote: false,
             };
-            let integrity = copy
-                .query(
-                    "maintenance.backup_verify",
-                    "PRAGMA integrity_check",
-                    (),
-                    |r| r.get::<String>(0),
-                )
-                .await?
-                .join("\n");
+            let integrity = verify_integrity(&copy).await?;
             if integrity != "ok" {
                 return Err(fail(format!("integrity_check: {integrity}")));
             }
@@ -335,6 +327,19 @@ impl Store {
             }
         }
     }
+}
+
+/// `PRAGMA integrity_check` of a backup's copy: "ok", or what it found.
+pub(super) async fn verify_integrity(copy: &Conn) -> Result<String, StoreError> {
+    Ok(copy
+        .query(
+            "maintenance.backup_verify",
+            "PRAGMA integrity_check",
+            (),
+            |r| r.get::<String>(0),
+        )
+        .await?
+        .join("\n"))
 }
 
 /// Row counts of every user table (names come from sqlite_schema, never from a request).

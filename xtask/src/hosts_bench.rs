@@ -8,10 +8,6 @@
 
 use std::{
     path::Path,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
     time::{Duration, Instant},
 };
 
@@ -20,7 +16,7 @@ use crate::{
     build,
     cluster::Store,
     results::out,
-    scale_bench::{start_cluster, writer},
+    scale_bench::{reads_under_writes, start_cluster},
 };
 
 /// CPU seconds (user + system) `pid` has used so far.
@@ -195,15 +191,8 @@ fn lag_under_writes(bundle: &build::Bundle, dir: &Path, seconds: f64) -> Result<
         ] {
             let cluster = start_cluster(bundle, 2, dir, &[], store)?;
             let paths = story_paths(cluster.port, "")?;
-            let ids = crate::bench_server::story_ids(&paths, 5);
             load(cluster.port, &paths, 8, 1.0, &[])?;
-            let stop = Arc::new(AtomicBool::new(false));
-            let writes = writer(&cluster, ids, stop.clone());
-            let r = load(cluster.port, &paths, 50, seconds, &[]);
-            stop.store(true, Ordering::Relaxed);
-            let mut stale = writes.join().map_err(|_| "the writer panicked")??;
-            let r = r?;
-            stale.sort();
+            let (r, stale) = reads_under_writes(&cluster, &paths, seconds)?;
             let f = |k: &str| r[k].as_f64().unwrap_or(0.0);
             out!(
                 "| {label}, {round} | {:.0} | {:.2} | {} | {} | {:.2} | {:.2} | {:.2} |",

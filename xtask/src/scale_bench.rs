@@ -164,7 +164,7 @@ impl DataCache {
 /// Retitles stories through the balancer ten times a second until `stop`; after each
 /// acknowledged write, reads the story on every instance directly until all show it. How
 /// long each write stayed stale somewhere.
-pub(crate) fn writer(
+fn writer(
     cluster: &Cluster,
     ids: Vec<String>,
     stop: Arc<AtomicBool>,
@@ -201,6 +201,24 @@ pub(crate) fn writer(
     })
 }
 
+/// 50 connections reading `paths` through the balancer for `seconds` while [`writer`]
+/// retitles the first five of them: the load's report, and how long each write stayed
+/// stale somewhere (sorted).
+pub(crate) fn reads_under_writes(
+    cluster: &Cluster,
+    paths: &[String],
+    seconds: f64,
+) -> Result<(serde_json::Value, Vec<Duration>), String> {
+    let ids = crate::bench_server::story_ids(paths, 5);
+    let stop = Arc::new(AtomicBool::new(false));
+    let writes = writer(cluster, ids, stop.clone());
+    let r = load(cluster.port, paths, 50, seconds, &[]);
+    stop.store(true, Ordering::Relaxed);
+    let mut stale = writes.join().map_err(|_| "the writer panicked")??;
+    stale.sort();
+    Ok((r?, stale))
+}
+
 /// Three instances behind HAProxy, 50 connections reading demo stories while a writer
 /// retitles some of them through the balancer, with the shared tier off and on, two
 /// alternating rounds. Each run starts cold (the first reads on every instance miss).
@@ -224,14 +242,8 @@ pub fn shared_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), Strin
                 Store::SharedFile,
             )?;
             let paths = story_paths(cluster.port, "")?;
-            let ids = crate::bench_server::story_ids(&paths, 5);
             let before = DataCache::read(&cluster)?;
-            let stop = Arc::new(AtomicBool::new(false));
-            let writes = writer(&cluster, ids, stop.clone());
-            let r = load(cluster.port, &paths, 50, seconds, &[]);
-            stop.store(true, Ordering::Relaxed);
-            let mut stale = writes.join().map_err(|_| "the writer panicked")??;
-            let r = r?;
+            let (r, stale) = reads_under_writes(&cluster, &paths, seconds)?;
             let after = DataCache::read(&cluster)?;
             // The highest of the instances' own quantiles.
             let (mut bus_p50, mut bus_p99) = (0.0f64, 0.0f64);
@@ -245,7 +257,6 @@ pub fn shared_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), Strin
                 bus_p50 = bus_p50.max(q("0.5")?);
                 bus_p99 = bus_p99.max(q("0.99")?);
             }
-            stale.sort();
             let ms = |q: f64| {
                 stale
                     .get(((stale.len() as f64 - 1.0) * q).round() as usize)

@@ -8,10 +8,9 @@
 use dioxus::fullstack::{AsStatusCode, ServerFnError, StatusCode};
 use serde::{Deserialize, Serialize};
 
-/// What went wrong, machine-readable. Each code has exactly one HTTP status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
+/// What went wrong, machine-readable (its snake_case name on the wire). Each code has
+/// exactly one HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     /// 400: a field is missing, malformed or out of range (`field` names it).
     InvalidInput,
@@ -45,6 +44,49 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code.
+    pub const ALL: [ErrorCode; 14] = [
+        Self::InvalidInput,
+        Self::MalformedJson,
+        Self::Unauthorized,
+        Self::Unauthenticated,
+        Self::Forbidden,
+        Self::UnsupportedMediaType,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::Conflict,
+        Self::PayloadTooLarge,
+        Self::RateLimited,
+        Self::Unavailable,
+        Self::Internal,
+        Self::Network,
+    ];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidInput => "invalid_input",
+            Self::MalformedJson => "malformed_json",
+            Self::Unauthorized => "unauthorized",
+            Self::Unauthenticated => "unauthenticated",
+            Self::Forbidden => "forbidden",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Conflict => "conflict",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::RateLimited => "rate_limited",
+            Self::Unavailable => "unavailable",
+            Self::Internal => "internal",
+            Self::Network => "network",
+        }
+    }
+
+    /// From the wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
     /// The HTTP status this code is sent with.
     pub fn status(self) -> StatusCode {
         match self {
@@ -79,6 +121,11 @@ impl ErrorCode {
         }
     }
 }
+
+// Written by hand rather than derived: serde's derived enum code costs the client bytes.
+wire_name!(ErrorCode, "error code", ErrorCode::ALL, |s| {
+    ErrorCode::parse(&s)
+});
 
 /// The body of every error response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -239,6 +286,28 @@ impl axum::response::IntoResponse for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_code_keeps_its_snake_case_wire_name_and_reads_back() {
+        for code in ErrorCode::ALL {
+            let snake = format!("{code:?}")
+                .chars()
+                .enumerate()
+                .flat_map(|(i, c)| {
+                    let lower = c.to_ascii_lowercase();
+                    (c.is_ascii_uppercase() && i > 0)
+                        .then_some('_')
+                        .into_iter()
+                        .chain([lower])
+                })
+                .collect::<String>();
+            assert_eq!(code.as_str(), snake);
+            let json = serde_json::to_value(code).expect("serialises");
+            assert_eq!(json, snake.as_str());
+            assert_eq!(serde_json::from_value::<ErrorCode>(json).ok(), Some(code));
+        }
+        assert!(serde_json::from_str::<ErrorCode>("\"teapot\"").is_err());
+    }
 
     #[test]
     fn serialises_to_the_documented_shape() {

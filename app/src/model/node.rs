@@ -2,10 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What a node is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
+/// What a node is: `chapter`, `scene`, `choice`, `text` or `ending` on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NodeKind {
     /// A part of the story that groups scenes.
     Chapter,
@@ -45,6 +43,11 @@ impl NodeKind {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
+
+// Written by hand rather than derived: serde's derived enum code costs the client bytes.
+wire_name!(NodeKind, "node kind", NodeKind::ALL, |s| NodeKind::parse(
+    &s
+));
 
 /// A node: `{"id","story_id","parent_id","position","kind","title","content","choice_label","created_at","updated_at"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

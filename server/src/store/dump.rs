@@ -10,29 +10,29 @@
 //! arrives, a statement at a time (`sqlite3_complete` finds where each ends: schema
 //! statements span lines, triggers hold semicolons), so memory stays at one statement.
 //!
-//! Checks: the dump ends with its `COMMIT` (not cut short), the copy passes
-//! `PRAGMA integrity_check`, and each table holds exactly as many rows as the dump inserted
-//! into it. The primary cannot be frozen for a comparison as a local backup's source is;
-//! the dump's own transaction is the consistent state.
+//! Here the dump must end with its `COMMIT` (not cut short); the backup then checks the copy
+//! (`maintenance`): `PRAGMA integrity_check`, and each table holding exactly as many rows as
+//! the dump inserted into it. The primary cannot be frozen for a comparison as a local
+//! backup's source is; the dump's own transaction is the consistent state.
 
 use std::{collections::HashMap, path::Path, sync::Arc, time::Duration};
 
 use futures_util::StreamExt;
 
-use super::{Conn, StoreError, TableRows, config::Primary, maintenance, timing::QueryTimings};
+use super::{Conn, StoreError, config::Primary, timing::QueryTimings};
 
 /// Longest wait for the primary to accept the connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest silence while the dump streams (a stalled primary fails the backup, not hangs it).
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Loads the primary's dump into a new database at `dest` and checks it; the integrity
-/// check's answer and the rows of every table.
-pub(super) async fn copy_of_primary(
+/// Loads the primary's dump into a new database at `dest`; a connection to the copy, and
+/// the rows the dump inserted into each table (for the caller's checks).
+pub(super) async fn load_primary(
     primary: &Primary,
     dest: &Path,
     timings: Arc<QueryTimings>,
-) -> Result<(String, Vec<TableRows>), StoreError> {
+) -> Result<(Conn, HashMap<String, i64>), StoreError> {
     let fail = |reason: String| StoreError::Backup {
         path: dest.to_path_buf(),
         reason,
@@ -88,22 +88,7 @@ pub(super) async fn copy_of_primary(
     if !loader.committed || !loader.statement.trim().is_empty() {
         return Err(fail("the dump was cut short (no COMMIT at its end)".into()));
     }
-
-    let integrity = maintenance::verify_integrity(&copy).await?;
-    if integrity != "ok" {
-        return Err(fail(format!("integrity_check: {integrity}")));
-    }
-    let rows = maintenance::table_rows(&copy).await?;
-    for table in &rows {
-        let inserted = loader.inserted.get(&table.name).copied().unwrap_or(0);
-        if table.rows != inserted {
-            return Err(fail(format!(
-                "table {} has {} rows, the dump inserted {inserted}",
-                table.name, table.rows
-            )));
-        }
-    }
-    Ok((integrity, rows))
+    Ok((copy, loader.inserted))
 }
 
 /// The server's HTTP address: `libsql://` is HTTPS.

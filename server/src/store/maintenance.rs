@@ -280,8 +280,23 @@ impl Store {
         let result = async {
             // An embedded replica copies its primary instead (see [`super::dump`]).
             if let Some(primary) = &self.inner.config.primary {
-                return super::dump::copy_of_primary(primary, dest, self.inner.timings.clone())
-                    .await;
+                let (copy, inserted) =
+                    super::dump::load_primary(primary, dest, self.inner.timings.clone()).await?;
+                let integrity = verify_integrity(&copy).await?;
+                if integrity != "ok" {
+                    return Err(fail(format!("integrity_check: {integrity}")));
+                }
+                let rows = table_rows(&copy).await?;
+                for table in &rows {
+                    let want = inserted.get(&table.name).copied().unwrap_or(0);
+                    if table.rows != want {
+                        return Err(fail(format!(
+                            "table {} has {} rows, the dump inserted {want}",
+                            table.name, table.rows
+                        )));
+                    }
+                }
+                return Ok((integrity, rows));
             }
             // Holding the writer freezes the source for the copy and the counts.
             let _writer = self.write().await?;
@@ -330,7 +345,7 @@ impl Store {
 }
 
 /// `PRAGMA integrity_check` of a backup's copy: "ok", or what it found.
-pub(super) async fn verify_integrity(copy: &Conn) -> Result<String, StoreError> {
+async fn verify_integrity(copy: &Conn) -> Result<String, StoreError> {
     Ok(copy
         .query(
             "maintenance.backup_verify",
@@ -343,7 +358,7 @@ pub(super) async fn verify_integrity(copy: &Conn) -> Result<String, StoreError> 
 }
 
 /// Row counts of every user table (names come from sqlite_schema, never from a request).
-pub(super) async fn table_rows(conn: &Conn) -> Result<Vec<TableRows>, StoreError> {
+async fn table_rows(conn: &Conn) -> Result<Vec<TableRows>, StoreError> {
     let names = conn
         .query(
             "stats.tables",

@@ -109,9 +109,14 @@ impl Store {
             std::fs::create_dir_all(dir)
                 .map_err(|e| open_err(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let db = match &config.primary {
-            None => libsql::Builder::new_local(&config.path).build().await,
-            Some(primary) => replica::open(&config.path, primary).await,
+        let (db, opened_at) = match &config.primary {
+            None => libsql::Builder::new_local(&config.path)
+                .build()
+                .await
+                .map(|db| (db, None)),
+            Some(primary) => replica::open(&config.path, primary)
+                .await
+                .map(|(db, at)| (db, Some(at))),
         }
         .map_err(|e| open_err(e.to_string()))?;
         let timings = Arc::new(QueryTimings::new(
@@ -171,8 +176,8 @@ impl Store {
         };
         store.spawn_optimizer();
         if let Some(primary) = &store.inner.config.primary {
-            // The open synced already; one more round trip records where the replica stands.
-            store.inner.replica.sync(&store.inner.db).await;
+            // The open's own sync says where the replica stands.
+            store.inner.replica.answered(opened_at);
             if let Some(every) = primary.sync_interval {
                 replica::spawn_syncer(Arc::downgrade(&store.inner), every);
             }

@@ -41,11 +41,12 @@ const RETRY_AFTER: Duration = Duration::from_secs(1);
 const SYNC_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// An embedded replica of `primary` at `path`, synced once before it is used (so a server
-/// that cannot be reached fails the start, not the first request).
+/// that cannot be reached fails the start, not the first request), and the position that
+/// sync reached.
 pub async fn open(
     path: &std::path::Path,
     primary: &Primary,
-) -> Result<libsql::Database, libsql::Error> {
+) -> Result<(libsql::Database, u64), libsql::Error> {
     let builder = libsql::Builder::new_remote_replica(
         path,
         primary.url().to_owned(),
@@ -54,7 +55,7 @@ pub async fn open(
     .read_your_writes(true);
     let db = builder.build().await?;
     match tokio::time::timeout(PRIMARY_TIMEOUT, db.sync()).await {
-        Ok(synced) => synced.map(|_| db),
+        Ok(synced) => synced.map(|r| (db, r.frame_no().unwrap_or(0))),
         Err(_) => Err(libsql::Error::Sync(
             format!(
                 "no answer from {} within {PRIMARY_TIMEOUT:?}",
@@ -105,7 +106,7 @@ impl Replica {
     }
 
     /// Records an exchange with the primary: answered at `position`, or not at all.
-    fn answered(&self, position: Option<u64>) {
+    pub(super) fn answered(&self, position: Option<u64>) {
         let was = self.reachable.swap(position.is_some(), Relaxed);
         match position {
             Some(at) => {

@@ -48,7 +48,9 @@ pub fn story(id: String) -> Query<Arc<Story>> {
 
 /// One story's node tree.
 pub fn tree(id: String) -> Query<Arc<StoryTree>> {
-    Query::new(format!("tree/{id}"), move || api::story_tree(id.clone()))
+    Query::new(format!("tree/{id}"), move || {
+        api::story_tree(id.clone(), None, None, None)
+    })
 }
 
 /// Page `page` of the list with `filters`: through `cursor` (the previous page's end: the

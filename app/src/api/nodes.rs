@@ -1,4 +1,8 @@
-//! Node endpoints: the tree of a story, add one or many, edit, move, delete a subtree.
+//! Node endpoints: the tree of a story (whole when small, in pages when large), its
+//! outline, the view of one node, add one or many, edit, move, delete a subtree.
+//!
+//! Every read checks that the caller may read the story before anything is read or
+//! cached, and marks a private story's answer `private, no-store`.
 
 use std::sync::Arc;
 
@@ -6,26 +10,101 @@ use dioxus::prelude::*;
 
 use app::model::{
     ApiError, BATCH_BODY_LIMIT, Deleted, JsonBody, MoveNode, NewNode, Node, NodeBatch,
-    NodeBatchResult, NodePatch, StoryTree,
+    NodeBatchResult, NodePatch, NodeView, OutlinePage, StoryTree,
 };
 #[cfg(feature = "server")]
-use app::{backend::identity::Viewer, model::fields::Id};
+use app::{
+    backend::{AppState, identity::Viewer, library::node_reads::TreeQuery},
+    model::fields::Id,
+};
 
-/// The whole tree of a story, depth-first.
-#[cfg_attr(feature = "server", utoipa::path(
-    get, path = "/api/stories/{id}/tree", tag = "nodes",
-    security((), ("session" = [])),
-    params(("id" = String, Path, description = "The story's id (a UUID).")),
-    responses((status = 200, body = StoryTree))
-))]
-#[get("/api/stories/{id}/tree", state: app::backend::AppExt, caller: Viewer)]
-pub async fn story_tree(id: String) -> Result<Arc<StoryTree>, ApiError> {
-    let id = Id::parse("id", &id)?;
-    let story = state.readable_story(&caller, &id).await?;
+/// The story `id` names, if `caller` may read it; a private story's answer is kept out of
+/// shared caches.
+#[cfg(feature = "server")]
+async fn readable(state: &AppState, caller: &Viewer, id: &str) -> Result<Id, ApiError> {
+    let id = Id::parse("id", id)?;
+    let story = state.readable_story(caller, &id).await?;
     if story.visibility == app::model::Visibility::Private {
         super::private_answer();
     }
-    state.tree(&id).await
+    Ok(id)
+}
+
+/// A story's tree, depth-first: whole for a story within 5,000 nodes and 2 MiB of text
+/// when no parameter is given, otherwise one page (follow `next_cursor` while it is not
+/// null). A bad parameter is a 400 naming it.
+#[cfg_attr(feature = "server", utoipa::path(
+    get, path = "/api/stories/{id}/tree", tag = "nodes",
+    security((), ("session" = [])),
+    params(("id" = String, Path, description = "The story's id (a UUID)."), crate::api::shapes::TreePageQuery),
+    responses((status = 200, body = StoryTree))
+))]
+#[get("/api/stories/{id}/tree?limit&cursor&offset", state: app::backend::AppExt, caller: Viewer)]
+pub async fn story_tree(
+    id: String,
+    limit: Option<String>,
+    cursor: Option<String>,
+    offset: Option<String>,
+) -> Result<Arc<StoryTree>, ApiError> {
+    let id = readable(&state, &caller, &id).await?;
+    let query = TreeQuery {
+        limit: limit.as_deref(),
+        cursor: cursor.as_deref(),
+        offset: offset.as_deref(),
+    };
+    Ok(Arc::new(state.tree_page(&id, query).await?))
+}
+
+/// A page of a story's outline: its nodes without content, depth-first, with depths.
+#[cfg_attr(feature = "server", utoipa::path(
+    get, path = "/api/stories/{id}/outline", tag = "nodes",
+    security((), ("session" = [])),
+    params(("id" = String, Path, description = "The story's id (a UUID)."), crate::api::shapes::OutlineQuery),
+    responses((status = 200, body = OutlinePage))
+))]
+#[get("/api/stories/{id}/outline?limit&offset", state: app::backend::AppExt, caller: Viewer)]
+pub async fn story_outline(
+    id: String,
+    limit: Option<String>,
+    offset: Option<String>,
+) -> Result<Arc<OutlinePage>, ApiError> {
+    let id = readable(&state, &caller, &id).await?;
+    let page = state
+        .outline_page(&id, limit.as_deref(), offset.as_deref())
+        .await?;
+    Ok(Arc::new(page))
+}
+
+/// Where a story starts: the view of its first top-level node (404 naming `node` when it
+/// has none yet).
+#[cfg_attr(feature = "server", utoipa::path(
+    get, path = "/api/stories/{id}/view", tag = "nodes",
+    security((), ("session" = [])),
+    params(("id" = String, Path, description = "The story's id (a UUID).")),
+    responses((status = 200, body = NodeView))
+))]
+#[get("/api/stories/{id}/view", state: app::backend::AppExt, caller: Viewer)]
+pub async fn story_start(id: String) -> Result<Arc<NodeView>, ApiError> {
+    let id = readable(&state, &caller, &id).await?;
+    Ok(Arc::new(state.node_view(&id, None).await?))
+}
+
+/// One node of a story with its path, its first 200 choices and the counts the editor
+/// needs; 404 when it is not a node of this story.
+#[cfg_attr(feature = "server", utoipa::path(
+    get, path = "/api/stories/{id}/view/{node}", tag = "nodes",
+    security((), ("session" = [])),
+    params(
+        ("id" = String, Path, description = "The story's id (a UUID)."),
+        ("node" = String, Path, description = "The node's id (a UUID).")
+    ),
+    responses((status = 200, body = NodeView))
+))]
+#[get("/api/stories/{id}/view/{node}", state: app::backend::AppExt, caller: Viewer)]
+pub async fn node_view(id: String, node: String) -> Result<Arc<NodeView>, ApiError> {
+    let id = readable(&state, &caller, &id).await?;
+    let node = Id::parse("node", &node)?;
+    Ok(Arc::new(state.node_view(&id, Some(&node)).await?))
 }
 
 /// Adds one node.

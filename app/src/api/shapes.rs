@@ -36,6 +36,33 @@ pub struct StoryListQuery {
     scope: Option<Scope>,
 }
 
+/// `GET /api/stories/{id}/tree`'s query: all optional; without any, a small story comes
+/// whole. A bad value is a 400 naming it.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TreePageQuery {
+    /// Nodes per page, default 500 (and about 2 MiB of text at most).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Nodes to skip in the depth-first order (not with `cursor`).
+    #[param(minimum = 0, maximum = 10000000)]
+    offset: Option<u32>,
+}
+
+/// `GET /api/stories/{id}/outline`'s query.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OutlineQuery {
+    /// Rows per page, default 500.
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+    /// Rows to skip in the depth-first order.
+    #[param(minimum = 0, maximum = 10000000)]
+    offset: Option<u32>,
+}
+
 /// Whose stories a list shows.
 #[derive(ToSchema)]
 #[serde(rename_all = "lowercase")]

@@ -1,6 +1,6 @@
 //! What the app caches, under which policy, and which tags a write invalidates.
 //!
-//! One tiered cache holds stories, trees and list pages (an enum value, so they share one
+//! One tiered cache holds stories, outlines (a tree without its content) and list pages (an enum value, so they share one
 //! capacity and one set of statistics). Every entry carries `story:{id}` and/or
 //! `stories:list`; a write invalidates exactly the tags of what it changed.
 //!
@@ -15,14 +15,15 @@ use std::{hash::Hasher, marker::PhantomData, sync::Arc, time::Duration};
 use server::cache::{CachePolicy, SharedCodec, TieredCache};
 
 use super::identity::SignedIn;
-use crate::model::{Story, StoryPage, StoryTree};
+use crate::backend::library::nodes::outline::Outline;
+use crate::model::{Story, StoryPage};
 
 /// Kinds of cached data and their times to live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Policy {
     /// One story: 1 h.
     Story,
-    /// A story's node tree: 30 min.
+    /// A story's outline (its node tree without content): 30 min.
     NodeTree,
     /// Media (covers and their variants): 24 h.
     Media,
@@ -73,8 +74,8 @@ impl CachePolicy for Policy {
 pub enum CacheKey {
     /// A story by id.
     Story(String),
-    /// A story's tree by story id.
-    Tree(String),
+    /// A story's outline by story id.
+    Outline(String),
     /// A list page by the hash of its parameters.
     StoryPage(u64),
     /// A cover variant by its canonical file name (`{hash}-{width}.{ext}`).
@@ -124,10 +125,10 @@ impl Key<Arc<Story>> {
     }
 }
 
-impl Key<Arc<StoryTree>> {
-    /// One story's tree.
-    pub fn tree(story_id: &str) -> Self {
-        Self::new(CacheKey::Tree(story_id.to_owned()))
+impl Key<Arc<Outline>> {
+    /// One story's outline.
+    pub fn outline(story_id: &str) -> Self {
+        Self::new(CacheKey::Outline(story_id.to_owned()))
     }
 }
 
@@ -182,7 +183,7 @@ macro_rules! cache_kind {
 }
 
 cache_kind!(Arc<Story>, Story, Story);
-cache_kind!(Arc<StoryTree>, Tree, NodeTree);
+cache_kind!(Arc<Outline>, Outline, NodeTree);
 cache_kind!(Arc<StoryPage>, Page, ApiResponse);
 cache_kind!(axum::body::Bytes, Media, Media);
 cache_kind!(Arc<SignedIn>, Session, UserSession);
@@ -192,8 +193,8 @@ cache_kind!(Arc<SignedIn>, Session, UserSession);
 pub enum Cached {
     /// A story.
     Story(Arc<Story>),
-    /// A tree.
-    Tree(Arc<StoryTree>),
+    /// A story's outline.
+    Outline(Arc<Outline>),
     /// A list page.
     Page(Arc<StoryPage>),
     /// A cover variant's bytes (immutable: its name is its content); `Bytes`, so a hit
@@ -227,10 +228,11 @@ pub const MEDIA_TAG: &str = "media";
 pub struct SharedValues;
 
 const STORY: u8 = 1;
-const TREE: u8 = 2;
+// 2 was the whole tree, which is no longer cached.
 const PAGE: u8 = 3;
 const MEDIA: u8 = 4;
 const SESSION: u8 = 5;
+const OUTLINE: u8 = 6;
 
 fn packed<T: serde::Serialize>(kind: u8, value: &T) -> Option<Vec<u8>> {
     let json = serde_json::to_vec(value).ok()?;
@@ -249,7 +251,7 @@ impl SharedCodec<CacheKey, Cached> for SharedValues {
     fn key(&self, key: &CacheKey) -> Option<String> {
         Some(match key {
             CacheKey::Story(id) => format!("story:{id}"),
-            CacheKey::Tree(id) => format!("tree:{id}"),
+            CacheKey::Outline(id) => format!("outline:{id}"),
             CacheKey::StoryPage(hash) => format!("list:{hash:016x}"),
             CacheKey::Media(name) => format!("media:{name}"),
             CacheKey::Session(hash) => format!("session:{hash}"),
@@ -259,7 +261,7 @@ impl SharedCodec<CacheKey, Cached> for SharedValues {
     fn encode(&self, value: &Cached) -> Option<Vec<u8>> {
         match value {
             Cached::Story(s) => packed(STORY, &**s),
-            Cached::Tree(t) => packed(TREE, &**t),
+            Cached::Outline(o) => packed(OUTLINE, &**o),
             Cached::Page(p) => packed(PAGE, &**p),
             // Already compressed: stored as is.
             Cached::Media(m) => Some([&[MEDIA][..], m].concat()),
@@ -271,7 +273,7 @@ impl SharedCodec<CacheKey, Cached> for SharedValues {
         let (kind, rest) = bytes.split_first()?;
         match *kind {
             STORY => unpacked(rest).map(|s| Cached::Story(Arc::new(s))),
-            TREE => unpacked(rest).map(|t| Cached::Tree(Arc::new(t))),
+            OUTLINE => unpacked(rest).map(|o| Cached::Outline(Arc::new(o))),
             PAGE => unpacked(rest).map(|p| Cached::Page(Arc::new(p))),
             MEDIA => Some(Cached::Media(axum::body::Bytes::copy_from_slice(rest))),
             SESSION => unpacked(rest).map(|s| Cached::Session(Arc::new(s))),
@@ -294,7 +296,7 @@ mod tests {
         ));
         assert_eq!(axum::body::Bytes::from_cached(cached.clone()), Some(bytes));
         assert!(<Arc<Story>>::from_cached(cached.clone()).is_none());
-        assert!(<Arc<StoryTree>>::from_cached(cached).is_none());
+        assert!(<Arc<Outline>>::from_cached(cached).is_none());
         // What the shared tier sends back decodes to the kind its byte names.
         let codec = SharedValues;
         let packed = codec.encode(&Cached::Media(axum::body::Bytes::from_static(b"x")));

@@ -126,6 +126,10 @@ pub struct AppConfig {
     pub story_max_nodes: u64,
     /// Bytes of node text one story may hold (`AION_STORY_MAX_BYTES`, 64 MiB).
     pub story_max_bytes: u64,
+    /// Nodes `GET /api/stories/{id}/tree` without parameters answers in one piece at most
+    /// (`AION_TREE_WHOLE_MAX_NODES`, 5,000; and 2 MiB of text): a larger story comes in
+    /// pages.
+    pub tree_whole_max_nodes: u32,
     /// Memory that decoding and encoding images may hold at once, in MiB
     /// (`AION_IMAGE_MEMORY_MB`, 512): see `media::budget`.
     pub image_memory_mb: u32,
@@ -238,6 +242,7 @@ impl AppConfig {
             image_memory_mb: env.parse("AION_IMAGE_MEMORY_MB", 512)?,
             story_max_nodes: env.parse("AION_STORY_MAX_NODES", 50_000)?,
             story_max_bytes: env.parse("AION_STORY_MAX_BYTES", 64 * 1024 * 1024)?,
+            tree_whole_max_nodes: env.parse("AION_TREE_WHOLE_MAX_NODES", 5_000)?,
             passkey_origin: env
                 .get("AION_PASSKEY_ORIGIN")
                 .unwrap_or_else(|| "http://localhost".into()),

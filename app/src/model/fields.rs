@@ -24,6 +24,10 @@ pub const BATCH_MAX_NODES: usize = 10_000;
 pub const PAGE_LIMIT_MAX: u32 = 200;
 /// Default page of stories.
 pub const PAGE_LIMIT_DEFAULT: u32 = 50;
+/// Largest page of nodes (the outline, the tree).
+pub const NODE_PAGE_MAX: u32 = 1_000;
+/// Default page of nodes.
+pub const NODE_PAGE_DEFAULT: u32 = 500;
 /// Characters in a search term.
 pub const SEARCH_MAX_CHARS: usize = 100;
 
@@ -225,16 +229,25 @@ impl TaskId {
 pub struct Limit(u32);
 
 impl Limit {
-    /// Parses the `limit` query parameter.
+    /// Parses the story list's `limit` query parameter.
     pub fn parse(raw: Option<&str>) -> Result<Self, ApiError> {
+        Self::parse_within(raw, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX)
+    }
+
+    /// Parses the `limit` of a page of nodes (the outline, the tree): 1-1,000, default 500.
+    pub fn nodes(raw: Option<&str>) -> Result<Self, ApiError> {
+        Self::parse_within(raw, NODE_PAGE_DEFAULT, NODE_PAGE_MAX)
+    }
+
+    fn parse_within(raw: Option<&str>, default: u32, max: u32) -> Result<Self, ApiError> {
         let Some(raw) = raw.filter(|r| !r.is_empty()) else {
-            return Ok(Self(PAGE_LIMIT_DEFAULT));
+            return Ok(Self(default));
         };
         match raw.parse::<u32>() {
-            Ok(n) if (1..=PAGE_LIMIT_MAX).contains(&n) => Ok(Self(n)),
+            Ok(n) if (1..=max).contains(&n) => Ok(Self(n)),
             _ => Err(invalid(
                 "limit",
-                format!("limit must be a whole number from 1 to {PAGE_LIMIT_MAX}"),
+                format!("limit must be a whole number from 1 to {max}"),
             )),
         }
     }

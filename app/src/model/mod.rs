@@ -63,7 +63,7 @@ pub use error::{ApiError, ErrorBody, ErrorCode};
 pub use health::Health;
 pub use node::{
     BatchNode, Deleted, MoveNode, NewNode, Node, NodeBatch, NodeBatchResult, NodeKind, NodePatch,
-    StoryTree,
+    NodeSummary, NodeView, OutlinePage, StoryTree,
 };
 pub use snapshot::{
     AlertView, ApiSection, CacheSection, DatabaseSection, HistoryPoint, Latency, LoopView,

@@ -75,14 +75,90 @@ pub struct Node {
     pub updated_at: String,
 }
 
-/// A whole tree: `{"story_id","nodes":[Node...]}`, depth-first, siblings by position.
+/// A story's tree, or one page of it: `{"story_id","nodes":[Node...],"total","next_cursor"}`,
+/// depth-first, siblings by position. A small story comes whole (`next_cursor` null); a
+/// large one in pages: follow `next_cursor` while it is not null.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct StoryTree {
     /// The story.
     pub story_id: String,
-    /// Every node, depth-first.
+    /// The nodes of this page (every node when `next_cursor` is null and the page started
+    /// at the beginning), depth-first.
     pub nodes: Vec<Node>,
+    /// Nodes in the whole story.
+    #[serde(default)]
+    pub total: u32,
+    /// The id of this page's last node, to pass as `cursor` for the next page; `null` on
+    /// the last page.
+    #[serde(default)]
+    pub next_cursor: Option<String>,
+}
+
+/// A node without its content, with its depth: a row of the editor's outline, a step of
+/// the reader's path, a choice. `{"id","parent_id","position","kind","title","choice_label","depth"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct NodeSummary {
+    /// The node's id.
+    pub id: String,
+    /// Its parent; `null` for a top-level node.
+    pub parent_id: Option<String>,
+    /// Place among its siblings, from 0.
+    pub position: u32,
+    /// What it is.
+    pub kind: NodeKind,
+    /// Its title.
+    pub title: String,
+    /// The text of the button that leads here, if any.
+    pub choice_label: Option<String>,
+    /// 0 for a top-level node, its parent's depth + 1 otherwise.
+    pub depth: u32,
+}
+
+/// One node as the reader and the editor show it, with what is around it: its path from
+/// the top level, its first choices, and the counts the editor's buttons need.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct NodeView {
+    /// The story.
+    pub story_id: String,
+    /// The node, with its content.
+    pub node: Node,
+    /// Its ancestors, top level first, up to its parent: the top-level one and the 99
+    /// nearest at most.
+    pub path: Vec<NodeSummary>,
+    /// How many ancestors it has (its depth); more than `path` holds when the path was cut.
+    pub path_total: u32,
+    /// Its children by position: the first 200 at most.
+    pub children: Vec<NodeSummary>,
+    /// How many children it has.
+    pub children_total: u32,
+    /// How many nodes share its parent, itself included.
+    pub siblings: u32,
+    /// The sibling just before it, if any.
+    pub previous_id: Option<String>,
+    /// How many nodes are below it (what deleting it deletes besides itself).
+    pub descendants: u32,
+    /// The top-level node after the one its path starts from: where the reader continues
+    /// at the end of a path.
+    pub next_part: Option<NodeSummary>,
+}
+
+/// A page of a story's outline: every node without content, depth-first, with depths.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct OutlinePage {
+    /// The story.
+    pub story_id: String,
+    /// Nodes in the story.
+    pub total: u32,
+    /// Top-level nodes in the story.
+    pub top_level: u32,
+    /// Where this page starts in the depth-first order.
+    pub offset: u32,
+    /// The rows `offset..offset + rows.len()`.
+    pub rows: Vec<NodeSummary>,
 }
 
 /// Body of `POST /api/stories/{id}/nodes`.

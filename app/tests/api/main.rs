@@ -20,6 +20,7 @@ mod hostile_queue;
 mod hostile_streams;
 mod hostile_writes;
 mod http_layer;
+mod node_pages;
 mod nodes;
 mod ownership;
 mod pages;

@@ -443,6 +443,10 @@ async fn a_private_story_is_read_only_by_those_it_is_shared_with() {
     let reads = [
         format!("/api/stories/{id}"),
         format!("/api/stories/{id}/tree"),
+        format!("/api/stories/{id}/tree?limit=1"),
+        format!("/api/stories/{id}/outline"),
+        format!("/api/stories/{id}/view"),
+        format!("/api/stories/{id}/view/{node}"),
         format!("/api/nodes/{node}"),
         format!("/api/stories/{id}/collaborators"),
     ];
@@ -472,11 +476,13 @@ async fn a_private_story_is_read_only_by_those_it_is_shared_with() {
     assert_eq!(res.headers()[header::CACHE_CONTROL], "private, no-store");
 }
 
-/// Everything `http` can see of the library: lists, search, pages.
+/// Everything `http` can see of the library: lists, search, pages, story `id` and its
+/// node `node` in every form.
 async fn everything_visible(
     app: &TestApp,
     http: &reqwest::Client,
     id: &str,
+    node: &str,
 ) -> Vec<(String, u16, String)> {
     let mut seen = Vec::new();
     for path in [
@@ -487,10 +493,17 @@ async fn everything_visible(
         "/api/stories?scope=shared".to_owned(),
         format!("/api/stories/{id}"),
         format!("/api/stories/{id}/tree"),
+        format!("/api/stories/{id}/tree?limit=1"),
+        format!("/api/stories/{id}/tree?cursor={node}"),
+        format!("/api/stories/{id}/outline"),
+        format!("/api/stories/{id}/outline?offset=0&limit=500"),
+        format!("/api/stories/{id}/view"),
+        format!("/api/stories/{id}/view/{node}"),
         "/stories".to_owned(),
         "/stories?q=Kestrel".to_owned(),
         format!("/stories/{id}"),
         format!("/stories/{id}/edit"),
+        format!("/stories/{id}/nodes/{node}"),
         "/api/notifications".to_owned(),
         "/api/tasks".to_owned(),
     ] {
@@ -520,8 +533,9 @@ async fn a_private_story_never_reaches_another_user_however_warm_the_caches() {
     .await;
     assert_eq!(status, 200);
     let id = story["id"].as_str().expect("id").to_owned();
-    call(&cast.owner, &app, Method::POST, &format!("/api/stories/{id}/nodes"),
+    let (_, node) = call(&cast.owner, &app, Method::POST, &format!("/api/stories/{id}/nodes"),
         Some(json!({"kind": "scene", "title": "Hidden", "content": "What was whispered stays here."}))).await;
+    let node = node["id"].as_str().expect("node id").to_owned();
     // An export of it, whose notification names it.
     call(
         &cast.owner,
@@ -533,7 +547,7 @@ async fn a_private_story_never_reaches_another_user_however_warm_the_caches() {
     .await;
     // Warm every cache as the owner, twice.
     for _ in 0..2 {
-        let seen = everything_visible(&app, &cast.owner, &id).await;
+        let seen = everything_visible(&app, &cast.owner, &id, &node).await;
         let own = seen
             .iter()
             .find(|(p, _, _)| p == &format!("/api/stories/{id}"))
@@ -546,7 +560,7 @@ async fn a_private_story_never_reaches_another_user_however_warm_the_caches() {
         );
     }
     for who in [Who::Other, Who::Visitor] {
-        for (path, status, body) in everything_visible(&app, cast.of(who), &id).await {
+        for (path, status, body) in everything_visible(&app, cast.of(who), &id, &node).await {
             assert!(
                 !body.contains("hollow")
                     && !body.contains("whispered")
@@ -582,7 +596,7 @@ async fn a_private_story_never_reaches_another_user_however_warm_the_caches() {
     )
     .await;
     for who in [Who::Other, Who::Visitor] {
-        for (path, status, body) in everything_visible(&app, cast.of(who), &id).await {
+        for (path, status, body) in everything_visible(&app, cast.of(who), &id, &node).await {
             assert!(
                 !body.contains("hollow") && (path.contains(&id) || !body.contains(&id)),
                 "{who:?} still saw it at {path} ({status}) after it went private"

@@ -257,7 +257,7 @@ async fn reader(s: Arc<Soak>, w: u64) {
         n += 1;
         let path = match (n % 3, s.story(n)) {
             (0, Some(id)) => format!("/api/stories/{id}"),
-            (1, Some(id)) => format!("/api/stories/{id}/tree"),
+            (1, Some(id)) => format!("/api/stories/{id}/view"),
             _ => "/api/stories?limit=20".to_owned(),
         };
         let _ = s.call(Method::GET, &path, None).await;
@@ -376,11 +376,26 @@ async fn crash_soak() {
     let (mut whole_unacked, mut absent_unacked) = (0, 0);
     for (story, marker, size, acked) in &ledger.batches {
         if !trees.contains_key(story) {
-            let (_, tree) = get(format!("/api/stories/{story}/tree")).await;
-            trees.insert(story.clone(), tree);
+            // The whole outline, a page of 1,000 rows at a time.
+            let mut rows = Vec::new();
+            loop {
+                let (_, page) = get(format!(
+                    "/api/stories/{story}/outline?limit=1000&offset={}",
+                    rows.len()
+                ))
+                .await;
+                let got = page["rows"].as_array().cloned().unwrap_or_default();
+                let done = got.is_empty()
+                    || rows.len() + got.len() >= page["total"].as_u64().unwrap_or(0) as usize;
+                rows.extend(got);
+                if done {
+                    break;
+                }
+            }
+            trees.insert(story.clone(), Value::Array(rows));
         }
         let prefix = format!("{marker} ");
-        let found = trees[story]["nodes"].as_array().map_or(0, |n| {
+        let found = trees[story].as_array().map_or(0, |n| {
             n.iter()
                 .filter(|n| n["title"].as_str().is_some_and(|t| t.starts_with(&prefix)))
                 .count()

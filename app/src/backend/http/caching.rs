@@ -4,7 +4,8 @@
 //! | request | kept | key | invalidated by | Cache-Control |
 //! |---|---|---|---|---|
 //! | `GET /api/stories?…` | yes | as sent | `stories:list` | `no-cache` + ETag |
-//! | `GET /api/stories/{id}`, `…/tree` | yes | canonical id | `story:{id}` | `no-cache` + ETag |
+//! | `GET /api/stories/{id}`, `…/view`, `…/view/{node}` | yes (no query) | canonical ids | `story:{id}` | `no-cache` + ETag |
+//! | `GET /api/stories/{id}/tree?cursor&limit&offset`, `…/outline?limit&offset` | yes | canonical id, known parameters sorted, cursor canonical, numbers of up to 8 digits | `story:{id}` | `no-cache` + ETag |
 //! | `GET /` | yes (no data on it) | `/` | time (5 min) | `no-cache` + ETag |
 //! | `GET /stories?q&status&sort&at` | yes | known parameters, sorted, empty ones dropped | `stories:list` | `no-cache` + ETag |
 //! | `GET /stories/{id}`, `…/nodes/{node}`, `…/edit` | yes | canonical ids | `story:{id}` | `no-cache` + ETag |
@@ -85,23 +86,40 @@ fn api(method: &Method, uri: &Uri) -> CacheDecision<Policy> {
             vec![LIST_TAG.to_owned()],
         );
     }
-    if let Some(rest) = path.strip_prefix("/api/stories/") {
-        let (raw, tree) = match rest.strip_suffix("/tree") {
-            Some(id) => (id, true),
-            None => (rest, false),
-        };
-        // Only well-formed ids: anything else is a 400 or 404 that is not worth keeping. The
-        // query is left out of the key: these endpoints take none.
-        if let Some(id) = canonical_id(raw) {
-            let suffix = if tree { "/tree" } else { "" };
-            return store(
-                format!("GET /api/stories/{}{suffix}", id.as_str()),
-                Policy::ApiResponse,
-                vec![story_tag(id.as_str())],
-            );
+    let Some(rest) = path.strip_prefix("/api/stories/") else {
+        return CacheDecision::Pass;
+    };
+    let mut parts = rest.split('/');
+    // Only well-formed ids: anything else is a 400 or 404 that is not worth keeping.
+    let Some(id) = parts.next().and_then(canonical_id) else {
+        return CacheDecision::Pass;
+    };
+    let query = uri.query();
+    let what = match (parts.next(), parts.next(), parts.next(), query) {
+        (None, ..) if query.is_none() => String::new(),
+        (Some("view"), None, _, None) => "/view".to_owned(),
+        (Some("view"), Some(node), None, None) => match canonical_id(node) {
+            Some(node) => format!("/view/{}", node.as_str()),
+            None => return CacheDecision::Pass,
+        },
+        (Some(kind @ ("tree" | "outline")), None, ..) => {
+            let names: &[&str] = match kind {
+                "tree" => &NODE_PAGE_PARAMS,
+                _ => &NODE_PAGE_PARAMS[1..],
+            };
+            match node_page_key(query.unwrap_or(""), names) {
+                Some(q) if q.is_empty() => format!("/{kind}"),
+                Some(q) => format!("/{kind}?{q}"),
+                None => return CacheDecision::Pass,
+            }
         }
-    }
-    CacheDecision::Pass
+        _ => return CacheDecision::Pass,
+    };
+    store(
+        format!("GET /api/stories/{}{what}", id.as_str()),
+        Policy::ApiResponse,
+        vec![story_tag(id.as_str())],
+    )
 }
 
 fn page(uri: &Uri) -> CacheDecision<Policy> {
@@ -162,25 +180,29 @@ fn store(key: String, policy: Policy, tags: Vec<String>) -> CacheDecision<Policy
     }
 }
 
-/// The list page's query in one spelling: its known parameters sorted by name, empty ones
-/// left out (the page reads a missing parameter as empty). `None` (rendered, not kept) for
-/// a parameter the page does not know, one given twice, or a query longer than
-/// [`MAX_LIST_QUERY`]: values are kept as sent, never decoded, so two spellings the router
-/// might read differently never share an entry.
-fn list_key(query: &str) -> Option<String> {
+/// The values of a query's parameters `names`, in their order; `None` for a parameter not
+/// in `names`, one given twice, or a query longer than [`MAX_LIST_QUERY`]. Values are kept
+/// as sent, never decoded, so two spellings the router might read differently never share
+/// an entry.
+fn query_values<'a>(query: &'a str, names: &[&str]) -> Option<Vec<Option<&'a str>>> {
     if query.len() > MAX_LIST_QUERY {
         return None;
     }
-    let mut values: [Option<&str>; LIST_PARAMS.len()] = [None; LIST_PARAMS.len()];
+    let mut values = vec![None; names.len()];
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let slot = LIST_PARAMS.iter().position(|p| *p == name)?;
+        let slot = names.iter().position(|p| *p == name)?;
         if values[slot].is_some() {
             return None;
         }
         values[slot] = Some(value);
     }
-    let kept: Vec<String> = LIST_PARAMS
+    Some(values)
+}
+
+/// `name=value` pairs in `names`' order, empty values left out.
+fn joined(names: &[&str], values: Vec<Option<String>>) -> String {
+    let kept: Vec<String> = names
         .iter()
         .zip(values)
         .filter_map(|(name, value)| {
@@ -189,7 +211,41 @@ fn list_key(query: &str) -> Option<String> {
                 .map(|v| format!("{name}={v}"))
         })
         .collect();
-    Some(kept.join("&"))
+    kept.join("&")
+}
+
+/// The list page's query in one spelling: its known parameters sorted by name, empty ones
+/// left out (the page reads a missing parameter as empty). `None` (rendered, not kept)
+/// when [`query_values`] refuses it.
+fn list_key(query: &str) -> Option<String> {
+    let values = query_values(query, &LIST_PARAMS)?;
+    Some(joined(
+        &LIST_PARAMS,
+        values.into_iter().map(|v| v.map(str::to_owned)).collect(),
+    ))
+}
+
+/// The parameters of a page of nodes (`/tree`; `/outline` takes the last two), by name.
+const NODE_PAGE_PARAMS: [&str; 3] = ["cursor", "limit", "offset"];
+
+/// A node page's query in one spelling: sorted, empty ones left out, the cursor in its
+/// canonical form, `limit` and `offset` as up to 8 ASCII digits. Anything else (a
+/// malformed value, an unknown parameter) is answered but never kept: nothing is cached
+/// under a key the client spelled.
+fn node_page_key(query: &str, names: &[&str]) -> Option<String> {
+    let values = query_values(query, names)?;
+    let mut canonical = Vec::with_capacity(names.len());
+    for (name, value) in names.iter().zip(values) {
+        canonical.push(match (*name, value.filter(|v| !v.is_empty())) {
+            (_, None) => None,
+            ("cursor", Some(c)) => Some(canonical_id(c)?.as_str().to_owned()),
+            (_, Some(n)) if n.len() <= 8 && n.bytes().all(|b| b.is_ascii_digit()) => {
+                Some(n.to_owned())
+            }
+            _ => return None,
+        });
+    }
+    Some(joined(names, canonical))
 }
 
 /// Whether a request is personal: it comes from a signed-in writer or an operator, so
@@ -283,6 +339,65 @@ mod tests {
         assert_eq!(key_of("/stories/not-an-id"), None);
         assert_eq!(key_of(&format!("/stories/{id}/other")), None);
         assert_eq!(key_of(&format!("/stories/{id}?x=1")), None);
+    }
+
+    #[test]
+    fn node_reads_are_keyed_by_canonical_ids_and_their_known_parameters_only() {
+        let id = "0190a6b2-7c1e-7aaa-8bbb-0123456789ab";
+        let upper = id.to_uppercase();
+        let api = |s: &str| Some(format!("GET /api/stories/{id}{s}"));
+        assert_eq!(key_of(&format!("/api/stories/{upper}")), api(""));
+        assert_eq!(key_of(&format!("/api/stories/{id}?x=1")), None);
+        assert_eq!(key_of(&format!("/api/stories/{upper}/view")), api("/view"));
+        assert_eq!(
+            key_of(&format!("/api/stories/{id}/view/{upper}")),
+            api(&format!("/view/{id}"))
+        );
+        assert_eq!(key_of(&format!("/api/stories/{id}/view/nope")), None);
+        assert_eq!(key_of(&format!("/api/stories/{id}/view?x=1")), None);
+        // Pages of the tree: one key per page whatever the order or spelling, and the
+        // whole tree's key is never a page's (a page was once answered from it).
+        assert_eq!(key_of(&format!("/api/stories/{id}/tree")), api("/tree"));
+        assert_eq!(
+            key_of(&format!("/api/stories/{id}/tree?limit=")),
+            api("/tree")
+        );
+        let page = api(&format!("/tree?cursor={id}&limit=2"));
+        assert_eq!(
+            key_of(&format!("/api/stories/{id}/tree?limit=2&cursor={upper}")),
+            page
+        );
+        assert_eq!(
+            key_of(&format!("/api/stories/{id}/tree?cursor={id}&limit=2")),
+            page
+        );
+        assert_ne!(
+            key_of(&format!("/api/stories/{id}/tree?limit=1")),
+            key_of(&format!("/api/stories/{id}/tree?limit=2"))
+        );
+        for odd in [
+            "limit=x",
+            "limit=-1",
+            "limit=123456789",
+            "cursor=nope",
+            "utm=1",
+            "limit=1&limit=2",
+        ] {
+            assert_eq!(
+                key_of(&format!("/api/stories/{id}/tree?{odd}")),
+                None,
+                "{odd}"
+            );
+        }
+        assert_eq!(
+            key_of(&format!("/api/stories/{id}/outline?offset=500&limit=500")),
+            api("/outline?limit=500&offset=500")
+        );
+        assert_eq!(
+            key_of(&format!("/api/stories/{id}/outline?cursor={id}")),
+            None
+        );
+        assert_eq!(key_of(&format!("/api/stories/{id}/other")), None);
     }
 
     #[test]

@@ -2,12 +2,13 @@
 //! store and then invalidate exactly the tags they affected, before the response is sent.
 //!
 //! Its parts: who may do what with a story ([`access`]: owners, collaborators,
-//! visibility), stories in SQL ([`stories`]), nodes and their trees ([`nodes`]), the
+//! visibility), stories in SQL ([`stories`]), nodes and their trees ([`nodes`]) and the bounded reads of them ([`node_reads`]), the
 //! full-text index kept current in the background ([`search_index`]) and the read counts
 //! ([`reads`]), and the editor's sharing panel ([`share_page`]). Every write takes the
 //! caller and checks its role first.
 
 pub mod access;
+pub mod node_reads;
 pub mod nodes;
 pub mod reads;
 pub mod search_index;
@@ -24,7 +25,7 @@ use super::{
 };
 use crate::model::{
     ApiError, Deleted, MoveNode, NewNode, NewStory, Node, NodeBatch, NodeBatchResult, NodePatch,
-    Story, StoryPage, StoryPatch, StoryTree, fields::Id,
+    Story, StoryPage, StoryPatch, fields::Id,
 };
 use access::Role;
 use story_list::StoryQuery;
@@ -98,17 +99,6 @@ impl AppState {
             Key::story(id.as_str()),
             &[story_tag(id.as_str())],
             || async { Ok(Arc::new(stories::get(store, id).await?)) },
-        )
-        .await
-    }
-
-    /// A story's whole tree.
-    pub async fn tree(&self, id: &Id) -> Result<Arc<StoryTree>, ApiError> {
-        let store = self.store();
-        self.cached(
-            Key::tree(id.as_str()),
-            &[story_tag(id.as_str())],
-            || async { Ok(Arc::new(nodes::tree(store, id).await?)) },
         )
         .await
     }
@@ -280,7 +270,7 @@ impl AppState {
         Ok(node)
     }
 
-    /// Loads the `n` most-read stories and their trees into the cache; returns how many.
+    /// Loads the `n` most-read stories and their outlines into the cache; returns how many.
     pub async fn warm_up(&self, n: usize) -> Result<usize, ApiError> {
         use std::time::Duration;
         let Ok(_lock) = self
@@ -304,7 +294,7 @@ impl AppState {
         for id in ids {
             let id = Id::parse("id", &id)?;
             self.story_uncounted(&id).await?;
-            self.tree(&id).await?;
+            self.outline(&id).await?;
             warmed += 1;
         }
         Ok(warmed)

@@ -23,7 +23,7 @@ use server::store::{Store, StoreError};
 use crate::model::fields::Id;
 
 /// The story a request reads, if it is a read that counts: `GET /api/stories/{id}` (not its
-/// tree) and the reader's pages `GET /stories/{id}` and `/stories/{id}/nodes/{node}` without
+/// tree, outline or node views) and the reader's pages `GET /stories/{id}` and `/stories/{id}/nodes/{node}` without
 /// a query (a page rendered on the server is a read: the client does not fetch again). The
 /// editor's page is not a read.
 pub fn story_read(method: &Method, uri: &Uri) -> Option<Id> {

@@ -22,7 +22,7 @@ use std::{
 use app::backend::{
     demo,
     library::{
-        nodes::{self, StoryLimits},
+        nodes::{self, StoryLimits, outline::Outline},
         search_index, stories, story_list,
     },
     schema,
@@ -426,6 +426,59 @@ fn tree(c: &mut Criterion) {
     });
     group.finish();
     report("tree_10k_nodes", &[("aion", &ours), ("bare libsql", &base)]);
+
+    // What requests read instead of the whole tree (issue 27, finding 6): the outline (no
+    // content; built once per change of the story, then cached) and one node's view cut
+    // from it, beside the whole tree above.
+    let (outlines, views) = (Latencies::new(), Latencies::new());
+    let mut group = c.benchmark_group("outline_10k_nodes");
+    group
+        .measurement_time(Duration::from_secs(6))
+        .sample_size(30);
+    group.bench_function("outline_load", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let t = Instant::now();
+                    let outline = Outline::load(&store, &id).await.expect("outline");
+                    assert_eq!(outline.rows.len(), TREE_NODES);
+                    outlines.record(t.elapsed());
+                }
+                start.elapsed()
+            })
+        })
+    });
+    let outline = rt.block_on(Outline::load(&store, &id)).expect("outline");
+    let node = rt
+        .block_on(nodes::tree(&store, &id))
+        .expect("tree")
+        .nodes
+        .remove(0);
+    group.bench_function("view_of_cached_outline", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for i in 0..iters {
+                let t = Instant::now();
+                let at = outline.rows[(i as usize * 7919) % TREE_NODES]
+                    .summary
+                    .id
+                    .as_str();
+                let index = outline.index_of(at).expect("a node of the story");
+                std::hint::black_box(outline.view_of(index, node.clone()));
+                views.record(t.elapsed());
+            }
+            start.elapsed()
+        })
+    });
+    group.finish();
+    report(
+        "outline_10k_nodes",
+        &[
+            ("outline load (no content)", &outlines),
+            ("one node's view from the cached outline", &views),
+        ],
+    );
 }
 
 fn batch_insert(c: &mut Criterion) {

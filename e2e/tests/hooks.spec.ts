@@ -85,9 +85,9 @@ test('hovering a story prefetches it: opening it and coming back make no request
   const card = page.getByTestId('story-card').first();
   const link = card.locator('a.story-title');
   const story = page.waitForResponse((r) => /\/api\/stories\/[0-9a-f-]{36}$/.test(new URL(r.url()).pathname));
-  const tree = page.waitForResponse((r) => /\/api\/stories\/[0-9a-f-]{36}\/tree$/.test(new URL(r.url()).pathname));
+  const start = page.waitForResponse((r) => /\/api\/stories\/[0-9a-f-]{36}\/view$/.test(new URL(r.url()).pathname));
   await link.hover();
-  await Promise.all([story, tree]);
+  await Promise.all([story, start]);
 
   const after = recordApi(page, (u) => u.pathname.startsWith('/api/stories'));
   const title = (await link.textContent()) ?? '';
@@ -102,9 +102,9 @@ test('hovering a story prefetches it: opening it and coming back make no request
   const other = page.getByTestId('story-card').nth(1).locator('a.story-title');
   const otherId = ((await other.getAttribute('href')) ?? '').split('/').pop() ?? '';
   expect(otherId).toMatch(/^[0-9a-f-]{36}$/);
-  const otherTree = page.waitForResponse((r) => new URL(r.url()).pathname === `/api/stories/${otherId}/tree`);
+  const otherStart = page.waitForResponse((r) => new URL(r.url()).pathname === `/api/stories/${otherId}/view`);
   await other.hover();
-  await otherTree;
+  await otherStart;
   expect(after.length).toBeGreaterThan(0);
   expect(after.filter((r) => !r.includes(otherId))).toEqual([]);
 });

@@ -1,7 +1,7 @@
 // A writer's whole path: create a story, build a three-level tree in the editor, play it in
 // the reader, and find it again by a Chinese search term.
 import { test, expect, Page } from '@playwright/test';
-import { rawHtml, waitForHydration } from './helpers';
+import { rawHtml, recordApi, waitForHydration } from './helpers';
 
 async function editSelected(page: Page, fields: { title: string; content?: string; label?: string }) {
   const form = page.getByTestId('node-form');
@@ -88,6 +88,10 @@ test('a story of 3,000 nodes: the outline keeps few rows in the DOM, long titles
   const batch = await page.request.post(`/api/stories/${story.id}/nodes/batch`, { data: { nodes } });
   expect(batch.ok(), await batch.text()).toBe(true);
 
+  // Neither side of the editor loads the whole story: the outline comes in pages of 500
+  // rows (the first one with the page), the form as one node's view.
+  const trees = recordApi(page, (u) => u.pathname.endsWith('/tree'));
+  const outlines = recordApi(page, (u) => u.pathname.endsWith('/outline'));
   await page.goto(`/stories/${story.id}/edit`);
   await waitForHydration(page);
   const outline = page.getByTestId('node-tree').getByTestId('virtual-list');
@@ -122,4 +126,33 @@ test('a story of 3,000 nodes: the outline keeps few rows in the DOM, long titles
   expect(await rows.count()).toBeLessThanOrEqual(60);
   await last.click();
   await expect(page.locator('input[name="node-title"]')).toHaveValue('Scene 99.28');
+  expect(trees).toEqual([]);
+  // Only the pages under the view: the last one (End), never the ones passed over.
+  expect(outlines.length).toBeGreaterThan(0);
+  expect(outlines.length).toBeLessThanOrEqual(2);
+  expect(outlines.every((u) => u.includes('offset=2500'))).toBe(true);
+});
+
+test('a node with 250 choices: the reader shows 200, says where the rest are, and loads no tree', async ({ page }) => {
+  const created = await page.request.post('/api/stories', { data: { title: `Many paths ${Date.now()}` } });
+  const story = await created.json();
+  const nodes: object[] = [{ ref: 'root', kind: 'scene', title: 'The crossroads', content: 'Paths everywhere.' }];
+  for (let i = 0; i < 250; i++) {
+    nodes.push({ parent_ref: 'root', kind: 'choice', title: `Path ${i}`, choice_label: `Take path ${i}` });
+  }
+  const batch = await page.request.post(`/api/stories/${story.id}/nodes/batch`, { data: { nodes } });
+  expect(batch.ok(), await batch.text()).toBe(true);
+
+  const trees = recordApi(page, (u) => u.pathname.endsWith('/tree'));
+  await page.goto(`/stories/${story.id}`);
+  await waitForHydration(page);
+  await expect(page.getByTestId('node-title')).toHaveText('The crossroads');
+  await expect(page.getByTestId('choices').locator('li')).toHaveCount(200);
+  await expect(page.getByTestId('reader')).toContainText('50 more paths are in the editor.');
+  await page.getByRole('link', { name: 'Take path 7', exact: true }).click();
+  await expect(page.getByTestId('node-title')).toHaveText('Path 7');
+  await expect(page.getByTestId('reader')).toContainText('The crossroads');
+  await page.getByTestId('back').click();
+  await expect(page.getByTestId('node-title')).toHaveText('The crossroads');
+  expect(trees).toEqual([]);
 });

@@ -21,7 +21,12 @@ fn cache_scenario(bundle: &build::Bundle, seconds: f64) -> Result<(), String> {
     out!("{HEADER}");
     for (label, cache) in [("cache off (AION_CACHE=0)", "0"), ("cache on", "1")] {
         let server = start(bundle, &[("AION_CACHE", cache)])?;
-        for (what, suffix) in [("story", ""), ("tree", "/tree")] {
+        for (what, suffix) in [
+            ("story", ""),
+            ("tree", "/tree"),
+            ("view", "/view"),
+            ("outline", "/outline"),
+        ] {
             let paths = story_paths(server.port, suffix)?;
             load(server.port, &paths, 8, 1.0, &[])?; // warm both (page cache, or the cache)
             for connections in [1, 50] {

@@ -75,36 +75,23 @@ pub async fn story_outline(
     Ok(Arc::new(page))
 }
 
-/// Where a story starts: the view of its first top-level node (404 naming `node` when it
-/// has none yet).
+/// One node of a story with its path, its first 200 choices and the counts the editor
+/// needs: node `node`, or without it the story's start (its first top-level node). 404
+/// when `node` is not a node of this story, or the story has none yet (naming `node`).
 #[cfg_attr(feature = "server", utoipa::path(
     get, path = "/api/stories/{id}/view", tag = "nodes",
     security((), ("session" = [])),
-    params(("id" = String, Path, description = "The story's id (a UUID).")),
+    params(("id" = String, Path, description = "The story's id (a UUID)."), crate::api::shapes::ViewQuery),
     responses((status = 200, body = NodeView))
 ))]
-#[get("/api/stories/{id}/view", state: app::backend::AppExt, caller: Viewer)]
-pub async fn story_start(id: String) -> Result<Arc<NodeView>, ApiError> {
+#[get("/api/stories/{id}/view?node", state: app::backend::AppExt, caller: Viewer)]
+pub async fn node_view(id: String, node: Option<String>) -> Result<Arc<NodeView>, ApiError> {
     let id = readable(&state, &caller, &id).await?;
-    Ok(Arc::new(state.node_view(&id, None).await?))
-}
-
-/// One node of a story with its path, its first 200 choices and the counts the editor
-/// needs; 404 when it is not a node of this story.
-#[cfg_attr(feature = "server", utoipa::path(
-    get, path = "/api/stories/{id}/view/{node}", tag = "nodes",
-    security((), ("session" = [])),
-    params(
-        ("id" = String, Path, description = "The story's id (a UUID)."),
-        ("node" = String, Path, description = "The node's id (a UUID).")
-    ),
-    responses((status = 200, body = NodeView))
-))]
-#[get("/api/stories/{id}/view/{node}", state: app::backend::AppExt, caller: Viewer)]
-pub async fn node_view(id: String, node: String) -> Result<Arc<NodeView>, ApiError> {
-    let id = readable(&state, &caller, &id).await?;
-    let node = Id::parse("node", &node)?;
-    Ok(Arc::new(state.node_view(&id, Some(&node)).await?))
+    let node = node
+        .filter(|n| !n.is_empty())
+        .map(|n| Id::parse("node", &n))
+        .transpose()?;
+    Ok(Arc::new(state.node_view(&id, node.as_ref()).await?))
 }
 
 /// Adds one node.

@@ -86,7 +86,6 @@ fn openapi_json(body: axum::body::Bytes) -> Response {
         super::stories::unshare_story,
         super::nodes::story_tree,
         super::nodes::story_outline,
-        super::nodes::story_start,
         super::nodes::node_view,
         super::nodes::create_node,
         super::nodes::create_nodes,

@@ -63,6 +63,14 @@ pub struct OutlineQuery {
     offset: Option<u32>,
 }
 
+/// `GET /api/stories/{id}/view`'s query.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ViewQuery {
+    /// The node (a UUID); without it, the story's first top-level node.
+    node: Option<String>,
+}
+
 /// Whose stories a list shows.
 #[derive(ToSchema)]
 #[serde(rename_all = "lowercase")]

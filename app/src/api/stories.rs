@@ -73,7 +73,7 @@ pub async fn list_stories(
                 ("ShareStory" = (operation_id = "share_story", parameters(("id" = "$response.body#/id")))),
                 ("StoryTree" = (operation_id = "story_tree", parameters(("id" = "$response.body#/id")))),
                 ("StoryOutline" = (operation_id = "story_outline", parameters(("id" = "$response.body#/id")))),
-                ("StoryStart" = (operation_id = "story_start", parameters(("id" = "$response.body#/id")))),
+                ("NodeView" = (operation_id = "node_view", parameters(("id" = "$response.body#/id")))),
                 ("CreateNode" = (operation_id = "create_node", parameters(("id" = "$response.body#/id")))),
                 ("CreateNodes" = (operation_id = "create_nodes", parameters(("id" = "$response.body#/id")))),
                 ("StartExport" = (operation_id = "start_export", parameters(("id" = "$response.body#/id")))),

@@ -5,13 +5,16 @@
 //! the browser's own `EventSource`, which reconnects by itself after a drop, and keeps it
 //! open across client-side navigation; pages read the signals it fills through
 //! [`use_live`]. (`EventSource` instead of Dioxus's `ServerEvents` client: the same
-//! stream, without a streaming HTTP client in the WASM bundle.)
+//! stream, without a streaming HTTP client in the WASM bundle.) Messages are `LiveEvent`s
+//! (`model::task`), read as [`WireEvent`].
 
 use std::collections::HashMap;
 
 use dioxus::prelude::*;
 
-use app::model::{LiveEvent, MarkRead, Notification, TaskKind, TaskStatus};
+use serde::Deserialize;
+
+use app::model::{MarkRead, Notification, TaskKind, TaskStatus};
 
 use crate::api;
 
@@ -101,16 +104,13 @@ async fn run(mut live: Live) {
                 live.connected.set(true);
                 live.opened += 1;
                 // (Re)connected: catch up on what happened while the stream was down.
-                if let Ok(list) = api::list_notifications().await {
-                    live.unread.set(list.unread);
-                    live.notes.set(list.items);
-                }
+                catch_up(&mut live).await;
             }
-            Wire::Message(text) => {
-                if let Ok(event) = serde_json::from_str::<LiveEvent>(&text) {
-                    apply(&mut live, event);
-                }
-            }
+            Wire::Message(text) => match serde_json::from_slice::<WireEvent>(text.as_bytes()) {
+                Ok(event) if event.r#type == "notification" => catch_up(&mut live).await,
+                Ok(event) => apply(&mut live, event),
+                Err(_) => {}
+            },
             Wire::Error => live.connected.set(false),
         }
     }
@@ -157,40 +157,47 @@ fn open_stream() -> Option<futures_channel::mpsc::UnboundedReceiver<Wire>> {
     None
 }
 
-fn apply(live: &mut Live, event: LiveEvent) {
-    match event {
-        LiveEvent::Task {
-            id,
+/// The latest notifications and the unread count, from the server.
+async fn catch_up(live: &mut Live) {
+    if let Ok(list) = api::list_notifications().await {
+        live.unread.set(list.unread);
+        live.notes.set(list.items);
+    }
+}
+
+/// A stream message as the client reads it: `LiveEvent`'s fields side by side, its `type`
+/// saying which are there. A task event carries the task's state; for a notification
+/// the client asks for the list (as it does when the stream opens) rather than decoding
+/// the notification. Decoding the internally tagged enum itself went through serde's
+/// buffered-content path, the only one in the client, which cost the bundle more than
+/// this struct (`cargo xtask bundle-size`, BENCHMARKS.md).
+#[derive(Deserialize)]
+struct WireEvent {
+    r#type: String,
+    id: Option<String>,
+    kind: Option<TaskKind>,
+    status: Option<TaskStatus>,
+    progress: Option<u8>,
+    message: Option<String>,
+    error: Option<String>,
+}
+
+fn apply(live: &mut Live, event: WireEvent) {
+    let (Some(id), Some(kind), Some(status)) = (event.id, event.kind, event.status) else {
+        return;
+    };
+    live.tasks.write().insert(
+        id,
+        TaskUpdate {
             kind,
             status,
-            progress,
-            message,
-            error,
-        } => {
-            let is_final = status.is_final();
-            live.tasks.write().insert(
-                id,
-                TaskUpdate {
-                    kind,
-                    status,
-                    progress,
-                    message,
-                    error,
-                },
-            );
-            if is_final {
-                live.finished += 1;
-            }
-        }
-        LiveEvent::Notification {
-            notification,
-            unread,
-        } => {
-            live.unread.set(unread);
-            let mut notes = live.notes.write();
-            notes.insert(0, notification);
-            notes.truncate(50);
-        }
+            progress: event.progress.unwrap_or(0),
+            message: event.message.unwrap_or_default(),
+            error: event.error,
+        },
+    );
+    if status.is_final() {
+        live.finished += 1;
     }
 }
 
@@ -265,5 +272,54 @@ pub fn Bell() -> Element {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::model::LiveEvent;
+
+    fn read(event: &LiveEvent) -> WireEvent {
+        let text = serde_json::to_string(event).expect("serialises");
+        serde_json::from_str(&text).expect("reads as a wire event")
+    }
+
+    #[test]
+    fn what_the_server_sends_reads_back_with_every_field_the_client_shows() {
+        let task = read(&LiveEvent::Task {
+            id: "t1".into(),
+            kind: TaskKind::ExportPdf,
+            status: TaskStatus::Running,
+            progress: 40,
+            message: "页 4 of 10".into(),
+            error: Some("retrying".into()),
+        });
+        assert_eq!(task.r#type, "task");
+        assert_eq!(
+            (task.id.as_deref(), task.kind, task.status, task.progress),
+            (
+                Some("t1"),
+                Some(TaskKind::ExportPdf),
+                Some(TaskStatus::Running),
+                Some(40)
+            )
+        );
+        assert_eq!(task.message.as_deref(), Some("页 4 of 10"));
+        assert_eq!(task.error.as_deref(), Some("retrying"));
+        let note = read(&LiveEvent::Notification {
+            notification: Notification {
+                id: "n1".into(),
+                level: "success".into(),
+                title: "Export ready".into(),
+                body: String::new(),
+                link: None,
+                task_id: Some("t1".into()),
+                created_at: "2026-12-07T00:00:00Z".into(),
+                read: false,
+            },
+            unread: 3,
+        });
+        assert_eq!(note.r#type, "notification");
     }
 }

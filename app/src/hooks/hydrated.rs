@@ -5,7 +5,8 @@
 //! decoders in the WASM client: CBOR at hydration, JSON from server functions afterwards,
 //! each a full copy of the type's derived deserializer. Wrapped in `Hydrated`, the CBOR
 //! side sees one string and the type is decoded by the JSON decoder the client has anyway
-//! (`cargo xtask bundle-size` before and after: BENCHMARKS.md). The page carries the same
+//! (`cargo xtask bundle-size` before and after: BENCHMARKS.md), from bytes as server
+//! functions decode theirs, so both share one decoder per type. The page carries the same
 //! data; JSON inside CBOR is a little larger than CBOR, and already-compressed pages make
 //! the difference small.
 //!
@@ -40,7 +41,9 @@ impl<T: Serialize> Serialize for Hydrated<T> {
 impl<'de, T: DeserializeOwned> Deserialize<'de> for Hydrated<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        serde_json::from_str(&text)
+        // From bytes, as server functions decode their answers: the same decoder code
+        // serves both (from `&str` would be a second copy of every type's decoder).
+        serde_json::from_slice(text.as_bytes())
             .map(Hydrated)
             .map_err(serde::de::Error::custom)
     }

@@ -205,8 +205,7 @@ mod browser {
             let Some(report) = self.view.report(memory) else {
                 return;
             };
-            let (Some(window), Ok(body)) = (web_sys::window(), serde_json::to_string(&report))
-            else {
+            let (Some(window), Some(body)) = (web_sys::window(), beacon_body(&report)) else {
                 return;
             };
             self.sent = window
@@ -214,6 +213,28 @@ mod browser {
                 .send_beacon_with_opt_str("/api/vitals", Some(&body))
                 .unwrap_or(false);
         }
+    }
+
+    /// The report as JSON, built by the browser's `JSON.stringify`: the client's only
+    /// serialised floats, so serde's serialisers and float formatting stay out of the
+    /// bundle. The shape is `VitalsReport`'s, which the server decodes.
+    fn beacon_body(report: &app::model::VitalsReport) -> Option<String> {
+        let set = |o: &js_sys::Object, k: &str, v: JsValue| Reflect::set(o, &k.into(), &v).ok();
+        let body = js_sys::Object::new();
+        set(&body, "route", report.route.as_str().into())?;
+        set(&body, "nav", report.nav.as_str().into())?;
+        let metrics = js_sys::Array::new();
+        for m in &report.metrics {
+            let metric = js_sys::Object::new();
+            set(&metric, "name", m.name.as_str().into())?;
+            set(&metric, "value", m.value.into())?;
+            metrics.push(&metric);
+        }
+        set(&body, "metrics", metrics.into())?;
+        if let Some(bytes) = report.wasm_memory_bytes {
+            set(&body, "wasm_memory_bytes", (bytes as f64).into())?;
+        }
+        js_sys::JSON::stringify(&body).ok()?.as_string()
     }
 
     /// A running observer and its callback (dropped together).

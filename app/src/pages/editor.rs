@@ -2,13 +2,19 @@
 //!
 //! The left side is the outline, the right side edits the selected node: its fields, its
 //! place (up, down, indent, outdent), new children and siblings, and deleting it with its
-//! subtree after a confirmation. Every change goes to the server at once and the tree is
-//! reloaded, so what is shown is what is stored. Errors appear next to their field; an edit
+//! subtree after a confirmation. Every change goes to the server at once and the outline
+//! and the node are reloaded, so what is shown is what is stored. Neither side loads the
+//! whole story: the outline comes in pages without content, the form is one node's view. Errors appear next to their field; an edit
 //! based on an old version is refused (409) and says so.
 
 use dioxus::prelude::*;
 
-use app::model::{ApiError, JsonBody, NewNode, NodeKind, Story, StoryPatch, StoryStatus};
+use std::sync::Arc;
+
+use app::model::{
+    ApiError, ErrorCode, JsonBody, NewNode, NodeKind, NodeView, OutlinePage, Story, StoryPatch,
+    StoryStatus,
+};
 
 use super::node_editor::NodeEditor;
 use crate::{
@@ -22,16 +28,22 @@ use crate::{
 /// Edits one story's tree.
 #[component]
 pub fn Editor(id: ReadSignal<String>) -> Element {
-    let data = queries::use_story_with_tree(id)?;
+    let no_node = use_signal(|| None::<String>);
+    let data = queries::use_story_data(id, no_node.into(), true)?;
     let mut selected = use_signal(|| None::<String>);
-    let (story, tree) = data().0;
-    let current = selected
-        .read()
-        .as_ref()
-        .and_then(|s| tree.nodes.iter().find(|n| &n.id == s).cloned());
+    let queries::StoryData { story, outline, .. } = data().0;
+    let outline = outline.unwrap_or_else(|| {
+        Arc::new(OutlinePage {
+            story_id: story.id.clone(),
+            total: 0,
+            top_level: 0,
+            offset: 0,
+            rows: Vec::new(),
+        })
+    });
     let mut top_error = use_signal(|| None::<ApiError>);
     let story_id = story.id.clone();
-    let top_count = tree.nodes.iter().filter(|n| n.parent_id.is_none()).count();
+    let top_count = outline.top_level;
 
     rsx! {
         section { class: "page-head",
@@ -61,10 +73,10 @@ pub fn Editor(id: ReadSignal<String>) -> Element {
         div { class: "editor",
             aside { class: "card editor-tree",
                 h2 { "Tree" }
-                if tree.nodes.is_empty() {
+                if outline.total == 0 {
                     p { class: "muted", "No nodes yet: add the first chapter." }
                 }
-                NodeTree { nodes: tree.nodes.clone(), selected }
+                NodeTree { key: "{story.id}", story_id: story.id.clone(), first: outline.clone(), selected }
                 button {
                     class: "btn",
                     "data-testid": "add-top",
@@ -94,22 +106,60 @@ pub fn Editor(id: ReadSignal<String>) -> Element {
                 FormError { error: top_error, fields: &[] }
             }
             section { class: "card editor-node",
-                match current {
-                    Some(node) => rsx! {
-                        NodeEditor {
-                            key: "{node.id}",
-                            node: node.clone(),
-                            nodes: tree.nodes.clone(),
-                            on_change: move |next: Option<String>| {
-                                selected.set(next);
-                                queries::after_story_write(&id());
-                            },
-                        }
-                    },
-                    None => rsx! { p { class: "muted", "Select a node in the tree to edit it." } },
-                }
+                SelectedNode { key: "{story.id}", story_id: story.id.clone(), selected }
             }
         }
+    }
+}
+
+/// The form of the selected node, loaded as its view (the node, its place and the counts
+/// its buttons need) through the request cache, and again whenever the cache changes: a
+/// save patches it in place, a structural change brings it back fresh.
+#[component]
+fn SelectedNode(story_id: String, selected: Signal<Option<String>>) -> Element {
+    let client = QueryClient::get();
+    let story = use_hook(|| CopyValue::new(story_id));
+    let mut view = use_signal(|| None::<Arc<NodeView>>);
+    let mut error = use_signal(|| None::<ApiError>);
+    use_effect(move || {
+        client.subscribe();
+        let Some(node) = selected() else {
+            return;
+        };
+        let query = queries::view("edit", story.cloned(), Some(node.clone()));
+        spawn(async move {
+            match client.fetch(query).await {
+                // Only the answer for what is still selected.
+                Ok(v) if selected.peek().as_deref() == Some(node.as_str()) => {
+                    if view.peek().as_ref().is_none_or(|old| !Arc::ptr_eq(old, &v)) {
+                        view.set(Some(v));
+                    }
+                    error.set(None);
+                }
+                Ok(_) => {}
+                // Deleted meanwhile (by another tab or writer): nothing is selected.
+                Err(e) if e.code() == ErrorCode::NotFound => selected.set(None),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    });
+    let shown = view().filter(|v| selected.read().as_deref() == Some(v.node.id.as_str()));
+    match (selected(), shown) {
+        (None, _) => rsx! { p { class: "muted", "Select a node in the tree to edit it." } },
+        (Some(_), Some(v)) => rsx! {
+            NodeEditor {
+                key: "{v.node.id}",
+                view: v.clone(),
+                on_change: move |next: Option<String>| {
+                    selected.set(next);
+                    queries::after_story_write(&story.cloned());
+                },
+            }
+        },
+        (Some(_), None) => match error() {
+            Some(e) => rsx! { p { class: "error", "Could not load the node: {e}" } },
+            None => rsx! { p { class: "muted", "data-testid": "node-loading", "Loading…" } },
+        },
     }
 }
 

@@ -6,11 +6,13 @@
 //! and when another node is selected. The status line says saving / saved / offline; with
 //! the network down the text stays in the form and in a local draft (`hooks::draft`) and is
 //! sent when the network returns, and a reload restores the draft. Structural changes wait
-//! for the autosave, then reload the tree.
+//! for the autosave, then reload the outline and the node.
 
 use dioxus::prelude::*;
 
-use app::model::{ApiError, JsonBody, MoveNode, NewNode, Node, NodeKind, NodePatch};
+use std::sync::Arc;
+
+use app::model::{ApiError, JsonBody, MoveNode, NewNode, NodeKind, NodePatch, NodeView};
 
 use crate::{
     api,
@@ -33,19 +35,6 @@ fn child_kind(kind: NodeKind) -> NodeKind {
     }
 }
 
-/// Everything below `id` (not including it).
-fn descendants(nodes: &[Node], id: &str) -> usize {
-    let mut inside = vec![id.to_owned()];
-    let mut count = 0;
-    for n in nodes {
-        if n.parent_id.as_ref().is_some_and(|p| inside.contains(p)) {
-            inside.push(n.id.clone());
-            count += 1;
-        }
-    }
-    count
-}
-
 /// The fields autosave keys its changes by.
 const FIELDS: [&str; 4] = ["kind", "title", "content", "choice_label"];
 
@@ -61,13 +50,11 @@ fn patch(changes: &Changes<&'static str, String>, base: String) -> NodePatch {
     }
 }
 
-/// Edits the selected node and its place in the tree.
+/// Edits the selected node and its place in the tree; `view` is the node with the counts
+/// its buttons need (siblings, the node above, its parent, what is below it).
 #[component]
-pub fn NodeEditor(
-    node: Node,
-    nodes: Vec<Node>,
-    on_change: EventHandler<Option<String>>,
-) -> Element {
+pub fn NodeEditor(view: Arc<NodeView>, on_change: EventHandler<Option<String>>) -> Element {
+    let node = view.node.clone();
     let mut kind = use_signal(|| node.kind);
     let mut title = use_signal(|| node.title.clone());
     let mut content = use_signal(|| node.content.clone());
@@ -150,20 +137,10 @@ pub fn NodeEditor(
         error.set(Some(e));
     }
 
-    let siblings = nodes
-        .iter()
-        .filter(|n| n.parent_id == node.parent_id)
-        .count() as u32;
-    let previous = nodes
-        .iter()
-        .find(|n| n.parent_id == node.parent_id && n.position + 1 == node.position)
-        .map(|n| n.id.clone());
-    let parent = node
-        .parent_id
-        .as_ref()
-        .and_then(|p| nodes.iter().find(|n| &n.id == p))
-        .cloned();
-    let below = descendants(&nodes, &node.id);
+    let siblings = view.siblings;
+    let previous = view.previous_id.clone();
+    let parent = view.path.last().cloned();
+    let below = view.descendants;
     let node = current;
 
     // Runs one change; on success selects `select(result)` and reloads the tree.

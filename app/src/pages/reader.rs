@@ -3,11 +3,10 @@
 //! A story is played from its first top-level node: the page shows the current node and
 //! the branches below it; each branch is a link, so every step has its own URL and the
 //! browser's back button goes back. At a leaf the reader can continue with the next
-//! top-level part or start again.
+//! top-level part or start again. Each step loads one node's view (the node, its path and
+//! its first 200 choices), never the whole story.
 
 use dioxus::prelude::*;
-
-use app::model::Node;
 
 use crate::{
     components::{CoverImage, ExportPanel},
@@ -28,21 +27,17 @@ pub fn ReaderNode(id: ReadSignal<String>, node: ReadSignal<String>) -> Element {
 }
 
 #[component]
-fn StoryReader(id: ReadSignal<String>, node: Option<String>) -> Element {
-    // Through the request cache: a prefetched (hovered) story opens with no request.
-    let data = queries::use_story_with_tree(id)?;
-    let (story, tree) = data().0;
-    let nodes = &tree.nodes;
-    let current = match &node {
-        Some(n) => nodes.iter().find(|x| &x.id == n),
-        None => nodes.iter().find(|x| x.parent_id.is_none()),
-    };
+fn StoryReader(id: ReadSignal<String>, node: ReadSignal<Option<String>>) -> Element {
+    // Through the request cache: a prefetched (hovered) story opens with no request. Only
+    // this node, its path and its choices are loaded, however large the story.
+    let data = queries::use_story_data(id, node, false)?;
+    let queries::StoryData { story, view, .. } = data().0;
 
-    let Some(current) = current else {
+    let Some(view) = view else {
         return rsx! {
             section { class: "card reader",
                 h1 { "{story.title}" }
-                if node.is_some() {
+                if node().is_some() {
                     p { class: "error", "This story has no such node." }
                 } else {
                     p { class: "muted", "This story has no nodes yet." }
@@ -51,16 +46,12 @@ fn StoryReader(id: ReadSignal<String>, node: Option<String>) -> Element {
             }
         };
     };
-
-    let path = ancestors(nodes, current);
-    let children: Vec<&Node> = nodes
-        .iter()
-        .filter(|n| n.parent_id.as_deref() == Some(current.id.as_str()))
-        .collect();
-    let root = path.first().copied().unwrap_or(current);
-    let next_part = nodes
-        .iter()
-        .find(|n| n.parent_id.is_none() && n.position == root.position + 1);
+    let current = &view.node;
+    let children = &view.children;
+    let next_part = view.next_part.as_ref();
+    // A path cut by the server (over 100 steps) shows where it was cut.
+    let cut = view.path_total as usize > view.path.len();
+    let more_choices = view.children_total as usize - children.len();
     let back = match current.parent_id.as_deref() {
         Some(parent) => Route::ReaderNode {
             id: story.id.clone(),
@@ -79,12 +70,15 @@ fn StoryReader(id: ReadSignal<String>, node: Option<String>) -> Element {
         article { class: "card reader", "data-testid": "reader",
             nav { class: "breadcrumbs", aria_label: "Path",
                 Link { to: Route::Reader { id: story.id.clone() }, "{story.title}" }
-                for step in path.iter() {
+                for (i, step) in view.path.iter().enumerate() {
                     span { " › " }
+                    if cut && i == 1 {
+                        span { "… › " }
+                    }
                     Link { to: Route::ReaderNode { id: story.id.clone(), node: step.id.clone() }, "{step.title}" }
                 }
             }
-            if node.is_none() && let Some(cover) = story.cover.clone() {
+            if node().is_none() && let Some(cover) = story.cover.clone() {
                 CoverImage {
                     cover,
                     sizes: "(max-width: 860px) calc(100vw - 2rem), 800px",
@@ -111,7 +105,7 @@ fn StoryReader(id: ReadSignal<String>, node: Option<String>) -> Element {
                 }
             } else {
                 ol { class: "choices", "data-testid": "choices",
-                    for child in children {
+                    for child in children.iter() {
                         li {
                             Link {
                                 class: "btn choice",
@@ -121,6 +115,9 @@ fn StoryReader(id: ReadSignal<String>, node: Option<String>) -> Element {
                         }
                     }
                 }
+                if more_choices > 0 {
+                    p { class: "muted", "{more_choices} more paths are in the editor." }
+                }
             }
             div { class: "row reader-foot",
                 Link { class: "btn", "data-testid": "back", to: back, "← Back" }
@@ -129,19 +126,4 @@ fn StoryReader(id: ReadSignal<String>, node: Option<String>) -> Element {
         }
         ExportPanel { story_id: story.id.clone() }
     }
-}
-
-/// The nodes from the top level down to (excluding) `node`.
-fn ancestors<'a>(nodes: &'a [Node], node: &'a Node) -> Vec<&'a Node> {
-    let mut path = Vec::new();
-    let mut at = node.parent_id.as_deref();
-    while let Some(id) = at {
-        let Some(parent) = nodes.iter().find(|n| n.id == id) else {
-            break;
-        };
-        path.push(parent);
-        at = parent.parent_id.as_deref();
-    }
-    path.reverse();
-    path
 }

@@ -342,7 +342,7 @@ async fn every_endpoint_refuses_bad_bodies_naming_the_field_and_changes_nothing(
     assert_error(status, &answer, 400, Some("q"), "a long search");
 
     // Ids in odd forms, in every path that takes one.
-    let view_of_node = format!("/api/stories/{story}/view/{{}}");
+    let view_of_node = format!("/api/stories/{story}/view?node={{}}");
     let templates = [
         (Method::GET, "/api/stories/{}", story.as_str()),
         (Method::GET, "/api/stories/{}/tree", story.as_str()),

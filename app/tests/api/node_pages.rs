@@ -86,7 +86,7 @@ async fn a_view_has_the_node_its_path_its_choices_and_the_counts_the_editor_need
     assert_eq!(start["path"], json!([]));
 
     let (status, deep) = app
-        .get_json(&format!("/api/stories/{story}/view/{}", n[2]))
+        .get_json(&format!("/api/stories/{story}/view?node={}", n[2]))
         .await;
     assert_eq!(status, 200, "{deep}");
     assert_eq!(ids(&deep["path"]), ["A", "A1"]);
@@ -98,7 +98,7 @@ async fn a_view_has_the_node_its_path_its_choices_and_the_counts_the_editor_need
     );
 
     let (_, a2) = app
-        .get_json(&format!("/api/stories/{story}/view/{}", n[3]))
+        .get_json(&format!("/api/stories/{story}/view?node={}", n[3]))
         .await;
     assert_eq!(
         a2["previous_id"],
@@ -107,7 +107,7 @@ async fn a_view_has_the_node_its_path_its_choices_and_the_counts_the_editor_need
     );
     assert_eq!(a2["siblings"], 2);
     let (_, b1) = app
-        .get_json(&format!("/api/stories/{story}/view/{}", n[5]))
+        .get_json(&format!("/api/stories/{story}/view?node={}", n[5]))
         .await;
     assert_eq!(b1["next_part"], Value::Null, "the last part");
 
@@ -121,7 +121,7 @@ async fn a_view_has_the_node_its_path_its_choices_and_the_counts_the_editor_need
         .await;
     assert_eq!(status, 200);
     let (_, again) = app
-        .get_json(&format!("/api/stories/{story}/view/{}", n[2]))
+        .get_json(&format!("/api/stories/{story}/view?node={}", n[2]))
         .await;
     assert_eq!(ids(&again["path"]), ["A", "A1 renamed"]);
 
@@ -145,12 +145,12 @@ async fn a_node_is_found_only_through_its_own_story() {
     // Warm the caches with the right pairing first.
     for _ in 0..2 {
         let (status, _) = app
-            .get_json(&format!("/api/stories/{other}/view/{foreign}"))
+            .get_json(&format!("/api/stories/{other}/view?node={foreign}"))
             .await;
         assert_eq!(status, 200);
     }
     let (status, body) = app
-        .get_json(&format!("/api/stories/{story}/view/{foreign}"))
+        .get_json(&format!("/api/stories/{story}/view?node={foreign}"))
         .await;
     assert_eq!(status, 404, "{body}");
     assert!(!body.to_string().contains("It begins"), "{body}");
@@ -281,7 +281,7 @@ async fn node_page_parameters_name_their_field() {
         ("outline?limit=0", "limit"),
         ("outline?limit=1001", "limit"),
         ("outline?offset=x", "offset"),
-        ("view/not-an-id", "node"),
+        ("view?node=not-an-id", "node"),
     ] {
         let path = format!("/api/stories/{story}/{query}");
         let (status, body) = app.get_json(&path).await;
@@ -289,7 +289,7 @@ async fn node_page_parameters_name_their_field() {
         assert_eq!(body["error"]["field"], field, "{path}: {body}");
     }
     let (status, body) = app
-        .get_json(&format!("/api/stories/{story}/view/{unknown}"))
+        .get_json(&format!("/api/stories/{story}/view?node={unknown}"))
         .await;
     assert_eq!(status, 404, "{body}");
 }

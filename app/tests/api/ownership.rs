@@ -446,7 +446,7 @@ async fn a_private_story_is_read_only_by_those_it_is_shared_with() {
         format!("/api/stories/{id}/tree?limit=1"),
         format!("/api/stories/{id}/outline"),
         format!("/api/stories/{id}/view"),
-        format!("/api/stories/{id}/view/{node}"),
+        format!("/api/stories/{id}/view?node={node}"),
         format!("/api/nodes/{node}"),
         format!("/api/stories/{id}/collaborators"),
     ];
@@ -498,7 +498,7 @@ async fn everything_visible(
         format!("/api/stories/{id}/outline"),
         format!("/api/stories/{id}/outline?offset=0&limit=500"),
         format!("/api/stories/{id}/view"),
-        format!("/api/stories/{id}/view/{node}"),
+        format!("/api/stories/{id}/view?node={node}"),
         "/stories".to_owned(),
         "/stories?q=Kestrel".to_owned(),
         format!("/stories/{id}"),

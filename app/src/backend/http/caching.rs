@@ -4,8 +4,8 @@
 //! | request | kept | key | invalidated by | Cache-Control |
 //! |---|---|---|---|---|
 //! | `GET /api/stories?…` | yes | as sent | `stories:list` | `no-cache` + ETag |
-//! | `GET /api/stories/{id}`, `…/view`, `…/view/{node}` | yes (no query) | canonical ids | `story:{id}` | `no-cache` + ETag |
-//! | `GET /api/stories/{id}/tree?cursor&limit&offset`, `…/outline?limit&offset` | yes | canonical id, known parameters sorted, cursor canonical, numbers of up to 8 digits | `story:{id}` | `no-cache` + ETag |
+//! | `GET /api/stories/{id}` | yes (no query) | canonical id | `story:{id}` | `no-cache` + ETag |
+//! | `GET /api/stories/{id}/tree?cursor&limit&offset`, `…/outline?limit&offset`, `…/view?node` | yes | canonical id, known parameters sorted, cursor and node canonical, numbers of up to 8 digits | `story:{id}` | `no-cache` + ETag |
 //! | `GET /` | yes (no data on it) | `/` | time (5 min) | `no-cache` + ETag |
 //! | `GET /stories?q&status&sort&at` | yes | known parameters, sorted, empty ones dropped | `stories:list` | `no-cache` + ETag |
 //! | `GET /stories/{id}`, `…/nodes/{node}`, `…/edit` | yes | canonical ids | `story:{id}` | `no-cache` + ETag |
@@ -97,15 +97,11 @@ fn api(method: &Method, uri: &Uri) -> CacheDecision<Policy> {
     let query = uri.query();
     let what = match (parts.next(), parts.next(), parts.next(), query) {
         (None, ..) if query.is_none() => String::new(),
-        (Some("view"), None, _, None) => "/view".to_owned(),
-        (Some("view"), Some(node), None, None) => match canonical_id(node) {
-            Some(node) => format!("/view/{}", node.as_str()),
-            None => return CacheDecision::Pass,
-        },
-        (Some(kind @ ("tree" | "outline")), None, ..) => {
+        (Some(kind @ ("tree" | "outline" | "view")), None, ..) => {
             let names: &[&str] = match kind {
                 "tree" => &NODE_PAGE_PARAMS,
-                _ => &NODE_PAGE_PARAMS[1..],
+                "outline" => &NODE_PAGE_PARAMS[1..3],
+                _ => &NODE_PAGE_PARAMS[3..],
             };
             match node_page_key(query.unwrap_or(""), names) {
                 Some(q) if q.is_empty() => format!("/{kind}"),
@@ -225,11 +221,12 @@ fn list_key(query: &str) -> Option<String> {
     ))
 }
 
-/// The parameters of a page of nodes (`/tree`; `/outline` takes the last two), by name.
-const NODE_PAGE_PARAMS: [&str; 3] = ["cursor", "limit", "offset"];
+/// The parameters of the reads of a story's nodes by name: `/tree` takes the first three,
+/// `/outline` `limit` and `offset`, `/view` `node`.
+const NODE_PAGE_PARAMS: [&str; 4] = ["cursor", "limit", "offset", "node"];
 
-/// A node page's query in one spelling: sorted, empty ones left out, the cursor in its
-/// canonical form, `limit` and `offset` as up to 8 ASCII digits. Anything else (a
+/// A node read's query in one spelling: sorted, empty ones left out, the cursor and the
+/// node in their canonical form, `limit` and `offset` as up to 8 ASCII digits. Anything else (a
 /// malformed value, an unknown parameter) is answered but never kept: nothing is cached
 /// under a key the client spelled.
 fn node_page_key(query: &str, names: &[&str]) -> Option<String> {
@@ -238,7 +235,7 @@ fn node_page_key(query: &str, names: &[&str]) -> Option<String> {
     for (name, value) in names.iter().zip(values) {
         canonical.push(match (*name, value.filter(|v| !v.is_empty())) {
             (_, None) => None,
-            ("cursor", Some(c)) => Some(canonical_id(c)?.as_str().to_owned()),
+            ("cursor" | "node", Some(c)) => Some(canonical_id(c)?.as_str().to_owned()),
             (_, Some(n)) if n.len() <= 8 && n.bytes().all(|b| b.is_ascii_digit()) => {
                 Some(n.to_owned())
             }
@@ -350,11 +347,12 @@ mod tests {
         assert_eq!(key_of(&format!("/api/stories/{id}?x=1")), None);
         assert_eq!(key_of(&format!("/api/stories/{upper}/view")), api("/view"));
         assert_eq!(
-            key_of(&format!("/api/stories/{id}/view/{upper}")),
-            api(&format!("/view/{id}"))
+            key_of(&format!("/api/stories/{id}/view?node={upper}")),
+            api(&format!("/view?node={id}"))
         );
-        assert_eq!(key_of(&format!("/api/stories/{id}/view/nope")), None);
+        assert_eq!(key_of(&format!("/api/stories/{id}/view?node=nope")), None);
         assert_eq!(key_of(&format!("/api/stories/{id}/view?x=1")), None);
+        assert_eq!(key_of(&format!("/api/stories/{id}/view/{id}")), None);
         // Pages of the tree: one key per page whatever the order or spelling, and the
         // whole tree's key is never a page's (a page was once answered from it).
         assert_eq!(key_of(&format!("/api/stories/{id}/tree")), api("/tree"));

@@ -51,7 +51,7 @@ fn StoryReader(id: ReadSignal<String>, node: ReadSignal<Option<String>>) -> Elem
     let next_part = view.next_part.as_ref();
     // A path cut by the server (over 100 steps) shows where it was cut.
     let cut = view.path_total as usize > view.path.len();
-    let more_choices = view.children_total as usize - children.len();
+    let more_choices = (view.children_total as usize).saturating_sub(children.len());
     let back = match current.parent_id.as_deref() {
         Some(parent) => Route::ReaderNode {
             id: story.id.clone(),

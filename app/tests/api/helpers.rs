@@ -88,6 +88,27 @@ impl TestApp {
         story
     }
 
+    /// Every row of story `story`'s outline (its nodes without content, depth-first),
+    /// following its pages: a large story's `/tree` comes in pages.
+    pub async fn outline(&self, story: &str) -> Vec<serde_json::Value> {
+        let mut rows = Vec::new();
+        loop {
+            let path = format!(
+                "/api/stories/{story}/outline?limit=1000&offset={}",
+                rows.len()
+            );
+            let (status, page) = self.get_json(&path).await;
+            assert_eq!(status, 200, "{path}: {page}");
+            let got = page["rows"].as_array().cloned().unwrap_or_default();
+            let total = page["total"].as_u64().unwrap_or(0) as usize;
+            let done = got.is_empty() || rows.len() + got.len() >= total;
+            rows.extend(got);
+            if done {
+                return rows;
+            }
+        }
+    }
+
     /// Renames story `story` to `title` (asserting the write succeeded).
     pub async fn retitle(&self, story: &str, title: &str) {
         let (status, body) = self

@@ -64,10 +64,9 @@ async fn a_batch_at_the_front_is_linear_and_does_not_hold_other_writes() {
     println!("10,000 nodes at position 0: {took:?}; another story's edit meanwhile: {edit_took:?}");
 
     // Each item went to position 0 when it came: the last is first, the old ones last.
-    let (_, tree) = app.get_json(&format!("/api/stories/{story}/tree")).await;
-    let mut top: Vec<(u64, String)> = tree["nodes"]
-        .as_array()
-        .expect("nodes")
+    let mut top: Vec<(u64, String)> = app
+        .outline(&story)
+        .await
         .iter()
         .filter(|n| n["parent_id"].is_null())
         .map(|n| {

@@ -139,21 +139,49 @@ async fn a_view_has_the_node_its_path_its_choices_and_the_counts_the_editor_need
 async fn a_node_is_found_only_through_its_own_story() {
     let app = spawn_app().await;
     let (story, _) = three_levels(&app).await;
-    let other = app.story_with_scene("Another").await;
-    let (_, tree) = app.get_json(&format!("/api/stories/{other}/tree")).await;
-    let foreign = tree["nodes"][0]["id"].as_str().expect("id").to_owned();
-    // Warm the caches with the right pairing first.
+    // A private story of the same writer, with a node whose text must not leak.
+    let private = app.post_ok("/api/stories", json!({"title": "Diary"})).await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let foreign = app
+        .post_ok(
+            &format!("/api/stories/{private}/nodes"),
+            json!({"kind": "scene", "title": "Secret", "content": "Only mine to read."}),
+        )
+        .await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    // Warm the caches with the right pairing first, as the owner.
     for _ in 0..2 {
         let (status, _) = app
-            .get_json(&format!("/api/stories/{other}/view?node={foreign}"))
+            .get_json(&format!("/api/stories/{private}/view?node={foreign}"))
             .await;
         assert_eq!(status, 200);
     }
-    let (status, body) = app
-        .get_json(&format!("/api/stories/{story}/view?node={foreign}"))
-        .await;
-    assert_eq!(status, 404, "{body}");
-    assert!(!body.to_string().contains("It begins"), "{body}");
+    // Through the public story: not found, for the owner and for a visitor.
+    let path = format!("/api/stories/{story}/view?node={foreign}");
+    for (who, (status, body)) in [
+        ("owner", app.get_json(&path).await),
+        ("visitor", app.anon_json(&path).await),
+    ] {
+        assert_eq!(status, 404, "{who}: {body}");
+        assert!(!body.to_string().contains("Only mine"), "{who}: {body}");
+    }
+    // The reader's page of that pairing shows none of it either.
+    for http in [&app.http, &app.anon] {
+        let page = http
+            .get(app.url(&format!("/stories/{story}/nodes/{foreign}")))
+            .send()
+            .await
+            .expect("sent")
+            .text()
+            .await
+            .expect("page");
+        assert!(page.contains("no such node"), "{page:.300}");
+        assert!(!page.contains("Only mine") && !page.contains("Secret"));
+    }
 }
 
 #[tokio::test]

@@ -376,22 +376,8 @@ async fn crash_soak() {
     let (mut whole_unacked, mut absent_unacked) = (0, 0);
     for (story, marker, size, acked) in &ledger.batches {
         if !trees.contains_key(story) {
-            // The whole outline, a page of 1,000 rows at a time.
-            let mut rows = Vec::new();
-            loop {
-                let (_, page) = get(format!(
-                    "/api/stories/{story}/outline?limit=1000&offset={}",
-                    rows.len()
-                ))
-                .await;
-                let got = page["rows"].as_array().cloned().unwrap_or_default();
-                let done = got.is_empty()
-                    || rows.len() + got.len() >= page["total"].as_u64().unwrap_or(0) as usize;
-                rows.extend(got);
-                if done {
-                    break;
-                }
-            }
+            // The whole outline (a large story's tree comes in pages).
+            let rows = app.outline(story).await;
             trees.insert(story.clone(), Value::Array(rows));
         }
         let prefix = format!("{marker} ");

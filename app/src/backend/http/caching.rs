@@ -47,7 +47,8 @@ use crate::backend::{
     library::reads::{ReadCounter, canonical_id, story_read},
 };
 
-/// Longest query string of a list page that is cached (longer ones are rendered each time).
+/// Longest query string of a cached list page or node read (longer ones are answered, never
+/// kept).
 const MAX_LIST_QUERY: usize = 512;
 
 /// The list page's query parameters, in key order (`Route::Stories`'s; a test in

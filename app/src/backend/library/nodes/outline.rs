@@ -48,6 +48,8 @@ pub struct Outline {
     pub story_id: String,
     /// Every node.
     pub rows: Vec<OutlineRow>,
+    /// How many nodes are at the top level.
+    pub top_level: u32,
 }
 
 /// The depth-first order of a tree given as `(id, parent, position)` per item, with each
@@ -151,10 +153,15 @@ impl Outline {
                 row.summary.depth = depth;
                 Some(row)
             })
-            .collect();
+            .collect::<Vec<OutlineRow>>();
+        let top_level = rows
+            .iter()
+            .filter(|r| r.summary.parent_id.is_none())
+            .count() as u32;
         Self {
             story_id: story_id.to_owned(),
             rows,
+            top_level,
         }
     }
 
@@ -193,11 +200,7 @@ impl Outline {
         OutlinePage {
             story_id: self.story_id.clone(),
             total: self.total(),
-            top_level: self
-                .rows
-                .iter()
-                .filter(|r| r.summary.parent_id.is_none())
-                .count() as u32,
+            top_level: self.top_level,
             offset: from as u32,
             rows: self.rows[from..to]
                 .iter()
@@ -252,7 +255,7 @@ impl Outline {
             Some(&parent) => (parent + 1..self.subtree_end(parent))
                 .filter(|&j| self.depth(j) == d)
                 .count(),
-            None => self.rows.iter().filter(|r| r.summary.depth == 0).count(),
+            None => self.top_level as usize,
         } as u32;
         let previous_id = (0..i)
             .rev()
